@@ -1,0 +1,4 @@
+import { Init1763800000000 } from './1763800000000-Init.js';
+
+/** Every migration, in order. A new migration file is added here as well. */
+export const MIGRATIONS = [Init1763800000000];

@@ -1,0 +1,38 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
+import { Public } from '#src/common/decorators/public.decorator.js';
+import { QueueHealthIndicator } from './queue.health.js';
+import { RedisHealthIndicator } from './redis.health.js';
+
+@ApiTags('health')
+@Public()
+@SkipThrottle()
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly database: TypeOrmHealthIndicator,
+    private readonly redis: RedisHealthIndicator,
+    private readonly queue: QueueHealthIndicator,
+  ) {}
+
+  @Get('live')
+  @ApiOperation({ summary: 'Liveness: 200 while the process runs.' })
+  live(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+
+  @Get('ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: database, redis and queue; 503 naming the failing check.' })
+  async ready() {
+    const result = await this.health.check([
+      () => this.database.pingCheck('database', { timeout: 2_000 }),
+      () => this.redis.check('redis'),
+      () => this.queue.check('queue'),
+    ]);
+    return { status: result.status, checks: result.details };
+  }
+}

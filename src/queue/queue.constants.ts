@@ -1,0 +1,31 @@
+/**
+ * Every BullMQ queue and job of Quorum, and the payload of each job. Payloads are JSON-safe
+ * (they cross Redis), keyed by job name so a producer and its processor cannot disagree.
+ */
+export enum QueueName {
+  AgentRuns = 'agent-runs',
+  WebhookDeliveries = 'webhook-deliveries',
+  Maintenance = 'maintenance',
+}
+
+export enum JobName {
+  AgentRun = 'agent-run',
+  WebhookDelivery = 'webhook-delivery',
+  Maintenance = 'maintenance',
+}
+
+export interface JobPayloads {
+  [JobName.AgentRun]: { runId: string };
+  [JobName.WebhookDelivery]: { deliveryId: string };
+  [JobName.Maintenance]: Record<string, never>;
+}
+
+export type JobOf<N extends JobName> = JobPayloads[N];
+
+/** Defaults for every job: explicit attempts, exponential backoff, retention by age and count. */
+export const DEFAULT_JOB_OPTIONS = {
+  attempts: 3,
+  backoff: { type: 'exponential', delay: 2_000 },
+  removeOnComplete: { age: 24 * 3600, count: 1_000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
+} as const;
