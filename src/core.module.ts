@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CryptoModule } from './common/crypto/crypto.module.js';
 import { AppConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { LoggingModule } from './logging/logging.module.js';
@@ -7,6 +8,6 @@ import { RedisModule } from './redis/redis.module.js';
 
 /** What both processes stand on: configuration, logging, PostgreSQL, Redis and the queues. */
 @Module({
-  imports: [AppConfigModule, LoggingModule, DatabaseModule, RedisModule, QueueModule],
+  imports: [AppConfigModule, LoggingModule, DatabaseModule, RedisModule, QueueModule, CryptoModule],
 })
 export class CoreModule {}

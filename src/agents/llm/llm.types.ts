@@ -1,0 +1,77 @@
+/**
+ * The provider-neutral contract of the LLM gateway (issue 4). Agents build an `LlmCallRequest`;
+ * the gateway routes it to a provider/model, meters it, enforces the budget and returns an
+ * `LlmResult`. Every structured agent answer arrives as exactly one tool call (API.md).
+ */
+export const PROVIDERS = ['openai', 'anthropic', 'google', 'local'] as const;
+export type ProviderName = (typeof PROVIDERS)[number];
+
+/** `provider:model`, e.g. `openai:gpt-4o`, `local:qwen2.5-coder`. */
+export type ModelRef = string;
+
+export type AgentName = 'planner' | 'coder' | 'tester' | 'reviewer' | 'judge' | `judge.${string}`;
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+}
+
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; name: string; content: string };
+
+export interface ToolDefinition {
+  name: string;
+  description: string;
+  /** JSON Schema of the arguments object. */
+  parameters: Record<string, unknown>;
+}
+
+export type ToolChoice = 'auto' | 'required' | 'none' | { name: string };
+
+export interface LlmUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+}
+
+export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'other';
+
+/** Who is paying and what for: written to the usage record of every attempt. */
+export interface LlmCallContext {
+  userId: string;
+  agent: AgentName;
+  taskId?: string;
+  runId?: string;
+  stepId?: string;
+}
+
+export interface LlmCallRequest {
+  context: LlmCallContext;
+  /** Per-task override (`config.models[agent]`); otherwise AGENT_MODELS / DEFAULT_MODEL. */
+  model?: ModelRef;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  temperature?: number;
+  /** Upper bound on output tokens; also the worst case the budget reserves. */
+  maxTokens?: number;
+  signal?: AbortSignal;
+  /** Streams text deltas as they arrive (the gateway streams when this is set). */
+  onDelta?: (text: string) => void;
+}
+
+export interface LlmResult {
+  text: string;
+  toolCalls: ToolCall[];
+  usage: LlmUsage;
+  /** Exact decimal string in USD (money is never a float). */
+  costUsd: string;
+  finishReason: FinishReason;
+  latencyMs: number;
+  provider: ProviderName;
+  model: string;
+}

@@ -1,0 +1,33 @@
+/**
+ * The event envelope shared by SSE and webhooks (API.md "Events"). `id` is a UUID that stays the
+ * same wherever the event travels (it is the webhook-id of its deliveries).
+ */
+export const EVENT_TYPES = [
+  'task.created',
+  'run.queued',
+  'run.started',
+  'agent.started',
+  'agent.delta',
+  'agent.completed',
+  'tests.completed',
+  'council.completed',
+  'run.awaiting_input',
+  'run.completed',
+  'run.failed',
+  'run.cancelled',
+  'pull_request.opened',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** `agent.delta` streams model text to SSE readers only; webhooks never carry it. */
+export const WEBHOOK_EVENT_TYPES = EVENT_TYPES.filter((type) => type !== 'agent.delta');
+
+export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set(['run.completed', 'run.failed', 'run.cancelled']);
+
+export interface EventEnvelope<D extends Record<string, unknown> = Record<string, unknown>> {
+  id: string;
+  type: EventType | 'webhook.test';
+  createdAt: string;
+  data: D;
+}
