@@ -188,10 +188,14 @@ export class GitService {
     return this.git(dir, ['diff', '--cached', '--no-ext-diff', '--no-textconv', '--no-color', BASE_REF]);
   }
 
-  /** Pushes `branch` to `url` (given explicitly: no remote configured in the repository is trusted). */
-  async push(dir: string, url: string, branch: string, token?: string, onSpawn?: GitRunOptions['onSpawn']): Promise<void> {
+  /**
+   * Pushes `branch` to `url` (given explicitly: no remote configured in the repository is trusted).
+   * `force` replaces the remote branch (a re-run of the same task rewrites its own branch).
+   */
+  async push(dir: string, url: string, branch: string, token?: string, onSpawn?: GitRunOptions['onSpawn'], force = false): Promise<void> {
+    const refspec = `${force ? '+' : ''}refs/heads/${branch}:refs/heads/${branch}`;
     const result = await runGit(
-      ['--git-dir', gitDirFor(dir), '--work-tree', dir, 'push', '--porcelain', '--no-verify', url, `refs/heads/${branch}:refs/heads/${branch}`],
+      ['--git-dir', gitDirFor(dir), '--work-tree', dir, 'push', '--porcelain', '--no-verify', url, refspec],
       { ...this.transport(url), cwd: dir, token, timeoutMs: this.config.pushTimeoutMs, onSpawn },
     );
     this.throwIfRemoteFailed(result, 'push', this.config.pushTimeoutMs);
