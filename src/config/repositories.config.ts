@@ -16,7 +16,6 @@ export const repositoriesConfig = registerAs('repositories', () => {
     REPOSITORY_MAX_SIZE_MB: envInt(500, 1, 100_000),
     REPOSITORY_MAX_FILES: envInt(50_000, 10, 10_000_000),
     REPOSITORY_CONTEXT_MAX_TOKENS: envInt(12_000, 500, 1_000_000),
-    WORKSPACE_KEEP_HOURS: envInt(24, 0, 24 * 365),
   });
   return {
     allowLocal: env.ALLOW_LOCAL_REPOSITORIES,
@@ -30,7 +29,6 @@ export const repositoriesConfig = registerAs('repositories', () => {
     maxSizeBytes: env.REPOSITORY_MAX_SIZE_MB * 1024 * 1024,
     maxFiles: env.REPOSITORY_MAX_FILES,
     contextMaxTokens: env.REPOSITORY_CONTEXT_MAX_TOKENS,
-    workspaceKeepHours: env.WORKSPACE_KEEP_HOURS,
   };
 });
 export type RepositoriesConfig = ReturnType<typeof repositoriesConfig>;

@@ -127,6 +127,15 @@ export class RepositoriesService {
     };
   }
 
+  /**
+   * Removes what `prepareWorkspace` put beside the workspace (its git directory). The run removes
+   * the workspace itself through WorkspaceService; a kept (failed) run's git directory goes with
+   * the workspace sweep, which removes every stale entry of the workspaces root.
+   */
+  async releaseWorkspace(dir: string): Promise<void> {
+    await this.git.removeClone(dir, false);
+  }
+
   /** Whether the repository record still exists (it may be deleted while a run works on it). */
   async exists(userId: string, repositoryId: string): Promise<boolean> {
     return UUID.test(repositoryId) && (await this.repositories.existsBy({ id: repositoryId, userId }));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository as TypeOrmRepository } from 'typeorm';
@@ -57,7 +57,7 @@ function commitMessage(title: string, body?: string): string {
  * so they outlive the workspace), and the pull request opened from it.
  */
 @Injectable()
-export class RepositoryResultsService {
+export class RepositoryResultsService implements OnModuleInit {
   private readonly logger = new Logger(RepositoryResultsService.name);
   private readonly scratchRoot: string;
 
@@ -69,6 +69,17 @@ export class RepositoryResultsService {
     config: ConfigService<AllConfig, true>,
   ) {
     this.scratchRoot = join(config.get('app', { infer: true }).dataDir, 'repositories', 'scratch');
+  }
+
+  /** Scratch clones of a process that died mid pull request are removed at the next start. */
+  async onModuleInit(): Promise<void> {
+    const cutoff = Date.now() - 3_600_000;
+    const entries = await readdir(this.scratchRoot).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const path = join(this.scratchRoot, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+    }
   }
 
   /**
