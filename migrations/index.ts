@@ -1,4 +1,5 @@
 import { Init1763800000000 } from './1763800000000-Init.js';
+import { Auth1763801000000 } from './1763801000000-Auth.js';
 
 /** Every migration, in order. A new migration file is added here as well. */
-export const MIGRATIONS = [Init1763800000000];
+export const MIGRATIONS = [Init1763800000000, Auth1763801000000];
