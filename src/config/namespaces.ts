@@ -1,7 +1,11 @@
 import type { AppConfig } from './app.config.js';
+import type { AuthConfig } from './auth.config.js';
+import { authConfig } from './auth.config.js';
 import { appConfig } from './app.config.js';
 import type { DatabaseConfig } from './database.config.js';
 import { databaseConfig } from './database.config.js';
+import type { MailConfig } from './mail.config.js';
+import { mailConfig } from './mail.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
 import type { RepositoriesConfig } from './repositories.config.js';
@@ -10,7 +14,7 @@ import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, repositoriesConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, authConfig, mailConfig, repositoriesConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -18,6 +22,8 @@ export interface AllConfig {
   database: DatabaseConfig;
   redis: RedisConfig;
   secrets: SecretsConfig;
+  auth: AuthConfig;
+  mail: MailConfig;
   repositories: RepositoriesConfig;
 }
 
