@@ -1,10 +1,12 @@
-import { lstat, readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { lstat, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { RepositoriesConfig } from '#src/config/repositories.config.js';
 import { GitRunOptions, GitRunResult, runGit } from './git-process.js';
+import { normaliseRelativePath } from './safe-path.js';
 import {
   BranchNotFoundError,
   GitCommandError,
@@ -209,6 +211,47 @@ export class GitService {
       env: { GIT_COMMITTER_NAME: committer.name, GIT_COMMITTER_EMAIL: committer.email },
     });
     return (await this.git(dir, ['rev-parse', 'HEAD'])).trim();
+  }
+
+  /**
+   * A `git am`-able patch that creates `files` from nothing (for tasks without a repository): one
+   * commit on an empty history, by `author`, dated `date` (so the same result gives the same patch).
+   */
+  async patchFromFiles(
+    files: Array<{ path: string; content: string }>,
+    message: string,
+    options: { author?: GitAuthor; date?: Date } = {},
+  ): Promise<string> {
+    const author = options.author ?? this.config.author;
+    const parent = await mkdtemp(join(tmpdir(), 'quorum-patch-'));
+    const dir = join(parent, 'work');
+    try {
+      await mkdir(dir);
+      const init = await runGit(['init', '-q', `--separate-git-dir=${gitDirFor(dir)}`, dir], { timeoutMs: 30_000 });
+      if (init.code !== 0) throw new GitCommandError('init', init.stderr);
+      await rm(join(dir, '.git'), { force: true });
+      for (const file of files) {
+        const path = join(dir, normaliseRelativePath(file.path));
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, file.content);
+      }
+      await this.git(dir, ['add', '-A', '--', '.']);
+      const date = (options.date ?? new Date()).toISOString();
+      await this.git(dir, ['commit', '-q', '--no-verify', '--allow-empty', '-F', '-'], {
+        stdin: message,
+        env: {
+          GIT_AUTHOR_NAME: author.name,
+          GIT_AUTHOR_EMAIL: author.email,
+          GIT_AUTHOR_DATE: date,
+          GIT_COMMITTER_NAME: author.name,
+          GIT_COMMITTER_EMAIL: author.email,
+          GIT_COMMITTER_DATE: date,
+        },
+      });
+      return await this.git(dir, ['format-patch', '--stdout', '--no-signature', '--binary', '--root', 'HEAD']);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   }
 
   /** Removes a workspace's git directory (and the checkout, when `withCheckout`). */

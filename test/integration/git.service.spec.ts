@@ -185,3 +185,28 @@ describe('GitService (real git)', () => {
     expect(existsSync(`${marker}-fsmonitor`)).toBe(false);
   });
 });
+
+describe('GitService.patchFromFiles', () => {
+  it('makes a patch that git am applies to an empty repository, the same every time', async () => {
+    const service = gitService();
+    const files = [
+      { path: 'src/sum.js', content: 'export const sum = (a, b) => a + b;\n' },
+      { path: 'test/sum.test.js', content: "import { sum } from '../src/sum.js';\n" },
+    ];
+    const date = new Date('2026-01-02T03:04:05Z');
+    const patch = await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date });
+    expect(await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
+    expect(patch).toContain('Subject: [PATCH] Add sum');
+    expect(patch).toContain('new file mode 100644');
+    const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
+    try {
+      git(['init', '-q', target]);
+      git(['am', '-q'], target, patch);
+      expect(readFileSync(join(target, 'src/sum.js'), 'utf8')).toBe(files[0].content);
+      expect(readFileSync(join(target, 'test/sum.test.js'), 'utf8')).toBe(files[1].content);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+    await expect(service.patchFromFiles([{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+  });
+});
