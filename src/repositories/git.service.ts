@@ -125,6 +125,8 @@ export class GitService {
   ): Promise<CloneResult> {
     const gitDir = gitDirFor(dir);
     const started = Date.now();
+    // A retried run may find the git directory of its previous attempt.
+    await rm(gitDir, { recursive: true, force: true });
     const result = await runGit(
       ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
       { ...this.transport(url), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn },

@@ -160,3 +160,30 @@ describe('repositories (HTTP)', () => {
     for (const body of bodies) expect(body).not.toContain(TOKEN);
   });
 });
+
+describe('repositories in the OpenAPI document', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('publishes the routes and marks the token write-only', async () => {
+    const doc = (await t.http().get('/api/docs-json').expect(200)).body;
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}']));
+    expect(doc.components.schemas.CreateRepositoryDto.properties.accessToken.writeOnly).toBe(true);
+    expect(doc.components.schemas.RepositoryResponse.properties).not.toHaveProperty('accessToken');
+  });
+
+  it('refuses local repositories unless ALLOW_LOCAL_REPOSITORIES=true', async () => {
+    const user = await registerUser(t);
+    const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: '/srv/git/widgets.git' }).expect(400);
+    expect(res.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
+    const file = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: 'file:///srv/git/widgets.git' }).expect(400);
+    expect(file.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
+    const http = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: 'http://127.0.0.1:9/a/b.git' }).expect(400);
+    expect(http.body.code).toBe('REPOSITORY_URL_INVALID');
+  });
+});
