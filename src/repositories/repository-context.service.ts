@@ -1,5 +1,5 @@
 import type { Dirent } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -41,6 +41,7 @@ const KEY_FILES = /^(readme(\.\w+)?|package\.json|tsconfig\.json|pyproject\.toml
 const SOURCE_FILE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|rs|java|kt|rb|php|cs|c|h|cpp|hpp|swift|json|ya?ml|toml|md)$/i;
 const MAX_TREE_ENTRIES = 5_000;
 const MAX_FILE_BYTES = 512 * 1024;
+const MAX_MISSES = 40;
 
 export const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 
@@ -102,10 +103,14 @@ export class RepositoryContextService {
 
     const shown: RepositoryViewFile[] = [];
     const seen = new Set<string>();
+    const root = await realpath(dir);
+    // Ranked candidates that did not fit in a row: past a few dozen the rest will not fit either.
+    let misses = 0;
     for (const [index, path] of chosen.entries()) {
       if (seen.has(path)) continue;
       seen.add(path);
       const isRequested = index < requestedCount;
+      if (!isRequested && (misses >= MAX_MISSES || remaining < 32)) break;
       const header = `--- ${path} ---\n`;
       if (remaining <= estimateTokens(header) + 16) {
         if (isRequested) skipped.push({ path, reason: 'over the token budget' });
@@ -113,7 +118,7 @@ export class RepositoryContextService {
       }
       let read;
       try {
-        read = await readInside(dir, path, MAX_FILE_BYTES);
+        read = await readInside(root, path, MAX_FILE_BYTES);
       } catch (error) {
         if (error instanceof UnsafePathError) {
           if (isRequested) skipped.push({ path, reason: 'is a link or leaves the workspace' });
@@ -131,11 +136,15 @@ export class RepositoryContextService {
       const allowance = (remaining - estimateTokens(header)) * 4;
       if (content.length > allowance) {
         // Unrequested files are shown whole or not at all; requested ones may be cut.
-        if (!isRequested) continue;
+        if (!isRequested) {
+          misses += 1;
+          continue;
+        }
         content = content.slice(0, allowance);
         truncated = true;
       }
       shown.push({ path, content, truncated });
+      misses = 0;
       remaining -= estimateTokens(header) + estimateTokens(content);
     }
     return {
