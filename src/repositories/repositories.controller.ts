@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Throttle } from '@nestjs/throttler';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -13,7 +14,9 @@ import { RepositoriesService } from './repositories.service.js';
 export class RepositoriesController {
   constructor(private readonly repositories: RepositoriesService) {}
 
+  /** Each create runs `git ls-remote` against a remote host: limited per user. */
   @Post()
+  @Throttle({ default: { limit: 30, ttl: 60_000 } })
   @ApiCreatedResponse({ type: RepositoryResponse, description: 'Reachable, branch exists; the token is stored encrypted and never returned.' })
   async create(@CurrentUser() user: AuthUser, @Body() body: CreateRepositoryDto): Promise<RepositoryResponse> {
     return RepositoryResponse.of(await this.repositories.create(user.id, body));
