@@ -81,3 +81,15 @@ describe('analyseTestOutput', () => {
     expect(report).toMatchObject({ passed: 1, failed: 0, failures: [] });
   });
 });
+
+describe('analyseTestOutput with sandbox counts', () => {
+  it('prefers the structured counts and reports a runner error as a failure', () => {
+    expect(analyseTestOutput('javascript', { output: 'x', exitCode: 1, passed: 2, failed: 1, failures: [{ name: 'a', message: 'b' }] })).toMatchObject({
+      passed: 2,
+      failed: 1,
+      failures: [{ name: 'a', message: 'b' }],
+    });
+    const crashed = analyseTestOutput('javascript', { output: '', exitCode: 137, passed: 0, failed: 0, error: 'memory limit' });
+    expect(crashed).toMatchObject({ failed: 1, failures: [{ name: 'test run', message: 'memory limit' }] });
+  });
+});

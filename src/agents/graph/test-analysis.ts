@@ -19,18 +19,31 @@ export interface RunnerOutput {
   output: string;
   exitCode: number | null;
   timedOut?: boolean;
+  /** Counts the sandbox read from the runner's structured report (preferred over parsing the text). */
+  passed?: number;
+  failed?: number;
+  failures?: TestFailure[];
+  error?: string;
 }
 
 const MAX_MESSAGE = 600;
 const MAX_FAILURES = 20;
 
 export function analyseTestOutput(language: 'typescript' | 'javascript' | 'python', runner: RunnerOutput): TestReport {
-  const parsed = language === 'python' ? parseUnittest(runner.output) : parseTap(runner.output);
+  const parsed =
+    runner.passed !== undefined && runner.failed !== undefined
+      ? { passed: runner.passed, failed: runner.failed, failures: [...(runner.failures ?? [])] }
+      : language === 'python'
+        ? parseUnittest(runner.output)
+        : parseTap(runner.output);
   let { passed, failed } = parsed;
   const failures = parsed.failures.slice(0, MAX_FAILURES);
   if (runner.timedOut) {
     failed = Math.max(failed, 1);
     failures.push({ name: 'test run', message: 'The test run exceeded its time limit and was stopped.' });
+  } else if (runner.error && failed === 0) {
+    failed = 1;
+    failures.push({ name: 'test run', message: runner.error });
   } else if (runner.exitCode !== 0 && failed === 0) {
     // A crash before any test reported (syntax error, import failure, no tests found) is a failure too.
     failed = 1;

@@ -17,9 +17,12 @@ export interface TestRunOutput {
   output: string;
   timedOut: boolean;
   durationMs: number;
-  /** Counts when the sandbox parsed them itself; the graph's analyser reads the output regardless. */
+  /** Counts and failures when the sandbox read them from the runner's structured report. */
   passed?: number;
   failed?: number;
+  failures?: Array<{ name: string; message: string }>;
+  /** Why the run counts as an error (limit hit, runner crash, nothing reported). */
+  error?: string;
 }
 
 export abstract class TestRunner {

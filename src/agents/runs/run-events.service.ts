@@ -71,6 +71,13 @@ export class RunEventsService {
     return message;
   }
 
+  /** A task-level event (`task.created`): not part of any run's stream, so it goes to webhooks only. */
+  async recordTaskEvent(manager: EntityManager, userId: string, type: EventType, data: Record<string, unknown>): Promise<EventEnvelope> {
+    const event: EventEnvelope = { id: randomUUID(), type, createdAt: new Date().toISOString(), data };
+    await this.recordForWebhooks(manager, userId, event);
+    return event;
+  }
+
   /**
    * `agent.delta` (streamed model text) is published, never stored: it is high-volume, superseded by
    * the `agent.completed` that follows, and webhooks never carry it. It has no seq, so an SSE reader's

@@ -102,6 +102,10 @@ export class RunsService {
     return run;
   }
 
+  async findById(runId: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOne({ where: { id: runId } });
+  }
+
   async findActiveForTask(manager: EntityManager, taskId: string): Promise<Run | null> {
     return manager.getRepository(Run).findOne({ where: { taskId, status: In([...ACTIVE_RUN_STATUSES]) } });
   }
