@@ -1,16 +1,20 @@
 import type { AgentsConfig } from './agents.config.js';
 import { agentsConfig } from './agents.config.js';
 import type { AppConfig } from './app.config.js';
+import type { AuthConfig } from './auth.config.js';
+import { authConfig } from './auth.config.js';
 import { appConfig } from './app.config.js';
 import type { DatabaseConfig } from './database.config.js';
 import { databaseConfig } from './database.config.js';
+import type { MailConfig } from './mail.config.js';
+import { mailConfig } from './mail.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -19,6 +23,8 @@ export interface AllConfig {
   redis: RedisConfig;
   secrets: SecretsConfig;
   agents: AgentsConfig;
+  auth: AuthConfig;
+  mail: MailConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
