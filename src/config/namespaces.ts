@@ -12,9 +12,11 @@ import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
+import type { LlmConfig } from './llm.config.js';
+import { llmConfig } from './llm.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -25,6 +27,7 @@ export interface AllConfig {
   agents: AgentsConfig;
   auth: AuthConfig;
   mail: MailConfig;
+  llm: LlmConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
