@@ -10,13 +10,15 @@ import type { MailConfig } from './mail.config.js';
 import { mailConfig } from './mail.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
+import type { SandboxConfig } from './sandbox.config.js';
+import { sandboxConfig } from './sandbox.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
 import type { LlmConfig } from './llm.config.js';
 import { llmConfig } from './llm.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig, sandboxConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -28,6 +30,7 @@ export interface AllConfig {
   auth: AuthConfig;
   mail: MailConfig;
   llm: LlmConfig;
+  sandbox: SandboxConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
