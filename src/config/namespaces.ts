@@ -6,9 +6,11 @@ import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
+import type { WebhooksConfig } from './webhooks.config.js';
+import { webhooksConfig } from './webhooks.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, webhooksConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -16,6 +18,7 @@ export interface AllConfig {
   database: DatabaseConfig;
   redis: RedisConfig;
   secrets: SecretsConfig;
+  webhooks: WebhooksConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
