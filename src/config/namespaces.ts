@@ -19,6 +19,11 @@ import { llmConfig } from './llm.config.js';
 
 /** Every config namespace; a new module adds its own here. */
 export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig, sandboxConfig];
+import type { WebhooksConfig } from './webhooks.config.js';
+import { webhooksConfig } from './webhooks.config.js';
+
+/** Every config namespace; a new module adds its own here. */
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, webhooksConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -31,6 +36,7 @@ export interface AllConfig {
   mail: MailConfig;
   llm: LlmConfig;
   sandbox: SandboxConfig;
+  webhooks: WebhooksConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
