@@ -11,5 +11,4 @@ import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
 export const HTTP_MODULES: Type[] = [HealthModule, AuthModule, UsersApiModule, TasksModule, RunsModule];
 
 /** Modules holding BullMQ processors: imported by the worker, and by the API when WORKER_IN_PROCESS. */
-export const JOB_MODULES: Type[] = [AgentJobsModule];
-export const JOB_MODULES: Type[] = [WebhookJobsModule];
+export const JOB_MODULES: Type[] = [AgentJobsModule, WebhookJobsModule];

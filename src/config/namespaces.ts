@@ -18,12 +18,11 @@ import type { LlmConfig } from './llm.config.js';
 import { llmConfig } from './llm.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig, sandboxConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, agentsConfig, authConfig, mailConfig, llmConfig, sandboxConfig, webhooksConfig];
 import type { WebhooksConfig } from './webhooks.config.js';
 import { webhooksConfig } from './webhooks.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, webhooksConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {

@@ -239,7 +239,7 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
 
   it('streams a run over SSE from start to the terminal event, with deltas and heartbeats', async () => {
     scriptAgents(fake, {
-      submit_plan: [{ tool: PLAN, delayMs: 300 }],
+      submit_plan: [{ tool: PLAN, text: 'Planning the sum function now.', delayMs: 300 }],
       write_files: [{ tool: FIXED }],
       write_tests: [{ tool: TESTS }],
       submit_review: [{ tool: APPROVE }],
@@ -256,6 +256,11 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     const all = await runEvents(t, user.auth, queued.id);
     expect(stored.map((e) => JSON.parse(e.data).id)).toEqual(all.map((e) => e.id));
     expect(stream.comments.some((c) => c.includes('heartbeat'))).toBe(true);
+    // Streamed model text arrives as agent.delta (no id: it is not stored, so it never moves Last-Event-ID).
+    const deltas = stream.events.filter((e) => e.event === 'agent.delta');
+    expect(deltas.map((e) => JSON.parse(e.data).data.text).join('')).toBe('Planning the sum function now.');
+    expect(deltas.every((e) => e.id === undefined && JSON.parse(e.data).data.agent === 'planner')).toBe(true);
+    expect(all.some((e) => e.type === 'agent.delta')).toBe(false);
   });
 
   it('keeps task and run routes private to their owner', async () => {

@@ -1,11 +1,12 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createParser } from 'eventsource-parser';
+import type { FakeLlm, FakeReply } from './fake-llm/index.js';
 import type { TestApp } from './test-app.js';
 
 /** Scripted agent answers, routed by the tool a request forces (so the model routing does not matter). */
 export type AgentReply =
-  | { tool: Record<string, unknown>; delayMs?: number; usage?: { input?: number; output?: number } }
+  | { tool: Record<string, unknown>; text?: string; delayMs?: number; usage?: { input?: number; output?: number } }
   | { text: string }
   | { kind: 'error'; status: number; message?: string }
   | { kind: 'hang' };
@@ -17,20 +18,17 @@ export interface AgentScript {
   submit_review?: AgentReply[];
 }
 
-interface FakeLike {
-  script(handler: (request: { forcedTool?: string; tools: string[] }) => unknown): void;
-}
 
 /** Installs a handler answering each agent from its own queue; an exhausted queue fails the test loudly. */
-export function scriptAgents(fake: FakeLike, script: AgentScript): { remaining: () => Record<string, number> } {
+export function scriptAgents(fake: Pick<FakeLlm, 'script'>, script: AgentScript): { remaining: () => Record<string, number> } {
   const queues = Object.fromEntries(Object.entries(script).map(([tool, replies]) => [tool, [...(replies ?? [])]])) as Record<string, AgentReply[]>;
   fake.script((request) => {
     const tool = request.forcedTool ?? request.tools[0];
     const next = queues[tool]?.shift();
-    if (!next) return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` };
-    if ('tool' in next) return { toolCalls: [{ name: tool, arguments: next.tool }], delayMs: next.delayMs, usage: next.usage };
-    if ('text' in next) return { text: next.text };
-    return next;
+    if (!next) return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` } satisfies FakeReply;
+    if ('tool' in next) return { text: next.text, toolCalls: [{ name: tool, arguments: next.tool }], delayMs: next.delayMs, usage: next.usage } satisfies FakeReply;
+    if ('text' in next) return { text: next.text } satisfies FakeReply;
+    return next satisfies FakeReply;
   });
   return { remaining: () => Object.fromEntries(Object.entries(queues).map(([tool, queue]) => [tool, queue.length])) };
 }

@@ -60,7 +60,9 @@ export class RunGraphService implements OnModuleDestroy {
    * and a run without one starts from the task's files.
    */
   async advance(ctx: RunContext, resume: ResumeAnswer | null): Promise<GraphExit> {
-    const config = { configurable: { thread_id: ctx.run.id }, signal: ctx.signal, durability: 'sync' as const, recursionLimit: 200 };
+    // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
+    // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
+    const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
       const existing = await this.graph.getState(config);

@@ -236,25 +236,25 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
 
   return new StateGraph(RunGraphState)
     .addNode('planner', planner)
-    .addNode('approval', approval)
+    .addNode('plan_approval', approval)
     .addNode('coder', coder)
     .addNode('tester', tester)
-    .addNode('sandbox', sandbox)
-    .addNode('review', review)
-    .addConditionalEdges(START, (_state, config) => (contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'review' : 'planner'), [
-      'review',
+    .addNode('test_run', sandbox)
+    .addNode('reviewer', review)
+    .addConditionalEdges(START, (_state, config) => (contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner'), [
+      'reviewer',
       'planner',
     ])
-    .addConditionalEdges('planner', (state) => (state.planApproved ? 'coder' : 'approval'), ['coder', 'approval'])
-    .addConditionalEdges('approval', (state) => (state.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', (state) => (state.testFiles.length > 0 ? 'sandbox' : 'tester'), ['sandbox', 'tester'])
-    .addEdge('tester', 'sandbox')
-    .addConditionalEdges('sandbox', (state) => (state.outcome ? END : state.tests && state.tests.failed > 0 ? 'coder' : 'review'), [
+    .addConditionalEdges('planner', (state) => (state.planApproved ? 'coder' : 'plan_approval'), ['coder', 'plan_approval'])
+    .addConditionalEdges('plan_approval', (state) => (state.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
+    .addConditionalEdges('coder', (state) => (state.testFiles.length > 0 ? 'test_run' : 'tester'), ['test_run', 'tester'])
+    .addEdge('tester', 'test_run')
+    .addConditionalEdges('test_run', (state) => (state.outcome ? END : state.tests && state.tests.failed > 0 ? 'coder' : 'reviewer'), [
       END,
       'coder',
-      'review',
+      'reviewer',
     ])
-    .addConditionalEdges('review', (state) => (state.outcome ? END : 'coder'), [END, 'coder'])
+    .addConditionalEdges('reviewer', (state) => (state.outcome ? END : 'coder'), [END, 'coder'])
     .compile({ checkpointer });
 }
 

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { DataSource, EntityManager, MoreThan } from 'typeorm';
 import type { EventEnvelope, EventType } from '#src/common/events.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
+import { WebhookOutboxService } from '#src/webhooks/webhook-outbox.service.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { RunEvent } from './entities/run-event.entity.js';
 import { Run } from './entities/run.entity.js';
@@ -31,6 +32,7 @@ export class RunEventsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly redisFactory: RedisFactory,
+    private readonly webhooks: WebhookOutboxService,
   ) {}
 
   channel(runId: string): string {
@@ -117,6 +119,8 @@ export class RunEventsService {
     }
   }
 
-  /** Webhook outbox integration point: completed when the webhooks module lands on main. */
-  private async recordForWebhooks(_manager: EntityManager, _userId: string, _event: EventEnvelope): Promise<void> {}
+  /** Webhook deliveries commit with the event (outbox); `agent.delta` never reaches this path. */
+  private async recordForWebhooks(manager: EntityManager, userId: string, event: EventEnvelope): Promise<void> {
+    await this.webhooks.record(manager, userId, event);
+  }
 }

@@ -41,9 +41,11 @@ export class RunsService {
 
   /**
    * Inserts the queued run, its `run.queued` event and the task's new status in the caller's
-   * transaction. The partial unique index on active runs turns a concurrent second execute into RUN_ACTIVE.
+   * transaction (which holds the task row's lock). The partial unique index on active runs backs the
+   * check up, so even a caller without that lock cannot create a second active run.
    */
   async createQueued(manager: EntityManager, task: { id: string; userId: string }, input: RunInput): Promise<Run> {
+    if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.

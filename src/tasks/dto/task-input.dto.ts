@@ -17,9 +17,10 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { TASK_LANGUAGES, TASK_MODES, TaskLanguage, TaskMode } from '../entities/task.entity.js';
+import { TASK_LANGUAGES, TASK_MODES } from '../entities/task.entity.js';
+import type { TaskLanguage, TaskMode } from '../entities/task.entity.js';
 
-const MODEL_REF = /^(openai|anthropic|google|local):[A-Za-z0-9._:/@-]{1,150}$/;
+const MODEL_REF = /^[a-z]+(:[A-Za-z0-9._:/@-]{1,150})?$/;
 const JUDGE = /^[a-z][a-z0-9_-]{0,39}$/;
 
 export class TaskFileDto {
@@ -35,11 +36,11 @@ export class TaskFileDto {
 }
 
 export class TaskModelsDto {
-  @ApiPropertyOptional({ example: 'openai:gpt-4o' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model' }) planner?: string;
-  @ApiPropertyOptional({ example: 'local:qwen2.5-coder' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model' }) coder?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model' }) tester?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model' }) reviewer?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model' }) judge?: string;
+  @ApiPropertyOptional({ example: 'openai:gpt-4o' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) planner?: string;
+  @ApiPropertyOptional({ example: 'local:qwen2.5-coder' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) coder?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) tester?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) reviewer?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) judge?: string;
 }
 
 export class TaskConfigDto {
