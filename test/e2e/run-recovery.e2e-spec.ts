@@ -64,8 +64,15 @@ describe('run recovery across worker processes', () => {
     workers.push(second);
 
     // A second API process (own Redis subscriber, no shared memory) continues the stream.
-    secondApi = await createTestApp({ databaseUrl: api.databaseUrl, redisPrefix: api.redisPrefix, workerInProcess: false, env: fakeLlmEnv(fake) });
+    secondApi = await createTestApp({
+      databaseUrl: api.databaseUrl,
+      redisPrefix: api.redisPrefix,
+      workerInProcess: false,
+      // Same DATA_DIR: the development JWT secret is kept there, so the first API's token is valid.
+      env: fakeLlmEnv(fake, { DATA_DIR: api.env.DATA_DIR }),
+    });
     const tail = await readSse(secondApi, `/api/v1/agents/runs/${run.id}/stream`, { ...user.auth, 'Last-Event-ID': lastId }, { timeoutMs: 20_000 });
+    expect(tail.status).toBe(200);
     expect(tail.ended).toBe(true);
 
     const done = await waitForRun(api, user.auth, run.id, ['completed', 'failed']);
