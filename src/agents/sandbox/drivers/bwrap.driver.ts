@@ -1,0 +1,139 @@
+import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { chown, lstat, readdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
+import { prlimitPrefix } from './limits-wrapper.js';
+import { spawnBounded } from './spawn-bounded.js';
+
+const WORKSPACE = '/workspace';
+const NODE_DIR = '/opt/node/bin';
+const INNER_UID = 1000;
+const REPORT_MAX_BYTES = 4 * 1024 * 1024;
+
+export class BwrapUnavailableError extends Error {}
+
+/** Resolves `bwrap` on PATH, or says exactly how to get it. */
+export function findBwrap(): string {
+  for (const dir of ['/usr/bin', '/usr/local/bin', '/bin']) {
+    const candidate = join(dir, 'bwrap');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new BwrapUnavailableError(
+    'SANDBOX_DRIVER=bwrap but bubblewrap is not installed: run `apt-get install -y bubblewrap` (or set SANDBOX_DRIVER=process, which isolates nothing)',
+  );
+}
+
+export interface BwrapDriverOptions {
+  bwrap: string;
+  nodeBinary: string;
+  python: string;
+  /** When the app runs as root, the sandbox runs as this unprivileged host uid (RLIMIT_NPROC never binds root). */
+  hostUid?: number;
+}
+
+/**
+ * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all), an empty
+ * environment but for what the command is given, the system directories read-only, the workspace
+ * as the only writable place (at /workspace), a private /tmp, minimal /proc and /dev. The sandbox
+ * dies with its parent, and killing bwrap's process group tears the whole pid namespace down.
+ */
+export class BwrapDriver implements SandboxDriver {
+  readonly name = 'bwrap' as const;
+  readonly workspaceMount = WORKSPACE;
+  readonly nodePath = `${NODE_DIR}/node`;
+  readonly pythonPath: string;
+  private readonly systemArgs: string[];
+
+  constructor(private readonly options: BwrapDriverOptions) {
+    this.pythonPath = options.python;
+    this.systemArgs = systemMounts(options.python);
+  }
+
+  async run(command: SandboxCommand): Promise<ProcessOutcome> {
+    const uid = this.options.hostUid;
+    if (uid !== undefined) await chownTree(command.workspaceDir, uid, uid);
+    const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
+    const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
+    const isNode = command.argv[0] === this.nodePath;
+    const argv = [
+      this.options.bwrap,
+      '--unshare-all',
+      '--unshare-user',
+      '--uid',
+      String(INNER_UID),
+      '--gid',
+      String(INNER_UID),
+      '--hostname',
+      'sandbox',
+      '--disable-userns',
+      '--die-with-parent',
+      '--new-session',
+      '--clearenv',
+      ...env,
+      ...this.systemArgs,
+      '--ro-bind',
+      this.options.nodeBinary,
+      this.nodePath,
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--size',
+      String(command.limits.maxFileMb * 1024 * 1024),
+      '--tmpfs',
+      '/tmp',
+      ...extra,
+      '--bind',
+      command.workspaceDir,
+      WORKSPACE,
+      '--chdir',
+      WORKSPACE,
+      ...prlimitPrefix(command.limits, { node: isNode, nproc: true }),
+      ...command.argv,
+    ];
+    return spawnBounded(argv, {
+      cwd: '/',
+      env: {},
+      timeoutMs: command.limits.timeoutSeconds * 1000,
+      maxOutputBytes: command.limits.maxOutputBytes,
+      maxReportBytes: REPORT_MAX_BYTES,
+      uid,
+      gid: uid,
+      signal: command.signal,
+    });
+  }
+}
+
+/** Read-only system directories, keeping merged-/usr symlinks as symlinks. */
+function systemMounts(python: string): string[] {
+  const args = ['--ro-bind', '/usr', '/usr'];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    let info;
+    try {
+      info = lstatSync(dir);
+    } catch {
+      continue;
+    }
+    if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
+    else if (info.isDirectory()) args.push('--ro-bind', dir, dir);
+  }
+  for (const path of ['/etc/alternatives', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime']) {
+    if (existsSync(path)) args.push('--ro-bind', path, path);
+  }
+  // A python outside /usr (pyenv, a venv) needs its prefix visible too.
+  const real = existsSync(python) ? realpathSync(python) : python;
+  if (real.startsWith('/') && !real.startsWith('/usr/')) {
+    const prefix = dirname(dirname(real));
+    args.push('--ro-bind', prefix, prefix);
+  }
+  return args;
+}
+
+async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
+  await chown(dir, uid, gid);
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    const path = join(entry.parentPath, entry.name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info && !info.isSymbolicLink() && (info.uid !== uid || info.gid !== gid)) await chown(path, uid, gid);
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * A `node --test` custom reporter (plain ESM, written to a file the sandbox can read) that emits one
+ * JSON object per line for every finished test and for what each test file printed on stderr, so
+ * the analyzer parses structured events instead of human-oriented text. Runs inside the sandbox.
+ */
+export const NODE_TEST_REPORTER_SOURCE = String.raw`
+import { Socket } from 'node:net';
+
+const MAX_MESSAGE = 4000;
+const MAX_STDERR = 4000;
+
+function messageOf(error) {
+  if (!error) return null;
+  const cause = error.cause;
+  const picked = cause !== undefined && cause !== null ? cause : error;
+  let text;
+  if (typeof picked === 'object' && picked !== null && 'message' in picked) text = String(picked.message);
+  else text = String(picked);
+  return text.length > MAX_MESSAGE ? text.slice(0, MAX_MESSAGE) + '…' : text;
+}
+
+function lineOf(event) {
+    const d = event.data ?? {};
+    if (event.type === 'test:pass' || event.type === 'test:fail') {
+      const details = d.details ?? {};
+      const error = details.error;
+      return JSON.stringify({
+        type: event.type === 'test:pass' ? 'pass' : 'fail',
+        name: String(d.name),
+        nesting: d.nesting ?? 0,
+        file: d.file ?? null,
+        suite: details.type === 'suite',
+        skip: d.skip !== undefined && d.skip !== false,
+        todo: d.todo !== undefined && d.todo !== false,
+        failureType: error?.failureType ?? null,
+        message: event.type === 'test:fail' ? messageOf(error) : null,
+      }) + '\n';
+    }
+    if (event.type === 'test:stderr') {
+      const text = String(d.message ?? '');
+      return JSON.stringify({ type: 'stderr', file: d.file ?? null, text: text.slice(0, MAX_STDERR) }) + '\n';
+    }
+  return null;
+}
+
+// fd 3 is a socket the sandbox's parent reads (opening /dev/fd/3 fails on sockets: ENXIO), so the
+// reporter writes to it itself and yields nothing to its nominal destination.
+export default async function* quorumReporter(source) {
+  const out = new Socket({ fd: 3, readable: false, writable: true });
+  out.on('error', () => {});
+  for await (const event of source) {
+    const line = lineOf(event);
+    if (line && !out.write(line)) await new Promise((resolve) => out.once('drain', resolve));
+  }
+  await new Promise((resolve) => out.end(resolve));
+}
+`;

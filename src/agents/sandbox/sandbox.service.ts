@@ -1,0 +1,189 @@
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { WorkspaceService } from '../workspace/workspace.service.js';
+import { BwrapDriver, findBwrap } from './drivers/bwrap.driver.js';
+import { ProcessDriver } from './drivers/process.driver.js';
+import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
+import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
+import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
+import { SandboxUnavailableError } from './sandbox.errors.js';
+import type {
+  ProcessOutcome,
+  RunTestsRequest,
+  SandboxDriver,
+  SandboxLanguage,
+  SandboxLimits,
+  TestRunResult,
+} from './sandbox.types.js';
+import type { ParsedTests } from './parsers/parsed-tests.js';
+
+const LANG = 'C.UTF-8';
+
+/**
+ * Runs a workspace's tests with the configured driver (bwrap by default) and turns the runner's
+ * real output into counts and failures. Never throws for anything the tested code does: crashes,
+ * limits, timeouts and cancellation all come back as a result.
+ */
+@Injectable()
+export class SandboxService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(SandboxService.name);
+  private readonly defaults: SandboxLimits;
+  readonly driver: SandboxDriver;
+  private reporterDir?: string;
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    private readonly workspaces: WorkspaceService,
+  ) {
+    const cfg = config.get('sandbox', { infer: true });
+    this.defaults = {
+      timeoutSeconds: cfg.timeoutSeconds,
+      memoryMb: cfg.memoryMb,
+      maxProcesses: cfg.maxProcesses,
+      maxOutputBytes: cfg.maxOutputBytes,
+      maxFileMb: cfg.maxFileMb,
+    };
+    if (cfg.driver === 'process') {
+      this.driver = new ProcessDriver(process.execPath, cfg.python);
+      this.logger.warn(
+        'SANDBOX_DRIVER=process: generated code runs WITHOUT ISOLATION (same user, file system and network as this process); use only on a trusted development machine',
+      );
+    } else {
+      let bwrap: string;
+      try {
+        bwrap = findBwrap();
+      } catch (error) {
+        throw new SandboxUnavailableError((error as Error).message);
+      }
+      const root = typeof process.getuid === 'function' && process.getuid() === 0;
+      this.driver = new BwrapDriver({ bwrap, nodeBinary: process.execPath, python: cfg.python, hostUid: root ? cfg.sandboxUid : undefined });
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.reporterDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
+    await writeFile(join(this.reporterDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
+    await chmod(this.reporterDir, 0o755);
+    await this.selfTest();
+  }
+
+  /**
+   * One real sandboxed run at start-up (≈0.1 s), so a machine where the sandbox cannot work (user
+   * namespaces disabled, binaries or DATA_DIR unreachable for the sandbox user) fails at boot with
+   * one clear line instead of failing every run later.
+   */
+  private async selfTest(): Promise<void> {
+    const dir = await this.workspaces.create(`probe-${process.pid}-${Date.now()}`);
+    try {
+      const outcome = await this.driver.run({
+        workspaceDir: dir,
+        argv: [this.driver.nodePath, '-e', "require('node:fs').writeFileSync('probe.txt', 'ok')"],
+        env: this.environment(),
+        limits: { ...this.defaults, timeoutSeconds: 20 },
+        readOnlyPaths: [],
+      });
+      const written = await this.workspaces.readFiles(dir).catch(() => []);
+      if (outcome.exitCode !== 0 || !written.some((f) => f.path === 'probe.txt' && f.content === 'ok')) {
+        const detail = outcome.output.trim().split('\n')[0] || `exit ${outcome.exitCode ?? outcome.signal}`;
+        throw new SandboxUnavailableError(
+          `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
+        );
+      }
+    } finally {
+      await this.workspaces.remove(dir);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.reporterDir) await rm(this.reporterDir, { recursive: true, force: true });
+  }
+
+  get limits(): SandboxLimits {
+    return { ...this.defaults };
+  }
+
+  async runTests(request: RunTestsRequest): Promise<TestRunResult> {
+    const limits = { ...this.defaults, ...request.limits };
+    const { argv, parse } = this.commandFor(request.language, request.command, limits);
+    const outcome = await this.driver.run({
+      workspaceDir: request.workspaceDir,
+      argv,
+      env: this.environment(),
+      limits,
+      readOnlyPaths: this.reporterDir ? [this.reporterDir] : [],
+      signal: request.signal,
+    });
+    return this.interpret(outcome, parse(outcome), limits);
+  }
+
+  private commandFor(
+    language: SandboxLanguage,
+    custom: string[] | undefined,
+    limits: SandboxLimits,
+  ): { argv: string[]; parse: (o: ProcessOutcome) => ParsedTests } {
+    const node = this.driver.nodePath;
+    const reporter = this.reporterDir ? join(this.reporterDir, 'reporter.mjs') : undefined;
+    if (language === 'python') {
+      const argv = custom ?? [this.driver.pythonPath, '-B', '-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      return { argv, parse: (o) => parseUnittestOutput(o.stderr) };
+    }
+    const nodeArgs = [
+      `--max-old-space-size=${limits.memoryMb}`,
+      ...(language === 'typescript' ? ['--experimental-transform-types', '--disable-warning=ExperimentalWarning'] : []),
+      '--test',
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stderr'] : []),
+    ];
+    const argv = custom ?? [node, ...nodeArgs];
+    return { argv, parse: (o) => parseNodeTestReport(o.report) };
+  }
+
+  private environment(): Record<string, string> {
+    const home = this.driver.workspaceMount || '/tmp';
+    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+    return { PATH: path, HOME: home, LANG, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', NO_COLOR: '1' };
+  }
+
+  private interpret(outcome: ProcessOutcome, parsed: ParsedTests, limits: SandboxLimits): TestRunResult {
+    const base = {
+      passed: parsed.passed,
+      failed: parsed.failed,
+      skipped: parsed.skipped,
+      total: parsed.passed + parsed.failed + parsed.skipped,
+      failures: parsed.failures,
+      output: outcome.output,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      timedOut: outcome.timedOut,
+      truncated: outcome.truncated,
+      durationMs: outcome.durationMs,
+    };
+    if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
+    if (outcome.timedOut) {
+      return { ...base, status: 'timeout', error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.` };
+    }
+    if (outcome.truncated) {
+      return { ...base, status: 'error', error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.` };
+    }
+    if (base.failed > 0) return { ...base, status: 'failed' };
+    if (base.total === 0) {
+      if (outcome.exitCode === 0 || outcome.exitCode === 5) {
+        return { ...base, status: 'failed', error: 'No tests were found.' };
+      }
+      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} without reporting any test.` };
+    }
+    if (outcome.exitCode !== 0) {
+      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} although no test failed.` };
+    }
+    return { ...base, status: 'passed' };
+  }
+}
+
+function describeExit(outcome: ProcessOutcome): string {
+  return outcome.signal ? `signal ${outcome.signal}` : `code ${outcome.exitCode}`;
+}
