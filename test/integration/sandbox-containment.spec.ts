@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { createSandboxHarness, type SandboxHarness } from '../support/sandbox.js';
@@ -116,6 +116,29 @@ for (const target of ${JSON.stringify([...outsideFiles, '/usr/quorum-escape.txt'
     for (const message of result.failures.map((f) => f.message)) expect(message).toMatch(/ENOENT|EROFS|EACCES|EPERM/);
     for (const file of outsideFiles) expect(existsSync(file)).toBe(false);
     expect(readFileSync(join(dir, 'inside.txt'), 'utf8')).toBe('ok');
+  });
+
+  it('keeps a cloned repository\'s .git read-only and hands the workspace back to its owner', async () => {
+    const dir = await workspace([
+      {
+        path: 'git.test.mjs',
+        content: testFile(`import { writeFileSync } from 'node:fs';
+test('plants a hook', () => { writeFileSync('.git/hooks/post-commit', '#!/bin/sh\\necho pwned'); });
+test('writes a result', () => { writeFileSync('result.txt', 'ok'); });`),
+      },
+    ]);
+    mkdirSync(join(dir, '.git', 'hooks'), { recursive: true });
+    writeFileSync(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(result).toMatchObject({ status: 'failed', passed: 1, failed: 1 });
+    expect(result.failures[0]).toMatchObject({ name: 'plants a hook', message: expect.stringMatching(/EROFS/) });
+    expect(existsSync(join(dir, '.git', 'hooks', 'post-commit'))).toBe(false);
+    for (const file of ['result.txt', 'git.test.mjs', '.']) expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
+  });
+
+  it('refuses to bind anything but a workspace into the sandbox', async () => {
+    await expect(h.sandbox.runTests({ workspaceDir: h.dataDir, language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
+    await expect(h.sandbox.runTests({ workspaceDir: '/', language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
   });
 
   it('contains a fork bomb (RLIMIT_NPROC in its own user namespace), reports it and stays healthy', async () => {

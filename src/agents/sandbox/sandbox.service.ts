@@ -1,9 +1,10 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
 import { WorkspaceService } from '../workspace/workspace.service.js';
 import { BwrapDriver, findBwrap } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
@@ -108,9 +109,13 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
     const limits = { ...this.defaults, ...request.limits };
+    // Only a workspace is ever bound writable into a sandbox, never an arbitrary directory.
+    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
+    const info = await lstat(workspaceDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
     const { argv, parse } = this.commandFor(request.language, request.command, limits);
     const outcome = await this.driver.run({
-      workspaceDir: request.workspaceDir,
+      workspaceDir,
       argv,
       env: this.environment(),
       limits,

@@ -12,10 +12,9 @@ const REPORT_MAX_BYTES = 4 * 1024 * 1024;
 
 export class BwrapUnavailableError extends Error {}
 
-/** Resolves `bwrap` on PATH, or says exactly how to get it. */
-export function findBwrap(): string {
-  for (const dir of ['/usr/bin', '/usr/local/bin', '/bin']) {
-    const candidate = join(dir, 'bwrap');
+/** Finds the `bwrap` binary in the system directories (not PATH: nothing user-writable), or says how to get it. */
+export function findBwrap(candidates: string[] = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap']): string {
+  for (const candidate of candidates) {
     if (existsSync(candidate)) return candidate;
   }
   throw new BwrapUnavailableError(
@@ -51,7 +50,12 @@ export class BwrapDriver implements SandboxDriver {
 
   async run(command: SandboxCommand): Promise<ProcessOutcome> {
     const uid = this.options.hostUid;
+    const owner = await lstat(command.workspaceDir);
     if (uid !== undefined) await chownTree(command.workspaceDir, uid, uid);
+    // A cloned repository's .git stays read-only: a hook planted there would run outside the sandbox.
+    const git = join(command.workspaceDir, '.git');
+    const gitInfo = await lstat(git).catch(() => undefined);
+    const gitArgs = gitInfo?.isDirectory() ? ['--ro-bind', git, `${WORKSPACE}/.git`] : [];
     const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
     const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
     const isNode = command.argv[0] === this.nodePath;
@@ -86,21 +90,27 @@ export class BwrapDriver implements SandboxDriver {
       '--bind',
       command.workspaceDir,
       WORKSPACE,
+      ...gitArgs,
       '--chdir',
       WORKSPACE,
       ...prlimitPrefix(command.limits, { node: isNode, nproc: true }),
       ...command.argv,
     ];
-    return spawnBounded(argv, {
-      cwd: '/',
-      env: {},
-      timeoutMs: command.limits.timeoutSeconds * 1000,
-      maxOutputBytes: command.limits.maxOutputBytes,
-      maxReportBytes: REPORT_MAX_BYTES,
-      uid,
-      gid: uid,
-      signal: command.signal,
-    });
+    try {
+      return await spawnBounded(argv, {
+        cwd: '/',
+        env: {},
+        timeoutMs: command.limits.timeoutSeconds * 1000,
+        maxOutputBytes: command.limits.maxOutputBytes,
+        maxReportBytes: REPORT_MAX_BYTES,
+        uid,
+        gid: uid,
+        signal: command.signal,
+      });
+    } finally {
+      // Give everything back to the workspace's owner (git refuses repositories owned by another user).
+      if (uid !== undefined) await chownTree(command.workspaceDir, owner.uid, owner.gid);
+    }
   }
 }
 
@@ -129,11 +139,18 @@ function systemMounts(python: string): string[] {
   return args;
 }
 
+/** Hands the workspace to `uid` (or back); .git is left alone: the sandbox only reads it. */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await chown(dir, uid, gid);
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const info = await lstat(path).catch(() => undefined);
-    if (info && !info.isSymbolicLink() && (info.uid !== uid || info.gid !== gid)) await chown(path, uid, gid);
-  }
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (path === dir && entry.name === '.git') continue;
+      const child = join(path, entry.name);
+      const info = await lstat(child).catch(() => undefined);
+      if (!info || info.isSymbolicLink()) continue;
+      if (info.uid !== uid || info.gid !== gid) await chown(child, uid, gid);
+      if (info.isDirectory()) await walk(child);
+    }
+  };
+  await walk(dir);
 }

@@ -51,10 +51,27 @@ function lineOf(event) {
   return null;
 }
 
+function openReportFd() {
+  let info;
+  try {
+    info = fstatSync(3);
+  } catch {
+    return null;
+  }
+  if (info.isSocket() || info.isFIFO()) return new Socket({ fd: 3, readable: false, writable: true });
+  if (info.isFile()) return createWriteStream('', { fd: 3 });
+  // Not ours (without fd 3 from the parent, Node's own descriptors start at 3): report nothing.
+  return null;
+}
+
 // fd 3 is a socket the sandbox's parent reads (opening /dev/fd/3 fails on sockets: ENXIO, so no
 // --test-reporter-destination can name it): the reporter writes there itself and yields nothing.
 export default async function* quorumReporter(source) {
-  const out = fstatSync(3).isFile() ? createWriteStream('', { fd: 3 }) : new Socket({ fd: 3, readable: false, writable: true });
+  const out = openReportFd();
+  if (!out) {
+    for await (const event of source) void event;
+    return;
+  }
   out.on('error', () => {});
   for await (const event of source) {
     const line = lineOf(event);
