@@ -52,9 +52,11 @@ class SuffixTest(unittest.TestCase):
 describe('SandboxService runners (bwrap, real processes)', () => {
   let h: SandboxHarness;
   beforeAll(async () => {
+    process.env.QUORUM_FAKE_PY_SECRET = 'py-secret-value'; // the python test asserts it cannot see it
     h = await createSandboxHarness({ SANDBOX_TIMEOUT_SECONDS: '20' });
   });
   afterAll(async () => {
+    delete process.env.QUORUM_FAKE_PY_SECRET;
     await h?.close();
   });
 
@@ -92,6 +94,25 @@ describe('SandboxService runners (bwrap, real processes)', () => {
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'typescript' });
     expect(result).toMatchObject({ status: 'failed', passed: 2, failed: 1, total: 3 });
     expect(result.failures).toEqual([{ name: 'fails on purpose', message: expect.stringContaining('one plus one') }]);
+  });
+
+  it('resolves the imports generated TypeScript writes: extensionless, directory and .js-for-.ts', async () => {
+    const dir = await workspace([
+      { path: 'src/math.ts', content: TS_LIB },
+      { path: 'src/util/index.ts', content: 'export const double = (n: number): number => n * 2;\n' },
+      {
+        path: 'test/math.test.ts',
+        content: `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sum } from '../src/math';
+import { sign, Sign } from '../src/math.js';
+import { double } from '../src/util';
+test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); assert.equal(sign(0), Sign.Zero); });
+`,
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'typescript' });
+    expect(result).toMatchObject({ status: 'passed', passed: 1, failed: 0 });
   });
 
   it('runs python unittest discovery for test_*.py and *_test.py', async () => {

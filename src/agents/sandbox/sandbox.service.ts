@@ -10,6 +10,7 @@ import { BwrapDriver, findBwrap } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
+import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
@@ -34,7 +35,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SandboxService.name);
   private readonly defaults: SandboxLimits;
   readonly driver: SandboxDriver;
-  private reporterDir?: string;
+  private runnerDir?: string;
 
   constructor(
     config: ConfigService<AllConfig, true>,
@@ -66,9 +67,10 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.reporterDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
-    await writeFile(join(this.reporterDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
-    await chmod(this.reporterDir, 0o755);
+    this.runnerDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
+    await writeFile(join(this.runnerDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'resolve-hooks.mjs'), NODE_RESOLVE_HOOKS_SOURCE, { mode: 0o644 });
+    await chmod(this.runnerDir, 0o755);
     await this.selfTest();
   }
 
@@ -100,7 +102,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.reporterDir) await rm(this.reporterDir, { recursive: true, force: true });
+    if (this.runnerDir) await rm(this.runnerDir, { recursive: true, force: true });
   }
 
   get limits(): SandboxLimits {
@@ -119,7 +121,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       argv,
       env: this.environment(),
       limits,
-      readOnlyPaths: this.reporterDir ? [this.reporterDir] : [],
+      readOnlyPaths: this.runnerDir ? [this.runnerDir] : [],
       signal: request.signal,
     });
     return this.interpret(outcome, parse(outcome), limits);
@@ -131,18 +133,23 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     limits: SandboxLimits,
   ): { argv: string[]; parse: (o: ProcessOutcome) => ParsedTests } {
     const node = this.driver.nodePath;
-    const reporter = this.reporterDir ? join(this.reporterDir, 'reporter.mjs') : undefined;
+    const support = this.runnerDir;
     if (language === 'python') {
       const argv = custom ?? [this.driver.pythonPath, '-B', '-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
       return { argv, parse: (o) => parseUnittestOutput(o.stderr) };
     }
+    // TypeScript is type-stripped by Node 24 itself (no compiler in the sandbox, no compile step);
+    // transform-types adds the non-erasable syntax generated code uses (enums, namespaces,
+    // parameter properties). Type errors are not reported: the tests' behaviour is what counts.
     const nodeArgs = [
       `--max-old-space-size=${limits.memoryMb}`,
-      ...(language === 'typescript' ? ['--experimental-transform-types', '--disable-warning=ExperimentalWarning'] : []),
+      '--disable-warning=ExperimentalWarning',
+      ...(language === 'typescript' ? ['--experimental-transform-types'] : []),
+      ...(support ? [`--import=${join(support, 'resolve-hooks.mjs')}`] : []),
       '--test',
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
-      ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stderr'] : []),
+      ...(support ? [`--test-reporter=${join(support, 'reporter.mjs')}`, '--test-reporter-destination=stderr'] : []),
     ];
     const argv = custom ?? [node, ...nodeArgs];
     return { argv, parse: (o) => parseNodeTestReport(o.report) };
