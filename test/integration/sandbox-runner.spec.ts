@@ -128,6 +128,16 @@ test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); as
     expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['calc.py', 'calc_test.py', 'test_calc.py']);
   });
 
+  it('runs a custom command (argv, sandbox PATH) and parses it with the language\'s parser', async () => {
+    const dir = await workspace([
+      { path: 'calc.py', content: PY_LIB },
+      { path: 'test_calc.py', content: PY_PREFIX_TESTS },
+      { path: 'calc_test.py', content: PY_SUFFIX_TESTS },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', command: ['python3', '-m', 'unittest', '-v', 'calc_test'] });
+    expect(result).toMatchObject({ status: 'passed', passed: 1, failed: 0, total: 1 });
+  });
+
   it('reports a workspace without tests as failed, not passed', async () => {
     const dir = await workspace([{ path: 'add.mjs', content: JS_LIB }]);
     const js = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript' });

@@ -110,7 +110,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
-    const limits = { ...this.defaults, ...request.limits };
+    const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
+    const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
     // Only a workspace is ever bound writable into a sandbox, never an arbitrary directory.
     const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
     const info = await lstat(workspaceDir).catch(() => undefined);
@@ -147,6 +148,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       ...(language === 'typescript' ? ['--experimental-transform-types'] : []),
       ...(support ? [`--import=${join(support, 'resolve-hooks.mjs')}`] : []),
       '--test',
+      `--test-concurrency=${testConcurrency(limits.maxProcesses)}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
       ...(support ? [`--test-reporter=${join(support, 'reporter.mjs')}`, '--test-reporter-destination=stderr'] : []),
@@ -194,6 +196,15 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     }
     return { ...base, status: 'passed' };
   }
+}
+
+/**
+ * Test files run in parallel child processes of about a dozen threads each (main, V8 workers,
+ * libuv pool), and RLIMIT_NPROC counts threads: Node's default (CPUs - 1) would hit the process
+ * limit on a big machine, so parallelism follows the limit instead, leaving room for the runner.
+ */
+export function testConcurrency(maxProcesses: number): number {
+  return Math.max(1, Math.min(4, Math.floor((maxProcesses - 12) / 12)));
 }
 
 function describeExit(outcome: ProcessOutcome): string {

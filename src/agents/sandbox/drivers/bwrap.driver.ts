@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { chown, lstat, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
 import { prlimitPrefix } from './limits-wrapper.js';
 import { spawnBounded } from './spawn-bounded.js';
@@ -58,7 +58,7 @@ export class BwrapDriver implements SandboxDriver {
     const gitArgs = gitInfo?.isDirectory() ? ['--ro-bind', git, `${WORKSPACE}/.git`] : [];
     const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
     const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
-    const isNode = command.argv[0] === this.nodePath;
+    const isNode = basename(command.argv[0]) === 'node';
     const argv = [
       this.options.bwrap,
       '--unshare-all',

@@ -1,3 +1,4 @@
+import { basename, dirname } from 'node:path';
 import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
 import { prlimitPrefix } from './limits-wrapper.js';
 import { spawnBounded } from './spawn-bounded.js';
@@ -21,8 +22,10 @@ export class ProcessDriver implements SandboxDriver {
   }
 
   run(command: SandboxCommand): Promise<ProcessOutcome> {
-    const isNode = command.argv[0] === this.nodePath;
-    const env = { ...command.env, HOME: command.workspaceDir, TMPDIR: command.workspaceDir };
+    const isNode = basename(command.argv[0]) === 'node';
+    // The app's own Node first on PATH, as /opt/node/bin is inside bwrap.
+    const path = `${dirname(this.nodePath)}:${command.env.PATH ?? '/usr/bin:/bin'}`;
+    const env = { ...command.env, PATH: path, HOME: command.workspaceDir, TMPDIR: command.workspaceDir };
     return spawnBounded([...prlimitPrefix(command.limits, { node: isNode, nproc: false }), ...command.argv], {
       cwd: command.workspaceDir,
       env,
