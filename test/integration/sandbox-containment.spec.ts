@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { pidsWithMarker, waitFor } from '../support/processes.js';
 import { createSandboxHarness, type SandboxHarness } from '../support/sandbox.js';
 
 const FAKE_SECRET = 'sk-quorum-fake-secret-0123456789';
@@ -103,7 +104,8 @@ test('talks to the host', async () => {
       {
         path: 'write.test.mjs',
         content: testFile(`import { writeFileSync } from 'node:fs';
-test('writes inside', () => { writeFileSync('inside.txt', 'ok'); });
+import { readFileSync } from 'node:fs';
+test('writes inside', () => { writeFileSync('inside.txt', 'ok'); assert.equal(readFileSync('inside.txt', 'utf8'), 'ok'); });
 for (const target of ${JSON.stringify([...outsideFiles, '/usr/quorum-escape.txt', '/etc/quorum-escape.txt'])}) {
   test('writes ' + target, () => { writeFileSync(target, 'escaped'); });
 }`),
@@ -111,11 +113,12 @@ for (const target of ${JSON.stringify([...outsideFiles, '/usr/quorum-escape.txt'
     ]);
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
     expect(result.passed).toBe(1 + 2); // inside.txt, and /tmp and ../ land on the sandbox's own throw-away tmpfs
+    // Even the workspace write stayed in the sandbox's copy: the workspace on disk is what was written to it.
     expect(result.failed).toBe(3);
     expect(result.status).toBe('failed');
     for (const message of result.failures.map((f) => f.message)) expect(message).toMatch(/ENOENT|EROFS|EACCES|EPERM/);
     for (const file of outsideFiles) expect(existsSync(file)).toBe(false);
-    expect(readFileSync(join(dir, 'inside.txt'), 'utf8')).toBe('ok');
+    expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['seed.txt', 'write.test.mjs']);
   });
 
   it('keeps a cloned repository\'s .git read-only and hands the workspace back to its owner', async () => {
@@ -133,7 +136,8 @@ test('writes a result', () => { writeFileSync('result.txt', 'ok'); });`),
     expect(result).toMatchObject({ status: 'failed', passed: 1, failed: 1 });
     expect(result.failures[0]).toMatchObject({ name: 'plants a hook', message: expect.stringMatching(/EROFS/) });
     expect(existsSync(join(dir, '.git', 'hooks', 'post-commit'))).toBe(false);
-    for (const file of ['result.txt', 'git.test.mjs', '.']) expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
+    expect(existsSync(join(dir, 'result.txt'))).toBe(false);
+    for (const file of ['git.test.mjs', '.', '.git/HEAD']) expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
   });
 
   it('refuses to bind anything but a workspace into the sandbox', async () => {
@@ -172,6 +176,8 @@ test('fork bomb', () => {
     expect(spawned).toBeLessThan(small.maxProcesses);
     expect(['failed', 'timeout', 'error']).toContain(result.status);
     expect(result.status === 'failed' ? result.failed : 1).toBeGreaterThan(0);
+    // Nothing of the bomb outlives its sandbox.
+    await waitFor(() => pidsWithMarker('b | b &').length === 0, 2000);
     await expectHealthy();
   });
 
@@ -255,39 +261,50 @@ test('prints 100 MB', async () => {
   });
 
   it('cancels a running sandbox through the AbortSignal within 2 s and kills every process', async () => {
+    const marker = `quorum-cancel-${randomUUID()}`;
     const dir = await workspace([
       {
-        path: 'beat.test.mjs',
-        content: testFile(`import { writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-test('beats forever', async () => {
-  spawn('sh', ['-c', 'while true; do date +%s%N > child-beat.txt; sleep 0.05; done'], { detached: true });
-  let n = 0;
-  for (;;) { writeFileSync('beat.txt', String(n++)); await new Promise((r) => setTimeout(r, 20)); }
+        path: 'forever.test.mjs',
+        content: testFile(`import { spawn } from 'node:child_process';
+test('runs forever with a detached child', async () => {
+  spawn('sh', ['-c', 'while true; do sleep 0.05; done # ${marker}'], { detached: true, stdio: 'ignore' });
+  await new Promise(() => {});
 });`),
       },
     ]);
     const controller = new AbortController();
     const running = h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, timeoutSeconds: 30 }, signal: controller.signal });
-    const beat = join(dir, 'beat.txt');
-    const childBeat = join(dir, 'child-beat.txt');
-    await waitFor(() => existsSync(beat) && existsSync(childBeat), 10_000);
+    await waitFor(() => pidsWithMarker(marker).length > 0, 10_000);
     const abortedAt = Date.now();
     controller.abort();
     const result = await running;
     expect(Date.now() - abortedAt).toBeLessThan(2000);
     expect(result).toMatchObject({ status: 'cancelled', timedOut: false });
-    // Nothing in the sandbox survives: neither file changes any more.
-    const before = [statSync(beat).mtimeMs, statSync(childBeat).mtimeMs];
-    await new Promise((r) => setTimeout(r, 300));
-    expect([statSync(beat).mtimeMs, statSync(childBeat).mtimeMs]).toEqual(before);
+    // The detached child (its own session inside the sandbox) went down with the pid namespace.
+    await waitFor(() => pidsWithMarker(marker).length === 0, 1000);
+  });
+
+  it('bounds what tests may write with the sandbox disk (SANDBOX_DISK_MB), off the host disk', async () => {
+    const dir = await workspace([
+      {
+        path: 'fill.test.mjs',
+        content: testFile(`import { writeFileSync } from 'node:fs';
+test('fills the disk', () => {
+  const chunk = Buffer.alloc(4 * 1024 * 1024, 1);
+  for (let i = 0; i < 64; i++) writeFileSync('fill-' + i + '.bin', chunk);
+});`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 16 } });
+    expect(result).toMatchObject({ status: 'failed', failed: 1 });
+    expect(result.failures[0].message).toContain('ENOSPC');
+    expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['fill.test.mjs']);
+  });
+
+  it('reports a workspace larger than the sandbox disk as an error', async () => {
+    const dir = await workspace([{ path: 'ok.test.mjs', content: testFile(`test('fine', () => {});`) }]);
+    writeFileSync(join(dir, 'huge.bin'), Buffer.alloc(10 * 1024 * 1024));
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 8 } });
+    expect(result).toMatchObject({ status: 'error', error: "The workspace does not fit in the sandbox's 8 MB disk." });
   });
 });
-
-async function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}

@@ -6,7 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
 import { WorkspaceService } from '../workspace/workspace.service.js';
-import { BwrapDriver, findBwrap } from './drivers/bwrap.driver.js';
+import { BwrapDriver, findBwrap, WORKSPACE_COPY_FAILED, WORKSPACE_COPY_FAILED_MESSAGE } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
@@ -48,6 +48,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       maxProcesses: cfg.maxProcesses,
       maxOutputBytes: cfg.maxOutputBytes,
       maxFileMb: cfg.maxFileMb,
+      diskMb: cfg.diskMb,
     };
     if (cfg.driver === 'process') {
       this.driver = new ProcessDriver(process.execPath, cfg.python);
@@ -82,15 +83,16 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private async selfTest(): Promise<void> {
     const dir = await this.workspaces.create(`probe-${process.pid}-${Date.now()}`);
     try {
+      await this.workspaces.writeFiles(dir, [{ path: 'probe-in.txt', content: 'in' }]);
+      const script = "const fs = require('node:fs'); fs.writeFileSync('probe.txt', fs.readFileSync('probe-in.txt', 'utf8') + '+ok'); process.stdout.write(fs.readFileSync('probe.txt', 'utf8'))";
       const outcome = await this.driver.run({
         workspaceDir: dir,
-        argv: [this.driver.nodePath, '-e', "require('node:fs').writeFileSync('probe.txt', 'ok')"],
+        argv: [this.driver.nodePath, '-e', script],
         env: this.environment(),
         limits: { ...this.defaults, timeoutSeconds: 20 },
         readOnlyPaths: [],
       });
-      const written = await this.workspaces.readFiles(dir).catch(() => []);
-      if (outcome.exitCode !== 0 || !written.some((f) => f.path === 'probe.txt' && f.content === 'ok')) {
+      if (outcome.exitCode !== 0 || outcome.output !== 'in+ok') {
         const detail = outcome.output.trim().split('\n')[0] || `exit ${outcome.exitCode ?? outcome.signal}`;
         throw new SandboxUnavailableError(
           `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
@@ -180,6 +182,9 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
     if (outcome.timedOut) {
       return { ...base, status: 'timeout', error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.` };
+    }
+    if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
+      return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
     }
     if (outcome.truncated) {
       return { ...base, status: 'error', error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.` };

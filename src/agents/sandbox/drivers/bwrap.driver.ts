@@ -30,11 +30,21 @@ export interface BwrapDriverOptions {
   hostUid?: number;
 }
 
+/** The host workspace, read-only, where the start-up copy reads it from. */
+const WORKSPACE_SOURCE = '/run/workspace-src';
+/** Exit code of the wrapper when the workspace does not fit the sandbox's disk. */
+export const WORKSPACE_COPY_FAILED = 97;
+export const WORKSPACE_COPY_FAILED_MESSAGE = 'quorum-sandbox: the workspace does not fit in SANDBOX_DISK_MB';
+
 /**
- * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all), an empty
- * environment but for what the command is given, the system directories read-only, the workspace
- * as the only writable place (at /workspace), a private /tmp, minimal /proc and /dev. The sandbox
- * dies with its parent, and killing bwrap's process group tears the whole pid namespace down.
+ * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all, no nested
+ * user namespaces), an empty environment but for what the command is given, the system directories
+ * read-only, a private /tmp, minimal /proc and /dev. The workspace is copied into a size-limited
+ * tmpfs at /workspace before the command starts: tests may write there (and only there), but
+ * nothing they write reaches the host's disk (no disk filling, the workspace on disk stays exactly
+ * what the agents wrote), and a repository's .git is bound read-only (a hook planted there would
+ * run outside the sandbox). The sandbox dies with its parent, and killing bwrap's process group
+ * tears the whole pid namespace down.
  */
 export class BwrapDriver implements SandboxDriver {
   readonly name = 'bwrap' as const;
@@ -51,14 +61,18 @@ export class BwrapDriver implements SandboxDriver {
   async run(command: SandboxCommand): Promise<ProcessOutcome> {
     const uid = this.options.hostUid;
     const owner = await lstat(command.workspaceDir);
+    // The sandbox user must be able to read the workspace; it is handed back afterwards.
     if (uid !== undefined) await chownTree(command.workspaceDir, uid, uid);
-    // A cloned repository's .git stays read-only: a hook planted there would run outside the sandbox.
     const git = join(command.workspaceDir, '.git');
     const gitInfo = await lstat(git).catch(() => undefined);
     const gitArgs = gitInfo?.isDirectory() ? ['--ro-bind', git, `${WORKSPACE}/.git`] : [];
     const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
     const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
     const isNode = basename(command.argv[0]) === 'node';
+    const mb = (n: number) => String(n * 1024 * 1024);
+    const copyThenExec =
+      `find ${WORKSPACE_SOURCE} -mindepth 1 -maxdepth 1 ! -name .git -exec cp -a -t ${WORKSPACE}/ {} + ` +
+      `|| { echo '${WORKSPACE_COPY_FAILED_MESSAGE}' >&2; exit ${WORKSPACE_COPY_FAILED}; }; exec "$@"`;
     const argv = [
       this.options.bwrap,
       '--unshare-all',
@@ -83,16 +97,24 @@ export class BwrapDriver implements SandboxDriver {
       '--dev',
       '/dev',
       '--size',
-      String(command.limits.maxFileMb * 1024 * 1024),
+      mb(command.limits.maxFileMb),
       '--tmpfs',
       '/tmp',
       ...extra,
-      '--bind',
+      '--ro-bind',
       command.workspaceDir,
+      WORKSPACE_SOURCE,
+      '--size',
+      mb(command.limits.diskMb),
+      '--tmpfs',
       WORKSPACE,
       ...gitArgs,
       '--chdir',
       WORKSPACE,
+      '/bin/sh',
+      '-c',
+      copyThenExec,
+      'sh',
       ...prlimitPrefix(command.limits, { node: isNode, nproc: true }),
       ...command.argv,
     ];
@@ -108,7 +130,6 @@ export class BwrapDriver implements SandboxDriver {
         signal: command.signal,
       });
     } finally {
-      // Give everything back to the workspace's owner (git refuses repositories owned by another user).
       if (uid !== undefined) await chownTree(command.workspaceDir, owner.uid, owner.gid);
     }
   }
@@ -139,7 +160,7 @@ function systemMounts(python: string): string[] {
   return args;
 }
 
-/** Hands the workspace to `uid` (or back); .git is left alone: the sandbox only reads it. */
+/** Hands the workspace to `uid` (or back); .git is left alone (bound as is, readable by all). */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await chown(dir, uid, gid);
   const walk = async (path: string): Promise<void> => {
@@ -148,7 +169,11 @@ async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
       const child = join(path, entry.name);
       const info = await lstat(child).catch(() => undefined);
       if (!info || info.isSymbolicLink()) continue;
-      if (info.uid !== uid || info.gid !== gid) await chown(child, uid, gid);
+      if (info.uid !== uid || info.gid !== gid) {
+        await chown(child, uid, gid).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+      }
       if (info.isDirectory()) await walk(child);
     }
   };
