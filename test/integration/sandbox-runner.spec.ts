@@ -128,6 +128,22 @@ test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); as
     expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['calc.py', 'calc_test.py', 'test_calc.py']);
   });
 
+  it('finds python tests in directories that are not packages (tests/ without __init__.py)', async () => {
+    const dir = await workspace([
+      { path: 'calc.py', content: PY_LIB },
+      { path: 'tests/test_calc.py', content: PY_PREFIX_TESTS },
+      { path: 'pkg/__init__.py', content: '' },
+      { path: 'pkg/sub/__init__.py', content: '' },
+      { path: 'pkg/sub/calc_test.py', content: PY_SUFFIX_TESTS },
+      // neither is a test module: a pytest conftest (pytest is not there) and a module named like one
+      { path: 'conftest.py', content: 'import pytest\n' },
+      { path: 'latest.py', content: 'raise SystemExit("imported by mistake")\n' },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python' });
+    expect(result).toMatchObject({ status: 'failed', passed: 3, failed: 1, total: 4 });
+    expect(result.failures.map((f) => f.name)).toEqual(['test_calc.CalcTest.test_add_wrong']);
+  });
+
   it('runs a custom command (argv, sandbox PATH) and parses it with the language\'s parser', async () => {
     const dir = await workspace([
       { path: 'calc.py', content: PY_LIB },

@@ -12,6 +12,7 @@ import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
 import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
+import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
   ProcessOutcome,
@@ -71,6 +72,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     this.runnerDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
     await writeFile(join(this.runnerDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
     await writeFile(join(this.runnerDir, 'resolve-hooks.mjs'), NODE_RESOLVE_HOOKS_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'unittest-discover.py'), UNITTEST_DISCOVER_SOURCE, { mode: 0o644 });
     await chmod(this.runnerDir, 0o755);
     await this.selfTest();
   }
@@ -114,7 +116,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
     const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
     const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
-    // Only a workspace is ever bound writable into a sandbox, never an arbitrary directory.
+    // Only a workspace is ever handed to a sandbox, never an arbitrary directory.
     const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
     const info = await lstat(workspaceDir).catch(() => undefined);
     if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
@@ -138,7 +140,10 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     const node = this.driver.nodePath;
     const support = this.runnerDir;
     if (language === 'python') {
-      const argv = custom ?? [this.driver.pythonPath, '-B', '-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      const discover = support
+        ? [join(support, 'unittest-discover.py')]
+        : ['-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      const argv = custom ?? [this.driver.pythonPath, '-B', ...discover];
       return { argv, parse: (o) => parseUnittestOutput(o.stderr) };
     }
     // TypeScript is type-stripped by Node 24 itself (no compiler in the sandbox, no compile step);

@@ -10,6 +10,9 @@ import { isAbsolute, relative } from 'node:path';
 
 const MAX_MESSAGE = 4000;
 const MAX_STDERR = 4000;
+// Per file: enough for a compile error or a crash, never enough to crowd test events out of the report.
+const MAX_STDERR_PER_FILE = 16000;
+const stderrSeen = new Map();
 
 function messageOf(error) {
   if (!error) return null;
@@ -45,8 +48,12 @@ function lineOf(event) {
     }) + '\n';
   }
   if (event.type === 'test:stderr') {
-    const text = String(d.message ?? '');
-    return JSON.stringify({ type: 'stderr', file: fileOf(d.file), text: text.slice(0, MAX_STDERR) }) + '\n';
+    const file = fileOf(d.file);
+    const seen = stderrSeen.get(file) ?? 0;
+    if (seen >= MAX_STDERR_PER_FILE) return null;
+    const text = String(d.message ?? '').slice(0, MAX_STDERR);
+    stderrSeen.set(file, seen + text.length);
+    return JSON.stringify({ type: 'stderr', file, text }) + '\n';
   }
   return null;
 }
