@@ -26,11 +26,11 @@ async function measure(fn) {
   return { median: percentile(times, 50), p95: percentile(times, 95) };
 }
 
-function bareNode() {
+function node(args, cwd) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+    const child = spawn(process.execPath, args, { stdio: 'ignore', cwd });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node -e '' exited ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`))));
   });
 }
 
@@ -58,7 +58,9 @@ export async function run() {
     const driver = sandbox.driver;
     const limits = sandbox.limits;
 
-    const bare = await measure(bareNode);
+    const bare = await measure(() => node(['-e', '']));
+    // The same empty test with no sandbox and no reporter: what the test runner itself costs.
+    const plainTest = await measure(() => node(['--test'], dir));
     const sandboxedBare = await measure(async () => {
       const outcome = await driver.run({ workspaceDir: dir, argv: [driver.nodePath, '-e', ''], env: { PATH: '/usr/bin:/bin' }, limits, readOnlyPaths: [] });
       if (outcome.exitCode !== 0) throw new Error(`sandboxed node -e '' failed: ${outcome.output}`);
@@ -74,6 +76,7 @@ export async function run() {
       { scenario: s, metric: "bare `node -e ''` p95 ms", value: round(bare.p95) },
       { scenario: s, metric: "sandboxed `node -e ''` median ms", value: round(sandboxedBare.median), baseline: round(bare.median), ratio: round(sandboxedBare.median / bare.median) },
       { scenario: s, metric: "sandboxed `node -e ''` p95 ms", value: round(sandboxedBare.p95), baseline: round(bare.p95), ratio: round(sandboxedBare.p95 / bare.p95) },
+      { scenario: s, metric: 'empty test, plain `node --test` (no sandbox) median ms', value: round(plainTest.median), baseline: round(bare.median), ratio: round(plainTest.median / bare.median) },
       { scenario: s, metric: 'empty test, runTests start-to-exit median ms', value: round(emptyTest.median), baseline: round(bare.median), ratio: round(emptyTest.median / bare.median) },
       { scenario: s, metric: 'empty test, runTests start-to-exit p95 ms', value: round(emptyTest.p95), baseline: round(bare.p95), ratio: round(emptyTest.p95 / bare.p95) },
     ];
