@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { createSandboxHarness, type SandboxHarness } from '../support/sandbox.js';
 
 const JS_LIB = `export function add(a, b) { return a + b; }\n`;
@@ -167,5 +169,27 @@ test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); as
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript' });
     expect(result).toMatchObject({ status: 'failed', failed: 1, passed: 0 });
     expect(result.failures[0]).toEqual({ name: 'bad.test.mjs', message: expect.stringContaining('SyntaxError') });
+  });
+});
+
+describe('SandboxService with a python that does not exist', () => {
+  it('starts with a warning and reports python runs as errors', async () => {
+    const warnings: string[] = [];
+    const spy = jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => {
+      warnings.push(String(message));
+    });
+    let h: SandboxHarness | undefined;
+    try {
+      h = await createSandboxHarness({ SANDBOX_PYTHON: '/nonexistent/python3' });
+      spy.mockRestore();
+      expect(warnings).toEqual([expect.stringContaining('SANDBOX_PYTHON=/nonexistent/python3 does not run in the sandbox')]);
+      const dir = await h.workspaces.create(randomUUID());
+      await h.workspaces.writeFiles(dir, [{ path: 'test_x.py', content: PY_SUFFIX_TESTS }]);
+      const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python' });
+      expect(result).toMatchObject({ status: 'error', total: 0 });
+    } finally {
+      spy.mockRestore();
+      await h?.close();
+    }
   });
 });

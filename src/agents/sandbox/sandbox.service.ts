@@ -100,6 +100,17 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
           `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
         );
       }
+      // Python is needed only by python tasks: a missing one is a warning, not a failed start.
+      const python = await this.driver.run({
+        workspaceDir: dir,
+        argv: [this.driver.pythonPath, '-c', 'print("ok")'],
+        env: this.environment(),
+        limits: { ...this.defaults, timeoutSeconds: 20 },
+        readOnlyPaths: [],
+      });
+      if (python.exitCode !== 0 || python.output.trim() !== 'ok') {
+        this.logger.warn(`SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`);
+      }
     } finally {
       await this.workspaces.remove(dir);
     }

@@ -151,13 +151,21 @@ function systemMounts(python: string): string[] {
   for (const path of ['/etc/alternatives', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime']) {
     if (existsSync(path)) args.push('--ro-bind', path, path);
   }
-  // A python outside /usr (pyenv, a venv) needs its prefix visible too.
-  const real = existsSync(python) ? realpathSync(python) : python;
-  if (real.startsWith('/') && !real.startsWith('/usr/')) {
-    const prefix = dirname(dirname(real));
-    args.push('--ro-bind', prefix, prefix);
-  }
+  const prefix = pythonPrefix(python);
+  if (prefix) args.push('--ro-bind', prefix, prefix);
   return args;
+}
+
+/**
+ * A python installed outside /usr (pyenv, /opt) needs its installation prefix visible: the
+ * directory above its bin/. Never anything as broad as a top-level directory (or `/` itself).
+ */
+export function pythonPrefix(python: string): string | undefined {
+  if (!existsSync(python)) return undefined;
+  const real = realpathSync(python);
+  if (real.startsWith('/usr/')) return undefined;
+  const prefix = dirname(dirname(real));
+  return prefix.split('/').filter(Boolean).length >= 2 ? prefix : undefined;
 }
 
 /** Hands the workspace to `uid` (or back); .git is left alone (bound as is, readable by all). */
