@@ -260,6 +260,18 @@ test('prints 100 MB', async () => {
     await expectHealthy();
   });
 
+  it('holds the memory limit for python too: a 1 GB allocation is a failed test', async () => {
+    const dir = await workspace([
+      {
+        path: 'test_hog.py',
+        content: 'import unittest\n\nclass Hog(unittest.TestCase):\n    def test_allocates(self):\n        block = bytearray(1024 * 1024 * 1024)\n        self.assertEqual(len(block), 1024 ** 3)\n',
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', limits: small });
+    expect(result).toMatchObject({ status: 'failed', failed: 1, passed: 0 });
+    expect(result.failures[0]).toEqual({ name: 'test_hog.Hog.test_allocates', message: 'MemoryError' });
+  });
+
   it('cancels a running sandbox through the AbortSignal within 2 s and kills every process', async () => {
     const marker = `quorum-cancel-${randomUUID()}`;
     const dir = await workspace([

@@ -40,7 +40,7 @@ export const WORKSPACE_COPY_FAILED_MESSAGE = 'quorum-sandbox: the workspace does
  * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all, no nested
  * user namespaces), an empty environment but for what the command is given, the system directories
  * read-only, a private /tmp, minimal /proc and /dev. The workspace is copied into a size-limited
- * tmpfs at /workspace before the command starts: tests may write there (and only there), but
+ * tmpfs at /workspace before the command starts: tests may write there (and in /tmp), but
  * nothing they write reaches the host's disk (no disk filling, the workspace on disk stays exactly
  * what the agents wrote), and a repository's .git is bound read-only (a hook planted there would
  * run outside the sandbox). The sandbox dies with its parent, and killing bwrap's process group
