@@ -4,11 +4,13 @@ import type { DatabaseConfig } from './database.config.js';
 import { databaseConfig } from './database.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
+import type { SandboxConfig } from './sandbox.config.js';
+import { sandboxConfig } from './sandbox.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, sandboxConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -16,6 +18,7 @@ export interface AllConfig {
   database: DatabaseConfig;
   redis: RedisConfig;
   secrets: SecretsConfig;
+  sandbox: SandboxConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */
