@@ -6,7 +6,7 @@ import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
 
-/** Every migration, in order. A new migration file is added here as well. */
+/** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
   Init1763800000000,
   Auth1763801000000,

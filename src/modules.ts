@@ -9,7 +9,17 @@ import { UsersApiModule } from './users/users-api.module.js';
 import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
 
 /** Feature modules served by the API process (controllers and the services behind them). */
-export const HTTP_MODULES: Type[] = [HealthModule, AuthModule, UsersApiModule, TasksModule, RunsModule, RepositoriesModule];
+export const HTTP_MODULES: Type[] = [
+  HealthModule,
+  AuthModule,
+  UsersApiModule,
+  TasksModule,
+  RunsModule,
+  RepositoriesModule,
+];
 
 /** Modules holding BullMQ processors: imported by the worker, and by the API when WORKER_IN_PROCESS. */
-export const JOB_MODULES: Type[] = [AgentJobsModule, WebhookJobsModule];
+export const JOB_MODULES: Type[] = [
+  AgentJobsModule,
+  WebhookJobsModule,
+];

@@ -21,7 +21,7 @@ import { secretsConfig } from './secrets.config.js';
 import type { WebhooksConfig } from './webhooks.config.js';
 import { webhooksConfig } from './webhooks.config.js';
 
-/** Every config namespace; a new module adds its own here. */
+/** Every config namespace (one per line, so parallel branches merge cleanly); a new module adds its own. */
 export const CONFIG_NAMESPACES = [
   appConfig,
   databaseConfig,
