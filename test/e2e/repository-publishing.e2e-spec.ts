@@ -38,7 +38,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
     );
     server = await startGitHttpServer(repo.root, TOKEN);
     github = await startFakeGitHub(TOKEN);
-    t = await createTestApp({ env: { ALLOW_HTTP_REPOSITORIES: 'true', GITHUB_API_URL: github.url, GIT_AUTHOR_NAME: 'Quorum Test', GIT_AUTHOR_EMAIL: 'quorum@test.example' } });
+    t = await createTestApp({ env: { ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true', GITHUB_API_URL: github.url, GIT_AUTHOR_NAME: 'Quorum Test', GIT_AUTHOR_EMAIL: 'quorum@test.example' } });
     alice = await registerUser(t);
     bob = await registerUser(t);
     const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN }).expect(201);

@@ -58,7 +58,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     t = await createTestApp({
       env: fakeLlmEnv(fake, {
         AGENT_TIMEOUT_SECONDS: '10',
-        ALLOW_HTTP_REPOSITORIES: 'true',
+        ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
         GITHUB_API_URL: github.url,
         GIT_AUTHOR_NAME: 'Quorum Agent',
         GIT_AUTHOR_EMAIL: 'agent@quorum.test',
