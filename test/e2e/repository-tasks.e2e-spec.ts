@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { captureOutput } from '../support/capture-output.js';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
@@ -235,6 +236,20 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(patch.text).toContain('+  return a + b;');
     const pr = await t.http().post(`/api/v1/tasks/${taskId}/pull-request`).set(alice.auth).expect(409);
     expect(pr.body.code).toBe('REPOSITORY_DELETED');
+  });
+
+  it('keeps the checkout of a failed run for inspection until the workspace sweep removes it', async () => {
+    scriptAgents(fake, { submit_plan: [{ text: 'no tool call' }, { text: 'still no tool call' }] });
+    const repositoryId = await addRepository();
+    const { runId } = await runTask(repositoryId);
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'AGENT_NO_TOOL_CALL' });
+    const dir = join(t.env.DATA_DIR, 'workspaces', runId);
+    expect(readFileSync(join(dir, 'src/sum.mjs'), 'utf8')).toBe(SUM_BUGGY);
+    expect(existsSync(`${dir}.git`)).toBe(true);
+    await t.app.get(WorkspaceService).sweep(Date.now() + 25 * 3_600_000);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(`${dir}.git`)).toBe(false);
   });
 
   it('serves a patch for a task without a repository, and refuses a pull request for it', async () => {
