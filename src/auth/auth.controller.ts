@@ -13,10 +13,24 @@ import { AuthService } from './auth.service.js';
 import type { LoginResult, TokenPair } from './auth.service.js';
 import { clientContext } from './client-context.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
-import { LoginDto, MfaRequiredView, RefreshDto, RegisterDto, TokenPairView, UserEnvelope } from './dto/auth.dto.js';
+import { AccountService } from './account.service.js';
+import {
+  ChangePasswordDto,
+  EmailDto,
+  LoginDto,
+  MfaRequiredView,
+  RefreshDto,
+  RegisterDto,
+  ResetPasswordDto,
+  TokenDto,
+  TokenPairView,
+  UserEnvelope,
+} from './dto/auth.dto.js';
 
 /** Stricter limits on the credential-guessing routes (per IP; they run before anyone is signed in). */
 export const SIGN_IN_THROTTLE = { default: { limit: 10, ttl: 60_000 } };
+/** Routes that send mail or consume mailed tokens. */
+export const MAIL_THROTTLE = { default: { limit: 5, ttl: 60_000 } };
 
 @ApiTags('auth')
 @Controller('auth')
@@ -26,6 +40,7 @@ export class AuthController {
 
   constructor(
     private readonly auth: AuthService,
+    private readonly account: AccountService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.secureCookies = config.get('app', { infer: true }).production;
@@ -78,6 +93,46 @@ export class AuthController {
   async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(user.id, user.sessionId);
     clearAuthCookies(res, this.secureCookies);
+  }
+
+  @Public()
+  @Post('verify-email')
+  @HttpCode(200)
+  @Throttle(MAIL_THROTTLE)
+  async verifyEmail(@Body() dto: TokenDto): Promise<UserEnvelope> {
+    return { user: toUserView(await this.account.verifyEmail(dto.token)) };
+  }
+
+  @Public()
+  @Post('resend-verification')
+  @HttpCode(202)
+  @Throttle(MAIL_THROTTLE)
+  async resendVerification(@Body() dto: EmailDto): Promise<void> {
+    await this.account.resendVerification(dto.email);
+  }
+
+  @Public()
+  @Post('password/forgot')
+  @HttpCode(202)
+  @Throttle(MAIL_THROTTLE)
+  async forgotPassword(@Body() dto: EmailDto): Promise<void> {
+    await this.account.forgotPassword(dto.email);
+  }
+
+  @Public()
+  @Post('password/reset')
+  @HttpCode(204)
+  @Throttle(MAIL_THROTTLE)
+  async resetPassword(@Body() dto: ResetPasswordDto): Promise<void> {
+    await this.account.resetPassword(dto.token, dto.password);
+  }
+
+  @Post('password/change')
+  @HttpCode(204)
+  @Throttle(SIGN_IN_THROTTLE)
+  @ApiBearerAuth('bearer')
+  async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
+    await this.account.changePassword(user.id, user.sessionId, dto.currentPassword, dto.newPassword);
   }
 
   /** Cookie mode: the tokens go only into httpOnly cookies, out of reach of page scripts. */

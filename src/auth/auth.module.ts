@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailModule } from '#src/mail/mail.module.js';
 import { UsersModule } from '#src/users/users.module.js';
+import { AccountService } from './account.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { EmailTokensService } from './email-tokens.service.js';
 import { BackupCode } from './entities/backup-code.entity.js';
 import { EmailToken } from './entities/email-token.entity.js';
 import { OAuthAccount } from './entities/oauth-account.entity.js';
@@ -13,6 +16,7 @@ import { UserSession } from './entities/user-session.entity.js';
 import { AccessGuard } from './guards/access.guard.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { PasswordService } from './password.service.js';
+import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -24,12 +28,15 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [
     UsersModule,
+    MailModule,
     TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, SessionsController],
   providers: [
     AuthService,
+    AccountService,
     AttemptsService,
+    EmailTokensService,
     PasswordService,
     SessionsService,
     TokensService,
