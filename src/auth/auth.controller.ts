@@ -14,6 +14,9 @@ import type { LoginResult, TokenPair } from './auth.service.js';
 import { clientContext } from './client-context.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { AccountService } from './account.service.js';
+import { MAIL_THROTTLE, SIGN_IN_THROTTLE } from './auth-throttles.js';
+import { LoginTwoFactorDto } from './two-factor/two-factor.dto.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
 import {
   ChangePasswordDto,
   EmailDto,
@@ -27,10 +30,6 @@ import {
   UserEnvelope,
 } from './dto/auth.dto.js';
 
-/** Stricter limits on the credential-guessing routes (per IP; they run before anyone is signed in). */
-export const SIGN_IN_THROTTLE = { default: { limit: 10, ttl: 60_000 } };
-/** Routes that send mail or consume mailed tokens. */
-export const MAIL_THROTTLE = { default: { limit: 5, ttl: 60_000 } };
 
 @ApiTags('auth')
 @Controller('auth')
@@ -41,6 +40,7 @@ export class AuthController {
   constructor(
     private readonly auth: AuthService,
     private readonly account: AccountService,
+    private readonly twoFactor: TwoFactorService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.secureCookies = config.get('app', { infer: true }).production;
@@ -69,6 +69,20 @@ export class AuthController {
     const result = await this.auth.login(dto, clientContext(req));
     if ('mfaRequired' in result || !dto.cookie) return result;
     return this.toCookies(res, result);
+  }
+
+  @Public()
+  @Post('login/2fa')
+  @HttpCode(200)
+  @Throttle(SIGN_IN_THROTTLE)
+  @ApiOkResponse({ type: TokenPairView })
+  async loginTwoFactor(
+    @Body() dto: LoginTwoFactorDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenPairView> {
+    const pair = await this.twoFactor.completeLogin(dto.mfaToken, dto, clientContext(req));
+    return dto.cookie ? this.toCookies(res, pair) : pair;
   }
 
   @Public()

@@ -19,6 +19,8 @@ import { PasswordService } from './password.service.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
+import { TwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
 
 /**
  * Sign-up, sign-in, sessions and the global guards. Listed in HTTP_MODULES before CommonModule, so
@@ -31,7 +33,7 @@ import { TokensService } from './tokens.service.js';
     MailModule,
     TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
   ],
-  controllers: [AuthController, SessionsController],
+  controllers: [AuthController, SessionsController, TwoFactorController],
   providers: [
     AuthService,
     AccountService,
@@ -40,9 +42,10 @@ import { TokensService } from './tokens.service.js';
     PasswordService,
     SessionsService,
     TokensService,
+    TwoFactorService,
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AuthService, PasswordService, SessionsService, AttemptsService],
+  exports: [AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
 })
 export class AuthModule {}
