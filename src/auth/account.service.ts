@@ -10,6 +10,7 @@ import { EmailTokensService } from './email-tokens.service.js';
 import { PasswordService } from './password.service.js';
 import { SessionsService } from './sessions.service.js';
 
+
 /** Email verification, password reset and password change. */
 @Injectable()
 export class AccountService {

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { MailModule } from '#src/mail/mail.module.js';
 import { UsersModule } from '#src/users/users.module.js';
+import { AccountDeletionService } from './account-deletion.service.js';
 import { AccountService } from './account.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
@@ -37,6 +38,7 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
   providers: [
     AuthService,
     AccountService,
+    AccountDeletionService,
     AttemptsService,
     EmailTokensService,
     PasswordService,
@@ -46,6 +48,6 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     { provide: APP_GUARD, useClass: JwtAuthGuard },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
+  exports: [AccountDeletionService, AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
 })
 export class AuthModule {}
