@@ -20,6 +20,10 @@ import { PasswordService } from './password.service.js';
 import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
+import { OAuthAccountsController } from './oauth/oauth-accounts.controller.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
+import { OAuthController } from './oauth/oauth.controller.js';
+import { OAuthService } from './oauth/oauth.service.js';
 import { TwoFactorController } from './two-factor/two-factor.controller.js';
 import { TwoFactorService } from './two-factor/two-factor.service.js';
 
@@ -34,7 +38,7 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     MailModule,
     TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
   ],
-  controllers: [AuthController, SessionsController, TwoFactorController],
+  controllers: [AuthController, SessionsController, TwoFactorController, OAuthController, OAuthAccountsController],
   providers: [
     AuthService,
     AccountService,
@@ -45,7 +49,10 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     SessionsService,
     TokensService,
     TwoFactorService,
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    OAuthService,
+    OAuthStateStore,
+    JwtAuthGuard,
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [AccountDeletionService, AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
