@@ -3,7 +3,7 @@ import { OAuth2Server } from 'oauth2-mock-server';
 import type { Response } from 'supertest';
 import { DataSource } from 'typeorm';
 import { registerUser, strongPassword, uniqueEmail } from '../support/auth.js';
-import { FakeGitHub, FakeGitHubUser, startFakeGitHub } from '../support/fake-github.js';
+import { FakeGitHubOAuth, FakeGitHubUser, startFakeGitHubOAuth } from '../support/fake-github-oauth.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 
 const PUBLIC_URL = 'http://api.test';
@@ -24,12 +24,12 @@ function setCookie(res: Response, name: string): string | undefined {
 
 describe('OAuth sign-in and linking (HTTP, local providers)', () => {
   let t: TestApp;
-  let github: FakeGitHub;
+  let github: FakeGitHubOAuth;
   let oidc: OAuth2Server;
   let oidcUser: OidcUser;
 
   beforeAll(async () => {
-    github = await startFakeGitHub();
+    github = await startFakeGitHubOAuth();
     oidc = new OAuth2Server();
     // keys.generate() builds the JWK in Node's own realm, which the server's plain-object check
     // rejects under jest's VM modules; a key made here and copied into a local object is accepted.

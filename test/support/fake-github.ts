@@ -1,115 +1,91 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeGitHubUser {
-  id: number;
-  login: string;
-  name?: string;
-  avatar_url?: string;
-  emails: Array<{ email: string; primary: boolean; verified: boolean }>;
+export interface RecordedGitHubRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
 }
 
+export type GitHubResponder = (req: RecordedGitHubRequest) => { status: number; body: unknown } | undefined;
+
 export interface FakeGitHub {
+  /** Use as GITHUB_API_URL. */
   url: string;
-  clientId: string;
-  clientSecret: string;
-  /** The user the next authorization signs in as. */
-  signInAs(user: FakeGitHubUser): void;
-  /** Every token request, to assert on (e.g. the code_verifier sent). */
-  tokenRequests: Array<Record<string, string>>;
+  requests: RecordedGitHubRequest[];
+  /** Replaces the default behaviour for the next matching requests (return undefined to fall through). */
+  respond(responder: GitHubResponder): void;
   close(): Promise<void>;
 }
 
-interface Grant {
-  user: FakeGitHubUser;
-  redirectUri: string;
-  challenge?: string;
-  method?: string;
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-}
-
 /**
- * A small stand-in for GitHub's OAuth app endpoints, speaking GitHub's wire format:
- * /login/oauth/authorize (redirects back at once, as if the user approved), /login/oauth/access_token
- * (single-use codes, redirect_uri and PKCE S256 checked, errors as 200 + {error} like GitHub),
- * /user and /user/emails (Bearer or `token` auth).
+ * A stand-in for the GitHub REST endpoints Quorum calls: POST /repos/:owner/:repo/pulls (201 with
+ * number and html_url, 422 when an open PR for the head exists) and GET …/pulls?head=. It requires
+ * `Authorization: Bearer <token>` with the given token (401 otherwise, like GitHub).
  */
-export async function startFakeGitHub(): Promise<FakeGitHub> {
-  const clientId = 'gh-client';
-  const clientSecret = 'gh-secret';
-  const grants = new Map<string, Grant>();
-  const tokens = new Map<string, FakeGitHubUser>();
-  const tokenRequests: Array<Record<string, string>> = [];
-  let current: FakeGitHubUser | undefined;
-
-  const server = createServer((req, res) => {
-    void (async () => {
+export async function startFakeGitHub(token: string): Promise<FakeGitHub> {
+  const requests: RecordedGitHubRequest[] = [];
+  const pulls: Array<{ owner: string; repo: string; number: number; head: string; base: string; html_url: string }> = [];
+  let responder: GitHubResponder | undefined;
+  const send = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
-        const redirectUri = url.searchParams.get('redirect_uri');
-        if (url.searchParams.get('client_id') !== clientId || !redirectUri || !current) return json(res, 400, { error: 'bad request' });
-        const code = randomBytes(10).toString('hex');
-        grants.set(code, {
-          user: current,
-          redirectUri,
-          challenge: url.searchParams.get('code_challenge') ?? undefined,
-          method: url.searchParams.get('code_challenge_method') ?? undefined,
+      const recorded: RecordedGitHubRequest = {
+        method: req.method ?? 'GET',
+        path: url.pathname + url.search,
+        headers: req.headers,
+        body: raw ? JSON.parse(raw) : undefined,
+      };
+      requests.push(recorded);
+      const custom = responder?.(recorded);
+      if (custom) return send(res, custom.status, custom.body);
+      if (req.headers.authorization !== `Bearer ${token}`) {
+        return send(res, 401, { message: 'Bad credentials', documentation_url: 'https://docs.github.com/rest' });
+      }
+      const match = /^\/repos\/([^/]+)\/([^/]+)\/pulls$/.exec(url.pathname);
+      if (!match) return send(res, 404, { message: 'Not Found' });
+      const [, owner, repo] = match;
+      if (req.method === 'GET') {
+        const head = url.searchParams.get('head') ?? '';
+        return send(
+          res,
+          200,
+          pulls.filter((p) => p.owner === owner && p.repo === repo && `${owner}:${p.head}` === head),
+        );
+      }
+      const body = recorded.body as { head?: string; base?: string; title?: string };
+      if (!body?.head || !body.base || !body.title) return send(res, 422, { message: 'Validation Failed', errors: [{ code: 'missing_field' }] });
+      if (pulls.some((p) => p.owner === owner && p.repo === repo && p.head === body.head)) {
+        return send(res, 422, {
+          message: 'Validation Failed',
+          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${body.head}.` }],
         });
-        const back = new URL(redirectUri);
-        back.searchParams.set('code', code);
-        const state = url.searchParams.get('state');
-        if (state) back.searchParams.set('state', state);
-        res.writeHead(302, { location: back.href }).end();
-        return;
       }
-      if (req.method === 'POST' && url.pathname === '/login/oauth/access_token') {
-        const body = Object.fromEntries(new URLSearchParams(await readBody(req)));
-        tokenRequests.push(body);
-        const grant = grants.get(body.code);
-        grants.delete(body.code); // single use, as GitHub's codes are
-        if (body.client_id !== clientId || body.client_secret !== clientSecret) return json(res, 200, { error: 'incorrect_client_credentials' });
-        if (!grant || grant.redirectUri !== body.redirect_uri) return json(res, 200, { error: 'bad_verification_code' });
-        if (grant.challenge) {
-          const computed = createHash('sha256').update(body.code_verifier ?? '').digest('base64url');
-          if (grant.method !== 'S256' || computed !== grant.challenge) return json(res, 200, { error: 'bad_verification_code' });
-        }
-        const token = `gho_${randomBytes(16).toString('hex')}`;
-        tokens.set(token, grant.user);
-        return json(res, 200, { access_token: token, token_type: 'bearer', scope: 'read:user,user:email' });
-      }
-      const auth = /^(?:Bearer|token)\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
-      const user = auth ? tokens.get(auth) : undefined;
-      if (req.method === 'GET' && (url.pathname === '/user' || url.pathname === '/user/emails')) {
-        if (!user) return json(res, 401, { message: 'Bad credentials' });
-        if (url.pathname === '/user') {
-          const primary = user.emails.find((e) => e.primary);
-          return json(res, 200, { id: user.id, login: user.login, name: user.name ?? null, avatar_url: user.avatar_url ?? null, email: primary?.email ?? null });
-        }
-        return json(res, 200, user.emails.map((e) => ({ ...e, visibility: 'private' })));
-      }
-      json(res, 404, { message: 'Not Found' });
-    })();
+      const number = pulls.length + 1;
+      const pull = { owner, repo, number, head: body.head, base: body.base, html_url: `https://github.test/${owner}/${repo}/pull/${number}` };
+      pulls.push(pull);
+      send(res, 201, { id: 1000 + number, number, html_url: pull.html_url, state: 'open', head: { ref: body.head }, base: { ref: body.base } });
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    clientId,
-    clientSecret,
-    signInAs: (user) => {
-      current = user;
+    requests,
+    respond: (r) => {
+      responder = r;
     },
-    tokenRequests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
