@@ -23,7 +23,7 @@ const COOLDOWN_MS = 300;
 
 const CASES: { provider: ProviderName; model: string; wire: FakeWireFormat }[] = [
   { provider: 'openai', model: 'gpt-4o', wire: 'openai' },
-  { provider: 'anthropic', model: 'claude-sonnet-4-5', wire: 'anthropic' },
+  { provider: 'anthropic', model: 'claude-sonnet-4-6', wire: 'anthropic' },
   { provider: 'google', model: 'gemini-2.5-flash', wire: 'google' },
   { provider: 'local', model: 'qwen2.5-coder', wire: 'openai' },
 ];
