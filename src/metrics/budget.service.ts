@@ -75,8 +75,10 @@ export class BudgetService {
     this.limitLookup = null;
   }
 
-  async setLimit(userId: string, monthlyLimitUsd: string | null): Promise<BudgetStatus> {
-    await this.budgets.upsert({ userId, monthlyLimitUsd }, ['userId']);
+  /** Sets (or with null removes) the monthly limit; numbers and strings are normalised to 8 decimals. */
+  async setLimit(userId: string, monthlyLimitUsd: string | number | null): Promise<BudgetStatus> {
+    const limit = monthlyLimitUsd === null ? null : fromMicroCents(toMicroCents(String(monthlyLimitUsd)));
+    await this.budgets.upsert({ userId, monthlyLimitUsd: limit }, ['userId']);
     return this.status(userId);
   }
 

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
 export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt'>;
@@ -156,6 +158,23 @@ export class UsageService {
     return { inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0), costUsd: row?.costUsd ?? '0.00000000' };
   }
 
+  /**
+   * The usage report of `GET /metrics/usage`: a user sees their own usage; an admin may name any
+   * user. Dates without a time are UTC midnights; `to` is exclusive.
+   */
+  async report(
+    actor: Pick<AuthUser, 'id' | 'role'>,
+    query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
+  ): Promise<UsageSummary> {
+    if (query.userId && query.userId !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+    }
+    const from = query.from ? parseInstant(query.from) : undefined;
+    const to = query.to ? parseInstant(query.to) : undefined;
+    if (from && to && from >= to) throw new ValidationFailedError([{ field: 'to', message: 'must be after from' }]);
+    return this.summarize({ userId: query.userId ?? actor.id, from, to, groupBy: query.groupBy });
+  }
+
   async summarize(query: UsageQuery): Promise<UsageSummary> {
     const base = () => {
       const qb = this.records.createQueryBuilder('u').where('u.user_id = :userId', { userId: query.userId });
@@ -185,4 +204,10 @@ export class UsageService {
       .getRawMany<Record<string, string>>();
     return { items: rows.map(toRow), total };
   }
+}
+
+/** ISO-8601 date or date-time; a bare date or a time without offset is read as UTC. */
+function parseInstant(value: string): Date {
+  const utc = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`;
+  return new Date(utc);
 }
