@@ -126,6 +126,18 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       ]);
     });
 
+    it('records what a stream cut mid-answer billed, then retries', async () => {
+      fake.script(model, { text: 'A long answer that never finishes', usage: { input: 3000, output: 50 }, cutAfterChunks: 2 }, { text: 'complete' });
+      const req = request({ onDelta: () => undefined });
+      expect((await gateway.call(req)).text).toBe('complete');
+      const rows = await ctx.dataSource.query('SELECT outcome, input_tokens, cost_usd FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [
+        req.context.runId,
+      ]);
+      expect(rows.map((r: { outcome: string }) => r.outcome)).toEqual(['error', 'success']);
+      // Anthropic reports the prompt's tokens in message_start, before the cut: that attempt was billed.
+      if (provider === 'anthropic') expect(rows[0]).toMatchObject({ input_tokens: 3000, cost_usd: prices.cost(provider, model, { inputTokens: 3000, outputTokens: 1, cachedInputTokens: 0 }) });
+    });
+
     it('waits for retry-after on 429 and then succeeds', async () => {
       fake.script(model, { kind: 'error', status: 429, retryAfterSeconds: 1 }, { text: 'after waiting' });
       const result = await gateway.call(request());

@@ -8,7 +8,15 @@ import type {
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall, ToolChoice } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, LlmProvider, parseToolArguments, ProviderCallRequest, ProviderCallResult } from './llm-provider.js';
+import {
+  classifySdkError,
+  EMPTY_USAGE,
+  LlmProvider,
+  parseToolArguments,
+  ProviderCallRequest,
+  ProviderCallResult,
+  withPartialUsage,
+} from './llm-provider.js';
 
 interface AnthropicUsageShape {
   input_tokens?: number | null;
@@ -80,39 +88,43 @@ export class AnthropicProvider implements LlmProvider {
     let finished = false;
     // Content blocks by index: text appends, tool_use collects partial JSON until the block stops.
     const tools = new Map<number, { id: string; name: string; json: string }>();
-    for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
-      switch (event.type) {
-        case 'message_start':
-          raw = { ...event.message.usage };
-          break;
-        case 'content_block_start':
-          if (event.content_block.type === 'tool_use') {
-            tools.set(event.index, { id: event.content_block.id, name: event.content_block.name, json: '' });
-          } else if (event.content_block.type === 'text' && event.content_block.text) {
-            text += event.content_block.text;
-            request.onDelta?.(event.content_block.text);
-          }
-          break;
-        case 'content_block_delta':
-          if (event.delta.type === 'text_delta') {
-            text += event.delta.text;
-            request.onDelta?.(event.delta.text);
-          } else if (event.delta.type === 'input_json_delta') {
-            const tool = tools.get(event.index);
-            if (tool) tool.json += event.delta.partial_json;
-          }
-          break;
-        case 'message_delta':
-          stop = event.delta.stop_reason ?? stop;
-          // Counts in message_delta are cumulative: they replace what message_start said.
-          for (const [key, value] of Object.entries(event.usage ?? {})) {
-            if (typeof value === 'number') (raw as Record<string, number>)[key] = value;
-          }
-          break;
-        case 'message_stop':
-          finished = true;
-          break;
+    try {
+      for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
+        switch (event.type) {
+          case 'message_start':
+            raw = { ...event.message.usage };
+            break;
+          case 'content_block_start':
+            if (event.content_block.type === 'tool_use') {
+              tools.set(event.index, { id: event.content_block.id, name: event.content_block.name, json: '' });
+            } else if (event.content_block.type === 'text' && event.content_block.text) {
+              text += event.content_block.text;
+              request.onDelta?.(event.content_block.text);
+            }
+            break;
+          case 'content_block_delta':
+            if (event.delta.type === 'text_delta') {
+              text += event.delta.text;
+              request.onDelta?.(event.delta.text);
+            } else if (event.delta.type === 'input_json_delta') {
+              const tool = tools.get(event.index);
+              if (tool) tool.json += event.delta.partial_json;
+            }
+            break;
+          case 'message_delta':
+            stop = event.delta.stop_reason ?? stop;
+            // Counts in message_delta are cumulative: they replace what message_start said.
+            for (const [key, value] of Object.entries(event.usage ?? {})) {
+              if (typeof value === 'number') (raw as Record<string, number>)[key] = value;
+            }
+            break;
+          case 'message_stop':
+            finished = true;
+            break;
+        }
       }
+    } catch (error) {
+      throw withPartialUsage(error, request.signal, toUsage(raw));
     }
     const usage = toUsage(raw);
     if (!finished) throw new ProviderCallError('malformed', 'the stream ended before message_stop', { usage });

@@ -2,7 +2,7 @@ import { FunctionCallingConfigMode, GoogleGenAI } from '@google/genai';
 import type { Content, GenerateContentConfig, GenerateContentResponse, Part } from '@google/genai';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, LlmProvider, ProviderCallRequest, ProviderCallResult } from './llm-provider.js';
+import { classifySdkError, EMPTY_USAGE, LlmProvider, ProviderCallRequest, ProviderCallResult, withPartialUsage } from './llm-provider.js';
 
 /** Gemini generateContent through the official SDK (`@google/genai`, Gemini API, not Vertex). */
 export class GoogleProvider implements LlmProvider {
@@ -52,11 +52,17 @@ export class GoogleProvider implements LlmProvider {
     try {
       if (!request.onDelta) return toResult([await this.client.models.generateContent(params)]);
       const chunks: GenerateContentResponse[] = [];
-      for await (const chunk of await this.client.models.generateContentStream(params)) {
-        chunks.push(chunk);
-        for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
-          if (part.text && !part.thought) request.onDelta(part.text);
+      try {
+        for await (const chunk of await this.client.models.generateContentStream(params)) {
+          chunks.push(chunk);
+          for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
+            if (part.text && !part.thought) request.onDelta(part.text);
+          }
         }
+      } catch (error) {
+        // Gemini repeats cumulative usage on every chunk: what arrived before the break was billed.
+        const seen = chunks.findLast((c) => c.usageMetadata)?.usageMetadata;
+        throw withPartialUsage(error, request.signal, seen ? toUsage(seen) : undefined);
       }
       return toResult(chunks);
     } catch (error) {
@@ -114,15 +120,7 @@ function toResult(chunks: GenerateContentResponse[]): ProviderCallResult {
   let finish: string | undefined;
   const toolCalls: ToolCall[] = [];
   for (const chunk of chunks) {
-    const meta = chunk.usageMetadata;
-    if (meta) {
-      usage = {
-        inputTokens: (meta.promptTokenCount ?? 0) + (meta.toolUsePromptTokenCount ?? 0),
-        // Thinking tokens are billed as output.
-        outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
-        cachedInputTokens: meta.cachedContentTokenCount ?? 0,
-      };
-    }
+    if (chunk.usageMetadata) usage = toUsage(chunk.usageMetadata);
     const candidate = chunk.candidates?.[0];
     if (candidate?.finishReason) finish = candidate.finishReason;
     for (const part of candidate?.content?.parts ?? []) {
@@ -145,6 +143,15 @@ function toResult(chunks: GenerateContentResponse[]): ProviderCallResult {
     throw new ProviderCallError('malformed', 'the answer has no candidates', { usage });
   }
   return { text, toolCalls, usage, finishReason: toFinishReason(finish, toolCalls.length > 0) };
+}
+
+function toUsage(meta: NonNullable<GenerateContentResponse['usageMetadata']>): LlmUsage {
+  return {
+    inputTokens: (meta.promptTokenCount ?? 0) + (meta.toolUsePromptTokenCount ?? 0),
+    // Thinking tokens are billed as output.
+    outputTokens: (meta.candidatesTokenCount ?? 0) + (meta.thoughtsTokenCount ?? 0),
+    cachedInputTokens: meta.cachedContentTokenCount ?? 0,
+  };
 }
 
 function toFinishReason(reason: string | undefined, hasToolCalls: boolean): FinishReason {
