@@ -101,7 +101,7 @@ export async function run() {
   Module({ imports: [CoreModule, WebhooksCoreModule] })(BenchProducerModule);
   const app = await NestFactory.createApplicationContext(BenchProducerModule, { logger: false });
   await app.init();
-  const worker = spawn(process.execPath, ['dist/src/worker.js'], {
+  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_WORKER_PROF] : []), 'dist/src/worker.js'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: { ...process.env, DATABASE_MIGRATIONS_RUN: 'false' },
     stdio: ['ignore', 'ignore', 'inherit'],
