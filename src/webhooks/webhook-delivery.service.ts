@@ -155,9 +155,9 @@ export class WebhookDeliveryService {
   async failPendingOf(subscriptionId: string, manager = this.dataSource.manager): Promise<void> {
     await manager.query(
       `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, completed_at = now(), updated_at = now(),
-              last_error = COALESCE(last_error || '; ', '') || '${DISABLED_ERROR}'
+              last_error = COALESCE(last_error || '; ', '') || $2
         WHERE subscription_id = $1 AND status = 'pending'`,
-      [subscriptionId],
+      [subscriptionId, DISABLED_ERROR],
     );
   }
 }
