@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { createServer as createTlsServer } from 'node:https';
+import { createSecureContext } from 'node:tls';
+import type { AddressInfo } from 'node:net';
 import { DataSource } from 'typeorm';
 import { generateWebhookSecret } from '../../src/webhooks/signer.js';
 import { WebhookHttpClient } from '../../src/webhooks/webhook-http-client.js';
@@ -6,6 +9,7 @@ import { WebhookOutboxService } from '../../src/webhooks/webhook-outbox.service.
 import { WebhookSecrets } from '../../src/webhooks/webhook-secrets.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
+import { TEST_TLS_CERT, TEST_TLS_KEY } from '../support/tls-fixture.js';
 import { eventually, startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
 describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
@@ -77,5 +81,34 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
     expect(request.path).toBe('/pinned?q=1');
     expect(request.headers.host).toBe(`hooks.example.invalid:${receiver.port}`);
     expect(request.body).toBe('{"ok":true}');
+  });
+
+  it('over https sends SNI for the URL’s host and verifies the certificate against it, connecting to the pinned address', async () => {
+    const context = createSecureContext({ key: TEST_TLS_KEY, cert: TEST_TLS_CERT });
+    const servernames: string[] = [];
+    const server = createTlsServer({
+      SNICallback: (servername, callback) => {
+        servernames.push(servername);
+        callback(null, context);
+      },
+    });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const result = await t.app.get(WebhookHttpClient).send({
+        url: new URL(`https://hooks.example.invalid:${port}/tls`),
+        target: { address: '127.0.0.1', family: 4 },
+        headers: {},
+        body: '{}',
+        timeoutMs: 2_000,
+      });
+      expect(servernames).toEqual(['hooks.example.invalid']);
+      // The certificate names the host but no trusted CA signed it: verification is on.
+      expect(result).toMatchObject({ ok: false, statusCode: null, error: expect.stringMatching(/self[- ]signed/i) });
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });
