@@ -4,13 +4,15 @@ import type { DatabaseConfig } from './database.config.js';
 import { databaseConfig } from './database.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
+import type { SandboxConfig } from './sandbox.config.js';
+import { sandboxConfig } from './sandbox.config.js';
 import type { SecretsConfig } from './secrets.config.js';
 import { secretsConfig } from './secrets.config.js';
 import type { WebhooksConfig } from './webhooks.config.js';
 import { webhooksConfig } from './webhooks.config.js';
 
 /** Every config namespace; a new module adds its own here. */
-export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, webhooksConfig];
+export const CONFIG_NAMESPACES = [appConfig, databaseConfig, redisConfig, secretsConfig, sandboxConfig, webhooksConfig];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
 export interface AllConfig {
@@ -18,6 +20,7 @@ export interface AllConfig {
   database: DatabaseConfig;
   redis: RedisConfig;
   secrets: SecretsConfig;
+  sandbox: SandboxConfig;
   webhooks: WebhooksConfig;
 }
 
