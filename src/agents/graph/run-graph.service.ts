@@ -65,9 +65,12 @@ export class RunGraphService implements OnModuleDestroy {
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
-      const existing = await this.graph.getState(config);
-      const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
-      const input = resume ? new Command({ resume }) : hasCheckpoint ? null : initialGraphState(ctx.run.input.files);
+      let input: Command | RunGraphValues | null = resume ? new Command({ resume }) : initialGraphState(ctx.run.input.files);
+      if (!resume && ctx.recovering) {
+        // Continue from the dead worker's last checkpoint, if it got as far as writing one.
+        const existing = await this.graph.getState(config);
+        if (existing.values && Object.keys(existing.values).length > 0) input = null;
+      }
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
