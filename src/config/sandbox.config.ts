@@ -10,6 +10,7 @@ export const sandboxConfig = registerAs('sandbox', () => {
     SANDBOX_MAX_PROCESSES: envInt(64, 8, 4096),
     SANDBOX_MAX_OUTPUT_BYTES: envInt(1_000_000, 1024, 100_000_000),
     SANDBOX_MAX_FILE_MB: envInt(64, 1, 10_240),
+    SANDBOX_DISK_MB: envInt(256, 8, 65_536),
     SANDBOX_PYTHON: z.string().optional().default('/usr/bin/python3'),
     SANDBOX_UID: envInt(65_534, 1, 2_147_483_647),
     WORKSPACE_MAX_FILES: envInt(200, 1, 100_000),
@@ -24,6 +25,7 @@ export const sandboxConfig = registerAs('sandbox', () => {
     maxProcesses: env.SANDBOX_MAX_PROCESSES,
     maxOutputBytes: env.SANDBOX_MAX_OUTPUT_BYTES,
     maxFileMb: env.SANDBOX_MAX_FILE_MB,
+    diskMb: env.SANDBOX_DISK_MB,
     python: env.SANDBOX_PYTHON,
     sandboxUid: env.SANDBOX_UID,
     workspace: {

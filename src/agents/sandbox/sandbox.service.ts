@@ -1,15 +1,18 @@
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
 import { WorkspaceService } from '../workspace/workspace.service.js';
-import { BwrapDriver, findBwrap } from './drivers/bwrap.driver.js';
+import { BwrapDriver, findBwrap, WORKSPACE_COPY_FAILED, WORKSPACE_COPY_FAILED_MESSAGE } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
+import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
+import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
   ProcessOutcome,
@@ -33,7 +36,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(SandboxService.name);
   private readonly defaults: SandboxLimits;
   readonly driver: SandboxDriver;
-  private reporterDir?: string;
+  private runnerDir?: string;
 
   constructor(
     config: ConfigService<AllConfig, true>,
@@ -46,6 +49,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       maxProcesses: cfg.maxProcesses,
       maxOutputBytes: cfg.maxOutputBytes,
       maxFileMb: cfg.maxFileMb,
+      diskMb: cfg.diskMb,
     };
     if (cfg.driver === 'process') {
       this.driver = new ProcessDriver(process.execPath, cfg.python);
@@ -65,9 +69,11 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleInit(): Promise<void> {
-    this.reporterDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
-    await writeFile(join(this.reporterDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
-    await chmod(this.reporterDir, 0o755);
+    this.runnerDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
+    await writeFile(join(this.runnerDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'resolve-hooks.mjs'), NODE_RESOLVE_HOOKS_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'unittest-discover.py'), UNITTEST_DISCOVER_SOURCE, { mode: 0o644 });
+    await chmod(this.runnerDir, 0o755);
     await this.selfTest();
   }
 
@@ -79,19 +85,31 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   private async selfTest(): Promise<void> {
     const dir = await this.workspaces.create(`probe-${process.pid}-${Date.now()}`);
     try {
+      await this.workspaces.writeFiles(dir, [{ path: 'probe-in.txt', content: 'in' }]);
+      const script = "const fs = require('node:fs'); fs.writeFileSync('probe.txt', fs.readFileSync('probe-in.txt', 'utf8') + '+ok'); process.stdout.write(fs.readFileSync('probe.txt', 'utf8'))";
       const outcome = await this.driver.run({
         workspaceDir: dir,
-        argv: [this.driver.nodePath, '-e', "require('node:fs').writeFileSync('probe.txt', 'ok')"],
+        argv: [this.driver.nodePath, '-e', script],
         env: this.environment(),
         limits: { ...this.defaults, timeoutSeconds: 20 },
         readOnlyPaths: [],
       });
-      const written = await this.workspaces.readFiles(dir).catch(() => []);
-      if (outcome.exitCode !== 0 || !written.some((f) => f.path === 'probe.txt' && f.content === 'ok')) {
+      if (outcome.exitCode !== 0 || outcome.output !== 'in+ok') {
         const detail = outcome.output.trim().split('\n')[0] || `exit ${outcome.exitCode ?? outcome.signal}`;
         throw new SandboxUnavailableError(
           `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
         );
+      }
+      // Python is needed only by python tasks: a missing one is a warning, not a failed start.
+      const python = await this.driver.run({
+        workspaceDir: dir,
+        argv: [this.driver.pythonPath, '-c', 'print("ok")'],
+        env: this.environment(),
+        limits: { ...this.defaults, timeoutSeconds: 20 },
+        readOnlyPaths: [],
+      });
+      if (python.exitCode !== 0 || python.output.trim() !== 'ok') {
+        this.logger.warn(`SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`);
       }
     } finally {
       await this.workspaces.remove(dir);
@@ -99,7 +117,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    if (this.reporterDir) await rm(this.reporterDir, { recursive: true, force: true });
+    if (this.runnerDir) await rm(this.runnerDir, { recursive: true, force: true });
   }
 
   get limits(): SandboxLimits {
@@ -107,14 +125,19 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
-    const limits = { ...this.defaults, ...request.limits };
+    const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
+    const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
+    // Only a workspace is ever handed to a sandbox, never an arbitrary directory.
+    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
+    const info = await lstat(workspaceDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
     const { argv, parse } = this.commandFor(request.language, request.command, limits);
     const outcome = await this.driver.run({
-      workspaceDir: request.workspaceDir,
+      workspaceDir,
       argv,
       env: this.environment(),
       limits,
-      readOnlyPaths: this.reporterDir ? [this.reporterDir] : [],
+      readOnlyPaths: this.runnerDir ? [this.runnerDir] : [],
       signal: request.signal,
     });
     return this.interpret(outcome, parse(outcome), limits);
@@ -126,18 +149,27 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     limits: SandboxLimits,
   ): { argv: string[]; parse: (o: ProcessOutcome) => ParsedTests } {
     const node = this.driver.nodePath;
-    const reporter = this.reporterDir ? join(this.reporterDir, 'reporter.mjs') : undefined;
+    const support = this.runnerDir;
     if (language === 'python') {
-      const argv = custom ?? [this.driver.pythonPath, '-B', '-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      const discover = support
+        ? [join(support, 'unittest-discover.py')]
+        : ['-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      const argv = custom ?? [this.driver.pythonPath, '-B', ...discover];
       return { argv, parse: (o) => parseUnittestOutput(o.stderr) };
     }
+    // TypeScript is type-stripped by Node 24 itself (no compiler in the sandbox, no compile step);
+    // transform-types adds the non-erasable syntax generated code uses (enums, namespaces,
+    // parameter properties). Type errors are not reported: the tests' behaviour is what counts.
     const nodeArgs = [
       `--max-old-space-size=${limits.memoryMb}`,
-      ...(language === 'typescript' ? ['--experimental-transform-types', '--disable-warning=ExperimentalWarning'] : []),
+      '--disable-warning=ExperimentalWarning',
+      ...(language === 'typescript' ? ['--experimental-transform-types'] : []),
+      ...(support ? [`--import=${join(support, 'resolve-hooks.mjs')}`] : []),
       '--test',
+      `--test-concurrency=${testConcurrency(limits.maxProcesses)}`,
       '--test-reporter=spec',
       '--test-reporter-destination=stdout',
-      ...(reporter ? [`--test-reporter=${reporter}`, '--test-reporter-destination=stderr'] : []),
+      ...(support ? [`--test-reporter=${join(support, 'reporter.mjs')}`, '--test-reporter-destination=stderr'] : []),
     ];
     const argv = custom ?? [node, ...nodeArgs];
     return { argv, parse: (o) => parseNodeTestReport(o.report) };
@@ -167,6 +199,9 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     if (outcome.timedOut) {
       return { ...base, status: 'timeout', error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.` };
     }
+    if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
+      return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
+    }
     if (outcome.truncated) {
       return { ...base, status: 'error', error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.` };
     }
@@ -182,6 +217,15 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     }
     return { ...base, status: 'passed' };
   }
+}
+
+/**
+ * Test files run in parallel child processes of about a dozen threads each (main, V8 workers,
+ * libuv pool), and RLIMIT_NPROC counts threads: Node's default (CPUs - 1) would hit the process
+ * limit on a big machine, so parallelism follows the limit instead, leaving room for the runner.
+ */
+export function testConcurrency(maxProcesses: number): number {
+  return Math.max(1, Math.min(4, Math.floor((maxProcesses - 12) / 12)));
 }
 
 function describeExit(outcome: ProcessOutcome): string {

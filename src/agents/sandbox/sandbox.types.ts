@@ -9,6 +9,8 @@ export interface SandboxLimits {
   maxProcesses: number;
   maxOutputBytes: number;
   maxFileMb: number;
+  /** Size of the sandbox's private copy of the workspace (a tmpfs): what tests may write. */
+  diskMb: number;
 }
 
 export interface RunTestsRequest {
@@ -45,7 +47,10 @@ export interface TestRunResult {
   error?: string;
 }
 
-/** What a driver runs: argv inside the workspace, an explicit environment, and limits. */
+/**
+ * What a driver runs: argv in a private, size-limited copy of the workspace (writes never reach
+ * the workspace on disk), an explicit environment, and limits.
+ */
 export interface SandboxCommand {
   workspaceDir: string;
   argv: string[];

@@ -76,7 +76,7 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
   }
 
   async remove(runIdOrDir: string): Promise<void> {
-    const dir = runIdOrDir.includes(sep) ? this.assertOwnDir(runIdOrDir) : this.pathFor(runIdOrDir);
+    const dir = runIdOrDir.includes(sep) ? this.assertWorkspaceDir(runIdOrDir) : this.pathFor(runIdOrDir);
     await rm(dir, { recursive: true, force: true });
   }
 
@@ -107,7 +107,7 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
 
   /** Writes (creates or replaces) files inside `dir`; never through a symbolic link. */
   async writeFiles(dir: string, files: WorkspaceFile[]): Promise<void> {
-    const base = this.assertOwnDir(dir);
+    const base = this.assertWorkspaceDir(dir);
     for (const file of this.validateFiles(files)) {
       const segments = file.path.split('/');
       let current = base;
@@ -142,7 +142,7 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
    * (a NUL byte) and tool caches are left out; more files or bytes than the limits allow is an error.
    */
   async readFiles(dir: string, limits: WorkspaceLimits = this.limits): Promise<WorkspaceFile[]> {
-    const base = this.assertOwnDir(dir);
+    const base = this.assertWorkspaceDir(dir);
     const files: WorkspaceFile[] = [];
     let total = 0;
     const walk = async (rel: string): Promise<void> => {
@@ -232,7 +232,8 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  private assertOwnDir(dir: string): string {
+  /** The absolute path of `dir` if it is a workspace (a direct child of the root), else an error. */
+  assertWorkspaceDir(dir: string): string {
     const abs = resolve(dir);
     if (!abs.startsWith(this.root + sep) || abs.slice(this.root.length + 1).includes(sep)) {
       throw new WorkspaceUnsafePathError(dir);

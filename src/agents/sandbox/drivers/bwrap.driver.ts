@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { chown, lstat, readdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
 import { prlimitPrefix } from './limits-wrapper.js';
 import { spawnBounded } from './spawn-bounded.js';
@@ -12,10 +12,9 @@ const REPORT_MAX_BYTES = 4 * 1024 * 1024;
 
 export class BwrapUnavailableError extends Error {}
 
-/** Resolves `bwrap` on PATH, or says exactly how to get it. */
-export function findBwrap(): string {
-  for (const dir of ['/usr/bin', '/usr/local/bin', '/bin']) {
-    const candidate = join(dir, 'bwrap');
+/** Finds the `bwrap` binary in the system directories (not PATH: nothing user-writable), or says how to get it. */
+export function findBwrap(candidates: string[] = ['/usr/bin/bwrap', '/usr/local/bin/bwrap', '/bin/bwrap']): string {
+  for (const candidate of candidates) {
     if (existsSync(candidate)) return candidate;
   }
   throw new BwrapUnavailableError(
@@ -31,11 +30,21 @@ export interface BwrapDriverOptions {
   hostUid?: number;
 }
 
+/** The host workspace, read-only, where the start-up copy reads it from. */
+const WORKSPACE_SOURCE = '/run/workspace-src';
+/** Exit code of the wrapper when the workspace does not fit the sandbox's disk. */
+export const WORKSPACE_COPY_FAILED = 97;
+export const WORKSPACE_COPY_FAILED_MESSAGE = 'quorum-sandbox: the workspace does not fit in SANDBOX_DISK_MB';
+
 /**
- * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all), an empty
- * environment but for what the command is given, the system directories read-only, the workspace
- * as the only writable place (at /workspace), a private /tmp, minimal /proc and /dev. The sandbox
- * dies with its parent, and killing bwrap's process group tears the whole pid namespace down.
+ * bubblewrap: new user, pid, network, ipc, uts and cgroup namespaces (no network at all, no nested
+ * user namespaces), an empty environment but for what the command is given, the system directories
+ * read-only, a private /tmp, minimal /proc and /dev. The workspace is copied into a size-limited
+ * tmpfs at /workspace before the command starts: tests may write there (and in /tmp), but
+ * nothing they write reaches the host's disk (no disk filling, the workspace on disk stays exactly
+ * what the agents wrote), and a repository's .git is bound read-only (a hook planted there would
+ * run outside the sandbox). The sandbox dies with its parent, and killing bwrap's process group
+ * tears the whole pid namespace down.
  */
 export class BwrapDriver implements SandboxDriver {
   readonly name = 'bwrap' as const;
@@ -51,10 +60,19 @@ export class BwrapDriver implements SandboxDriver {
 
   async run(command: SandboxCommand): Promise<ProcessOutcome> {
     const uid = this.options.hostUid;
+    const owner = await lstat(command.workspaceDir);
+    // The sandbox user must be able to read the workspace; it is handed back afterwards.
     if (uid !== undefined) await chownTree(command.workspaceDir, uid, uid);
+    const git = join(command.workspaceDir, '.git');
+    const gitInfo = await lstat(git).catch(() => undefined);
+    const gitArgs = gitInfo?.isDirectory() ? ['--ro-bind', git, `${WORKSPACE}/.git`] : [];
     const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
     const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
-    const isNode = command.argv[0] === this.nodePath;
+    const isNode = basename(command.argv[0]) === 'node';
+    const mb = (n: number) => String(n * 1024 * 1024);
+    const copyThenExec =
+      `find ${WORKSPACE_SOURCE} -mindepth 1 -maxdepth 1 ! -name .git -exec cp -a -t ${WORKSPACE}/ {} + ` +
+      `|| { echo '${WORKSPACE_COPY_FAILED_MESSAGE}' >&2; exit ${WORKSPACE_COPY_FAILED}; }; exec "$@"`;
     const argv = [
       this.options.bwrap,
       '--unshare-all',
@@ -79,28 +97,41 @@ export class BwrapDriver implements SandboxDriver {
       '--dev',
       '/dev',
       '--size',
-      String(command.limits.maxFileMb * 1024 * 1024),
+      mb(command.limits.maxFileMb),
       '--tmpfs',
       '/tmp',
       ...extra,
-      '--bind',
+      '--ro-bind',
       command.workspaceDir,
+      WORKSPACE_SOURCE,
+      '--size',
+      mb(command.limits.diskMb),
+      '--tmpfs',
       WORKSPACE,
+      ...gitArgs,
       '--chdir',
       WORKSPACE,
+      '/bin/sh',
+      '-c',
+      copyThenExec,
+      'sh',
       ...prlimitPrefix(command.limits, { node: isNode, nproc: true }),
       ...command.argv,
     ];
-    return spawnBounded(argv, {
-      cwd: '/',
-      env: {},
-      timeoutMs: command.limits.timeoutSeconds * 1000,
-      maxOutputBytes: command.limits.maxOutputBytes,
-      maxReportBytes: REPORT_MAX_BYTES,
-      uid,
-      gid: uid,
-      signal: command.signal,
-    });
+    try {
+      return await spawnBounded(argv, {
+        cwd: '/',
+        env: {},
+        timeoutMs: command.limits.timeoutSeconds * 1000,
+        maxOutputBytes: command.limits.maxOutputBytes,
+        maxReportBytes: REPORT_MAX_BYTES,
+        uid,
+        gid: uid,
+        signal: command.signal,
+      });
+    } finally {
+      if (uid !== undefined) await chownTree(command.workspaceDir, owner.uid, owner.gid);
+    }
   }
 }
 
@@ -120,20 +151,39 @@ function systemMounts(python: string): string[] {
   for (const path of ['/etc/alternatives', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime']) {
     if (existsSync(path)) args.push('--ro-bind', path, path);
   }
-  // A python outside /usr (pyenv, a venv) needs its prefix visible too.
-  const real = existsSync(python) ? realpathSync(python) : python;
-  if (real.startsWith('/') && !real.startsWith('/usr/')) {
-    const prefix = dirname(dirname(real));
-    args.push('--ro-bind', prefix, prefix);
-  }
+  const prefix = pythonPrefix(python);
+  if (prefix) args.push('--ro-bind', prefix, prefix);
   return args;
 }
 
+/**
+ * A python installed outside /usr (pyenv, /opt) needs its installation prefix visible: the
+ * directory above its bin/. Never anything as broad as a top-level directory (or `/` itself).
+ */
+export function pythonPrefix(python: string): string | undefined {
+  if (!existsSync(python)) return undefined;
+  const real = realpathSync(python);
+  if (real.startsWith('/usr/')) return undefined;
+  const prefix = dirname(dirname(real));
+  return prefix.split('/').filter(Boolean).length >= 2 ? prefix : undefined;
+}
+
+/** Hands the workspace to `uid` (or back); .git is left alone (bound as is, readable by all). */
 async function chownTree(dir: string, uid: number, gid: number): Promise<void> {
   await chown(dir, uid, gid);
-  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
-    const path = join(entry.parentPath, entry.name);
-    const info = await lstat(path).catch(() => undefined);
-    if (info && !info.isSymbolicLink() && (info.uid !== uid || info.gid !== gid)) await chown(path, uid, gid);
-  }
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (path === dir && entry.name === '.git') continue;
+      const child = join(path, entry.name);
+      const info = await lstat(child).catch(() => undefined);
+      if (!info || info.isSymbolicLink()) continue;
+      if (info.uid !== uid || info.gid !== gid) {
+        await chown(child, uid, gid).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== 'ENOENT') throw e;
+        });
+      }
+      if (info.isDirectory()) await walk(child);
+    }
+  };
+  await walk(dir);
 }

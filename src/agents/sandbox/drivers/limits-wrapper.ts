@@ -17,7 +17,16 @@ export const NODE_RESERVED_MB = 640;
  */
 export function prlimitPrefix(limits: SandboxLimits, options: { node: boolean; nproc: boolean }): string[] {
   const dataMb = limits.memoryMb + (options.node ? NODE_RESERVED_MB : 0);
-  const args = [PRLIMIT, `--data=${dataMb * 1024 * 1024}`, `--fsize=${limits.maxFileMb * 1024 * 1024}`, '--core=0'];
+  // CPU seconds per process: a backstop that stops a busy loop even if nobody is left to enforce
+  // the wall-clock limit (the process driver after a worker crash); generous for multi-threaded work.
+  const cpuSeconds = limits.timeoutSeconds * 2 + 5;
+  const args = [
+    PRLIMIT,
+    `--data=${dataMb * 1024 * 1024}`,
+    `--fsize=${limits.maxFileMb * 1024 * 1024}`,
+    `--cpu=${cpuSeconds}`,
+    '--core=0',
+  ];
   if (options.nproc) args.push(`--nproc=${limits.maxProcesses}`);
   return [...args, '--'];
 }

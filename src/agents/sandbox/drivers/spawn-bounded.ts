@@ -11,6 +11,11 @@ export interface BoundedSpawnOptions {
   uid?: number;
   gid?: number;
   signal?: AbortSignal;
+  /**
+   * Kill what is left of the process group once the process exited (background children). Under
+   * bwrap the pid namespace already went down with it, so only the process driver asks for this.
+   */
+  sweepGroupOnExit?: boolean;
 }
 
 /** How long to wait for the pipes to drain after the process exited before giving up on them. */
@@ -124,8 +129,7 @@ export function spawnBounded(argv: string[], options: BoundedSpawnOptions): Prom
       finish(null, null);
     });
     child.once('exit', (code, signal) => {
-      // Whatever the process left behind in its group goes with it.
-      killTree();
+      if (options.sweepGroupOnExit) killTree();
       const drained = setTimeout(() => finish(code, signal), DRAIN_GRACE_MS);
       child.once('close', () => {
         clearTimeout(drained);

@@ -22,7 +22,8 @@ export function parseUnittestOutput(stderr: string): ParsedTests {
     const body: string[] = [];
     let j = i + 3;
     for (; j < lines.length; j++) {
-      if (RULE_EQ.test(lines[j]) || RULE_DASH.test(lines[j])) break;
+      // An UNEXPECTED SUCCESS block has no body: its rule is directly followed by "Ran N tests".
+      if (RULE_EQ.test(lines[j]) || RULE_DASH.test(lines[j]) || RAN.test(lines[j])) break;
       body.push(lines[j]);
     }
     failures.push({ name: testName(header[2]), message: exceptionOf(body) || header[1] });
