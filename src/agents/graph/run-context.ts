@@ -27,4 +27,6 @@ export interface RunContext {
   councilEnabled: boolean;
   judges: string[];
   models: Record<string, string>;
+  /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
+  recovering: boolean;
 }

@@ -1,6 +1,7 @@
 import { Command } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
 import { LlmGatewayService } from '#src/agents/llm/llm-gateway.service.js';
 import type { ResumeAnswer, RunResult } from '#src/agents/runs/entities/run.entity.js';
@@ -24,6 +25,7 @@ export type GraphExit =
 @Injectable()
 export class RunGraphService implements OnModuleDestroy {
   private readonly logger = new Logger(RunGraphService.name);
+  private readonly pool: pg.Pool;
   private readonly checkpointer: PostgresSaver;
   private readonly graph: RunGraph;
   private readonly contexts = new Map<string, RunContext>();
@@ -37,7 +39,11 @@ export class RunGraphService implements OnModuleDestroy {
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
   ) {
     const agents = config.get('agents', { infer: true });
-    this.checkpointer = PostgresSaver.fromConnString(config.get('database', { infer: true }).url, { schema: CHECKPOINT_SCHEMA });
+    const database = config.get('database', { infer: true });
+    this.pool = new pg.Pool({ connectionString: database.url, max: Math.max(2, Math.min(10, database.poolSize)) });
+    // An idle client losing its server (restart, failover) must not crash the worker; the next query reconnects.
+    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'checkpoint pool client error'));
+    this.checkpointer = new PostgresSaver(this.pool, undefined, { schema: CHECKPOINT_SCHEMA });
     this.graph = buildRunGraph(
       {
         llm,
@@ -65,9 +71,12 @@ export class RunGraphService implements OnModuleDestroy {
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
-      const existing = await this.graph.getState(config);
-      const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
-      const input = resume ? new Command({ resume }) : hasCheckpoint ? null : initialGraphState(ctx.run.input.files);
+      let input: Command | RunGraphValues | null = resume ? new Command({ resume }) : initialGraphState(ctx.run.input.files);
+      if (!resume && ctx.recovering) {
+        // Continue from the dead worker's last checkpoint, if it got as far as writing one.
+        const existing = await this.graph.getState(config);
+        if (existing.values && Object.keys(existing.values).length > 0) input = null;
+      }
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
@@ -89,7 +98,7 @@ export class RunGraphService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.checkpointer.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 
   private resultOf(ctx: RunContext, state: RunGraphValues): RunResult {
