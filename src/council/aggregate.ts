@@ -35,6 +35,8 @@ export const DEFAULT_AGGREGATION: AggregationOptions = {
 export type AggregateReason = 'VETO' | 'MAJORITY' | 'TIE' | 'TESTS_FAILING' | 'NO_QUORUM' | 'STUCK';
 
 export interface CouncilIssue extends ReviewIssue {
+  /** The first judge that raised it. */
+  judge: string;
   /** Every judge that raised this issue (the merged duplicates). */
   judges: string[];
 }

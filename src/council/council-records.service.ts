@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { LessThan, Repository } from 'typeorm';
 import type { JudgeVerdict, Verdict } from '#src/agents/graph/review.port.js';
 import type { AggregateResult, CouncilIssue } from './aggregate.js';
+import type { RunCouncilDto } from './dto/run-council.dto.js';
 import { CouncilReview } from './entities/council-review.entity.js';
 import { CouncilVerdict } from './entities/council-verdict.entity.js';
 import { addUsd } from './money.js';
@@ -94,6 +95,14 @@ export class CouncilRecordsService {
     return addUsd(...rows.map((r) => r.costUsd));
   }
 
+  /** The latest council review of a run with its judges and the run's council history; null when none yet. */
+  async runCouncil(runId: string): Promise<RunCouncilDto | null> {
+    const history = await this.verdictHistory(runId);
+    const latest = history.at(-1);
+    if (!latest) return null;
+    return toRunCouncilDto(latest, await this.judgeReviews(runId, latest.iteration), history);
+  }
+
   async latestVerdict(runId: string): Promise<CouncilVerdict | null> {
     return this.verdicts.findOne({ where: { runId }, order: { iteration: 'DESC' } });
   }
@@ -105,4 +114,47 @@ export class CouncilRecordsService {
   async judgeReviews(runId: string, iteration: number): Promise<CouncilReview[]> {
     return this.reviews.find({ where: { runId, iteration }, order: { createdAt: 'ASC', judge: 'ASC' } });
   }
+}
+
+/** The API shape of a run's latest council review (GET /agents/runs/:id/council). */
+export function toRunCouncilDto(latest: CouncilVerdict, judges: CouncilReview[], history: CouncilVerdict[]): RunCouncilDto {
+  const dissenters = new Set(latest.dissent.map((d) => d.judge));
+  return {
+    runId: latest.runId,
+    iteration: latest.iteration,
+    verdict: latest.verdict,
+    reason: latest.reason,
+    ...(latest.vetoedBy ? { vetoedBy: latest.vetoedBy } : {}),
+    summary: latest.summary,
+    score: latest.score,
+    votes: latest.votes,
+    dissent: latest.dissent,
+    issues: latest.issues,
+    judges: judges.map((j) => ({
+      judge: j.judge,
+      verdict: j.verdict,
+      status: j.status,
+      summary: j.summary,
+      issues: j.issues,
+      score: j.score,
+      dissent: dissenters.has(j.judge),
+      provider: j.provider,
+      model: j.model,
+      inputTokens: j.inputTokens,
+      outputTokens: j.outputTokens,
+      costUsd: j.costUsd,
+      error: j.error,
+      stepId: j.stepId,
+    })),
+    costUsd: latest.costUsd,
+    iterations: history.map((v) => ({
+      iteration: v.iteration,
+      verdict: v.verdict,
+      reason: v.reason,
+      score: v.score,
+      costUsd: v.costUsd,
+      createdAt: v.createdAt.toISOString(),
+    })),
+    createdAt: latest.createdAt.toISOString(),
+  };
 }
