@@ -76,6 +76,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
+      // Express's body-parser failures arrive wrapped by the adapter, the original as the cause.
+      const cause = exception.cause as BodyParserError | undefined;
+      if (cause?.type === 'entity.parse.failed' || (status === 400 && cause instanceof SyntaxError)) {
+        return base(400, 'MALFORMED_JSON', 'The request body is not valid JSON.');
+      }
       const code = DEFAULT_CODES[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'HTTP_ERROR');
       if (status >= 500) {
         this.logger.error({ err: exception, requestId }, 'HTTP exception');

@@ -17,9 +17,10 @@ export function allowedMethods(adapterHost: HttpAdapterHost, path: string): stri
     } catch {
       continue;
     }
-    for (const [method, on] of Object.entries(layer.route.methods)) {
-      if (on && method !== '_all') methods.add(method.toUpperCase());
-    }
+    const registered = Object.entries(layer.route.methods).filter(([method, on]) => on && method !== '_all');
+    // `app.all()` catch-alls (the framework's own not-found handler among them) say nothing about this path.
+    if (layer.route.methods._all || registered.length > 8) continue;
+    for (const [method] of registered) methods.add(method.toUpperCase());
   }
   if (methods.has('GET')) methods.add('HEAD');
   return [...methods].sort();

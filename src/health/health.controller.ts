@@ -1,4 +1,5 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, ServiceUnavailableException } from '@nestjs/common';
+import { NotReadyError } from './health.errors.js';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { SkipThrottle } from '@nestjs/throttler';
@@ -28,11 +29,21 @@ export class HealthController {
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: database, redis and queue; 503 naming the failing check.' })
   async ready() {
-    const result = await this.health.check([
-      () => this.database.pingCheck('database', { timeout: 2_000 }),
-      () => this.redis.check('redis'),
-      () => this.queue.check('queue'),
-    ]);
-    return { status: result.status, checks: result.details };
+    try {
+      const result = await this.health.check([
+        () => this.database.pingCheck('database', { timeout: 2_000 }),
+        () => this.redis.check('redis'),
+        () => this.queue.check('queue'),
+      ]);
+      return { status: result.status, checks: result.details };
+    } catch (error) {
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      const body = error.getResponse() as { details?: Record<string, { status: string }> };
+      const checks = body.details ?? {};
+      const failing = Object.entries(checks)
+        .filter(([, check]) => check.status !== 'up')
+        .map(([name]) => name);
+      throw new NotReadyError(failing, checks);
+    }
   }
 }

@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Global, Module } from '@nestjs/common';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { RedisModule } from '#src/redis/redis.module.js';
+import { QueueErrorsService } from './queue-errors.service.js';
 import { DEFAULT_JOB_OPTIONS, QueueName } from './queue.constants.js';
 
 const queues = Object.values(QueueName).map((name) => BullModule.registerQueue({ name }));
@@ -21,6 +22,7 @@ const queues = Object.values(QueueName).map((name) => BullModule.registerQueue({
     }),
     ...queues,
   ],
+  providers: [QueueErrorsService],
   exports: [...queues],
 })
 export class QueueModule {}

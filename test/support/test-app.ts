@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import supertest from 'supertest';
@@ -28,6 +28,8 @@ export interface TestAppOptions {
   /** Reuse an existing database (e.g. a second API process in the same test). */
   databaseUrl?: string;
   redisPrefix?: string;
+  /** Extra modules (e.g. a test-only controller) imported beside the app. */
+  imports?: Type[];
 }
 
 /** The test environment every app gets: its own database, Redis prefix and data dir. */
@@ -73,7 +75,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const restore = applyEnv(env);
   try {
     const moduleRef = await Test.createTestingModule({
-      imports: [AppModule.register({ workerInProcess: options.workerInProcess ?? true })],
+      imports: [AppModule.register({ workerInProcess: options.workerInProcess ?? true }), ...(options.imports ?? [])],
     }).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
     configureHttpApp(app);
