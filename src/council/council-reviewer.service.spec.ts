@@ -210,16 +210,22 @@ describe('CouncilReviewerService', () => {
       'judge.maintainability': [review('APPROVE')],
     });
     expect((await service.review(request(), recordingHooks().hooks)).verdict).toBe('REVISE');
-    const second = await service.review(request({ iteration: 2, files: [{ path: 'add.ts', content: 'changed' }] }), recordingHooks().hooks);
-    expect(second).toMatchObject({ verdict: 'REJECT', council: { reason: 'STUCK' } });
-    expect(records.verdicts[1].stuck).toBe('SAME_FINDINGS');
+    const secondHooks = recordingHooks();
+    await expect(service.review(request({ iteration: 2, files: [{ path: 'add.ts', content: 'changed' }] }), secondHooks.hooks)).rejects.toMatchObject({
+      code: 'STUCK',
+      message: expect.stringContaining('the same findings as iteration 1'),
+    });
+    expect(records.verdicts[1]).toMatchObject({ stuck: 'SAME_FINDINGS', result: { verdict: 'REJECT', reason: 'STUCK' } });
+    expect(secondHooks.events[0]).toMatchObject({ type: 'council.completed', data: { verdict: 'REJECT', reason: 'STUCK' } });
 
     const callsBefore = llm.calls.length;
     const { hooks, steps } = recordingHooks();
-    const third = await service.review(request({ iteration: 3, files: [{ path: 'add.ts', content: 'changed' }] }), hooks);
+    await expect(service.review(request({ iteration: 3, files: [{ path: 'add.ts', content: 'changed' }] }), hooks)).rejects.toMatchObject({
+      code: 'STUCK',
+      message: expect.stringContaining('the same files as iteration 2'),
+    });
     expect(llm.calls.length).toBe(callsBefore);
-    expect(third).toMatchObject({ verdict: 'REJECT', council: { reason: 'STUCK' } });
-    expect(third.issues).toHaveLength(1);
+    expect(records.verdicts[2]).toMatchObject({ stuck: 'SAME_FILES', result: { issues: [expect.objectContaining({ message: 'Validate inputs' })] } });
     expect(steps.every((s) => s.outcome?.status === 'skipped')).toBe(true);
   });
 

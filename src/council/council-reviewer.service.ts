@@ -15,7 +15,7 @@ import { aggregate, type AggregateResult, type CouncilIssue, mergeIssues } from 
 import { CouncilLlm, type ResolvedModel } from './council-llm.port.js';
 import { buildCouncilGraph, runCouncilGraph } from './council-graph.js';
 import { CouncilRecordsService, type RunScope } from './council-records.service.js';
-import { CouncilNoQuorumError } from './council.errors.js';
+import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
 import { addUsd } from './money.js';
@@ -299,6 +299,8 @@ export class CouncilReviewerService extends CouncilReviewer {
       if (budget) throw budget;
       throw new CouncilNoQuorumError(result.summary);
     }
+    // Failing the run is the graph's answer to any review error; STUCK must stop it, not revise again.
+    if (result.reason === 'STUCK') throw new CouncilStuckError(result.summary);
     return {
       verdict: result.verdict,
       summary: result.summary,
