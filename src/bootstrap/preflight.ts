@@ -43,12 +43,15 @@ export async function checkRedis(url: string): Promise<void> {
     connectTimeout: 3_000,
     enableOfflineQueue: false,
   });
-  client.on('error', () => undefined);
+  // ioredis reports the socket's own error (ECONNREFUSED, ENOTFOUND…) on the event, and only a
+  // generic "Connection is closed" from connect(); keep the telling one.
+  let socketError: unknown;
+  client.on('error', (error) => (socketError ??= error));
   try {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new PreflightError(`Cannot reach Redis at ${redactUrl(url)} (${reason(error)}): ${HOW_TO_START.redis}.`);
+    throw new PreflightError(`Cannot reach Redis at ${redactUrl(url)} (${reason(socketError ?? error)}): ${HOW_TO_START.redis}.`);
   } finally {
     client.disconnect();
   }

@@ -11,12 +11,16 @@ export enum QueueName {
 export enum JobName {
   AgentRun = 'agent-run',
   WebhookDelivery = 'webhook-delivery',
+  WebhookSweep = 'webhook-sweep',
   Maintenance = 'maintenance',
 }
 
 export interface JobPayloads {
   [JobName.AgentRun]: { runId: string };
-  [JobName.WebhookDelivery]: { deliveryId: string };
+  /** One attempt (1-based) of one delivery; jobId `<deliveryId>.<attempt>` makes a repeated enqueue a no-op. */
+  [JobName.WebhookDelivery]: { deliveryId: string; attempt: number };
+  /** Periodic: enqueues due outbox rows whose job was never added (e.g. the process died after commit). */
+  [JobName.WebhookSweep]: Record<string, never>;
   [JobName.Maintenance]: Record<string, never>;
 }
 

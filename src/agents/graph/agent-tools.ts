@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import type { ToolDefinition } from '#src/agents/llm/llm.types.js';
+
+/**
+ * The agent tool protocol (API.md): every agent answers through exactly one tool call. Each tool has
+ * the JSON Schema the model sees and the zod schema its arguments are checked against.
+ */
+const fileSchema = z.object({ path: z.string().min(1).max(255), content: z.string().max(200_000) });
+
+export const planSchema = z.object({
+  summary: z.string().min(1).max(4000),
+  steps: z
+    .array(z.object({ title: z.string().min(1).max(300), detail: z.string().max(4000).optional().default(''), files: z.array(z.string().max(255)).max(50).optional().default([]) }))
+    .max(30)
+    .optional()
+    .default([]),
+});
+export type Plan = z.infer<typeof planSchema>;
+
+export const writeFilesSchema = z.object({ files: z.array(fileSchema).min(1).max(50), notes: z.string().max(4000).optional() });
+export type WriteFiles = z.infer<typeof writeFilesSchema>;
+
+export const writeTestsSchema = z.object({ files: z.array(fileSchema).min(1).max(50) });
+export type WriteTests = z.infer<typeof writeTestsSchema>;
+
+export const reviewSchema = z.object({
+  verdict: z.enum(['APPROVE', 'REVISE', 'REJECT']),
+  summary: z.string().min(1).max(4000),
+  score: z.number().min(0).max(10).optional(),
+  issues: z
+    .array(
+      z.object({
+        severity: z.enum(['critical', 'warning', 'info']),
+        file: z.string().max(255).optional(),
+        line: z.number().int().min(0).optional(),
+        message: z.string().min(1).max(2000),
+      }),
+    )
+    .max(100)
+    .optional()
+    .default([]),
+});
+export type SubmittedReview = z.infer<typeof reviewSchema>;
+
+const fileArray = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: { path: { type: 'string', description: 'Path relative to the workspace root.' }, content: { type: 'string' } },
+    required: ['path', 'content'],
+  },
+};
+
+export const TOOLS = {
+  submit_plan: {
+    name: 'submit_plan',
+    description: 'Submit the implementation plan for the task.',
+    parameters: {
+      type: 'object',
+      properties: {
+        summary: { type: 'string' },
+        steps: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: { title: { type: 'string' }, detail: { type: 'string' }, files: { type: 'array', items: { type: 'string' } } },
+            required: ['title'],
+          },
+        },
+      },
+      required: ['summary', 'steps'],
+    },
+  },
+  write_files: {
+    name: 'write_files',
+    description: 'Write the complete source files of the solution (not the tests).',
+    parameters: { type: 'object', properties: { files: fileArray, notes: { type: 'string' } }, required: ['files'] },
+  },
+  write_tests: {
+    name: 'write_tests',
+    description: 'Write the test files that check the solution.',
+    parameters: { type: 'object', properties: { files: fileArray }, required: ['files'] },
+  },
+  submit_review: {
+    name: 'submit_review',
+    description: 'Submit your review of the code.',
+    parameters: {
+      type: 'object',
+      properties: {
+        verdict: { type: 'string', enum: ['APPROVE', 'REVISE', 'REJECT'] },
+        summary: { type: 'string' },
+        score: { type: 'number', minimum: 0, maximum: 10 },
+        issues: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              severity: { type: 'string', enum: ['critical', 'warning', 'info'] },
+              file: { type: 'string' },
+              line: { type: 'integer' },
+              message: { type: 'string' },
+            },
+            required: ['severity', 'message'],
+          },
+        },
+      },
+      required: ['verdict', 'summary', 'issues'],
+    },
+  },
+} satisfies Record<string, ToolDefinition>;
+
+export type ToolName = keyof typeof TOOLS;

@@ -1,0 +1,30 @@
+import type { Logger } from '@nestjs/common';
+import type { LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
+import type { Run } from '#src/agents/runs/entities/run.entity.js';
+import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
+import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import type { CouncilReviewer } from './review.port.js';
+import type { TestRunner } from './test-runner.port.js';
+
+/** What the graph's nodes call: the gateway (its `call`), the sandbox, run tracking and the council. */
+export interface GraphDeps {
+  llm: { call(request: LlmCallRequest): Promise<LlmResult> };
+  tests: TestRunner;
+  progress: RunProgressService;
+  events: RunEventsService;
+  council: CouncilReviewer | null;
+  stepTimeoutMs: number;
+  streamDeltas: boolean;
+  logger: Logger;
+}
+
+/** One run's settings and abort signal, looked up by the graph's thread id (= run id). */
+export interface RunContext {
+  run: Run;
+  signal: AbortSignal;
+  maxIterations: number;
+  requirePlanApproval: boolean;
+  councilEnabled: boolean;
+  judges: string[];
+  models: Record<string, string>;
+}

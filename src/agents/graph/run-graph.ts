@@ -1,0 +1,292 @@
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import { END, START, StateGraph, interrupt } from '@langchain/langgraph';
+import type { BaseCheckpointSaver } from '@langchain/langgraph';
+import type { ResumeAnswer } from '#src/agents/runs/entities/run.entity.js';
+import { normaliseWorkspacePath } from '#src/tasks/file-paths.js';
+import type { TaskFile } from '#src/tasks/entities/task.entity.js';
+import { planSchema, reviewSchema, writeFilesSchema, writeTestsSchema } from './agent-tools.js';
+import { runAgentStep } from './agent-step.js';
+import { AgentStepError } from './graph.errors.js';
+import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
+import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
+import type { GraphDeps, RunContext } from './run-context.js';
+import { RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
+import { analyseTestOutput } from './test-analysis.js';
+
+const MAX_STORED_OUTPUT = 20_000;
+
+/**
+ * The run graph: planner → (plan approval) → coder → tester → sandbox + test analysis → reviewer or
+ * council → back to the coder with the findings, until an approval with passing tests or the
+ * iteration budget. Review-only tasks go straight to the review.
+ */
+export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>, checkpointer: BaseCheckpointSaver) {
+  const contextOf = async (config: LangGraphRunnableConfig): Promise<RunContext> => {
+    const runId = String(config.configurable?.thread_id);
+    const ctx = contexts.get(runId);
+    if (!ctx) throw new Error(`no run context for ${runId}`);
+    ctx.signal.throwIfAborted();
+    // A cancel whose Redis message was missed is still seen here, between nodes.
+    if (await deps.progress.isCancelRequested(runId)) throw new DOMException('The run was cancelled.', 'AbortError');
+    return ctx;
+  };
+
+  const planner = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const round = state.planRound + 1;
+    const feedback = state.planFeedback
+      ? `\n\nThe user did not approve the previous plan.\nPrevious plan:\n${renderPlan(state.plan)}\nTheir feedback: ${state.planFeedback}`
+      : '';
+    const plan = await runAgentStep(deps, ctx, {
+      agent: 'planner',
+      stepKey: `planner:${round}`,
+      iteration: 0,
+      tool: 'submit_plan',
+      schema: planSchema,
+      messages: [
+        { role: 'system', content: SYSTEM.planner },
+        { role: 'user', content: taskBrief(ctx.run.input) + feedback },
+      ],
+      summarise: (answer) => `Plan with ${answer.steps.length} step(s): ${answer.summary}`,
+    });
+    return { plan, planRound: round, planFeedback: null, planApproved: !ctx.requirePlanApproval };
+  };
+
+  const approval = (state: RunGraphValues): RunGraphUpdate => {
+    const answer = interrupt<{ plan: unknown }, ResumeAnswer>({ plan: state.plan });
+    if (answer?.approve) return { planApproved: true };
+    return { planApproved: false, planFeedback: answer?.feedback?.trim() || 'Please revise the plan.' };
+  };
+
+  const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const iteration = state.iteration + 1;
+    await deps.progress.setIteration(ctx.run, iteration);
+    const revision =
+      iteration > 1
+        ? `\n\nThis is revision ${iteration}. Current files:\n${renderFiles(state.files)}\n\nFix these findings:\n${state.findings ?? ''}` +
+          (state.testFiles.length > 0 ? `\n\nThe tests:\n${renderFiles(state.testFiles)}` : '')
+        : '';
+    const answer = await runAgentStep(deps, ctx, {
+      agent: 'coder',
+      stepKey: `coder:${iteration}`,
+      iteration,
+      tool: 'write_files',
+      schema: writeFilesSchema,
+      messages: [
+        { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}${revision}` },
+      ],
+      check: (value) => checkPaths(value.files),
+      summarise: (value) => `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+    });
+    return { iteration, files: mergeFiles(state.files, normaliseFiles(answer.files)), findings: null, tests: null, review: null };
+  };
+
+  const tester = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const answer = await runAgentStep(deps, ctx, {
+      agent: 'tester',
+      stepKey: `tester:${state.iteration}`,
+      iteration: state.iteration,
+      tool: 'write_tests',
+      schema: writeTestsSchema,
+      messages: [
+        { role: 'system', content: SYSTEM.tester(ctx.run.input.language) },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}` },
+      ],
+      check: (value) => checkPaths(value.files),
+      summarise: (value) => `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+    });
+    return { testFiles: normaliseFiles(answer.files) };
+  };
+
+  const sandbox = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const stepKey = `sandbox:${state.iteration}`;
+    const done = await deps.progress.completedStep(ctx.run.id, stepKey);
+    let report = done?.output as ReturnType<typeof analyseTestOutput> | undefined;
+    if (!report) {
+      const step = await deps.progress.startStep(ctx.run, { agent: 'sandbox', iteration: state.iteration, stepKey });
+      try {
+        const raw = await deps.tests.run({
+          userId: ctx.run.userId,
+          runId: ctx.run.id,
+          iteration: state.iteration,
+          language: ctx.run.input.language,
+          files: mergeFiles(state.files, state.testFiles),
+          testCommand: ctx.run.input.config.testCommand,
+          signal: ctx.signal,
+        });
+        const analysed = analyseTestOutput(ctx.run.input.language, raw);
+        report = { ...analysed, output: truncate(analysed.output) };
+        await deps.progress.finishStep(ctx.run, step, {
+          status: 'completed',
+          summary: `${report.passed} passed, ${report.failed} failed in ${raw.durationMs} ms`,
+          output: report,
+          data: { passed: report.passed, failed: report.failed },
+        });
+      } catch (error) {
+        await deps.progress.finishStep(ctx.run, step, { status: 'failed', summary: 'sandbox failed', error: (error as Error).message });
+        if (ctx.signal.aborted) throw error;
+        throw new AgentStepError('SANDBOX_FAILED', `The sandbox could not run the tests: ${(error as Error).message}`);
+      }
+      await deps.progress.emit(ctx.run, 'tests.completed', {
+        iteration: state.iteration,
+        passed: report.passed,
+        failed: report.failed,
+        failures: report.failures,
+      });
+    }
+    if (report.failed === 0) return { tests: report };
+    const findings = report.failures.map((failure) => `- test "${failure.name}" failed: ${failure.message}`).join('\n');
+    if (state.iteration >= ctx.maxIterations) {
+      return {
+        tests: report,
+        findings,
+        outcome: {
+          status: 'failed',
+          code: 'MAX_ITERATIONS',
+          reason: `Tests still failing after ${state.iteration} iteration(s) (${report.failed} failed): ${findings}`.slice(0, 2000),
+        },
+      };
+    }
+    return { tests: report, findings };
+  };
+
+  const review = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const input = ctx.run.input;
+    const reviewIteration = Math.max(state.iteration, 1);
+    const request: ReviewRequest = {
+      userId: ctx.run.userId,
+      taskId: ctx.run.taskId,
+      runId: ctx.run.id,
+      iteration: reviewIteration,
+      mode: input.mode,
+      language: input.language,
+      title: input.title,
+      description: input.description,
+      plan: state.plan ? renderPlan(state.plan) : undefined,
+      files: state.files,
+      tests: state.tests ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output } : undefined,
+      judges: ctx.judges,
+      models: ctx.models,
+      signal: ctx.signal,
+    };
+    const outcome = ctx.councilEnabled && deps.council ? await deps.council.review(request, hooksFor(ctx)) : await singleReview(ctx, request);
+    if (outcome.verdict === 'APPROVE' || input.mode === 'review') return { review: outcome, outcome: { status: 'completed' } };
+    const findings = [`Review verdict ${outcome.verdict}: ${outcome.summary}`, ...outcome.issues.map(formatIssue)].join('\n');
+    if (state.iteration >= ctx.maxIterations) {
+      return {
+        review: outcome,
+        findings,
+        outcome: { status: 'failed', code: 'MAX_ITERATIONS', reason: `Not approved after ${state.iteration} iteration(s): ${findings}`.slice(0, 2000) },
+      };
+    }
+    return { review: outcome, findings };
+  };
+
+  const singleReview = async (ctx: RunContext, request: ReviewRequest): Promise<ReviewOutcome> => {
+    const tests = request.tests ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.` : '';
+    const answer = await runAgentStep(deps, ctx, {
+      agent: 'reviewer',
+      stepKey: `reviewer:${request.iteration}`,
+      iteration: request.iteration,
+      tool: 'submit_review',
+      schema: reviewSchema,
+      messages: [
+        { role: 'system', content: SYSTEM.reviewer },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}` },
+      ],
+      summarise: (value) => `${value.verdict}: ${value.summary}`.slice(0, 500),
+    });
+    const order = { critical: 0, warning: 1, info: 2 } as const;
+    return {
+      verdict: answer.verdict,
+      summary: answer.summary,
+      score: answer.score,
+      issues: [...answer.issues].sort((a, b) => order[a.severity] - order[b.severity]),
+    };
+  };
+
+  const hooksFor = (ctx: RunContext): ReviewHooks => ({
+    startStep: async (agent, info) => {
+      const step = await deps.progress.startStep(ctx.run, { agent, iteration: Math.max(ctx.run.iteration, 1), provider: info.provider, model: info.model });
+      steps.set(step.id, step);
+      return { stepId: step.id };
+    },
+    finishStep: async (handle, outcome) => {
+      const step = steps.get(handle.stepId);
+      if (!step) throw new Error(`unknown step ${handle.stepId}`);
+      steps.delete(handle.stepId);
+      await deps.progress.finishStep(ctx.run, step, {
+        status: outcome.status,
+        usage: outcome.usage,
+        costUsd: outcome.costUsd,
+        summary: outcome.summary,
+        error: outcome.error,
+      });
+    },
+    emit: async (type, data) => {
+      await deps.progress.emit(ctx.run, type as never, data);
+    },
+  });
+  const steps = new Map<string, Awaited<ReturnType<typeof deps.progress.startStep>>>();
+
+  return new StateGraph(RunGraphState)
+    .addNode('planner', planner)
+    .addNode('plan_approval', approval)
+    .addNode('coder', coder)
+    .addNode('tester', tester)
+    .addNode('test_run', sandbox)
+    .addNode('reviewer', review)
+    .addConditionalEdges(START, (_state, config) => (contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner'), [
+      'reviewer',
+      'planner',
+    ])
+    .addConditionalEdges('planner', (state) => (state.planApproved ? 'coder' : 'plan_approval'), ['coder', 'plan_approval'])
+    .addConditionalEdges('plan_approval', (state) => (state.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
+    .addConditionalEdges('coder', (state) => (state.testFiles.length > 0 ? 'test_run' : 'tester'), ['test_run', 'tester'])
+    .addEdge('tester', 'test_run')
+    .addConditionalEdges('test_run', (state) => (state.outcome ? END : state.tests && state.tests.failed > 0 ? 'coder' : 'reviewer'), [
+      END,
+      'coder',
+      'reviewer',
+    ])
+    .addConditionalEdges('reviewer', (state) => (state.outcome ? END : 'coder'), [END, 'coder'])
+    .compile({ checkpointer });
+}
+
+export type RunGraph = ReturnType<typeof buildRunGraph>;
+
+function checkPaths(files: TaskFile[]): string | null {
+  for (const [index, file] of files.entries()) {
+    const result = normaliseWorkspacePath(file.path);
+    if ('error' in result) return `files[${index}].path ${result.error}`;
+  }
+  return null;
+}
+
+function normaliseFiles(files: TaskFile[]): TaskFile[] {
+  return files.map((file) => {
+    const result = normaliseWorkspacePath(file.path);
+    if ('error' in result) throw new Error(`unchecked path ${file.path}`);
+    return { path: result.path, content: file.content };
+  });
+}
+
+export function mergeFiles(base: TaskFile[], updates: TaskFile[]): TaskFile[] {
+  const merged = new Map(base.map((file) => [file.path, file.content]));
+  for (const file of updates) merged.set(file.path, file.content);
+  return [...merged].map(([path, content]) => ({ path, content })).sort((a, b) => a.path.localeCompare(b.path));
+}
+
+function formatIssue(issue: { severity: string; file?: string; line?: number; message: string }): string {
+  const where = issue.file ? ` ${issue.file}${issue.line ? `:${issue.line}` : ''}` : '';
+  return `- [${issue.severity}]${where} ${issue.message}`;
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_STORED_OUTPUT ? `${text.slice(0, MAX_STORED_OUTPUT)}\n… (${text.length - MAX_STORED_OUTPUT} more characters)` : text;
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { RunGraphService } from '#src/agents/graph/run-graph.service.js';
+import { TestRunner } from '#src/agents/graph/test-runner.port.js';
+import { LlmModule } from '#src/agents/llm/llm.module.js';
+import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
+import { SandboxModule } from '#src/agents/sandbox/sandbox.module.js';
+import { AgentRunProcessor } from './agent-run.processor.js';
+import { RunCancellationService } from './run-cancellation.service.js';
+import { SandboxTestRunner } from './sandbox-test-runner.js';
+
+/** The worker side of agent runs: the BullMQ consumer, the graph, cancellation. */
+@Module({
+  imports: [RunsCoreModule, LlmModule, SandboxModule],
+  providers: [AgentRunProcessor, RunGraphService, RunCancellationService, { provide: TestRunner, useClass: SandboxTestRunner }],
+})
+export class AgentJobsModule {}

@@ -1,0 +1,148 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Job, Worker } from 'bullmq';
+import { RunGraphService } from '#src/agents/graph/run-graph.service.js';
+import type { RunContext } from '#src/agents/graph/run-context.js';
+import type { Run } from '#src/agents/runs/entities/run.entity.js';
+import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import { RunsService } from '#src/agents/runs/runs.service.js';
+import { DomainError } from '#src/common/errors.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
+import { RedisFactory } from '#src/redis/redis.factory.js';
+import { CancelledRunError, RunCancellationService } from './run-cancellation.service.js';
+
+class RunTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`The run exceeded its time limit of ${Math.round(ms / 1000)} s.`);
+    this.name = 'RunTimeoutError';
+  }
+}
+
+/**
+ * The BullMQ consumer of agent runs. The Worker is built here (not with @Processor) so that its
+ * concurrency and stall settings come from typed config at start. A job loads its run, advances the
+ * graph from its checkpoint and records the end state; a redelivered stalled job continues where the
+ * dead worker's last checkpoint left off.
+ */
+@Injectable()
+export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(AgentRunProcessor.name);
+  private worker?: Worker<JobOf<JobName.AgentRun>>;
+  private sweepTimer?: NodeJS.Timeout;
+  private readonly settings: AllConfig['agents'];
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    private readonly redisFactory: RedisFactory,
+    private readonly graph: RunGraphService,
+    private readonly progress: RunProgressService,
+    private readonly runs: RunsService,
+    private readonly cancellation: RunCancellationService,
+  ) {
+    this.settings = config.get('agents', { infer: true });
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job) => this.process(job), {
+      connection: this.redisFactory.bullConnection(),
+      prefix: `${this.redisFactory.prefix}:bull`,
+      concurrency: this.settings.workerConcurrency,
+      lockDuration: this.settings.jobLockMs,
+      stalledInterval: this.settings.jobStalledIntervalMs,
+      maxStalledCount: 2,
+    });
+    this.worker.on('failed', (job, error) => void this.onFailed(job, error));
+    this.worker.on('error', (error) => this.logger.error({ err: error }, 'agent run worker error'));
+    this.sweepTimer = setInterval(() => void this.sweep(), this.settings.queuedSweepMs);
+    this.sweepTimer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    await this.worker?.close();
+  }
+
+  async process(job: Job<JobOf<JobName.AgentRun>>): Promise<void> {
+    const started = Date.now();
+    const { runId } = job.data;
+    const claim = await this.progress.claim(runId);
+    if (claim.action === 'skip') {
+      this.logger.log({ jobId: job.id, runId, status: claim.run?.status }, 'nothing to do for this run');
+      return;
+    }
+    const run = claim.run;
+    const controller = this.cancellation.register(runId);
+    const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), this.remainingMs(run));
+    const ctx = this.contextFor(run, controller.signal);
+    try {
+      // A cancel that landed between the claim and the registration above.
+      if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
+      const exit = await this.graph.advance(ctx, claim.action === 'resume' ? run.resumeAnswer : null);
+      if (exit.kind === 'interrupted') await this.progress.awaitInput(run, { plan: exit.plan });
+      else if (exit.status === 'completed') await this.progress.complete(run, exit.result, {});
+      else await this.progress.fail(run, exit.code ?? 'AGENT_FAILED', exit.reason ?? 'The run failed.', exit.result);
+    } catch (error) {
+      await this.endWithError(ctx, controller.signal, error);
+    } finally {
+      clearTimeout(timer);
+      this.cancellation.release(runId, controller);
+      this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
+    }
+  }
+
+  private async endWithError(ctx: RunContext, signal: AbortSignal, error: unknown): Promise<void> {
+    const run = ctx.run;
+    const reason: unknown = signal.aborted ? signal.reason : undefined;
+    if (reason instanceof CancelledRunError || (await this.progress.isCancelRequested(run.id))) {
+      await this.progress.cancel(run);
+      return;
+    }
+    const result = await this.graph.latestResult(ctx).catch(() => null);
+    if (reason instanceof RunTimeoutError) {
+      await this.progress.fail(run, 'RUN_TIMEOUT', reason.message, result);
+      return;
+    }
+    if (error instanceof DomainError) {
+      await this.progress.fail(run, error.code, error.message, result);
+      return;
+    }
+    this.logger.error({ err: error, runId: run.id }, 'agent run failed unexpectedly');
+    await this.progress.fail(run, 'AGENT_FAILED', `The run failed: ${(error as Error)?.message ?? String(error)}`, result);
+  }
+
+  /** A job that failed outside the graph (e.g. the database was down) on its last attempt fails its run. */
+  private async onFailed(job: Job<JobOf<JobName.AgentRun>> | undefined, error: Error): Promise<void> {
+    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const run = await this.runs.findById(job.data.runId);
+    if (run) await this.progress.fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`).catch(() => undefined);
+  }
+
+  private async sweep(): Promise<void> {
+    try {
+      await this.runs.enqueueStranded(this.settings.queuedSweepMs);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'sweeping stranded runs failed');
+    }
+  }
+
+  private remainingMs(run: Run): number {
+    const startedAt = run.startedAt?.getTime() ?? Date.now();
+    return Math.max(1_000, startedAt + this.settings.runTimeoutMs - Date.now());
+  }
+
+  private contextFor(run: Run, signal: AbortSignal): RunContext {
+    const config = run.input.config ?? {};
+    const models: Record<string, string> = {};
+    for (const [agent, ref] of Object.entries(config.models ?? {})) if (ref) models[agent] = ref;
+    return {
+      run,
+      signal,
+      maxIterations: config.maxIterations ?? this.settings.maxIterations,
+      requirePlanApproval: config.requirePlanApproval ?? false,
+      councilEnabled: config.councilEnabled ?? this.settings.councilByDefault,
+      judges: config.judges ?? this.settings.councilJudges,
+      models,
+    };
+  }
+}

@@ -1,0 +1,140 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Redis } from 'ioredis';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
+import { RedisFactory } from '#src/redis/redis.factory.js';
+import { llmMetrics } from '#src/metrics/prometheus.js';
+import type { ProviderName } from './llm.types.js';
+
+export type BreakerState = 'closed' | 'open' | 'half_open';
+
+export interface BreakerPermit {
+  allowed: boolean;
+  state: BreakerState;
+  /** This caller is the single half-open probe. */
+  probe: boolean;
+  /** Consecutive failures so far (closed state). */
+  failures: number;
+}
+
+// Every transition is one Lua script, so the check-and-set is atomic across all workers; time comes
+// from the Redis server (TIME) so worker clocks cannot disagree about a cooldown.
+const NOW = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+
+const ACQUIRE = `${NOW}
+local h = redis.call('HMGET', KEYS[1], 'state', 'failures', 'opened_at', 'probe_until')
+local state = h[1] or 'closed'
+local failures = tonumber(h[2] or '0')
+if state == 'closed' then return {1, state, 0, failures} end
+if state == 'open' then
+  if now - tonumber(h[3] or '0') >= tonumber(ARGV[1]) then
+    redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_until', now + tonumber(ARGV[2]))
+    return {1, 'half_open', 1, failures}
+  end
+  return {0, state, 0, failures}
+end
+if now >= tonumber(h[4] or '0') then
+  redis.call('HSET', KEYS[1], 'probe_until', now + tonumber(ARGV[2]))
+  return {1, 'half_open', 1, failures}
+end
+return {0, state, 0, failures}`;
+
+const SUCCESS = `
+local h = redis.call('HMGET', KEYS[1], 'state', 'failures')
+if (h[1] or 'closed') ~= 'closed' or tonumber(h[2] or '0') > 0 then
+  redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0)
+end
+return h[1] or 'closed'`;
+
+const FAILURE = `${NOW}
+local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+if state == 'half_open' then
+  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now)
+  return 'open'
+end
+if state == 'open' then return 'open' end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+if failures >= tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'failures', 0)
+  return 'open'
+end
+return 'closed'`;
+
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
+
+/**
+ * Per-provider circuit breaker whose state lives in Redis, so every api and worker process sees
+ * the same circuit: N consecutive outage failures open it; after the cooldown one caller probes
+ * (half-open); the probe's success closes it, its failure re-opens it.
+ */
+@Injectable()
+export class CircuitBreakerService {
+  private readonly threshold: number;
+  private readonly cooldownMs: number;
+  private readonly probeTtlMs: number;
+  private readonly shas = new Map<string, string>();
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly redisFactory: RedisFactory,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    const llm = config.get('llm', { infer: true });
+    this.threshold = llm.breaker.failureThreshold;
+    this.cooldownMs = llm.breaker.cooldownMs;
+    // A probe that never reports back (crashed worker) is replaced after one call timeout.
+    this.probeTtlMs = llm.timeoutMs + 1_000;
+  }
+
+  async acquire(provider: ProviderName): Promise<BreakerPermit> {
+    const [allowed, state, probe, failures] = (await this.run(ACQUIRE, provider, [this.cooldownMs, this.probeTtlMs])) as [
+      number,
+      BreakerState,
+      number,
+      number,
+    ];
+    llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
+    return { allowed: allowed === 1, state, probe: probe === 1, failures };
+  }
+
+  async recordSuccess(provider: ProviderName, permit?: BreakerPermit): Promise<void> {
+    // Nothing to reset when the circuit was closed without failures: saves a round trip per call.
+    if (permit && permit.state === 'closed' && permit.failures === 0) return;
+    await this.run(SUCCESS, provider, []);
+    llmMetrics().breakerState.set({ provider }, STATE_VALUE.closed);
+  }
+
+  async recordFailure(provider: ProviderName): Promise<BreakerState> {
+    const state = (await this.run(FAILURE, provider, [this.threshold])) as BreakerState;
+    llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
+    return state;
+  }
+
+  async state(provider: ProviderName): Promise<BreakerState> {
+    return ((await this.redis.hget(this.key(provider), 'state')) as BreakerState | null) ?? 'closed';
+  }
+
+  async reset(provider: ProviderName): Promise<void> {
+    await this.redis.del(this.key(provider));
+  }
+
+  private key(provider: ProviderName): string {
+    return this.redisFactory.key('llm', 'breaker', provider);
+  }
+
+  private async run(script: string, provider: ProviderName, args: (string | number)[]): Promise<unknown> {
+    const key = this.key(provider);
+    let sha = this.shas.get(script);
+    if (sha) {
+      try {
+        return await this.redis.evalsha(sha, 1, key, ...args);
+      } catch (error) {
+        if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
+      }
+    }
+    sha = (await this.redis.script('LOAD', script)) as string;
+    this.shas.set(script, sha);
+    return this.redis.evalsha(sha, 1, key, ...args);
+  }
+}

@@ -1,0 +1,261 @@
+import { performance } from 'node:perf_hooks';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { LlmConfig } from '#src/config/llm.config.js';
+import { BudgetService } from '#src/metrics/budget.service.js';
+import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js';
+import { llmMetrics } from '#src/metrics/prometheus.js';
+import { UsageService } from '#src/metrics/usage.service.js';
+import { CircuitBreakerService } from './circuit-breaker.service.js';
+import { BudgetExceededError, LlmAbortedError, LlmRequestRejectedError, LlmUnavailableError, ProviderCallError } from './llm.errors.js';
+import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
+import { ModelRouter, ResolvedModel } from './model-router.js';
+import { PriceTable } from './prices.js';
+import { ProviderRegistry } from './provider-registry.js';
+import { EMPTY_USAGE, LlmProvider, ProviderCallResult } from './providers/llm-provider.js';
+import { retryDelayMs, sleep } from './retry-policy.js';
+
+const OUTCOME: Record<ProviderCallError['kind'], LlmUsageOutcome> = {
+  rate_limited: 'error',
+  server: 'error',
+  network: 'error',
+  auth: 'error',
+  invalid_request: 'error',
+  timeout: 'timeout',
+  malformed: 'malformed',
+  aborted: 'aborted',
+};
+
+/** Serialised prompt bytes bound its tokens from above (byte-level BPE: every token covers ≥ 1 byte). */
+const TOKENS_PER_MESSAGE_OVERHEAD = 8;
+const TOKENS_BASE_OVERHEAD = 16;
+
+/**
+ * The only way agents reach a model: routing, per-call timeout, retries with backoff and jitter,
+ * per-provider circuit breaker (shared through Redis), fallback along LLM_FALLBACK_ORDER, budget
+ * reservation, and one usage record per attempt.
+ */
+@Injectable()
+export class LlmGatewayService {
+  private readonly logger = new Logger(LlmGatewayService.name);
+  private readonly llm: LlmConfig;
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    private readonly router: ModelRouter,
+    private readonly providers: ProviderRegistry,
+    private readonly breaker: CircuitBreakerService,
+    private readonly prices: PriceTable,
+    private readonly budgets: BudgetService,
+    private readonly usage: UsageService,
+  ) {
+    this.llm = config.get('llm', { infer: true });
+  }
+
+  resolveModel(agent: AgentName, override?: ModelRef): ResolvedModel {
+    return this.router.resolveModel(agent, override);
+  }
+
+  /** Throws `UnknownModelError` (400) for an unknown or unconfigured provider or model. */
+  assertModelRef(ref: ModelRef): ResolvedModel {
+    return this.router.assertModelRef(ref);
+  }
+
+  /** What the budget reserves for one attempt of `request` on its primary model (USD). */
+  worstCaseCost(request: LlmCallRequest): string {
+    const target = this.router.resolveModel(request.context.agent, request.model);
+    return this.worstCase(target, request);
+  }
+
+  async call(request: LlmCallRequest): Promise<LlmResult> {
+    const started = performance.now();
+    const primary = this.router.resolveModel(request.context.agent, request.model);
+    const maxTokens = request.maxTokens ?? this.llm.defaultMaxTokens;
+    const promptTokenBound = this.promptTokenBound(request);
+    const failures: { provider: ProviderName; model: string; error: string }[] = [];
+    let attemptNumber = 0;
+
+    for (const target of this.router.route(primary)) {
+      const provider = this.providers.get(target.provider);
+      if (!provider) {
+        failures.push({ ...target, error: 'provider not configured' });
+        continue;
+      }
+      for (let retry = 0; ; retry++) {
+        if (request.signal?.aborted) throw new LlmAbortedError();
+        const reservation = await this.reserve(request.context.userId, this.worstCase(target, request, promptTokenBound));
+        const permit = await this.breaker.acquire(target.provider).catch(async (error: unknown) => {
+          await this.budgets.release(reservation);
+          throw error;
+        });
+        if (!permit.allowed) {
+          await this.budgets.release(reservation);
+          failures.push({ ...target, error: `circuit ${permit.state}` });
+          break;
+        }
+        attemptNumber++;
+        const attemptStarted = performance.now();
+        let outcome: { result: ProviderCallResult } | { error: ProviderCallError };
+        try {
+          outcome = { result: await this.attempt(provider, target, request, maxTokens) };
+        } catch (error) {
+          outcome = { error: error instanceof ProviderCallError ? error : new ProviderCallError('network', String(error), { cause: error }) };
+        }
+        const latencyMs = Math.round(performance.now() - attemptStarted);
+        const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
+        const costUsd = this.prices.cost(target.provider, target.model, usage);
+        await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation);
+
+        if ('result' in outcome) {
+          await this.breaker.recordSuccess(target.provider, permit);
+          if (target !== primary) llmMetrics().fallbacks.inc({ from: primary.provider, to: target.provider });
+          return {
+            ...outcome.result,
+            costUsd,
+            latencyMs: Math.round(performance.now() - started),
+            provider: target.provider,
+            model: target.model,
+          };
+        }
+
+        const error = outcome.error;
+        if (error.kind === 'aborted') throw new LlmAbortedError();
+        let state = permit.state;
+        if (error.countsAsOutage) state = await this.breaker.recordFailure(target.provider);
+        else if (permit.probe) await this.breaker.recordSuccess(target.provider); // it answered: it is up
+        if (!error.retryable) {
+          throw new LlmRequestRejectedError(target.provider, error.details.status, error.message);
+        }
+        this.logger.warn(`${target.provider}:${target.model} attempt ${retry + 1} failed (${error.kind}): ${error.message}`);
+        if (state === 'open' || retry >= this.llm.maxRetries) {
+          failures.push({ ...target, error: `${error.kind}: ${error.message}` });
+          break;
+        }
+        const delay = retryDelayMs(retry, { baseMs: this.llm.retryBaseMs, maxMs: this.llm.retryMaxMs }, error.details.retryAfterMs);
+        if (delay > this.llm.retryMaxMs) {
+          // The provider asks for a longer pause than we are willing to wait: try the next one.
+          failures.push({ ...target, error: `${error.kind}: retry-after ${delay} ms exceeds LLM_RETRY_MAX_MS` });
+          break;
+        }
+        try {
+          await sleep(delay, request.signal);
+        } catch {
+          throw new LlmAbortedError();
+        }
+      }
+    }
+    throw new LlmUnavailableError(
+      `No provider could serve the call (${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}).`,
+      failures,
+    );
+  }
+
+  /** One provider call under the per-call timeout and the caller's abort signal. */
+  private async attempt(
+    provider: LlmProvider,
+    target: ResolvedModel,
+    request: LlmCallRequest,
+    maxTokens: number,
+  ): Promise<ProviderCallResult> {
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new Error('timeout'));
+    }, this.llm.timeoutMs);
+    const onAbort = () => controller.abort(request.signal?.reason);
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await provider.call({
+        model: target.model,
+        messages: request.messages,
+        tools: request.tools,
+        toolChoice: request.toolChoice,
+        temperature: request.temperature,
+        maxTokens,
+        signal: controller.signal,
+        onDelta: request.onDelta,
+      });
+    } catch (error) {
+      if (timedOut && error instanceof ProviderCallError && error.kind === 'aborted') {
+        throw new ProviderCallError('timeout', `no answer within ${this.llm.timeoutMs} ms`, { usage: error.details.usage });
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async reserve(userId: string, worstCaseUsd: string): Promise<string | null> {
+    try {
+      // A reservation outlives every legitimate attempt: timeout plus the longest retry pause.
+      return await this.budgets.reserve(userId, worstCaseUsd, this.llm.timeoutMs + this.llm.retryMaxMs + 60_000);
+    } catch (error) {
+      if (error instanceof BudgetExceededError) llmMetrics().budgetRejections.inc();
+      throw error;
+    }
+  }
+
+  private async record(
+    request: LlmCallRequest,
+    target: ResolvedModel,
+    attempt: number,
+    usage: LlmUsage,
+    costUsd: string,
+    latencyMs: number,
+    outcome: { result: ProviderCallResult } | { error: ProviderCallError },
+    reservation: string | null,
+  ): Promise<void> {
+    const result: LlmUsageOutcome = 'result' in outcome ? 'success' : OUTCOME[outcome.error.kind];
+    const context = request.context;
+    await this.budgets.settle(reservation, (manager) =>
+      this.usage.record(
+        {
+          userId: context.userId,
+          taskId: context.taskId ?? null,
+          runId: context.runId ?? null,
+          stepId: context.stepId ?? null,
+          agent: context.agent,
+          provider: target.provider,
+          model: target.model,
+          attempt,
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          cachedInputTokens: usage.cachedInputTokens,
+          costUsd,
+          latencyMs,
+          outcome: result,
+          errorCode: 'error' in outcome ? `${outcome.error.kind}${outcome.error.details.status ? `:${outcome.error.details.status}` : ''}` : null,
+        },
+        manager,
+      ),
+    );
+    const metrics = llmMetrics();
+    const labels = { provider: target.provider, model: target.model };
+    metrics.calls.inc({ ...labels, agent: context.agent, outcome: result });
+    metrics.latency.observe({ ...labels, outcome: result }, latencyMs / 1000);
+    if (usage.inputTokens) metrics.tokens.inc({ ...labels, kind: 'input' }, usage.inputTokens);
+    if (usage.outputTokens) metrics.tokens.inc({ ...labels, kind: 'output' }, usage.outputTokens);
+    if (usage.cachedInputTokens) metrics.tokens.inc({ ...labels, kind: 'cached_input' }, usage.cachedInputTokens);
+    const cost = Number(costUsd);
+    if (cost > 0) metrics.cost.inc(labels, cost);
+  }
+
+  private worstCase(target: ResolvedModel, request: LlmCallRequest, promptTokenBound = this.promptTokenBound(request)): string {
+    return this.prices.cost(target.provider, target.model, {
+      inputTokens: promptTokenBound,
+      outputTokens: request.maxTokens ?? this.llm.defaultMaxTokens,
+      cachedInputTokens: 0,
+    });
+  }
+
+  /** An upper bound of the prompt's tokens: its UTF-8 bytes plus per-message framing. */
+  private promptTokenBound(request: LlmCallRequest): number {
+    let bytes = 0;
+    for (const message of request.messages) bytes += Buffer.byteLength(JSON.stringify(message)) + TOKENS_PER_MESSAGE_OVERHEAD;
+    if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools));
+    return bytes + TOKENS_BASE_OVERHEAD;
+  }
+}

@@ -1,0 +1,110 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ConfigError } from '#src/config/config.error.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { LlmConfig } from '#src/config/llm.config.js';
+import { UnknownModelError } from './llm.errors.js';
+import { AgentName, ModelRef, PROVIDERS, ProviderName } from './llm.types.js';
+import { PriceTable, PROVIDER_DEFAULT_MODELS } from './prices.js';
+
+export interface ResolvedModel {
+  provider: ProviderName;
+  model: string;
+}
+
+const ENV_HINT: Record<ProviderName, string> = {
+  openai: 'OPENAI_API_KEY or OPENAI_BASE_URL',
+  anthropic: 'ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL',
+  google: 'GOOGLE_API_KEY or GOOGLE_BASE_URL',
+  local: 'LOCAL_LLM_BASE_URL',
+};
+
+/**
+ * Agent → provider/model routing (`AGENT_MODELS`, `DEFAULT_MODEL`, per-task overrides) and the
+ * fallback route (`LLM_FALLBACK_ORDER`). Every reference is checked when configuration loads and
+ * when a task is created, so a typo never surfaces in the middle of a run.
+ */
+@Injectable()
+export class ModelRouter {
+  private readonly logger = new Logger(ModelRouter.name);
+  private readonly llm: LlmConfig;
+  private readonly defaultModel: ResolvedModel;
+  private readonly agentModels: Record<string, ResolvedModel> = {};
+  private readonly fallbacks: ResolvedModel[];
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    private readonly prices: PriceTable,
+  ) {
+    this.llm = config.get('llm', { infer: true });
+    this.defaultModel = this.checkAtBoot('DEFAULT_MODEL', this.llm.defaultModel);
+    for (const [agent, ref] of Object.entries(this.llm.agentModels)) {
+      this.agentModels[agent] = this.checkAtBoot('AGENT_MODELS', ref);
+    }
+    this.fallbacks = this.llm.fallbackOrder.map((ref) => this.checkAtBoot('LLM_FALLBACK_ORDER', ref));
+  }
+
+  /** The model an agent uses: the task's override, else AGENT_MODELS (`judge` covers `judge.*`), else DEFAULT_MODEL. */
+  resolveModel(agent: AgentName, override?: ModelRef): ResolvedModel {
+    if (override) return this.assertModelRef(override);
+    const family = agent.startsWith('judge.') ? 'judge' : agent;
+    return this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultModel;
+  }
+
+  /** Parses and checks `provider:model` (or a bare provider name, meaning its default model). */
+  assertModelRef(ref: ModelRef): ResolvedModel {
+    const resolved = this.parse(ref);
+    if (!this.llm.providers[resolved.provider].enabled) {
+      throw new UnknownModelError(ref, `provider ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`);
+    }
+    return resolved;
+  }
+
+  isConfigured(provider: ProviderName): boolean {
+    return this.llm.providers[provider].enabled;
+  }
+
+  /** The primary model followed by the fallback models of other configured providers, in order. */
+  route(primary: ResolvedModel): ResolvedModel[] {
+    const route = [primary];
+    for (const next of this.fallbacks) {
+      if (route.some((r) => r.provider === next.provider)) continue;
+      if (!this.llm.providers[next.provider].enabled) continue;
+      route.push(next);
+    }
+    return route;
+  }
+
+  private parse(ref: ModelRef): ResolvedModel {
+    const trimmed = ref.trim();
+    const colon = trimmed.indexOf(':');
+    // Model names may contain ':' themselves (Ollama's `qwen2.5-coder:7b`): split at the first one.
+    const providerName = colon === -1 ? trimmed : trimmed.slice(0, colon);
+    let model = colon === -1 ? '' : trimmed.slice(colon + 1).trim();
+    if (!(PROVIDERS as readonly string[]).includes(providerName)) {
+      throw new UnknownModelError(ref, `unknown provider "${providerName}" (known: ${PROVIDERS.join(', ')})`);
+    }
+    const provider = providerName as ProviderName;
+    if (!model) {
+      model = provider === 'local' ? (this.llm.localModel ?? '') : PROVIDER_DEFAULT_MODELS[provider];
+      if (!model) throw new UnknownModelError(ref, 'no model given and LOCAL_LLM_MODEL is not set');
+    }
+    if (!this.prices.has(provider, model)) {
+      throw new UnknownModelError(ref, `unknown ${provider} model "${model}" (add its prices to LLM_PRICES to use it)`);
+    }
+    return { provider, model };
+  }
+
+  private checkAtBoot(variable: string, ref: string): ResolvedModel {
+    let resolved: ResolvedModel;
+    try {
+      resolved = this.parse(ref);
+    } catch (error) {
+      throw new ConfigError(variable, (error as Error).message);
+    }
+    if (!this.llm.providers[resolved.provider].enabled) {
+      this.logger.warn(`${variable} names ${resolved.provider}:${resolved.model}, but ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`);
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { ProviderName } from './llm.types.js';
+import type { LlmProvider } from './providers/llm-provider.js';
+import { OpenAiProvider } from './providers/openai.provider.js';
+
+/** One SDK client per configured provider, built on first use and kept (they pool connections). */
+@Injectable()
+export class ProviderRegistry {
+  private readonly clients = new Map<ProviderName, LlmProvider>();
+
+  constructor(private readonly config: ConfigService<AllConfig, true>) {}
+
+  get(name: ProviderName): LlmProvider | undefined {
+    const existing = this.clients.get(name);
+    if (existing) return existing;
+    const settings = this.config.get('llm', { infer: true }).providers[name];
+    if (!settings.enabled) return undefined;
+    const created = this.create(name, settings);
+    if (created) this.clients.set(name, created);
+    return created;
+  }
+
+  private create(name: ProviderName, settings: { apiKey?: string; baseUrl?: string }): LlmProvider | undefined {
+    switch (name) {
+      case 'openai':
+      case 'local':
+        return new OpenAiProvider(name, settings);
+      default:
+        return undefined;
+    }
+  }
+}

@@ -1,0 +1,74 @@
+import { kindOfStatus, parseRetryAfter, ProviderCallError } from '../llm.errors.js';
+import type { ChatMessage, FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice, ToolDefinition } from '../llm.types.js';
+
+/** One attempt against one provider: what an adapter receives (routing, budget and retries are done). */
+export interface ProviderCallRequest {
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: ToolChoice;
+  temperature?: number;
+  maxTokens: number;
+  /** Fires on caller abort and on the gateway's timeout. */
+  signal: AbortSignal;
+  onDelta?: (text: string) => void;
+}
+
+export interface ProviderCallResult {
+  text: string;
+  toolCalls: ToolCall[];
+  usage: LlmUsage;
+  finishReason: FinishReason;
+}
+
+/** An adapter over one official SDK. Adapters never retry (the gateway does) and throw `ProviderCallError`. */
+export interface LlmProvider {
+  readonly name: ProviderName;
+  call(request: ProviderCallRequest): Promise<ProviderCallResult>;
+}
+
+export const EMPTY_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+
+interface SdkErrorShape {
+  name?: string;
+  message?: string;
+  status?: unknown;
+  headers?: unknown;
+}
+
+/** Maps an error of the openai / anthropic / genai SDKs (same shapes: status + headers) to a `ProviderCallError`. */
+export function classifySdkError(error: unknown, signal: AbortSignal): ProviderCallError {
+  if (error instanceof ProviderCallError) return error;
+  const e = (error ?? {}) as SdkErrorShape;
+  const message = e.message ?? String(error);
+  if (signal.aborted || e.name === 'AbortError' || e.name === 'APIUserAbortError') {
+    return new ProviderCallError('aborted', 'aborted', { cause: error });
+  }
+  if (typeof e.name === 'string' && /Timeout/.test(e.name)) return new ProviderCallError('timeout', message, { cause: error });
+  const status = typeof e.status === 'number' ? e.status : undefined;
+  if (status === undefined) {
+    if (error instanceof SyntaxError) return new ProviderCallError('malformed', message, { cause: error });
+    return new ProviderCallError('network', message, { cause: error });
+  }
+  const headers = e.headers as { get?: (name: string) => string | null } | Record<string, string> | undefined;
+  const get = (name: string): string | null | undefined =>
+    headers && typeof (headers as { get?: unknown }).get === 'function'
+      ? (headers as { get: (n: string) => string | null }).get(name)
+      : (headers as Record<string, string> | undefined)?.[name];
+  return new ProviderCallError(kindOfStatus(status), message, { status, retryAfterMs: parseRetryAfter(get), cause: error });
+}
+
+/** Tool-call arguments arrive as JSON text; anything but a JSON object is a malformed answer. */
+export function parseToolArguments(raw: string, usage: LlmUsage): Record<string, unknown> {
+  if (raw.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ProviderCallError('malformed', 'tool call arguments are not valid JSON', { usage });
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ProviderCallError('malformed', 'tool call arguments are not a JSON object', { usage });
+  }
+  return parsed as Record<string, unknown>;
+}

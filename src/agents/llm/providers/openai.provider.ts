@@ -1,0 +1,159 @@
+import OpenAI from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionToolChoiceOption,
+} from 'openai/resources/chat/completions';
+import { ProviderCallError } from '../llm.errors.js';
+import type { FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice } from '../llm.types.js';
+import { classifySdkError, EMPTY_USAGE, LlmProvider, parseToolArguments, ProviderCallRequest, ProviderCallResult } from './llm-provider.js';
+
+/**
+ * OpenAI chat completions through the official SDK. Also the `local` provider: vLLM, Ollama and
+ * llama.cpp serve the same API at their own base URL.
+ */
+export class OpenAiProvider implements LlmProvider {
+  private readonly client: OpenAI;
+
+  constructor(
+    readonly name: Extract<ProviderName, 'openai' | 'local'>,
+    options: { apiKey?: string; baseUrl?: string },
+  ) {
+    this.client = new OpenAI({
+      apiKey: options.apiKey ?? (name === 'local' ? 'local' : 'missing'),
+      baseURL: options.baseUrl ?? (name === 'local' ? undefined : 'https://api.openai.com/v1'),
+      maxRetries: 0, // the gateway retries, with its own policy and metering
+      timeout: 3_600_000, // the gateway's per-call timeout aborts through the signal
+    });
+  }
+
+  async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const params: ChatCompletionCreateParamsBase = {
+      model: request.model,
+      messages: request.messages.map(toOpenAiMessage),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      // Local servers (Ollama, llama.cpp) know only the older name.
+      ...(this.name === 'local' ? { max_tokens: request.maxTokens } : { max_completion_tokens: request.maxTokens }),
+      ...(request.tools?.length
+        ? {
+            tools: request.tools.map((t) => ({
+              type: 'function' as const,
+              function: { name: t.name, description: t.description, parameters: t.parameters },
+            })),
+            ...(request.toolChoice ? { tool_choice: toOpenAiToolChoice(request.toolChoice) } : {}),
+          }
+        : {}),
+    };
+    try {
+      return request.onDelta ? await this.stream(params, request) : await this.complete(params, request);
+    } catch (error) {
+      throw classifySdkError(error, request.signal);
+    }
+  }
+
+  private async complete(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const response = await this.client.chat.completions.create({ ...params, stream: false }, { signal: request.signal });
+    const usage = toUsage(response.usage);
+    const choice = response.choices?.[0];
+    if (!choice?.message) throw new ProviderCallError('malformed', 'the answer has no choices', { usage });
+    const toolCalls: ToolCall[] = (choice.message.tool_calls ?? []).flatMap((call) =>
+      call.type === 'function'
+        ? [{ id: call.id, name: call.function.name, arguments: parseToolArguments(call.function.arguments, usage) }]
+        : [],
+    );
+    return { text: choice.message.content ?? '', toolCalls, usage, finishReason: toFinishReason(choice.finish_reason) };
+  }
+
+  private async stream(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const stream = await this.client.chat.completions.create(
+      { ...params, stream: true, stream_options: { include_usage: true } },
+      { signal: request.signal },
+    );
+    let text = '';
+    let usage: LlmUsage = EMPTY_USAGE;
+    let finish: string | null = null;
+    // Tool calls arrive in pieces keyed by `index`: the first piece has id and name, later ones append arguments.
+    const calls = new Map<number, { id: string; name: string; arguments: string }>();
+    for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
+      if (chunk.usage) usage = toUsage(chunk.usage);
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      const delta = choice.delta;
+      if (delta?.content) {
+        text += delta.content;
+        request.onDelta?.(delta.content);
+      }
+      for (const piece of delta?.tool_calls ?? []) {
+        const call = calls.get(piece.index) ?? { id: '', name: '', arguments: '' };
+        if (piece.id) call.id = piece.id;
+        if (piece.function?.name) call.name += piece.function.name;
+        if (piece.function?.arguments) call.arguments += piece.function.arguments;
+        calls.set(piece.index, call);
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    const toolCalls = [...calls.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, call]) => ({
+        id: call.id || `call_${index}`,
+        name: call.name,
+        arguments: parseToolArguments(call.arguments, usage),
+      }));
+    if (finish === null) throw new ProviderCallError('malformed', 'the stream ended without a finish reason', { usage });
+    return { text, toolCalls, usage, finishReason: toFinishReason(finish) };
+  }
+}
+
+function toOpenAiMessage(message: ProviderCallRequest['messages'][number]): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+    case 'user':
+      return { role: message.role, content: message.content };
+    case 'assistant':
+      return {
+        role: 'assistant',
+        content: message.content,
+        ...(message.toolCalls?.length
+          ? {
+              tool_calls: message.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+              })),
+            }
+          : {}),
+      };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+  }
+}
+
+function toOpenAiToolChoice(choice: ToolChoice): ChatCompletionToolChoiceOption {
+  return typeof choice === 'string' ? choice : { type: 'function', function: { name: choice.name } };
+}
+
+function toUsage(usage: OpenAI.CompletionUsage | null | undefined): LlmUsage {
+  if (!usage) return EMPTY_USAGE;
+  return {
+    inputTokens: usage.prompt_tokens ?? 0,
+    outputTokens: usage.completion_tokens ?? 0,
+    cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  };
+}
+
+function toFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'stop':
+      return 'stop';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_calls';
+    case 'length':
+      return 'length';
+    case 'content_filter':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}

@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsInt, IsOptional, IsString, IsUUID, MaxLength, Min, MinLength, ValidateIf, Max } from 'class-validator';
+import { PageQueryDto } from '#src/common/pagination.js';
+
+export class RunQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  taskId?: string;
+}
+
+export class RunEventsQueryDto {
+  @ApiPropertyOptional({ description: 'Only events with a larger seq.', default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after?: number;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+}
+
+export class RunStreamQueryDto {
+  @ApiPropertyOptional({ description: 'Start after this seq (the Last-Event-ID header wins when both are sent).' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  after?: number;
+}
+
+export class ResumeRunDto {
+  @ApiProperty({ description: 'true approves the plan; false sends feedback and re-plans.' })
+  @IsBoolean()
+  approve!: boolean;
+
+  @ApiPropertyOptional({ maxLength: 4000 })
+  @ValidateIf((dto: ResumeRunDto) => dto.approve === false || dto.feedback !== undefined)
+  @IsString()
+  @MinLength(1)
+  @MaxLength(4000)
+  feedback?: string;
+}

@@ -1,0 +1,97 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { ReviewOutcome } from '#src/agents/graph/review.port.js';
+import type { TaskConfig, TaskFile, TaskLanguage, TaskMode } from '#src/tasks/entities/task.entity.js';
+
+export const RUN_STATUSES = ['queued', 'running', 'awaiting_input', 'completed', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'awaiting_input'];
+export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** What the run works on: a snapshot of the task at execute time (a later PATCH does not change a run). */
+export interface RunInput {
+  title: string;
+  description: string;
+  language: TaskLanguage;
+  mode: TaskMode;
+  repositoryId: string | null;
+  files: TaskFile[];
+  config: TaskConfig;
+}
+
+export interface RunResult {
+  files: TaskFile[];
+  tests: { files: TaskFile[]; passed: number; failed: number; output: string } | null;
+  diff: string;
+  review: ReviewOutcome | null;
+  plan?: unknown;
+}
+
+/** The answer a user gave to a plan-approval interrupt, consumed by the next job. */
+export interface ResumeAnswer {
+  approve: boolean;
+  feedback?: string;
+}
+
+@Entity('runs')
+export class Run {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ name: 'task_id', type: 'uuid' })
+  taskId!: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId!: string;
+
+  @Column({ type: 'varchar', length: 24, default: 'queued' })
+  status!: RunStatus;
+
+  @Column({ type: 'integer', default: 0 })
+  iteration!: number;
+
+  @Column({ type: 'jsonb' })
+  input!: RunInput;
+
+  @Column({ type: 'jsonb', nullable: true })
+  result!: RunResult | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @Column({ name: 'error_code', type: 'varchar', length: 64, nullable: true })
+  errorCode!: string | null;
+
+  @Column({ name: 'cancel_requested', type: 'boolean', default: false })
+  cancelRequested!: boolean;
+
+  @Column({ name: 'resume_count', type: 'integer', default: 0 })
+  resumeCount!: number;
+
+  /** The latest plan-approval answer, handed to the graph by the job that resumes it. */
+  @Column({ name: 'resume_answer', type: 'jsonb', nullable: true })
+  resumeAnswer!: ResumeAnswer | null;
+
+  @Column({ name: 'input_tokens', type: 'integer', default: 0 })
+  inputTokens!: number;
+
+  @Column({ name: 'output_tokens', type: 'integer', default: 0 })
+  outputTokens!: number;
+
+  @Column({ name: 'cost_usd', type: 'numeric', precision: 18, scale: 8, default: 0 })
+  costUsd!: string;
+
+  @Column({ name: 'last_seq', type: 'integer', default: 0 })
+  lastSeq!: number;
+
+  @Column({ name: 'started_at', type: 'timestamptz', precision: 3, nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ name: 'finished_at', type: 'timestamptz', precision: 3, nullable: true })
+  finishedAt!: Date | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz', precision: 3 })
+  updatedAt!: Date;
+}

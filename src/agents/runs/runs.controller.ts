@@ -1,0 +1,72 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { ValidationFailedError } from '#src/common/errors.js';
+import { ResumeRunDto, RunEventsQueryDto, RunQueryDto, RunStreamQueryDto } from './dto/runs.dto.js';
+import { RunEventsService } from './run-events.service.js';
+import { RunStreamService } from './run-stream.service.js';
+import { toRunView } from './run.view.js';
+import { RunsService } from './runs.service.js';
+
+@ApiTags('agent runs')
+@ApiBearerAuth('bearer')
+@Controller('agents/runs')
+export class RunsController {
+  constructor(
+    private readonly runs: RunsService,
+    private readonly events: RunEventsService,
+    private readonly stream: RunStreamService,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'My runs, newest first (?taskId= filter)' })
+  async list(@CurrentUser() user: AuthUser, @Query() query: RunQueryDto) {
+    const page = await this.runs.list(user.id, query, query.taskId);
+    return { items: page.items.map((run) => toRunView(run)), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'A run with its steps' })
+  async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+    const { run, steps } = await this.runs.getForUser(user.id, id);
+    return toRunView(run, steps);
+  }
+
+  @Get(':id/events')
+  @ApiOperation({ summary: 'Stored events of a run in seq order (?after=seq)' })
+  async listEvents(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Query() query: RunEventsQueryDto) {
+    await this.runs.findOwned(user.id, id);
+    const messages = await this.events.listAfter(id, query.after ?? 0, query.limit ?? 500);
+    return { items: messages.map((message) => ({ seq: message.seq, ...message.event })) };
+  }
+
+  @Get(':id/stream')
+  @ApiOperation({ summary: 'Live events (SSE, `id: seq`; Last-Event-ID replays what came after; ends after the terminal event)' })
+  @ApiProduces('text/event-stream')
+  @ApiHeader({ name: 'Last-Event-ID', required: false })
+  async streamEvents(
+    @CurrentUser() user: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: RunStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    let after = query.after ?? 0;
+    if (lastEventId !== undefined && lastEventId !== '') {
+      if (!/^\d{1,9}$/.test(lastEventId)) throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
+      after = Number(lastEventId);
+    }
+    await this.stream.open(user.id, id, after, req, res);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
+  async resume(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
+    const run = await this.runs.resume(user.id, id, { approve: dto.approve, feedback: dto.feedback });
+    return { run: toRunView(run) };
+  }
+}

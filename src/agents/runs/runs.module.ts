@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { RunEventsBus } from './run-events.bus.js';
+import { RunStreamService } from './run-stream.service.js';
+import { RunsCoreModule } from './runs-core.module.js';
+import { RunsController } from './runs.controller.js';
+
+/** The HTTP side of runs: queries, stored events, the SSE stream and plan-approval answers. */
+@Module({
+  imports: [RunsCoreModule],
+  controllers: [RunsController],
+  providers: [RunStreamService, RunEventsBus],
+})
+export class RunsModule {}

@@ -1,0 +1,183 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { DataSource, EntityManager, In, LessThan } from 'typeorm';
+import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
+import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
+import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
+import { RedisFactory } from '#src/redis/redis.factory.js';
+import { TaskStatusService } from '#src/tasks/task-status.service.js';
+import { RunStep } from './entities/run-step.entity.js';
+import { ACTIVE_RUN_STATUSES, ResumeAnswer, Run, RunInput } from './entities/run.entity.js';
+import { RunEventsService } from './run-events.service.js';
+import { RunActiveError, RunNotAwaitingInputError, RunNotCancellableError, RunNotFoundError } from './runs.errors.js';
+
+export interface RunWithSteps {
+  run: Run;
+  steps: RunStep[];
+}
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Runs as users and the API see them: creation on execute, queries, cancel and resume. */
+@Injectable()
+export class RunsService {
+  private readonly logger = new Logger(RunsService.name);
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(QueueName.AgentRuns) private readonly queue: Queue<JobOf<JobName.AgentRun>>,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly redisFactory: RedisFactory,
+    private readonly events: RunEventsService,
+    private readonly taskStatus: TaskStatusService,
+  ) {}
+
+  cancelChannel(): string {
+    return this.redisFactory.key('run-cancel');
+  }
+
+  /**
+   * Inserts the queued run, its `run.queued` event and the task's new status in the caller's
+   * transaction (which holds the task row's lock). The partial unique index on active runs backs the
+   * check up, so even a caller without that lock cannot create a second active run.
+   */
+  async createQueued(manager: EntityManager, task: { id: string; userId: string }, input: RunInput): Promise<Run> {
+    if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
+    let run: Run;
+    try {
+      // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
+      run = await manager.transaction((inner) => inner.save(inner.create(Run, { taskId: task.id, userId: task.userId, status: 'queued', input })));
+    } catch (error) {
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RunActiveError();
+      throw error;
+    }
+    await this.taskStatus.set(manager, task.id, 'queued');
+    await this.events.append(manager, run, 'run.queued', { iteration: 0 });
+    return run;
+  }
+
+  /** Adds the run's job; jobId = run id (resumes get their own id), so a repeated enqueue is a no-op. */
+  async enqueue(run: Pick<Run, 'id' | 'resumeCount'>): Promise<void> {
+    const jobId = run.resumeCount > 0 ? `${run.id}-resume-${run.resumeCount}` : run.id;
+    await this.queue.add(JobName.AgentRun, { runId: run.id }, { jobId });
+  }
+
+  /**
+   * The outbox half of execute: a run committed as queued whose enqueue never happened (a crash
+   * between commit and `queue.add`) is enqueued again. Adding an existing job id is a no-op.
+   */
+  async enqueueStranded(olderThanMs: number): Promise<number> {
+    const stranded = await this.dataSource.getRepository(Run).find({
+      where: { status: 'queued', updatedAt: LessThan(new Date(Date.now() - olderThanMs)) },
+      take: 100,
+    });
+    for (const run of stranded) {
+      const jobId = run.resumeCount > 0 ? `${run.id}-resume-${run.resumeCount}` : run.id;
+      const job = await this.queue.getJob(jobId);
+      const state = job ? await job.getState() : 'missing';
+      if (state === 'missing' || state === 'unknown') {
+        this.logger.warn({ runId: run.id }, 're-enqueueing a queued run that had no job');
+        await this.enqueue(run);
+      }
+    }
+    return stranded.length;
+  }
+
+  async list(userId: string, page: PageQueryDto, taskId?: string): Promise<Page<Run>> {
+    const query = this.dataSource.getRepository(Run).createQueryBuilder('run').where('run.userId = :userId', { userId });
+    if (taskId) query.andWhere('run.taskId = :taskId', { taskId });
+    return paginate(query, page);
+  }
+
+  async getForUser(userId: string, runId: string): Promise<RunWithSteps> {
+    const run = await this.findOwned(userId, runId);
+    const steps = await this.dataSource.getRepository(RunStep).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return { run, steps };
+  }
+
+  async findOwned(userId: string, runId: string): Promise<Run> {
+    const run = await this.dataSource.getRepository(Run).findOne({ where: { id: runId, userId } });
+    if (!run) throw new RunNotFoundError();
+    return run;
+  }
+
+  async findById(runId: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOne({ where: { id: runId } });
+  }
+
+  async findActiveForTask(manager: EntityManager, taskId: string): Promise<Run | null> {
+    return manager.getRepository(Run).findOne({ where: { taskId, status: In([...ACTIVE_RUN_STATUSES]) } });
+  }
+
+  async latestForTask(taskId: string): Promise<Run | null> {
+    return this.dataSource.getRepository(Run).findOne({ where: { taskId }, order: { createdAt: 'DESC', id: 'DESC' } });
+  }
+
+  /**
+   * Cancels the task's active run. A queued or waiting run is cancelled at once (no worker holds it);
+   * a running one gets its flag set and a Redis message that makes its worker abort within seconds.
+   */
+  async cancelForTask(taskId: string): Promise<Run> {
+    const run = await this.events.transaction(async (manager) => {
+      const active = await manager
+        .getRepository(Run)
+        .createQueryBuilder('run')
+        .setLock('pessimistic_write')
+        .where('run.taskId = :taskId AND run.status IN (:...statuses)', { taskId, statuses: ACTIVE_RUN_STATUSES })
+        .getOne();
+      if (!active) throw new RunNotCancellableError();
+      active.cancelRequested = true;
+      if (active.status === 'running') {
+        await manager.update(Run, { id: active.id }, { cancelRequested: true });
+        return active;
+      }
+      await this.markCancelled(manager, active);
+      return active;
+    });
+    if (run.status === 'running') await this.redis.publish(this.cancelChannel(), run.id);
+    return run;
+  }
+
+  /** Ends a run as cancelled (status, task status and `run.cancelled` in the caller's transaction). */
+  async markCancelled(manager: EntityManager, run: Run): Promise<void> {
+    run.status = 'cancelled';
+    run.finishedAt = new Date();
+    run.error = 'Cancelled by the user.';
+    run.errorCode = 'RUN_CANCELLED';
+    await manager.update(Run, { id: run.id }, { status: 'cancelled', finishedAt: run.finishedAt, error: run.error, errorCode: run.errorCode, cancelRequested: true });
+    await this.taskStatus.set(manager, run.taskId, 'cancelled');
+    await this.events.append(manager, run, 'run.cancelled', { iteration: run.iteration, usage: usageOf(run) });
+  }
+
+  /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */
+  async resume(userId: string, runId: string, answer: ResumeAnswer): Promise<Run> {
+    const run = await this.events.transaction(async (manager) => {
+      const locked = await manager.getRepository(Run).findOne({ where: { id: runId, userId }, lock: { mode: 'pessimistic_write' } });
+      if (!locked) throw new RunNotFoundError();
+      if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
+      locked.status = 'queued';
+      locked.resumeCount += 1;
+      locked.resumeAnswer = answer;
+      await manager.update(Run, { id: locked.id }, { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: answer });
+      await this.taskStatus.set(manager, locked.taskId, 'queued');
+      await this.events.append(manager, locked, 'run.queued', { iteration: locked.iteration, resumed: true, approve: answer.approve });
+      return locked;
+    });
+    await this.enqueue(run);
+    return run;
+  }
+}
+
+export function usageOf(run: Pick<Run, 'inputTokens' | 'outputTokens' | 'costUsd'>) {
+  return { inputTokens: run.inputTokens, outputTokens: run.outputTokens, costUsd: normaliseUsd(run.costUsd) };
+}
+
+/** `0.00120000` → `0.0012`; money stays a decimal string. */
+export function normaliseUsd(value: string | number): string {
+  const text = String(value);
+  if (!text.includes('.')) return text;
+  return text.replace(/0+$/, '').replace(/\.$/, '');
+}

@@ -1,0 +1,233 @@
+import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
+import { WorkspaceService } from '../workspace/workspace.service.js';
+import { BwrapDriver, findBwrap, WORKSPACE_COPY_FAILED, WORKSPACE_COPY_FAILED_MESSAGE } from './drivers/bwrap.driver.js';
+import { ProcessDriver } from './drivers/process.driver.js';
+import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
+import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
+import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
+import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
+import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
+import { SandboxUnavailableError } from './sandbox.errors.js';
+import type {
+  ProcessOutcome,
+  RunTestsRequest,
+  SandboxDriver,
+  SandboxLanguage,
+  SandboxLimits,
+  TestRunResult,
+} from './sandbox.types.js';
+import type { ParsedTests } from './parsers/parsed-tests.js';
+
+const LANG = 'C.UTF-8';
+
+/**
+ * Runs a workspace's tests with the configured driver (bwrap by default) and turns the runner's
+ * real output into counts and failures. Never throws for anything the tested code does: crashes,
+ * limits, timeouts and cancellation all come back as a result.
+ */
+@Injectable()
+export class SandboxService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(SandboxService.name);
+  private readonly defaults: SandboxLimits;
+  readonly driver: SandboxDriver;
+  private runnerDir?: string;
+
+  constructor(
+    config: ConfigService<AllConfig, true>,
+    private readonly workspaces: WorkspaceService,
+  ) {
+    const cfg = config.get('sandbox', { infer: true });
+    this.defaults = {
+      timeoutSeconds: cfg.timeoutSeconds,
+      memoryMb: cfg.memoryMb,
+      maxProcesses: cfg.maxProcesses,
+      maxOutputBytes: cfg.maxOutputBytes,
+      maxFileMb: cfg.maxFileMb,
+      diskMb: cfg.diskMb,
+    };
+    if (cfg.driver === 'process') {
+      this.driver = new ProcessDriver(process.execPath, cfg.python);
+      this.logger.warn(
+        'SANDBOX_DRIVER=process: generated code runs WITHOUT ISOLATION (same user, file system and network as this process); use only on a trusted development machine',
+      );
+    } else {
+      let bwrap: string;
+      try {
+        bwrap = findBwrap();
+      } catch (error) {
+        throw new SandboxUnavailableError((error as Error).message);
+      }
+      const root = typeof process.getuid === 'function' && process.getuid() === 0;
+      this.driver = new BwrapDriver({ bwrap, nodeBinary: process.execPath, python: cfg.python, hostUid: root ? cfg.sandboxUid : undefined });
+    }
+  }
+
+  async onModuleInit(): Promise<void> {
+    this.runnerDir = await mkdtemp(join(tmpdir(), 'quorum-sandbox-'));
+    await writeFile(join(this.runnerDir, 'reporter.mjs'), NODE_TEST_REPORTER_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'resolve-hooks.mjs'), NODE_RESOLVE_HOOKS_SOURCE, { mode: 0o644 });
+    await writeFile(join(this.runnerDir, 'unittest-discover.py'), UNITTEST_DISCOVER_SOURCE, { mode: 0o644 });
+    await chmod(this.runnerDir, 0o755);
+    await this.selfTest();
+  }
+
+  /**
+   * One real sandboxed run at start-up (≈0.1 s), so a machine where the sandbox cannot work (user
+   * namespaces disabled, binaries or DATA_DIR unreachable for the sandbox user) fails at boot with
+   * one clear line instead of failing every run later.
+   */
+  private async selfTest(): Promise<void> {
+    const dir = await this.workspaces.create(`probe-${process.pid}-${Date.now()}`);
+    try {
+      await this.workspaces.writeFiles(dir, [{ path: 'probe-in.txt', content: 'in' }]);
+      const script = "const fs = require('node:fs'); fs.writeFileSync('probe.txt', fs.readFileSync('probe-in.txt', 'utf8') + '+ok'); process.stdout.write(fs.readFileSync('probe.txt', 'utf8'))";
+      const outcome = await this.driver.run({
+        workspaceDir: dir,
+        argv: [this.driver.nodePath, '-e', script],
+        env: this.environment(),
+        limits: { ...this.defaults, timeoutSeconds: 20 },
+        readOnlyPaths: [],
+      });
+      if (outcome.exitCode !== 0 || outcome.output !== 'in+ok') {
+        const detail = outcome.output.trim().split('\n')[0] || `exit ${outcome.exitCode ?? outcome.signal}`;
+        throw new SandboxUnavailableError(
+          `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
+        );
+      }
+      // Python is needed only by python tasks: a missing one is a warning, not a failed start.
+      const python = await this.driver.run({
+        workspaceDir: dir,
+        argv: [this.driver.pythonPath, '-c', 'print("ok")'],
+        env: this.environment(),
+        limits: { ...this.defaults, timeoutSeconds: 20 },
+        readOnlyPaths: [],
+      });
+      if (python.exitCode !== 0 || python.output.trim() !== 'ok') {
+        this.logger.warn(`SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`);
+      }
+    } finally {
+      await this.workspaces.remove(dir);
+    }
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    if (this.runnerDir) await rm(this.runnerDir, { recursive: true, force: true });
+  }
+
+  get limits(): SandboxLimits {
+    return { ...this.defaults };
+  }
+
+  async runTests(request: RunTestsRequest): Promise<TestRunResult> {
+    const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
+    const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
+    // Only a workspace is ever handed to a sandbox, never an arbitrary directory.
+    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
+    const info = await lstat(workspaceDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
+    const { argv, parse } = this.commandFor(request.language, request.command, limits);
+    const outcome = await this.driver.run({
+      workspaceDir,
+      argv,
+      env: this.environment(),
+      limits,
+      readOnlyPaths: this.runnerDir ? [this.runnerDir] : [],
+      signal: request.signal,
+    });
+    return this.interpret(outcome, parse(outcome), limits);
+  }
+
+  private commandFor(
+    language: SandboxLanguage,
+    custom: string[] | undefined,
+    limits: SandboxLimits,
+  ): { argv: string[]; parse: (o: ProcessOutcome) => ParsedTests } {
+    const node = this.driver.nodePath;
+    const support = this.runnerDir;
+    if (language === 'python') {
+      const discover = support
+        ? [join(support, 'unittest-discover.py')]
+        : ['-m', 'unittest', 'discover', '-s', '.', '-t', '.', '-p', '*test*.py', '-v'];
+      const argv = custom ?? [this.driver.pythonPath, '-B', ...discover];
+      return { argv, parse: (o) => parseUnittestOutput(o.stderr) };
+    }
+    // TypeScript is type-stripped by Node 24 itself (no compiler in the sandbox, no compile step);
+    // transform-types adds the non-erasable syntax generated code uses (enums, namespaces,
+    // parameter properties). Type errors are not reported: the tests' behaviour is what counts.
+    const nodeArgs = [
+      `--max-old-space-size=${limits.memoryMb}`,
+      '--disable-warning=ExperimentalWarning',
+      ...(language === 'typescript' ? ['--experimental-transform-types'] : []),
+      ...(support ? [`--import=${join(support, 'resolve-hooks.mjs')}`] : []),
+      '--test',
+      `--test-concurrency=${testConcurrency(limits.maxProcesses)}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      ...(support ? [`--test-reporter=${join(support, 'reporter.mjs')}`, '--test-reporter-destination=stderr'] : []),
+    ];
+    const argv = custom ?? [node, ...nodeArgs];
+    return { argv, parse: (o) => parseNodeTestReport(o.report) };
+  }
+
+  private environment(): Record<string, string> {
+    const home = this.driver.workspaceMount || '/tmp';
+    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+    return { PATH: path, HOME: home, LANG, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', NO_COLOR: '1' };
+  }
+
+  private interpret(outcome: ProcessOutcome, parsed: ParsedTests, limits: SandboxLimits): TestRunResult {
+    const base = {
+      passed: parsed.passed,
+      failed: parsed.failed,
+      skipped: parsed.skipped,
+      total: parsed.passed + parsed.failed + parsed.skipped,
+      failures: parsed.failures,
+      output: outcome.output,
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      timedOut: outcome.timedOut,
+      truncated: outcome.truncated,
+      durationMs: outcome.durationMs,
+    };
+    if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
+    if (outcome.timedOut) {
+      return { ...base, status: 'timeout', error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.` };
+    }
+    if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
+      return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
+    }
+    if (outcome.truncated) {
+      return { ...base, status: 'error', error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.` };
+    }
+    if (base.failed > 0) return { ...base, status: 'failed' };
+    if (base.total === 0) {
+      if (outcome.exitCode === 0 || outcome.exitCode === 5) {
+        return { ...base, status: 'failed', error: 'No tests were found.' };
+      }
+      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} without reporting any test.` };
+    }
+    if (outcome.exitCode !== 0) {
+      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} although no test failed.` };
+    }
+    return { ...base, status: 'passed' };
+  }
+}
+
+/**
+ * Test files run in parallel child processes of about a dozen threads each (main, V8 workers,
+ * libuv pool), and RLIMIT_NPROC counts threads: Node's default (CPUs - 1) would hit the process
+ * limit on a big machine, so parallelism follows the limit instead, leaving room for the runner.
+ */
+export function testConcurrency(maxProcesses: number): number {
+  return Math.max(1, Math.min(4, Math.floor((maxProcesses - 12) / 12)));
+}
+
+function describeExit(outcome: ProcessOutcome): string {
+  return outcome.signal ? `signal ${outcome.signal}` : `code ${outcome.exitCode}`;
+}

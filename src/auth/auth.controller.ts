@@ -1,0 +1,92 @@
+import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { Public } from '#src/common/decorators/public.decorator.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { toUserView } from '#src/users/user.view.js';
+import type { AuthUser } from './auth-user.js';
+import { clearAuthCookies, cookie, csrfSatisfied, REFRESH_COOKIE, setAuthCookies } from './auth-cookies.js';
+import { CsrfError, InvalidRefreshTokenError } from './auth.errors.js';
+import { AuthService } from './auth.service.js';
+import type { LoginResult, TokenPair } from './auth.service.js';
+import { clientContext } from './client-context.js';
+import { CurrentUser } from './decorators/current-user.decorator.js';
+import { LoginDto, MfaRequiredView, RefreshDto, RegisterDto, TokenPairView, UserEnvelope } from './dto/auth.dto.js';
+
+/** Stricter limits on the credential-guessing routes (per IP; they run before anyone is signed in). */
+export const SIGN_IN_THROTTLE = { default: { limit: 10, ttl: 60_000 } };
+
+@ApiTags('auth')
+@Controller('auth')
+export class AuthController {
+  private readonly secureCookies: boolean;
+  private readonly refreshTtlSeconds: number;
+
+  constructor(
+    private readonly auth: AuthService,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.secureCookies = config.get('app', { infer: true }).production;
+    this.refreshTtlSeconds = config.get('auth', { infer: true }).refreshTokenTtlSeconds;
+  }
+
+  @Public()
+  @Post('register')
+  @Throttle(SIGN_IN_THROTTLE)
+  async register(@Body() dto: RegisterDto): Promise<UserEnvelope> {
+    const user = await this.auth.register(dto);
+    return { user: toUserView(user) };
+  }
+
+  @Public()
+  @Post('login')
+  @HttpCode(200)
+  @Throttle(SIGN_IN_THROTTLE)
+  @ApiExtraModels(TokenPairView, MfaRequiredView)
+  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TokenPairView) }, { $ref: getSchemaPath(MfaRequiredView) }] } })
+  async login(
+    @Body() dto: LoginDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<LoginResult | TokenPairView> {
+    const result = await this.auth.login(dto, clientContext(req));
+    if ('mfaRequired' in result || !dto.cookie) return result;
+    return this.toCookies(res, result);
+  }
+
+  @Public()
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOkResponse({ type: TokenPairView })
+  async refresh(
+    @Body() dto: RefreshDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenPairView> {
+    if (dto.refreshToken) return this.auth.refresh(dto.refreshToken, clientContext(req));
+    const fromCookie = cookie(req, REFRESH_COOKIE);
+    if (!fromCookie) throw new InvalidRefreshTokenError();
+    if (!csrfSatisfied(req)) throw new CsrfError();
+    return this.toCookies(res, await this.auth.refresh(fromCookie, clientContext(req)));
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @ApiBearerAuth('bearer')
+  async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
+    await this.auth.logout(user.id, user.sessionId);
+    clearAuthCookies(res, this.secureCookies);
+  }
+
+  /** Cookie mode: the tokens go only into httpOnly cookies, out of reach of page scripts. */
+  private toCookies(res: Response, pair: TokenPair): TokenPairView {
+    setAuthCookies(
+      res,
+      { ...pair, refreshExpiresIn: this.refreshTtlSeconds },
+      this.secureCookies,
+    );
+    return { expiresIn: pair.expiresIn, tokenType: pair.tokenType, user: pair.user };
+  }
+}

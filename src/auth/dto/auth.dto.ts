@@ -1,0 +1,81 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { UserView } from '#src/users/user.view.js';
+import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password.service.js';
+
+const normalizeEmail = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+
+export class RegisterDto {
+  @ApiProperty({ example: 'ada@example.com' })
+  @Transform(normalizeEmail)
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+
+  @ApiProperty({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH })
+  @IsString()
+  @MinLength(PASSWORD_MIN_LENGTH)
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  password: string;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  name?: string;
+}
+
+export class LoginDto {
+  @ApiProperty()
+  @Transform(normalizeEmail)
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+
+  /** Longer than the policy allows is refused here, before any hashing. */
+  @ApiProperty({ maxLength: PASSWORD_MAX_LENGTH })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(PASSWORD_MAX_LENGTH)
+  password: string;
+
+  @ApiPropertyOptional({ description: 'Browser mode: tokens go into httpOnly cookies instead of the body.' })
+  @IsOptional()
+  @IsBoolean()
+  cookie?: boolean;
+}
+
+export class RefreshDto {
+  @ApiPropertyOptional({ description: 'Omit in cookie mode (the refresh_token cookie is used).' })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(2048)
+  refreshToken?: string;
+}
+
+export class EmailDto {
+  @ApiProperty()
+  @Transform(normalizeEmail)
+  @IsEmail()
+  @MaxLength(254)
+  email: string;
+}
+
+export class TokenPairView {
+  @ApiPropertyOptional({ description: 'Absent in cookie mode.' }) accessToken?: string;
+  @ApiPropertyOptional({ description: 'Absent in cookie mode.' }) refreshToken?: string;
+  @ApiProperty({ description: 'Access-token lifetime in seconds.' }) expiresIn: number;
+  @ApiProperty({ enum: ['Bearer'] }) tokenType: 'Bearer';
+  @ApiProperty({ type: UserView }) user: UserView;
+}
+
+export class MfaRequiredView {
+  @ApiProperty({ enum: [true] }) mfaRequired: true;
+  @ApiProperty() mfaToken: string;
+}
+
+export class UserEnvelope {
+  @ApiProperty({ type: UserView }) user: UserView;
+}

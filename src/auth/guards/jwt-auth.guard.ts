@@ -1,0 +1,50 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { IS_PUBLIC } from '#src/common/decorators/public.decorator.js';
+import { UnauthorizedError } from '#src/common/errors.js';
+import type { AuthUser } from '../auth-user.js';
+import { AccountDisabledError, CsrfError, SessionRevokedError } from '../auth.errors.js';
+import { ACCESS_COOKIE, bearerToken, cookie, csrfSatisfied } from '../auth-cookies.js';
+import { SessionsService } from '../sessions.service.js';
+import { TokensService } from '../tokens.service.js';
+
+/**
+ * The global authentication guard: every route needs a valid access token (Bearer header, or the
+ * access_token cookie plus the CSRF double submit on unsafe methods) unless it is @Public(). The
+ * session and the user are checked on every request, so a revoked session or a deactivated user
+ * stops working at once, not when the access token expires.
+ */
+@Injectable()
+export class JwtAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly tokens: TokensService,
+    private readonly sessions: SessionsService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    if (isPublic) return true;
+
+    const req = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    const bearer = bearerToken(req);
+    const token = bearer ?? cookie(req, ACCESS_COOKIE);
+    if (!token) throw new UnauthorizedError();
+    const claims = this.tokens.verifyAccess(token);
+    const state = await this.sessions.state(claims.sub, claims.sid);
+    if (!state || !state.sessionActive) throw new SessionRevokedError();
+    if (!state.isActive) throw new AccountDisabledError();
+    // Bearer requests cannot be forged cross-site; cookie requests must prove they read the cookie.
+    if (!bearer && !csrfSatisfied(req)) throw new CsrfError();
+    req.user = {
+      id: claims.sub,
+      email: state.email,
+      role: state.role,
+      emailVerified: state.emailVerified,
+      sessionId: claims.sid,
+    };
+    return true;
+  }
+}

@@ -1,0 +1,43 @@
+import { registerAs } from '@nestjs/config';
+import { envBool, envInt, envList, parseEnv } from './env.js';
+
+export const agentsConfig = registerAs('agents', () => {
+  const env = parseEnv({
+    AGENT_TIMEOUT_SECONDS: envInt(120, 1, 3600),
+    AGENT_RUN_TIMEOUT_SECONDS: envInt(1800, 1, 24 * 3600),
+    MAX_AGENT_ITERATIONS: envInt(3, 1, 10),
+    WORKER_CONCURRENCY: envInt(2, 1, 64),
+    AGENT_JOB_LOCK_MS: envInt(30_000, 500, 600_000),
+    AGENT_JOB_STALLED_INTERVAL_MS: envInt(30_000, 500, 600_000),
+    AGENT_QUEUED_SWEEP_SECONDS: envInt(30, 1, 3600),
+    AGENT_STREAM_DELTAS: envBool(true),
+    USE_COUNCIL_REVIEW: envBool(false),
+    COUNCIL_JUDGES: envList(),
+    SSE_HEARTBEAT_MS: envInt(15_000, 50, 300_000),
+    TASK_MAX_FILES: envInt(50, 0, 1000),
+    TASK_MAX_FILE_BYTES: envInt(100_000, 1, 10_000_000),
+    TASK_MAX_TOTAL_BYTES: envInt(500_000, 1, 50_000_000),
+    IDEMPOTENCY_TTL_HOURS: envInt(24, 1, 24 * 30),
+  });
+  const judges = env.COUNCIL_JUDGES.length > 0 ? env.COUNCIL_JUDGES : ['security', 'performance', 'maintainability'];
+  return {
+    stepTimeoutMs: env.AGENT_TIMEOUT_SECONDS * 1000,
+    runTimeoutMs: env.AGENT_RUN_TIMEOUT_SECONDS * 1000,
+    maxIterations: env.MAX_AGENT_ITERATIONS,
+    workerConcurrency: env.WORKER_CONCURRENCY,
+    jobLockMs: env.AGENT_JOB_LOCK_MS,
+    jobStalledIntervalMs: env.AGENT_JOB_STALLED_INTERVAL_MS,
+    queuedSweepMs: env.AGENT_QUEUED_SWEEP_SECONDS * 1000,
+    streamDeltas: env.AGENT_STREAM_DELTAS,
+    councilByDefault: env.USE_COUNCIL_REVIEW,
+    councilJudges: judges,
+    sseHeartbeatMs: env.SSE_HEARTBEAT_MS,
+    limits: {
+      maxFiles: env.TASK_MAX_FILES,
+      maxFileBytes: env.TASK_MAX_FILE_BYTES,
+      maxTotalBytes: env.TASK_MAX_TOTAL_BYTES,
+    },
+    idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3600 * 1000,
+  };
+});
+export type AgentsConfig = ReturnType<typeof agentsConfig>;

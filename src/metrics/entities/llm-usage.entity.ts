@@ -1,0 +1,60 @@
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+
+export type LlmUsageOutcome = 'success' | 'error' | 'timeout' | 'aborted' | 'malformed';
+
+/** One attempt of one model call: what it cost and how it ended (failed attempts the provider billed too). */
+@Entity('llm_usage')
+@Index(['userId', 'createdAt'])
+export class LlmUsageRecord {
+  @PrimaryGeneratedColumn('uuid')
+  id: string;
+
+  @Column({ name: 'user_id', type: 'uuid' })
+  userId: string;
+
+  @Column({ name: 'task_id', type: 'uuid', nullable: true })
+  taskId: string | null;
+
+  @Column({ name: 'run_id', type: 'uuid', nullable: true })
+  runId: string | null;
+
+  @Column({ name: 'step_id', type: 'uuid', nullable: true })
+  stepId: string | null;
+
+  @Column({ type: 'text' })
+  agent: string;
+
+  @Column({ type: 'text' })
+  provider: string;
+
+  @Column({ type: 'text' })
+  model: string;
+
+  /** 1 for the first attempt of a call; retries and fallbacks count on. */
+  @Column({ type: 'int' })
+  attempt: number;
+
+  @Column({ name: 'input_tokens', type: 'int' })
+  inputTokens: number;
+
+  @Column({ name: 'output_tokens', type: 'int' })
+  outputTokens: number;
+
+  @Column({ name: 'cached_input_tokens', type: 'int' })
+  cachedInputTokens: number;
+
+  @Column({ name: 'cost_usd', type: 'numeric', precision: 18, scale: 8 })
+  costUsd: string;
+
+  @Column({ name: 'latency_ms', type: 'int' })
+  latencyMs: number;
+
+  @Column({ type: 'text' })
+  outcome: LlmUsageOutcome;
+
+  @Column({ name: 'error_code', type: 'text', nullable: true })
+  errorCode: string | null;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
+  createdAt: Date;
+}

@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { BudgetService } from './budget.service.js';
+import { BudgetReservation } from './entities/budget-reservation.entity.js';
+import { Budget } from './entities/budget.entity.js';
+import { LlmUsageRecord } from './entities/llm-usage.entity.js';
+import { UsageService } from './usage.service.js';
+
+/** Usage records and budgets, without HTTP: imported by the LLM gateway in both processes. */
+@Module({
+  imports: [TypeOrmModule.forFeature([LlmUsageRecord, Budget, BudgetReservation])],
+  providers: [UsageService, BudgetService],
+  exports: [UsageService, BudgetService],
+})
+export class MetricsCoreModule {}

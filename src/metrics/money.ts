@@ -1,0 +1,46 @@
+/**
+ * Exact money arithmetic. Amounts are USD decimal strings (as PostgreSQL `numeric(18,8)` returns
+ * them) and are computed with bigint, never floats.
+ */
+export const MONEY_DECIMALS = 8;
+const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
+
+/** A decimal string as an integer number of 10^-decimals units (exact; more digits are refused). */
+export function parseDecimal(value: string, decimals: number): bigint {
+  const match = DECIMAL.exec(value.trim());
+  if (!match) throw new Error(`not a decimal: ${value}`);
+  const [, sign, whole, fraction = ''] = match;
+  if (fraction.length > decimals && /[1-9]/.test(fraction.slice(decimals))) {
+    throw new Error(`${value} has more than ${decimals} decimals`);
+  }
+  const units = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.slice(0, decimals).padEnd(decimals, '0') || '0');
+  return sign ? -units : units;
+}
+
+export function formatDecimal(units: bigint, decimals: number): string {
+  const negative = units < 0n;
+  const abs = negative ? -units : units;
+  const scale = 10n ** BigInt(decimals);
+  const whole = abs / scale;
+  const fraction = (abs % scale).toString().padStart(decimals, '0');
+  return `${negative ? '-' : ''}${whole}${decimals > 0 ? `.${fraction}` : ''}`;
+}
+
+/** USD string → 10^-8 units. */
+export const toMicroCents = (usd: string): bigint => parseDecimal(usd, MONEY_DECIMALS);
+/** 10^-8 units → USD string with 8 decimals. */
+export const fromMicroCents = (units: bigint): string => formatDecimal(units, MONEY_DECIMALS);
+
+export function addMoney(...amounts: string[]): string {
+  return fromMicroCents(amounts.reduce((sum, a) => sum + toMicroCents(a), 0n));
+}
+
+export function compareMoney(a: string, b: string): number {
+  const d = toMicroCents(a) - toMicroCents(b);
+  return d < 0n ? -1 : d > 0n ? 1 : 0;
+}
+
+/** Integer division rounding half away from zero (for non-negative operands). */
+export function divRoundHalfUp(numerator: bigint, denominator: bigint): bigint {
+  return (numerator + denominator / 2n) / denominator;
+}

@@ -1,0 +1,44 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Throttle } from '@nestjs/throttler';
+import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { PageQueryDto } from '#src/common/pagination.js';
+import { CreateRepositoryDto } from './dto/create-repository.dto.js';
+import { RepositoryPageResponse, RepositoryResponse } from './dto/repository.response.js';
+import { RepositoriesService } from './repositories.service.js';
+
+@ApiTags('repositories')
+@ApiBearerAuth('bearer')
+@Controller('repositories')
+export class RepositoriesController {
+  constructor(private readonly repositories: RepositoriesService) {}
+
+  /** Each create runs `git ls-remote` against a remote host: limited per user. */
+  @Post()
+  @Throttle({ default: { limit: 30, ttl: 60_000 } })
+  @ApiCreatedResponse({ type: RepositoryResponse, description: 'Reachable, branch exists; the token is stored encrypted and never returned.' })
+  async create(@CurrentUser() user: AuthUser, @Body() body: CreateRepositoryDto): Promise<RepositoryResponse> {
+    return RepositoryResponse.of(await this.repositories.create(user.id, body));
+  }
+
+  @Get()
+  @ApiOkResponse({ type: RepositoryPageResponse })
+  async list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<RepositoryPageResponse> {
+    const result = await this.repositories.list(user.id, page);
+    return { items: result.items.map((r) => RepositoryResponse.of(r)), nextCursor: result.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: RepositoryResponse })
+  async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<RepositoryResponse> {
+    return RepositoryResponse.of(await this.repositories.get(user.id, id));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  async remove(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    await this.repositories.remove(user.id, id);
+  }
+}

@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository as TypeOrmRepository } from 'typeorm';
+import { EncryptionService } from '#src/common/crypto/encryption.service.js';
+import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { RepositoriesConfig } from '#src/config/repositories.config.js';
+import { CreateRepositoryDto } from './dto/create-repository.dto.js';
+import { Repository } from './entities/repository.entity.js';
+import { GitService, isValidBranchName } from './git.service.js';
+import { BranchNotFoundError, RepositoryNotFoundError } from './repositories.errors.js';
+import { normaliseRepositoryUrl, repositoryNameOf } from './repository-url.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface PreparedWorkspace {
+  repositoryId: string;
+  url: string;
+  /** The branch cloned (the task's `config.branch` or the repository's default branch). */
+  branch: string;
+  /** The commit the workspace starts from; the result's patch and diff are taken against it. */
+  baseSha: string;
+  sizeBytes: number;
+  files: number;
+}
+
+/** A repository with its token decrypted, for the services of this module only. */
+export interface RepositoryAccess {
+  repository: Repository;
+  token: string | undefined;
+}
+
+/**
+ * Repository records (ownership, validation, reachability on create, the encrypted token) and the
+ * workspace preparation a repository task's run starts with.
+ */
+@Injectable()
+export class RepositoriesService {
+  private readonly logger = new Logger(RepositoriesService.name);
+  private readonly config: RepositoriesConfig;
+
+  constructor(
+    @InjectRepository(Repository) private readonly repositories: TypeOrmRepository<Repository>,
+    private readonly git: GitService,
+    private readonly encryption: EncryptionService,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.config = config.get('repositories', { infer: true });
+  }
+
+  /**
+   * Validates the URL, checks with `git ls-remote` (and the token) that the repository answers
+   * and the branch exists, then stores the record with the token encrypted.
+   */
+  async create(userId: string, input: CreateRepositoryDto): Promise<Repository> {
+    const url = normaliseRepositoryUrl(input.url, this.config);
+    const token = input.accessToken || undefined;
+    const defaultBranch = await this.git.resolveBranch(url, input.defaultBranch, token);
+    const id = randomUUID();
+    const repository = this.repositories.create({
+      id,
+      userId,
+      url,
+      name: repositoryNameOf(url),
+      defaultBranch,
+      accessTokenEncrypted: token ? this.encryption.encrypt(token, tokenContext(id)) : null,
+    });
+    const saved = await this.repositories.save(repository);
+    this.logger.log(`repository ${id} added (${saved.name}, branch ${defaultBranch}, token ${token ? 'stored' : 'none'})`);
+    return saved;
+  }
+
+  list(userId: string, page: PageQueryDto): Promise<Page<Repository>> {
+    return paginate(this.repositories.createQueryBuilder('repository').where('repository.userId = :userId', { userId }), page);
+  }
+
+  /** The user's repository; another user's, a deleted one or a malformed id is the same 404. */
+  async get(userId: string, id: string): Promise<Repository> {
+    const repository = UUID.test(id) ? await this.repositories.findOneBy({ id, userId }) : null;
+    if (!repository) throw new RepositoryNotFoundError();
+    return repository;
+  }
+
+  async remove(userId: string, id: string): Promise<void> {
+    const repository = await this.get(userId, id);
+    await this.repositories.delete({ id: repository.id, userId });
+    this.logger.log(`repository ${id} deleted`);
+  }
+
+  /** Checks that a repository (and the branch, when given) can be used by a task of this user. */
+  async assertUsable(userId: string, repositoryId: string, branch?: string): Promise<Repository> {
+    const repository = await this.get(userId, repositoryId);
+    if (branch !== undefined && !isValidBranchName(branch)) throw new BranchNotFoundError(branch);
+    return repository;
+  }
+
+  /** For this module's services: the record with its token in clear. */
+  async access(userId: string, id: string): Promise<RepositoryAccess> {
+    const repository = await this.get(userId, id);
+    return {
+      repository,
+      token: repository.accessTokenEncrypted ? this.encryption.decrypt(repository.accessTokenEncrypted, tokenContext(repository.id)) : undefined,
+    };
+  }
+
+  /**
+   * Clones the task's branch (default: the repository's default branch) shallowly into `dir`, the
+   * run's workspace (which must not exist yet or be empty). Its git directory is kept beside it,
+   * outside the workspace (see GitService). Fails with REPOSITORY_NOT_FOUND when the repository
+   * was deleted, BRANCH_NOT_FOUND, REPOSITORY_AUTH_FAILED, REPOSITORY_UNREACHABLE or
+   * REPOSITORY_TOO_LARGE.
+   */
+  async prepareWorkspace(userId: string, repositoryId: string, branch: string | undefined, dir: string): Promise<PreparedWorkspace> {
+    const { repository, token } = await this.access(userId, repositoryId);
+    const wanted = branch ?? repository.defaultBranch;
+    if (!isValidBranchName(wanted)) throw new BranchNotFoundError(wanted);
+    const clone = await this.git.shallowClone(repository.url, wanted, dir, token);
+    return {
+      repositoryId: repository.id,
+      url: repository.url,
+      branch: clone.branch,
+      baseSha: clone.headSha,
+      sizeBytes: clone.sizeBytes,
+      files: clone.files,
+    };
+  }
+
+  /**
+   * Removes what `prepareWorkspace` put beside the workspace (its git directory). The run removes
+   * the workspace itself through WorkspaceService; a kept (failed) run's git directory goes with
+   * the workspace sweep, which removes every stale entry of the workspaces root.
+   */
+  async releaseWorkspace(dir: string): Promise<void> {
+    await this.git.removeClone(dir, false);
+  }
+
+  /** Whether the repository record still exists (it may be deleted while a run works on it). */
+  async exists(userId: string, repositoryId: string): Promise<boolean> {
+    return UUID.test(repositoryId) && (await this.repositories.existsBy({ id: repositoryId, userId }));
+  }
+}
+
+export const tokenContext = (repositoryId: string) => `repository:${repositoryId}:token`;

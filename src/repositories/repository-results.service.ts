@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository as TypeOrmRepository } from 'typeorm';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { RepositoryResult } from './entities/repository-result.entity.js';
+import { GitHubClient, gitHubRepositoryOf, PullRequestRef } from './github.client.js';
+import { GitService } from './git.service.js';
+import { ConflictError } from '#src/common/errors.js';
+import { NothingToPublishError, PullRequestUnsupportedError } from './repositories.errors.js';
+import { RepositoriesService } from './repositories.service.js';
+
+export interface PublishResultInput {
+  userId: string;
+  taskId: string;
+  runId: string;
+  repositoryId: string;
+  /** The run's workspace, prepared by `RepositoriesService.prepareWorkspace`. */
+  dir: string;
+  /** The branch the workspace was cloned from (the pull request's base). */
+  baseBranch: string;
+  /** Commit subject (the task title); `body` becomes the rest of the message. */
+  title: string;
+  body?: string;
+}
+
+export interface PublishedResult {
+  /** `quorum/<task-id>` */
+  branch: string;
+  baseBranch: string;
+  baseSha: string;
+  commitSha: string;
+  /** Unified diff against the cloned commit. */
+  diff: string;
+  /** `git format-patch` mbox: `git am` applies it to a clone of the base. */
+  patch: string;
+}
+
+export interface PullRequestInput {
+  title: string;
+  body: string;
+}
+
+export const resultBranchFor = (taskId: string) => `quorum/${taskId}`;
+
+/** Subject lines stay on one line and short, as git and GitHub expect. */
+function commitMessage(title: string, body?: string): string {
+  const subject = title.replace(/\s+/g, ' ').trim().slice(0, 72) || 'Quorum changes';
+  return body?.trim() ? `${subject}\n\n${body.trim()}\n` : `${subject}\n`;
+}
+
+/**
+ * The outcome of a repository task: the commit on `quorum/<task-id>`, its patch and diff (stored,
+ * so they outlive the workspace), and the pull request opened from it.
+ */
+@Injectable()
+export class RepositoryResultsService implements OnModuleInit {
+  private readonly logger = new Logger(RepositoryResultsService.name);
+  private readonly scratchRoot: string;
+
+  constructor(
+    @InjectRepository(RepositoryResult) private readonly results: TypeOrmRepository<RepositoryResult>,
+    private readonly repositories: RepositoriesService,
+    private readonly git: GitService,
+    private readonly github: GitHubClient,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.scratchRoot = join(config.get('app', { infer: true }).dataDir, 'repositories', 'scratch');
+  }
+
+  /** Scratch clones of a process that died mid pull request are removed at the next start. */
+  async onModuleInit(): Promise<void> {
+    const cutoff = Date.now() - 3_600_000;
+    const entries = await readdir(this.scratchRoot).catch(() => [] as string[]);
+    for (const entry of entries) {
+      const path = join(this.scratchRoot, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (info && info.mtimeMs < cutoff) await rm(path, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Commits the workspace's changes on `quorum/<task-id>` (author from config) and stores the patch
+   * and diff for the run. Returns null when the run changed nothing. A repository deleted during
+   * the run does not lose the result: it is kept without the link (no pull request possible).
+   */
+  async publishResult(input: PublishResultInput): Promise<PublishedResult | null> {
+    const branch = resultBranchFor(input.taskId);
+    const commitSha = await this.git.commitAll(input.dir, branch, commitMessage(input.title, input.body));
+    if (!commitSha) return null;
+    const [patch, diff, baseSha] = await Promise.all([this.git.formatPatch(input.dir), this.git.diff(input.dir), this.git.baseSha(input.dir)]);
+    const published: PublishedResult = { branch, baseBranch: input.baseBranch, baseSha, commitSha, diff, patch };
+    const row = {
+      userId: input.userId,
+      taskId: input.taskId,
+      runId: input.runId,
+      branch,
+      baseBranch: input.baseBranch,
+      baseSha,
+      commitSha,
+      patch,
+      diff,
+    };
+    const stillThere = await this.repositories.exists(input.userId, input.repositoryId);
+    try {
+      await this.results.upsert({ ...row, repositoryId: stillThere ? input.repositoryId : null }, ['runId']);
+    } catch (error) {
+      // Deleted between the check and the insert: keep the result without the repository.
+      if (!(error instanceof QueryFailedError) || !/foreign key/i.test(error.message)) throw error;
+      await this.results.upsert({ ...row, repositoryId: null }, ['runId']);
+    }
+    this.logger.log(`run ${input.runId}: committed ${commitSha.slice(0, 12)} on ${branch}`);
+    return published;
+  }
+
+  /** The latest repository result of the user's task, or null. */
+  latestForTask(userId: string, taskId: string): Promise<RepositoryResult | null> {
+    return this.results.findOne({ where: { userId, taskId }, order: { createdAt: 'DESC' } });
+  }
+
+  forRun(userId: string, runId: string): Promise<RepositoryResult | null> {
+    return this.results.findOneBy({ userId, runId });
+  }
+
+  /**
+   * Pushes the task's result branch and opens a pull request into the branch it was cloned from.
+   * The push starts from a fresh shallow clone with the stored patch applied, so it works from any
+   * process after the run's workspace is gone. Asking again returns the pull request already opened.
+   */
+  async openPullRequest(userId: string, taskId: string, input: PullRequestInput): Promise<PullRequestRef & { created: boolean }> {
+    const result = await this.latestForTask(userId, taskId);
+    if (!result) throw new NothingToPublishError('The task has no committed repository result to open a pull request from.');
+    if (result.pullRequestUrl && result.pullRequestNumber !== null) {
+      return { url: result.pullRequestUrl, number: result.pullRequestNumber, created: false };
+    }
+    if (!result.repositoryId) throw new ConflictError('REPOSITORY_DELETED', 'The repository of this task was deleted.');
+    const { repository, token } = await this.repositories.access(userId, result.repositoryId);
+    const target = gitHubRepositoryOf(repository.url, this.github.apiUrl);
+    if (!token) throw new PullRequestUnsupportedError('Opening a pull request needs an access token on the repository.');
+
+    const dir = join(this.scratchRoot, randomUUID());
+    await mkdir(this.scratchRoot, { recursive: true });
+    try {
+      await this.git.shallowClone(repository.url, result.baseBranch, dir, token);
+      try {
+        await this.git.applyPatch(dir, result.branch, result.patch);
+      } catch {
+        throw new ConflictError('PATCH_CONFLICT', `The result no longer applies to ${result.baseBranch}; run the task again.`);
+      }
+      await this.git.push(dir, repository.url, result.branch, token, undefined, true);
+    } finally {
+      await this.git.removeClone(dir);
+    }
+    const pull = await this.github.openPullRequest({ ...target, token, head: result.branch, base: result.baseBranch, ...input });
+    await this.results.update({ id: result.id }, { pullRequestUrl: pull.url, pullRequestNumber: pull.number });
+    this.logger.log(`task ${taskId}: pull request #${pull.number} opened`);
+    return { ...pull, created: true };
+  }
+}

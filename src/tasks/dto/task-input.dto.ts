@@ -1,0 +1,155 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { TASK_LANGUAGES, TASK_MODES } from '../entities/task.entity.js';
+import type { TaskLanguage, TaskMode } from '../entities/task.entity.js';
+
+const MODEL_REF = /^[a-z]+(:[A-Za-z0-9._:/@-]{1,150})?$/;
+const JUDGE = /^[a-z][a-z0-9_-]{0,39}$/;
+
+export class TaskFileDto {
+  @ApiProperty({ example: 'src/sum.js', description: 'Relative to the workspace; normalised, `..` and absolute paths refused.' })
+  @IsString()
+  @MaxLength(255)
+  path!: string;
+
+  @ApiProperty({ example: 'export const sum = (a, b) => a + b;\n' })
+  @IsString()
+  @MaxLength(10_000_000)
+  content!: string;
+}
+
+export class TaskModelsDto {
+  @ApiPropertyOptional({ example: 'openai:gpt-4o' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) planner?: string;
+  @ApiPropertyOptional({ example: 'local:qwen2.5-coder' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) coder?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) tester?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) reviewer?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) judge?: string;
+}
+
+export class TaskConfigDto {
+  @ApiPropertyOptional({ description: 'Review by a council of judges instead of one reviewer (default USE_COUNCIL_REVIEW).' })
+  @IsOptional()
+  @IsBoolean()
+  councilEnabled?: boolean;
+
+  @ApiPropertyOptional({ example: ['security', 'performance', 'maintainability'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(8)
+  @ArrayUnique()
+  @IsString({ each: true })
+  @Matches(JUDGE, { each: true, message: 'each judge must be a lowercase name' })
+  judges?: string[];
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 10 })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  maxIterations?: number;
+
+  @ApiPropertyOptional({ description: 'Pause after planning until POST /agents/runs/:id/resume.' })
+  @IsOptional()
+  @IsBoolean()
+  requirePlanApproval?: boolean;
+
+  @ApiPropertyOptional({ type: TaskModelsDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TaskModelsDto)
+  models?: TaskModelsDto;
+
+  @ApiPropertyOptional({ example: 'quorum/feature' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  @Matches(/^(?!.*\.\.)(?!\/)(?!.*\/$)[A-Za-z0-9._/-]+$/, { message: 'must be a plain git branch name' })
+  branch?: string;
+
+  @ApiPropertyOptional({ example: 'node --test', description: 'Replaces the default test command (no shell).' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(500)
+  testCommand?: string;
+}
+
+export class CreateTaskDto {
+  @ApiProperty({ minLength: 1, maxLength: 200, example: 'Sum two numbers' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(200)
+  title!: string;
+
+  @ApiProperty({ minLength: 1, maxLength: 20000, example: 'Export sum(a, b) from src/sum.js.' })
+  @IsString()
+  @MinLength(1)
+  @MaxLength(20_000)
+  description!: string;
+
+  @ApiProperty({ enum: TASK_LANGUAGES })
+  @IsIn(TASK_LANGUAGES)
+  language!: TaskLanguage;
+
+  @ApiPropertyOptional({ enum: TASK_MODES, default: 'build' })
+  @IsOptional()
+  @IsIn(TASK_MODES)
+  mode?: TaskMode;
+
+  @ApiPropertyOptional({ format: 'uuid' })
+  @IsOptional()
+  @IsUUID()
+  repositoryId?: string;
+
+  @ApiPropertyOptional({ type: [TaskFileDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => TaskFileDto)
+  files?: TaskFileDto[];
+
+  @ApiPropertyOptional({ type: TaskConfigDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TaskConfigDto)
+  config?: TaskConfigDto;
+}
+
+export class UpdateTaskDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
+  @ApiPropertyOptional({ minLength: 1, maxLength: 20000 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(20_000) description?: string;
+  @ApiPropertyOptional({ enum: TASK_LANGUAGES }) @IsOptional() @IsIn(TASK_LANGUAGES) language?: TaskLanguage;
+  @ApiPropertyOptional({ enum: TASK_MODES }) @IsOptional() @IsIn(TASK_MODES) mode?: TaskMode;
+
+  @ApiPropertyOptional({ type: [TaskFileDto] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => TaskFileDto)
+  files?: TaskFileDto[];
+
+  @ApiPropertyOptional({ type: TaskConfigDto })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => TaskConfigDto)
+  config?: TaskConfigDto;
+}

@@ -1,0 +1,8 @@
+/**
+ * Checks a per-task model override (`config.models.*`) when the task is written, so a typo is a 400
+ * at creation instead of a failed run later. Implemented with the LLM gateway's `assertModelRef`.
+ */
+export abstract class ModelRefValidator {
+  /** A message saying what is wrong, or null when the gateway can route the reference. */
+  abstract check(ref: string): string | null;
+}

@@ -1,0 +1,14 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { Task, TaskStatus } from './entities/task.entity.js';
+
+/**
+ * The one way other modules move a task's status: inside their own transaction, so a task's status
+ * and the run event that reports it commit together.
+ */
+@Injectable()
+export class TaskStatusService {
+  async set(manager: EntityManager, taskId: string, status: TaskStatus): Promise<void> {
+    await manager.update(Task, { id: taskId }, { status });
+  }
+}

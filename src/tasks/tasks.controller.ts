@@ -1,0 +1,89 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { RequireVerifiedEmail } from '#src/auth/decorators/require-verified-email.decorator.js';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
+import { TaskQueryDto } from './dto/task-query.dto.js';
+import { TasksService } from './tasks.service.js';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description: 'Same key + same body within 24 h returns the original response; a different body is 409 IDEMPOTENCY_CONFLICT.',
+};
+
+@ApiTags('tasks')
+@ApiBearerAuth('bearer')
+@Controller('tasks')
+export class TasksController {
+  constructor(private readonly tasks: TasksService) {}
+
+  @Post()
+  @RequireVerifiedEmail()
+  @ApiOperation({ summary: 'Create a task' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateTaskDto,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const response = await this.tasks.create(user.id, dto, key);
+    res.status(response.status);
+    return response.body;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List my tasks, newest first (?status= filter)' })
+  list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto) {
+    return this.tasks.list(user.id, query);
+  }
+
+  @Get(':id')
+  async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+    return { task: await this.tasks.get(user.id, id) };
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
+  async update(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
+    return { task: await this.tasks.update(user.id, id, dto) };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
+  async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    await this.tasks.remove(user.id, id);
+  }
+
+  @Post(':id/execute')
+  @RequireVerifiedEmail()
+  @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  async execute(
+    @CurrentUser() user: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: Response,
+  ) {
+    const response = await this.tasks.execute(user.id, id, key);
+    res.status(response.status);
+    return response.body;
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
+  cancel(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.cancel(user.id, id);
+  }
+
+  @Get(':id/result')
+  @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
+  result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.result(user.id, id);
+  }
+}

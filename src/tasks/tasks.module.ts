@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { LlmModule } from '#src/agents/llm/llm.module.js';
+import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
+import { IdempotencyKey } from './entities/idempotency-key.entity.js';
+import { Task } from './entities/task.entity.js';
+import { GatewayModelRefValidator } from './gateway-model-ref.validator.js';
+import { IdempotencyService } from './idempotency.service.js';
+import { ModelRefValidator } from './model-ref.validator.js';
+import { TasksCoreModule } from './tasks-core.module.js';
+import { TasksController } from './tasks.controller.js';
+import { TasksService } from './tasks.service.js';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Task, IdempotencyKey]), TasksCoreModule, RunsCoreModule, LlmModule],
+  controllers: [TasksController],
+  providers: [TasksService, IdempotencyService, { provide: ModelRefValidator, useClass: GatewayModelRefValidator }],
+})
+export class TasksModule {}

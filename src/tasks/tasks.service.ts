@@ -1,0 +1,210 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { EntityManager, Repository } from 'typeorm';
+import type { RunInput } from '#src/agents/runs/entities/run.entity.js';
+import { RunEventsService } from '#src/agents/runs/run-events.service.js';
+import { RunView, toRunView } from '#src/agents/runs/run.view.js';
+import { RunsService, usageOf } from '#src/agents/runs/runs.service.js';
+import { RunActiveError } from '#src/agents/runs/runs.errors.js';
+import type { FieldError } from '#src/common/errors.js';
+import { ValidationFailedError } from '#src/common/errors.js';
+import { Page, paginate } from '#src/common/pagination.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { CreateTaskDto, TaskConfigDto, TaskFileDto, UpdateTaskDto } from './dto/task-input.dto.js';
+import type { TaskQueryDto } from './dto/task-query.dto.js';
+import { Task, TaskConfig, TaskFile } from './entities/task.entity.js';
+import { normaliseWorkspacePath } from './file-paths.js';
+import { IdempotencyService } from './idempotency.service.js';
+import { ModelRefValidator } from './model-ref.validator.js';
+import { TaskView, toTaskView } from './task.view.js';
+import { TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+
+/** Task rules: input limits, ownership, idempotent create/execute, the one-active-run rule. */
+@Injectable()
+export class TasksService {
+  private readonly limits: AllConfig['agents']['limits'];
+
+  constructor(
+    @InjectRepository(Task) private readonly tasks: Repository<Task>,
+    private readonly runs: RunsService,
+    private readonly events: RunEventsService,
+    private readonly idempotency: IdempotencyService,
+    private readonly models: ModelRefValidator,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.limits = config.get('agents', { infer: true }).limits;
+  }
+
+  async create(userId: string, dto: CreateTaskDto, idempotencyKey?: string): Promise<{ status: number; body: { task: TaskView } }> {
+    const files = this.checkFiles(dto.files ?? []);
+    const config = this.checkConfig(dto.config);
+    const mode = dto.mode ?? 'build';
+    if (mode === 'review' && files.length === 0 && !dto.repositoryId) {
+      throw new ValidationFailedError([{ field: 'files', message: 'a review task needs files or a repositoryId' }]);
+    }
+    return this.idempotency.execute({ userId, name: 'POST /tasks', key: idempotencyKey, request: dto }, async (manager) => {
+      const task = await manager.save(
+        manager.create(Task, {
+          userId,
+          title: dto.title.trim() || dto.title,
+          description: dto.description,
+          language: dto.language,
+          mode,
+          repositoryId: dto.repositoryId ?? null,
+          files,
+          config,
+          status: 'draft',
+        }),
+      );
+      const view = toTaskView(task);
+      await this.events.recordTaskEvent(manager, userId, 'task.created', { taskId: task.id, task: view });
+      return { status: 201, body: { task: view } };
+    });
+  }
+
+  async list(userId: string, query: TaskQueryDto): Promise<Page<TaskView>> {
+    const builder = this.tasks.createQueryBuilder('task').where('task.userId = :userId', { userId });
+    if (query.status) builder.andWhere('task.status = :status', { status: query.status });
+    const page = await paginate(builder, query);
+    return { items: page.items.map(toTaskView), nextCursor: page.nextCursor };
+  }
+
+  async get(userId: string, taskId: string): Promise<TaskView> {
+    return toTaskView(await this.findOwned(userId, taskId));
+  }
+
+  async update(userId: string, taskId: string, dto: UpdateTaskDto): Promise<TaskView> {
+    const files = dto.files ? this.checkFiles(dto.files) : undefined;
+    const config = dto.config ? this.checkConfig(dto.config) : undefined;
+    return this.events.transaction(async (manager) => {
+      const task = await this.lockOwned(manager, userId, taskId);
+      if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
+      Object.assign(task, {
+        ...(dto.title !== undefined ? { title: dto.title } : {}),
+        ...(dto.description !== undefined ? { description: dto.description } : {}),
+        ...(dto.language !== undefined ? { language: dto.language } : {}),
+        ...(dto.mode !== undefined ? { mode: dto.mode } : {}),
+        ...(files ? { files } : {}),
+        ...(config ? { config } : {}),
+      });
+      if (task.mode === 'review' && task.files.length === 0 && !task.repositoryId) {
+        throw new ValidationFailedError([{ field: 'files', message: 'a review task needs files or a repositoryId' }]);
+      }
+      return toTaskView(await manager.save(task));
+    });
+  }
+
+  async remove(userId: string, taskId: string): Promise<void> {
+    await this.events.transaction(async (manager) => {
+      const task = await this.lockOwned(manager, userId, taskId);
+      if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
+      await manager.delete(Task, { id: task.id });
+    });
+  }
+
+  /** Queues a run: run row + `run.queued` + task status commit together; the job is added after commit. */
+  async execute(userId: string, taskId: string, idempotencyKey?: string): Promise<{ status: number; body: { run: RunView } }> {
+    const response = await this.idempotency.execute(
+      { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
+      async (manager) => {
+        const task = await this.lockOwned(manager, userId, taskId);
+        const input: RunInput = {
+          title: task.title,
+          description: task.description,
+          language: task.language,
+          mode: task.mode,
+          repositoryId: task.repositoryId,
+          files: task.files,
+          config: task.config,
+        };
+        const run = await this.runs.createQueued(manager, task, input);
+        return { status: 202, body: { run: JSON.parse(JSON.stringify(toRunView(run))) as RunView } };
+      },
+    );
+    // A crash between the commit above and this enqueue is repaired by the stranded-run sweep.
+    if (!response.replayed) await this.runs.enqueue({ id: response.body.run.id, resumeCount: 0 });
+    return { status: response.status, body: response.body };
+  }
+
+  async cancel(userId: string, taskId: string): Promise<{ run: RunView }> {
+    await this.findOwned(userId, taskId);
+    const run = await this.runs.cancelForTask(taskId);
+    return { run: toRunView(run) };
+  }
+
+  async result(userId: string, taskId: string) {
+    await this.findOwned(userId, taskId);
+    const run = await this.runs.latestForTask(taskId);
+    if (!run) throw new TaskHasNoRunError();
+    const result = run.result;
+    return {
+      runId: run.id,
+      status: run.status,
+      iteration: run.iteration,
+      error: run.error ?? undefined,
+      errorCode: run.errorCode ?? undefined,
+      files: result?.files ?? [],
+      diff: result?.diff ?? '',
+      tests: result?.tests
+        ? { passed: result.tests.passed, failed: result.tests.failed, output: result.tests.output, files: result.tests.files }
+        : null,
+      review: result?.review
+        ? { verdict: result.review.verdict, summary: result.review.summary, issues: result.review.issues, score: result.review.score }
+        : null,
+      council: result?.review?.council,
+      plan: result?.plan,
+      usage: usageOf(run),
+    };
+  }
+
+  private async findOwned(userId: string, taskId: string): Promise<Task> {
+    const task = await this.tasks.findOne({ where: { id: taskId, userId } });
+    if (!task) throw new TaskNotFoundError();
+    return task;
+  }
+
+  private async lockOwned(manager: EntityManager, userId: string, taskId: string): Promise<Task> {
+    const task = await manager.getRepository(Task).findOne({ where: { id: taskId, userId }, lock: { mode: 'pessimistic_write' } });
+    if (!task) throw new TaskNotFoundError();
+    return task;
+  }
+
+  /** Count, size and path rules; a violation names the field (`files[2].path`). */
+  private checkFiles(files: TaskFileDto[]): TaskFile[] {
+    const errors: FieldError[] = [];
+    if (files.length > this.limits.maxFiles) errors.push({ field: 'files', message: `at most ${this.limits.maxFiles} files` });
+    const seen = new Set<string>();
+    let total = 0;
+    const normalised = files.map((file, index) => {
+      const result = normaliseWorkspacePath(file.path);
+      let path = file.path;
+      if ('error' in result) errors.push({ field: `files[${index}].path`, message: result.error });
+      else {
+        path = result.path;
+        if (seen.has(path)) errors.push({ field: `files[${index}].path`, message: 'appears twice' });
+        seen.add(path);
+      }
+      const bytes = Buffer.byteLength(file.content, 'utf8');
+      total += bytes;
+      if (bytes > this.limits.maxFileBytes) errors.push({ field: `files[${index}].content`, message: `must be at most ${this.limits.maxFileBytes} bytes` });
+      return { path, content: file.content };
+    });
+    if (total > this.limits.maxTotalBytes) errors.push({ field: 'files', message: `must total at most ${this.limits.maxTotalBytes} bytes` });
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    return normalised;
+  }
+
+  private checkConfig(dto: TaskConfigDto | undefined): TaskConfig {
+    if (!dto) return {};
+    const errors: FieldError[] = [];
+    for (const [agent, ref] of Object.entries(dto.models ?? {})) {
+      if (ref === undefined) continue;
+      const problem = this.models.check(ref);
+      if (problem) errors.push({ field: `config.models.${agent}`, message: problem });
+    }
+    if (errors.length > 0) throw new ValidationFailedError(errors);
+    const config: TaskConfig = JSON.parse(JSON.stringify(dto)) as TaskConfig;
+    return config;
+  }
+}

@@ -1,0 +1,70 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Redis } from 'ioredis';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
+import { RedisFactory } from '#src/redis/redis.factory.js';
+
+/** What the JWT guard needs to know about a session and its user on every request. */
+export interface SessionState {
+  email: string;
+  role: 'user' | 'admin';
+  emailVerified: boolean;
+  isActive: boolean;
+  sessionActive: boolean;
+}
+
+interface CachedState extends SessionState {
+  gen: number;
+}
+
+/**
+ * A short-lived Redis cache of session + user state, so the guard does not query PostgreSQL on
+ * every request. Correctness does not rest on the TTL: every change to a user or one of their
+ * sessions bumps the user's generation counter after it commits, and an entry is only used when
+ * it was filled under the current generation. A reader that loaded old rows just before a change
+ * writes an entry stamped with the old generation, which the next reader ignores.
+ */
+@Injectable()
+export class UserStateCache {
+  private readonly ttlSeconds: number;
+
+  constructor(
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly keys: RedisFactory,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.ttlSeconds = config.get('auth', { infer: true }).stateCacheSeconds;
+  }
+
+  /** The cached state (or undefined) and the generation to stamp a fresh fill with. */
+  async read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
+    if (this.ttlSeconds === 0) return { gen: 0 };
+    const [raw, genRaw] = await this.redis.mget(this.sessionKey(sessionId), this.genKey(userId));
+    const gen = Number(genRaw ?? 0);
+    if (!raw) return { gen };
+    const cached = JSON.parse(raw) as CachedState;
+    if (cached.gen !== gen) return { gen };
+    const { gen: _stamp, ...state } = cached;
+    return { state, gen };
+  }
+
+  async write(sessionId: string, gen: number, state: SessionState): Promise<void> {
+    if (this.ttlSeconds === 0) return;
+    await this.redis.set(this.sessionKey(sessionId), JSON.stringify({ ...state, gen }), 'EX', this.ttlSeconds);
+  }
+
+  /** Call after committing any change to the user or to one of their sessions. */
+  async invalidate(userId: string): Promise<void> {
+    const key = this.genKey(userId);
+    await this.redis.multi().incr(key).expire(key, 8 * 24 * 3600).exec();
+  }
+
+  private sessionKey(sessionId: string): string {
+    return this.keys.key('auth', 'session', sessionId);
+  }
+
+  private genKey(userId: string): string {
+    return this.keys.key('auth', 'user-gen', userId);
+  }
+}

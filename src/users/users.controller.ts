@@ -1,0 +1,50 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { Roles } from '#src/auth/decorators/roles.decorator.js';
+import { PageQueryDto } from '#src/common/pagination.js';
+import { AdminUpdateUserDto, UpdateMeDto, UserPageView } from './dto/users.dto.js';
+import { toUserView, UserView } from './user.view.js';
+import { UsersService } from './users.service.js';
+
+@ApiTags('users')
+@ApiBearerAuth('bearer')
+@Controller('users')
+export class UsersController {
+  constructor(private readonly users: UsersService) {}
+
+  @Get('me')
+  @ApiOkResponse({ type: UserView })
+  async me(@CurrentUser() user: AuthUser): Promise<UserView> {
+    return toUserView(await this.users.getById(user.id));
+  }
+
+  @Patch('me')
+  @ApiOkResponse({ type: UserView })
+  async updateMe(@CurrentUser() user: AuthUser, @Body() dto: UpdateMeDto): Promise<UserView> {
+    return toUserView(await this.users.updateProfile(user.id, dto));
+  }
+
+  @Get()
+  @Roles('admin')
+  @ApiOkResponse({ type: UserPageView })
+  async list(@Query() page: PageQueryDto): Promise<UserPageView> {
+    const result = await this.users.list(page);
+    return { items: result.items.map(toUserView), nextCursor: result.nextCursor };
+  }
+
+  @Get(':id')
+  @Roles('admin')
+  @ApiOkResponse({ type: UserView })
+  async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserView> {
+    return toUserView(await this.users.getById(id));
+  }
+
+  @Patch(':id')
+  @Roles('admin')
+  @ApiOkResponse({ type: UserView })
+  async update(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AdminUpdateUserDto): Promise<UserView> {
+    return toUserView(await this.users.updateAccess(id, dto));
+  }
+}

@@ -1,0 +1,147 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectRepository } from '@nestjs/typeorm';
+import { EntityManager, Repository } from 'typeorm';
+import { paginate } from '#src/common/pagination.js';
+import type { Page, PageQueryDto } from '#src/common/pagination.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { User } from './entities/user.entity.js';
+import type { UserRole } from './entities/user.entity.js';
+import { UserStateCache } from './user-state.cache.js';
+import { EmailTakenError, UserNotFoundError } from './users.errors.js';
+
+export interface NewUser {
+  email: string;
+  passwordHash: string | null;
+  name?: string | null;
+  avatarUrl?: string | null;
+  emailVerified?: boolean;
+}
+
+/** Users and their account state. Every change that affects authentication invalidates the guard's cache. */
+@Injectable()
+export class UsersService {
+  private readonly logger = new Logger(UsersService.name);
+  private readonly adminEmails: ReadonlySet<string>;
+
+  constructor(
+    @InjectRepository(User) private readonly users: Repository<User>,
+    private readonly stateCache: UserStateCache,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.adminEmails = new Set(config.get('auth', { infer: true }).adminEmails);
+  }
+
+  findById(id: string): Promise<User | null> {
+    return this.users.findOneBy({ id });
+  }
+
+  async getById(id: string): Promise<User> {
+    const user = await this.findById(id);
+    if (!user) throw new UserNotFoundError();
+    return user;
+  }
+
+  findByEmail(email: string): Promise<User | null> {
+    return this.users.findOneBy({ email });
+  }
+
+  /** The user with the password hash and TOTP fields, for the credential checks of auth. */
+  findWithSecrets(where: { id: string } | { email: string }): Promise<User | null> {
+    return this.users
+      .createQueryBuilder('user')
+      .addSelect(['user.passwordHash', 'user.totpSecret', 'user.totpLastStep'])
+      .where(where)
+      .getOne();
+  }
+
+  async create(input: NewUser, manager?: EntityManager): Promise<User> {
+    const repo = manager ? manager.getRepository(User) : this.users;
+    const verified = input.emailVerified ?? false;
+    // ON CONFLICT DO NOTHING: a taken email is an expected answer, not a failed query to log.
+    const result = await repo
+      .createQueryBuilder()
+      .insert()
+      .into(User)
+      .values({
+        email: input.email,
+        passwordHash: input.passwordHash,
+        name: input.name ?? null,
+        avatarUrl: input.avatarUrl ?? null,
+        emailVerified: verified,
+        role: verified && this.isAdminEmail(input.email) ? 'admin' : 'user',
+      })
+      .orIgnore()
+      .returning(['id'])
+      .execute();
+    const id = (result.raw as Array<{ id: string }>)[0]?.id;
+    if (!id) throw new EmailTakenError();
+    return repo.findOneByOrFail({ id });
+  }
+
+  /**
+   * Marks the email verified. An address listed in ADMIN_EMAILS becomes admin only here, once its
+   * owner has proven control of it, so registering someone else's admin address grants nothing.
+   */
+  async markEmailVerified(id: string): Promise<User> {
+    const user = await this.getById(id);
+    const role: UserRole = this.isAdminEmail(user.email) ? 'admin' : user.role;
+    await this.users.update({ id }, { emailVerified: true, role });
+    await this.stateCache.invalidate(id);
+    return this.getById(id);
+  }
+
+  async updateProfile(id: string, changes: { name?: string | null; avatarUrl?: string | null }): Promise<User> {
+    await this.users.update({ id }, changes);
+    return this.getById(id);
+  }
+
+  /** Admin changes (role, active). Deactivation takes effect on the user's next request. */
+  async updateAccess(id: string, changes: { role?: UserRole; isActive?: boolean }): Promise<User> {
+    const user = await this.getById(id);
+    if (Object.keys(changes).length > 0) {
+      await this.users.update({ id: user.id }, changes);
+      await this.stateCache.invalidate(id);
+      this.logger.log({ userId: id, changes }, 'User access changed');
+    }
+    return this.getById(id);
+  }
+
+  async setPasswordHash(id: string, passwordHash: string): Promise<void> {
+    await this.users.update({ id }, { passwordHash, passwordChangedAt: new Date() });
+  }
+
+  async setTotp(id: string, changes: { totpSecret?: string | null; totpEnabled?: boolean; totpLastStep?: string | null }) {
+    await this.users.update({ id }, changes);
+    await this.stateCache.invalidate(id);
+  }
+
+  /**
+   * Records `step` as the last accepted TOTP step, only if it is newer than the stored one: the
+   * conditional UPDATE makes a code usable once even when two requests present it together.
+   */
+  async claimTotpStep(id: string, step: number): Promise<boolean> {
+    const result = await this.users
+      .createQueryBuilder()
+      .update(User)
+      .set({ totpLastStep: String(step) })
+      .where('id = :id AND (totp_last_step IS NULL OR totp_last_step < :step)', { id, step })
+      .execute();
+    return (result.affected ?? 0) === 1;
+  }
+
+  list(page: PageQueryDto): Promise<Page<User>> {
+    return paginate(this.users.createQueryBuilder('user'), page);
+  }
+
+  /** Deletes the account; every user-owned table cascades from users(id). */
+  async delete(id: string): Promise<void> {
+    await this.users.delete({ id });
+    await this.stateCache.invalidate(id);
+    this.logger.log({ userId: id }, 'Account deleted');
+  }
+
+  isAdminEmail(email: string): boolean {
+    return this.adminEmails.has(email.toLowerCase());
+  }
+}

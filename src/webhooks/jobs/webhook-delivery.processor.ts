@@ -1,0 +1,52 @@
+import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { Job, Queue } from 'bullmq';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
+import { WebhookDeliveryService } from '../webhook-delivery.service.js';
+import { WebhookDispatcher } from '../webhook-dispatcher.service.js';
+
+export const SWEEP_SCHEDULER_ID = 'webhook-outbox-sweep';
+
+type WebhookJob = Job<JobOf<JobName.WebhookDelivery>, void, JobName.WebhookDelivery> | Job<JobOf<JobName.WebhookSweep>, void, JobName.WebhookSweep>;
+
+/**
+ * Consumes `webhook-deliveries`: one job per delivery attempt, plus the periodic outbox sweep
+ * (a BullMQ job scheduler, so one sweep runs per interval however many workers there are).
+ */
+@Processor(QueueName.WebhookDeliveries)
+export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(WebhookDeliveryProcessor.name);
+
+  constructor(
+    private readonly deliveries: WebhookDeliveryService,
+    private readonly dispatcher: WebhookDispatcher,
+    @InjectQueue(QueueName.WebhookDeliveries) private readonly queue: Queue,
+    private readonly config: ConfigService<AllConfig, true>,
+  ) {
+    super();
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { concurrency, sweepIntervalMs } = this.config.get('webhooks', { infer: true });
+    // Deliveries mostly wait on the network, so one process runs many at once.
+    this.worker.concurrency = concurrency;
+    await this.queue.upsertJobScheduler(
+      SWEEP_SCHEDULER_ID,
+      { every: sweepIntervalMs },
+      { name: JobName.WebhookSweep, data: {}, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } } },
+    );
+  }
+
+  async process(job: WebhookJob): Promise<void> {
+    const started = performance.now();
+    if (job.name === JobName.WebhookSweep) {
+      await this.dispatcher.sweep();
+      return;
+    }
+    const { deliveryId, attempt } = job.data as JobOf<JobName.WebhookDelivery>;
+    await this.deliveries.attempt(deliveryId, attempt);
+    this.logger.debug(`job ${job.id} (delivery ${deliveryId} attempt ${attempt}) done in ${Math.round(performance.now() - started)} ms`);
+  }
+}

@@ -1,0 +1,92 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import { EventEnvelope, WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { DeliveryAttemptRef, WebhookDispatcher } from './webhook-dispatcher.service.js';
+
+/** Key under QueryRunner.data where a transaction collects the deliveries to enqueue once it commits. */
+const PENDING_KEY = 'webhookDeliveriesToEnqueue';
+
+const WEBHOOK_TYPES: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
+
+/**
+ * The transactional outbox of webhook deliveries. `record()` inserts one delivery row per matching
+ * enabled subscription with the caller's EntityManager, so the rows commit or roll back with the
+ * event they report. After the commit, a TypeORM transaction subscriber enqueues them (never
+ * awaited by the caller, so a slow Redis cannot hold a run up). If the process dies in between, the
+ * rows stay `pending` and the periodic sweeper (WebhookDispatcher.sweep) enqueues them.
+ */
+@Injectable()
+export class WebhookOutboxService implements EntitySubscriberInterface {
+  private readonly logger = new Logger(WebhookOutboxService.name);
+  private readonly firstDelayMs: number;
+
+  constructor(
+    @InjectDataSource() dataSource: DataSource,
+    private readonly dispatcher: WebhookDispatcher,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.firstDelayMs = config.get('webhooks', { infer: true }).retryScheduleMs[0];
+    dataSource.subscribers.push(this);
+  }
+
+  async record(manager: EntityManager, userId: string, event: EventEnvelope): Promise<void> {
+    if (!WEBHOOK_TYPES.has(event.type)) return;
+    const rows: Array<{ id: string }> = await manager.query(
+      `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
+       SELECT s.id, s.user_id, $2, $3::varchar, $4, now() + make_interval(secs => $5::double precision / 1000)
+         FROM webhook_subscriptions s
+        WHERE s.user_id = $1 AND s.enabled AND (s.events @> ARRAY[$3::text] OR s.events @> ARRAY['*']::text[])
+       ON CONFLICT (subscription_id, event_id) DO NOTHING
+       RETURNING id`,
+      [userId, event.id, event.type, JSON.stringify(event), this.firstDelayMs],
+    );
+    this.enqueueAfterCommit(manager, rows.map((row) => row.id));
+  }
+
+  /** Records a delivery to one subscription regardless of its filter (the `webhook.test` event). */
+  async recordFor(manager: EntityManager, subscriptionId: string, userId: string, event: EventEnvelope): Promise<string> {
+    const [row]: Array<{ id: string }> = await manager.query(
+      `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
+       VALUES ($1, $2, $3, $4, $5, now()) RETURNING id`,
+      [subscriptionId, userId, event.id, event.type, JSON.stringify(event)],
+    );
+    this.enqueueAfterCommit(manager, [row.id]);
+    return row.id;
+  }
+
+  private enqueueAfterCommit(manager: EntityManager, deliveryIds: string[]): void {
+    if (deliveryIds.length === 0) return;
+    const refs = deliveryIds.map((deliveryId) => ({ deliveryId, attempt: 1, delayMs: this.firstDelayMs }));
+    const runner = manager.queryRunner;
+    if (runner?.isTransactionActive) {
+      const pending = (runner.data[PENDING_KEY] ??= []) as DeliveryAttemptRef[];
+      pending.push(...refs);
+    } else {
+      this.enqueueInBackground(refs);
+    }
+  }
+
+  afterTransactionCommit(event: TransactionCommitEvent): void {
+    const runner = event.queryRunner;
+    // A released savepoint also reports a commit; wait for the outermost one.
+    if (runner.isTransactionActive) return;
+    const pending = runner.data[PENDING_KEY] as DeliveryAttemptRef[] | undefined;
+    if (!pending?.length) return;
+    delete runner.data[PENDING_KEY];
+    this.enqueueInBackground(pending);
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    if (!event.queryRunner.isTransactionActive) delete event.queryRunner.data[PENDING_KEY];
+  }
+
+  private enqueueInBackground(refs: DeliveryAttemptRef[]): void {
+    this.dispatcher.enqueue(refs).catch((error: Error) => {
+      // The rows are committed and pending: the sweeper enqueues them later.
+      this.logger.warn(`enqueue of ${refs.length} webhook deliveries failed (${error.message}); the sweeper will retry`);
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import { registerUser, RegisteredUser } from '../support/auth.js';
+import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
+import { fakeLlmEnv } from '../support/llm.js';
+import { readSse, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
+import { createTestApp, TestApp } from '../support/test-app.js';
+import { startWorkerProcess, WorkerProcess } from '../support/worker-process.js';
+
+const PLAN = { summary: 'Write sum', steps: [{ title: 'Implement sum' }] };
+const FIXED = { files: [{ path: 'sum.mjs', content: 'export const sum = (a, b) => a + b;\n' }] };
+const TESTS = {
+  files: [
+    {
+      path: 'sum.test.mjs',
+      content: "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { sum } from './sum.mjs';\ntest('adds', () => assert.equal(sum(2, 2), 4));\n",
+    },
+  ],
+};
+
+/** A worker process dies mid-run; another worker finishes the run from the checkpoint. */
+describe('run recovery across worker processes', () => {
+  let fake: FakeLlm;
+  let api: TestApp;
+  let secondApi: TestApp | undefined;
+  let user: RegisteredUser;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    fake = await startFakeLlm();
+    api = await createTestApp({
+      workerInProcess: false,
+      env: fakeLlmEnv(fake, { AGENT_JOB_LOCK_MS: '1000', AGENT_JOB_STALLED_INTERVAL_MS: '500', SSE_HEARTBEAT_MS: '1000' }),
+    });
+    user = await registerUser(api);
+  });
+  afterAll(async () => {
+    for (const worker of workers) await worker.kill();
+    await secondApi?.close();
+    await api?.close();
+    await fake?.close();
+  });
+
+  it('does not repeat finished steps, and SSE resumes from another API process by Last-Event-ID', async () => {
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      // The first worker dies while the coder's model call is in flight.
+      write_files: [{ kind: 'hang' }, { tool: FIXED }],
+      write_tests: [{ tool: TESTS }],
+      submit_review: [{ tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } }],
+    });
+    const first = await startWorkerProcess(api.env);
+    workers.push(first);
+    const task = (await api.http().post('/api/v1/tasks').set(user.auth).send({ title: 'Sum', description: 'sum(a, b)', language: 'javascript' }).expect(201)).body.task;
+    const run = (await api.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run;
+
+    // Read the live stream from this API until the coder has started, then drop the connection.
+    const head = await readSse(api, `/api/v1/agents/runs/${run.id}/stream`, user.auth, {
+      stopWhen: (event) => event.event === 'agent.started' && JSON.parse(event.data).data.agent === 'coder',
+    });
+    expect(head.ended).toBe(false);
+    const lastId = head.events.filter((e) => e.id !== undefined).at(-1)!.id!;
+
+    await first.kill('SIGKILL');
+    const second = await startWorkerProcess(api.env);
+    workers.push(second);
+
+    // A second API process (own Redis subscriber, no shared memory) continues the stream.
+    secondApi = await createTestApp({
+      databaseUrl: api.databaseUrl,
+      redisPrefix: api.redisPrefix,
+      workerInProcess: false,
+      // Same DATA_DIR: the development JWT secret is kept there, so the first API's token is valid.
+      env: fakeLlmEnv(fake, { DATA_DIR: api.env.DATA_DIR }),
+    });
+    const tail = await readSse(secondApi, `/api/v1/agents/runs/${run.id}/stream`, { ...user.auth, 'Last-Event-ID': lastId }, { timeoutMs: 20_000 });
+    expect(tail.status).toBe(200);
+    expect(tail.ended).toBe(true);
+
+    const done = await waitForRun(api, user.auth, run.id, ['completed', 'failed']);
+    expect(done.status).toBe('completed');
+    expect(done.steps.map((s) => `${s.agent}:${s.status}`)).toEqual([
+      'planner:completed',
+      'coder:interrupted',
+      'coder:completed',
+      'tester:completed',
+      'sandbox:completed',
+      'reviewer:completed',
+    ]);
+    // The planner's model call happened once: the second worker resumed after it.
+    expect(fake.requests.filter((r) => r.forcedTool === 'submit_plan')).toHaveLength(1);
+    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')).toHaveLength(2);
+
+    const stored = await runEvents(api, user.auth, run.id);
+    const streamed = [...head.events, ...tail.events].filter((e) => e.id !== undefined).map((e) => Number(e.id));
+    expect(streamed).toEqual(stored.map((e) => e.seq));
+    expect(stored.filter((e) => e.type === 'run.started')).toHaveLength(1);
+  });
+});

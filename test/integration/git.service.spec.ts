@@ -1,0 +1,212 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigService } from '@nestjs/config';
+import { repositoriesConfig, RepositoriesConfig } from '../../src/config/repositories.config.js';
+import { GitService, gitDirFor } from '../../src/repositories/git.service.js';
+import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpServer } from '../support/git-repos.js';
+import { commandLinesContaining } from '../support/process-watch.js';
+
+const TOKEN = 'ghp_integrationSecretToken1234567890';
+
+function gitService(overrides: Partial<RepositoriesConfig> = {}): GitService {
+  const base = repositoriesConfig();
+  const config = new ConfigService({ repositories: { ...base, allowLocal: true, allowHttp: true, ...overrides } });
+  return new GitService(config as unknown as ConfigService<never, true>);
+}
+
+describe('GitService (real git)', () => {
+  let repo: BareRepo;
+  let server: GitHttpServer;
+  let url: string;
+  let scratch: string;
+
+  beforeAll(async () => {
+    repo = createBareRepo(
+      { 'README.md': '# widgets\n', 'src/index.js': 'export const answer = 42;\n' },
+      { branches: ['develop'] },
+    );
+    server = await startGitHttpServer(repo.root, TOKEN);
+    url = `${server.url}/${repo.relative}`;
+  });
+  afterAll(async () => {
+    await server.close();
+    repo.cleanup();
+  });
+  beforeEach(() => {
+    scratch = mkdtempSync(join(tmpdir(), 'quorum-ws-'));
+  });
+  afterEach(() => {
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('lists the remote head and branches with the token', async () => {
+    const info = await gitService().lsRemote(url, { token: TOKEN, branches: ['develop', 'nope'] });
+    expect(info.headBranch).toBe('main');
+    expect(info.branches.has('develop')).toBe(true);
+    expect(info.branches.has('nope')).toBe(false);
+    expect(await gitService().resolveBranch(url, undefined, TOKEN)).toBe('main');
+  });
+
+  it('sends the token as an Authorization header, never in the URL', async () => {
+    server.authorizations.length = 0;
+    await gitService().lsRemote(url, { token: TOKEN });
+    expect(server.authorizations).toContain(`Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString('base64')}`);
+  });
+
+  it('reports a wrong or missing token as an authentication failure', async () => {
+    await expect(gitService().lsRemote(url, { token: 'wrong-token' })).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED', status: 422 });
+    await expect(gitService().lsRemote(url)).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
+  });
+
+  it('reports a missing branch', async () => {
+    await expect(gitService().resolveBranch(url, 'missing', TOKEN)).rejects.toMatchObject({ code: 'BRANCH_NOT_FOUND', status: 422 });
+  });
+
+  it('reports an unreachable remote and a remote that never answers, within the time bound', async () => {
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    await expect(gitService().lsRemote(`http://127.0.0.1:${port}/a/b.git`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+
+    const silent: Server = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const started = Date.now();
+    try {
+      await expect(
+        gitService({ lsRemoteTimeoutMs: 700 }).lsRemote(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/a/b.git`),
+      ).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE', message: expect.stringContaining('no answer') });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((r) => silent.close(() => r()));
+    }
+    await expect(gitService().lsRemote(join(scratch, 'does-not-exist'))).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+  });
+
+  it('refuses transports that are not enabled', async () => {
+    await expect(gitService({ allowLocal: false }).lsRemote(repo.path)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService({ allowLocal: false }).lsRemote(`file://${repo.path}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService({ allowHttp: false }).lsRemote(url, { token: TOKEN })).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService().lsRemote(`ext::sh -c touch% ${join(scratch, 'pwned')}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    expect(existsSync(join(scratch, 'pwned'))).toBe(false);
+  });
+
+  it('clones, commits on a branch, formats a patch that git am applies to a fresh clone, and pushes; the token is never on a command line', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    const { result: clone, hits, samples } = await commandLinesContaining(TOKEN, () => service.shallowClone(url, 'main', dir, TOKEN));
+    expect(samples).toBeGreaterThan(0);
+    expect(hits).toEqual([]);
+    expect(clone.branch).toBe('main');
+    expect(clone.headSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(readFileSync(join(dir, 'src/index.js'), 'utf8')).toContain('42');
+    expect(existsSync(join(dir, '.git'))).toBe(false);
+    expect(existsSync(gitDirFor(dir))).toBe(true);
+    expect(readFileSync(join(gitDirFor(dir), 'config'), 'utf8')).not.toContain(TOKEN);
+
+    writeFileSync(join(dir, 'src/index.js'), 'export const answer = 43;\n');
+    writeFileSync(join(dir, 'src/new.js'), 'export const added = true;\n');
+    const diff = await service.diff(dir);
+    expect(diff).toContain('-export const answer = 42;');
+    expect(diff).toContain('+export const added = true;');
+
+    const sha = await service.commitAll(dir, 'quorum/task-1', 'Change the answer\n\nBody line.', { name: 'Quorum Bot', email: 'bot@quorum.test' });
+    expect(sha).toMatch(/^[0-9a-f]{40}$/);
+    const patch = await service.formatPatch(dir);
+    expect(patch).toMatch(/^From [0-9a-f]{40} /);
+    expect(patch).toContain('From: Quorum Bot <bot@quorum.test>');
+    expect(patch).toContain('Subject: [PATCH] Change the answer');
+
+    const target = freshClone(repo.path);
+    try {
+      git(['am', '-q'], target.dir, patch);
+      expect(readFileSync(join(target.dir, 'src/index.js'), 'utf8')).toBe('export const answer = 43;\n');
+      expect(readFileSync(join(target.dir, 'src/new.js'), 'utf8')).toBe('export const added = true;\n');
+      expect(git(['log', '-1', '--format=%an <%ae>%n%s'], target.dir).trim()).toBe('Quorum Bot <bot@quorum.test>\nChange the answer');
+    } finally {
+      target.cleanup();
+    }
+
+    const push = await commandLinesContaining(TOKEN, () => service.push(dir, url, 'quorum/task-1', TOKEN));
+    expect(push.hits).toEqual([]);
+    expect(git(['rev-parse', 'refs/heads/quorum/task-1'], repo.path).trim()).toBe(sha);
+    await expect(service.push(dir, url, 'quorum/task-1', 'bad-token')).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
+  });
+
+  it('re-creates the same commit from a patch on a fresh clone (the pull-request path)', async () => {
+    const service = gitService();
+    const first = join(scratch, 'one');
+    await service.shallowClone(repo.path, 'main', first);
+    writeFileSync(join(first, 'README.md'), '# widgets, improved\n');
+    const sha = await service.commitAll(first, 'quorum/task-2', 'Improve readme');
+    const patch = await service.formatPatch(first);
+    const second = join(scratch, 'two');
+    await service.shallowClone(repo.path, 'main', second);
+    expect(await service.applyPatch(second, 'quorum/task-2', patch)).toBe(sha);
+  });
+
+  it('returns null when there is nothing to commit', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(`file://${repo.path}`, 'develop', dir);
+    expect(await service.commitAll(dir, 'quorum/task-3', 'Nothing')).toBeNull();
+  });
+
+  it('refuses a repository over the size limit and leaves nothing behind', async () => {
+    const big = createBareRepo({ 'blob.bin': 'x'.repeat(300_000) });
+    try {
+      const dir = join(scratch, 'ws');
+      await expect(gitService({ maxSizeBytes: 100_000 }).shallowClone(big.path, 'main', dir)).rejects.toMatchObject({
+        code: 'REPOSITORY_TOO_LARGE',
+      });
+      expect(existsSync(dir)).toBe(false);
+      expect(existsSync(gitDirFor(dir))).toBe(false);
+      await expect(gitService({ maxFiles: 10 }).shallowClone(repo.path, 'main', dir)).resolves.toMatchObject({ files: 2 });
+    } finally {
+      big.cleanup();
+    }
+  });
+
+  it('keeps hooks and repository config from running programs', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(repo.path, 'main', dir);
+    const marker = join(scratch, 'hook-ran');
+    writeFileSync(join(gitDirFor(dir), 'hooks', 'pre-commit'), `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+    execFileSync('git', ['--git-dir', gitDirFor(dir), 'config', 'core.fsmonitor', `touch ${marker}-fsmonitor`]);
+    writeFileSync(join(dir, 'x.txt'), 'x\n');
+    expect(await service.commitAll(dir, 'quorum/task-4', 'x')).toMatch(/^[0-9a-f]{40}$/);
+    expect(existsSync(marker)).toBe(false);
+    expect(existsSync(`${marker}-fsmonitor`)).toBe(false);
+  });
+});
+
+describe('GitService.patchFromFiles', () => {
+  it('makes a patch that git am applies to an empty repository, the same every time', async () => {
+    const service = gitService();
+    const files = [
+      { path: 'src/sum.js', content: 'export const sum = (a, b) => a + b;\n' },
+      { path: 'test/sum.test.js', content: "import { sum } from '../src/sum.js';\n" },
+    ];
+    const date = new Date('2026-01-02T03:04:05Z');
+    const patch = await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date });
+    expect(await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
+    expect(patch).toContain('Subject: [PATCH] Add sum');
+    expect(patch).toContain('new file mode 100644');
+    const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
+    try {
+      git(['init', '-q', target]);
+      git(['am', '-q'], target, patch);
+      expect(readFileSync(join(target, 'src/sum.js'), 'utf8')).toBe(files[0].content);
+      expect(readFileSync(join(target, 'test/sum.test.js'), 'utf8')).toBe(files[1].content);
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
+    await expect(service.patchFromFiles([{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+  });
+});

@@ -1,0 +1,322 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { pidsWithMarker, waitFor } from '../support/processes.js';
+import { createSandboxHarness, type SandboxHarness } from '../support/sandbox.js';
+
+const FAKE_SECRET = 'sk-quorum-fake-secret-0123456789';
+
+/** A generated test file: the hostile behaviour runs inside `node --test` like real agent output would. */
+const testFile = (body: string) => `import { test } from 'node:test';
+import assert from 'node:assert/strict';
+${body}
+`;
+
+describe('SandboxService containment (bwrap, real processes)', () => {
+  let h: SandboxHarness;
+  const small = { timeoutSeconds: 10, maxProcesses: 32, memoryMb: 128, maxOutputBytes: 256 * 1024 };
+
+  beforeAll(async () => {
+    // A secret in the parent's environment, as a real API key would be.
+    process.env.QUORUM_FAKE_PROVIDER_KEY = FAKE_SECRET;
+    h = await createSandboxHarness();
+  });
+  afterAll(async () => {
+    delete process.env.QUORUM_FAKE_PROVIDER_KEY;
+    await h?.close();
+  });
+
+  async function workspace(files: { path: string; content: string }[]): Promise<string> {
+    const dir = await h.workspaces.create(randomUUID());
+    await h.workspaces.writeFiles(dir, files);
+    return dir;
+  }
+
+  /** After whatever the previous test did, the sandbox still runs an ordinary test. */
+  async function expectHealthy(): Promise<void> {
+    const dir = await workspace([{ path: 'ok.test.mjs', content: testFile(`test('fine', () => assert.ok(true));`) }]);
+    await expect(h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small })).resolves.toMatchObject({
+      status: 'passed',
+      passed: 1,
+    });
+  }
+
+  it('gives generated code an empty environment: no secret from the parent is visible', async () => {
+    expect(process.env.QUORUM_FAKE_PROVIDER_KEY).toBe(FAKE_SECRET);
+    const dir = await workspace([
+      {
+        path: 'env.test.mjs',
+        content: testFile(`test('leaks the environment', () => {
+  console.log('ENV=' + JSON.stringify(process.env));
+  assert.ok(process.env.QUORUM_FAKE_PROVIDER_KEY, 'no provider key visible');
+});`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(result).toMatchObject({ status: 'failed', failed: 1 });
+    expect(result.failures[0].message).toContain('no provider key visible');
+    expect(result.output).not.toContain(FAKE_SECRET);
+    const env = JSON.parse(/ENV=(\{.*\})/.exec(result.output)![1]) as Record<string, string>;
+    // What the sandbox sets, plus what the test runner adds for its own workers.
+    const allowed = ['HOME', 'LANG', 'NO_COLOR', 'PATH', 'PWD', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED'];
+    expect(Object.keys(env).filter((k) => !allowed.includes(k) && !k.startsWith('NODE_TEST_'))).toEqual([]);
+    expect(env.HOME).toBe('/workspace');
+  });
+
+  it('has no network: a connection to a server on 127.0.0.1 fails and the server sees nothing', async () => {
+    let connections = 0;
+    const server: Server = createServer((socket) => {
+      connections++;
+      socket.end('hello');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const dir = await workspace([
+        {
+          path: 'net.test.mjs',
+          content: testFile(`import { connect } from 'node:net';
+test('talks to the host', async () => {
+  const reply = await new Promise((resolve, reject) => {
+    const socket = connect(${port}, '127.0.0.1');
+    socket.on('data', (d) => resolve(String(d)));
+    socket.on('error', reject);
+  });
+  assert.equal(reply, 'hello');
+});`),
+        },
+      ]);
+      const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+      expect(result).toMatchObject({ status: 'failed', failed: 1 });
+      expect(result.failures[0].message).toMatch(/ECONNREFUSED|ENETUNREACH/);
+      expect(connections).toBe(0);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('lets generated code write only inside the workspace', async () => {
+    const dir = await workspace([{ path: 'seed.txt', content: 'seed' }]);
+    const outsideFiles = [join(h.dataDir, 'escape.txt'), join(dir, '..', 'escape.txt'), '/tmp/quorum-escape.txt'];
+    const dir2 = dir;
+    await h.workspaces.writeFiles(dir2, [
+      {
+        path: 'write.test.mjs',
+        content: testFile(`import { writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+test('writes inside', () => { writeFileSync('inside.txt', 'ok'); assert.equal(readFileSync('inside.txt', 'utf8'), 'ok'); });
+for (const target of ${JSON.stringify([...outsideFiles, '/usr/quorum-escape.txt', '/etc/quorum-escape.txt'])}) {
+  test('writes ' + target, () => { writeFileSync(target, 'escaped'); });
+}`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(result.passed).toBe(1 + 2); // inside.txt, and /tmp and ../ land on the sandbox's own throw-away tmpfs
+    // Even the workspace write stayed in the sandbox's copy: the workspace on disk is what was written to it.
+    expect(result.failed).toBe(3);
+    expect(result.status).toBe('failed');
+    for (const message of result.failures.map((f) => f.message)) expect(message).toMatch(/ENOENT|EROFS|EACCES|EPERM/);
+    for (const file of outsideFiles) expect(existsSync(file)).toBe(false);
+    expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['seed.txt', 'write.test.mjs']);
+  });
+
+  it('keeps a cloned repository\'s .git read-only and hands the workspace back to its owner', async () => {
+    const dir = await workspace([
+      {
+        path: 'git.test.mjs',
+        content: testFile(`import { writeFileSync } from 'node:fs';
+test('plants a hook', () => { writeFileSync('.git/hooks/post-commit', '#!/bin/sh\\necho pwned'); });
+test('writes a result', () => { writeFileSync('result.txt', 'ok'); });`),
+      },
+    ]);
+    mkdirSync(join(dir, '.git', 'hooks'), { recursive: true });
+    writeFileSync(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(result).toMatchObject({ status: 'failed', passed: 1, failed: 1 });
+    expect(result.failures[0]).toMatchObject({ name: 'plants a hook', message: expect.stringMatching(/EROFS/) });
+    expect(existsSync(join(dir, '.git', 'hooks', 'post-commit'))).toBe(false);
+    expect(existsSync(join(dir, 'result.txt'))).toBe(false);
+    for (const file of ['git.test.mjs', '.', '.git/HEAD']) expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
+  });
+
+  it('refuses to bind anything but a workspace into the sandbox', async () => {
+    await expect(h.sandbox.runTests({ workspaceDir: h.dataDir, language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
+    await expect(h.sandbox.runTests({ workspaceDir: '/', language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
+  });
+
+  it('contains a fork bomb (RLIMIT_NPROC in its own user namespace), reports it and stays healthy', async () => {
+    const dir = await workspace([
+      {
+        path: 'bomb.test.mjs',
+        content: testFile(`import { spawn, execFileSync } from 'node:child_process';
+test('counts how many processes it may start', async () => {
+  const kids = [];
+  let refused = 0;
+  for (let i = 0; i < 200; i++) {
+    const child = spawn('sleep', ['30']);
+    child.on('error', () => refused++);
+    kids.push(child);
+  }
+  await new Promise((r) => setTimeout(r, 300));
+  console.log('SPAWNED=' + kids.filter((k) => k.pid).length + ' REFUSED=' + refused);
+  for (const k of kids) k.kill('SIGKILL');
+});
+test('fork bomb', () => {
+  execFileSync('sh', ['-c', 'b() { b | b & }; b; sleep 2'], { stdio: 'ignore', timeout: 4000 });
+  assert.fail('the bomb went off and came back');
+});`),
+      },
+    ]);
+    const started = Date.now();
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(Date.now() - started).toBeLessThan(12_000);
+    const spawned = Number(/SPAWNED=(\d+)/.exec(result.output)?.[1]);
+    expect(spawned).toBeGreaterThan(0);
+    expect(spawned).toBeLessThan(small.maxProcesses);
+    expect(['failed', 'timeout', 'error']).toContain(result.status);
+    expect(result.status === 'failed' ? result.failed : 1).toBeGreaterThan(0);
+    // Nothing of the bomb outlives its sandbox.
+    await waitFor(() => pidsWithMarker('b | b &').length === 0, 2000);
+    await expectHealthy();
+  });
+
+  it('kills code that loops forever at the wall-clock limit and reports a timeout', async () => {
+    const dir = await workspace([{ path: 'loop.test.mjs', content: testFile(`test('spins', () => { for (;;) {} });`) }]);
+    const started = Date.now();
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, timeoutSeconds: 2 } });
+    const elapsed = Date.now() - started;
+    expect(result).toMatchObject({ status: 'timeout', timedOut: true });
+    expect(result.error).toContain('2 s');
+    expect(elapsed).toBeGreaterThanOrEqual(2000);
+    expect(elapsed).toBeLessThan(4000);
+    await expectHealthy();
+  });
+
+  it('stops code that prints 100 MB at the output limit with bounded memory', async () => {
+    const dir = await workspace([
+      {
+        path: 'loud.test.mjs',
+        content: testFile(`import { once } from 'node:events';
+test('prints 100 MB', async () => {
+  const line = 'x'.repeat(1023) + '\\n';
+  for (let i = 0; i < 100 * 1024; i++) if (!process.stdout.write(line)) await once(process.stdout, 'drain');
+});`),
+      },
+    ]);
+    const rssBefore = process.memoryUsage().rss;
+    const started = Date.now();
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    expect(result).toMatchObject({ status: 'error', truncated: true });
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
+    expect(Date.now() - started).toBeLessThan(8000);
+    await expectHealthy();
+  });
+
+  it('stops a python test that prints 100 MB the same way', async () => {
+    const dir = await workspace([
+      {
+        path: 'test_loud.py',
+        content: `import unittest\n\nclass Loud(unittest.TestCase):\n    def test_prints(self):\n        line = "y" * 1023\n        for _ in range(100 * 1024):\n            print(line)\n`,
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    expect(result).toMatchObject({ status: 'error', truncated: true });
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
+  });
+
+  it('reports a test that exhausts memory through buffered async writes as failed', async () => {
+    const dir = await workspace([
+      {
+        path: 'buffered.test.mjs',
+        content: testFile(`test('queues 100 MB of writes', () => {
+  const line = 'x'.repeat(1023) + '\\n';
+  for (let i = 0; i < 100 * 1024; i++) process.stdout.write(line);
+});`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    expect(['failed', 'error']).toContain(result.status);
+    expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
+    await expectHealthy();
+  });
+
+  it('holds the memory limit: an allocation spree fails the test, not the machine', async () => {
+    const dir = await workspace([
+      {
+        path: 'hog.test.mjs',
+        content: testFile(`test('allocates 2 GB', () => {
+  const hoard = [];
+  for (let i = 0; i < 2048; i++) hoard.push(Buffer.alloc(1024 * 1024, 1));
+  assert.equal(hoard.length, 2048);
+});`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small });
+    expect(result.status).toBe('failed');
+    expect(result.failed).toBe(1);
+    expect(result.passed).toBe(0);
+    await expectHealthy();
+  });
+
+  it('holds the memory limit for python too: a 1 GB allocation is a failed test', async () => {
+    const dir = await workspace([
+      {
+        path: 'test_hog.py',
+        content: 'import unittest\n\nclass Hog(unittest.TestCase):\n    def test_allocates(self):\n        block = bytearray(1024 * 1024 * 1024)\n        self.assertEqual(len(block), 1024 ** 3)\n',
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', limits: small });
+    expect(result).toMatchObject({ status: 'failed', failed: 1, passed: 0 });
+    expect(result.failures[0]).toEqual({ name: 'test_hog.Hog.test_allocates', message: 'MemoryError' });
+  });
+
+  it('cancels a running sandbox through the AbortSignal within 2 s and kills every process', async () => {
+    const marker = `quorum-cancel-${randomUUID()}`;
+    const dir = await workspace([
+      {
+        path: 'forever.test.mjs',
+        content: testFile(`import { spawn } from 'node:child_process';
+test('runs forever with a detached child', async () => {
+  spawn('sh', ['-c', 'while true; do sleep 0.05; done # ${marker}'], { detached: true, stdio: 'ignore' });
+  await new Promise(() => {});
+});`),
+      },
+    ]);
+    const controller = new AbortController();
+    const running = h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, timeoutSeconds: 30 }, signal: controller.signal });
+    await waitFor(() => pidsWithMarker(marker).length > 0, 10_000);
+    const abortedAt = Date.now();
+    controller.abort();
+    const result = await running;
+    expect(Date.now() - abortedAt).toBeLessThan(2000);
+    expect(result).toMatchObject({ status: 'cancelled', timedOut: false });
+    // The detached child (its own session inside the sandbox) went down with the pid namespace.
+    await waitFor(() => pidsWithMarker(marker).length === 0, 1000);
+  });
+
+  it('bounds what tests may write with the sandbox disk (SANDBOX_DISK_MB), off the host disk', async () => {
+    const dir = await workspace([
+      {
+        path: 'fill.test.mjs',
+        content: testFile(`import { writeFileSync } from 'node:fs';
+test('fills the disk', () => {
+  const chunk = Buffer.alloc(4 * 1024 * 1024, 1);
+  for (let i = 0; i < 64; i++) writeFileSync('fill-' + i + '.bin', chunk);
+});`),
+      },
+    ]);
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 16 } });
+    expect(result).toMatchObject({ status: 'failed', failed: 1 });
+    expect(result.failures[0].message).toContain('ENOSPC');
+    expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['fill.test.mjs']);
+  });
+
+  it('reports a workspace larger than the sandbox disk as an error', async () => {
+    const dir = await workspace([{ path: 'ok.test.mjs', content: testFile(`test('fine', () => {});`) }]);
+    writeFileSync(join(dir, 'huge.bin'), Buffer.alloc(10 * 1024 * 1024));
+    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 8 } });
+    expect(result).toMatchObject({ status: 'error', error: "The workspace does not fit in the sandbox's 8 MB disk." });
+  });
+});
