@@ -30,6 +30,8 @@ export interface RunContext {
   councilEnabled: boolean;
   judges: string[];
   models: Record<string, string>;
+  /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
+  recovering: boolean;
   /** The run's checkout, for a repository task (set by RunGraphService before the graph runs). */
   repository?: RepositoryCheckout;
 }

@@ -1,6 +1,7 @@
 import { Command } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
 import { LlmGatewayService } from '#src/agents/llm/llm-gateway.service.js';
 import type { ResumeAnswer, RunResult } from '#src/agents/runs/entities/run.entity.js';
@@ -26,6 +27,7 @@ export type GraphExit =
 @Injectable()
 export class RunGraphService implements OnModuleDestroy {
   private readonly logger = new Logger(RunGraphService.name);
+  private readonly pool: pg.Pool;
   private readonly checkpointer: PostgresSaver;
   private readonly graph: RunGraph;
   private readonly contexts = new Map<string, RunContext>();
@@ -40,7 +42,11 @@ export class RunGraphService implements OnModuleDestroy {
     @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
   ) {
     const agents = config.get('agents', { infer: true });
-    this.checkpointer = PostgresSaver.fromConnString(config.get('database', { infer: true }).url, { schema: CHECKPOINT_SCHEMA });
+    const database = config.get('database', { infer: true });
+    this.pool = new pg.Pool({ connectionString: database.url, max: Math.max(2, Math.min(10, database.poolSize)) });
+    // An idle client losing its server (restart, failover) must not crash the worker; the next query reconnects.
+    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'checkpoint pool client error'));
+    this.checkpointer = new PostgresSaver(this.pool, undefined, { schema: CHECKPOINT_SCHEMA });
     this.graph = buildRunGraph(
       {
         llm,
@@ -72,7 +78,12 @@ export class RunGraphService implements OnModuleDestroy {
       const existing = await this.graph.getState(config);
       const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
       if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
-      const input = resume ? new Command({ resume }) : hasCheckpoint ? null : initialGraphState(await this.initialFiles(ctx));
+      // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
+      const input: Command | RunGraphValues | null = resume
+        ? new Command({ resume })
+        : ctx.recovering && hasCheckpoint
+          ? null
+          : initialGraphState(await this.initialFiles(ctx));
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
@@ -132,7 +143,7 @@ export class RunGraphService implements OnModuleDestroy {
   }
 
   async onModuleDestroy(): Promise<void> {
-    await this.checkpointer.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 
   private resultOf(ctx: RunContext, state: RunGraphValues): RunResult {

@@ -114,7 +114,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const sandbox = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const stepKey = `sandbox:${state.iteration}`;
-    const done = await deps.progress.completedStep(ctx.run.id, stepKey);
+    const done = ctx.recovering ? await deps.progress.completedStep(ctx.run.id, stepKey) : null;
     let report = done?.output as ReturnType<typeof analyseTestOutput> | undefined;
     if (!report) {
       const step = await deps.progress.startStep(ctx.run, { agent: 'sandbox', iteration: state.iteration, stepKey });
