@@ -128,6 +128,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(result.diff).toContain('-  return a - b;');
     expect(result.diff).toContain('+  return a + b;');
     expect(result.diff).toContain('b/test/sum.test.mjs');
+    expect(result.repository).toMatchObject({ branch: `quorum/${taskId}`, baseBranch: 'main', commitSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
 
     // The checkout and its git directory are gone once the run completed.
     expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
