@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
+import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { captureOutput } from '../support/capture-output.js';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
@@ -9,6 +10,7 @@ import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpS
 import { fakeLlmEnv } from '../support/llm.js';
 import { runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
+import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const TOKEN = 'ghp_runToken_0123456789abcdefXYZ';
 const SUM_BUGGY = 'export function sum(a, b) {\n  return a - b;\n}\n';
@@ -44,6 +46,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let output: ReturnType<typeof captureOutput>;
+  let receiver: WebhookReceiver;
   const bodies: string[] = [];
   const url = () => `${server.url}/${repo.relative}`;
 
@@ -56,6 +59,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     server = await startGitHttpServer(repo.root, TOKEN);
     github = await startFakeGitHub(TOKEN);
     fake = await startFakeLlm();
+    receiver = await startWebhookReceiver();
     t = await createTestApp({
       env: fakeLlmEnv(fake, {
         AGENT_TIMEOUT_SECONDS: '10',
@@ -64,6 +68,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
         GIT_AUTHOR_NAME: 'Quorum Agent',
         GIT_AUTHOR_EMAIL: 'agent@quorum.test',
         LOG_LEVEL: 'debug',
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       }),
     });
     alice = await registerUser(t);
@@ -74,6 +79,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     await fake?.close();
     await github?.close();
     await server?.close();
+    await receiver?.close();
     repo?.cleanup();
     output?.restore();
   });
@@ -106,6 +112,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       write_tests: [{ tool: { files: [{ path: 'test/sum.test.mjs', content: NEW_TESTS }] } }],
       submit_review: [{ tool: APPROVE }],
     });
+    await t.app.get(WebhooksService, { strict: false }).create(alice.id, { url: `${receiver.url}/hooks`, events: ['pull_request.opened'] });
     const repositoryId = await addRepository();
     const { taskId, runId } = await runTask(repositoryId);
     const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
@@ -166,6 +173,10 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(events.filter((e) => e.type === 'pull_request.opened')).toEqual([
       expect.objectContaining({ data: expect.objectContaining({ taskId, runId, url: pr.body.url, number: 1, branch: `quorum/${taskId}`, base: 'main' }) }),
     ]);
+    const [delivery] = await receiver.waitFor(1);
+    expect(delivery.headers['webhook-signature']).toMatch(/^v1,/);
+    expect(JSON.parse(delivery.body)).toMatchObject({ type: 'pull_request.opened', data: { taskId, runId, url: pr.body.url, number: 1 } });
+    expect(delivery.body).not.toContain(TOKEN);
     const again = await t.http().post(`/api/v1/tasks/${taskId}/pull-request`).set(alice.auth).expect(201);
     expect(again.body).toEqual(pr.body);
     expect(github.requests).toHaveLength(1);
