@@ -121,6 +121,25 @@ describe('repository results: clone, commit, patch, pull request', () => {
     await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'NO_RESULT' });
   });
 
+  it('answers 409 PATCH_CONFLICT when the base branch moved under the result', async () => {
+    const taskId = randomUUID();
+    const runId = randomUUID();
+    const dir = workspace();
+    await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
+    writeFileSync(join(dir, 'README.md'), '# widgets, by the agent\n');
+    await results.publishResult({ userId: alice.id, taskId, runId, repositoryId, dir, baseBranch: 'main', title: 'Readme' });
+    // Someone else changes the same line on main meanwhile.
+    const other = freshClone(repo.path);
+    try {
+      writeFileSync(join(other.dir, 'README.md'), '# widgets, by a human\n');
+      git(['commit', '-q', '-am', 'Human edit'], other.dir);
+      git(['push', '-q', 'origin', 'main'], other.dir);
+    } finally {
+      other.cleanup();
+    }
+    await expect(results.openPullRequest(alice.id, runId, { title: 'Readme', body: '' })).rejects.toMatchObject({ code: 'PATCH_CONFLICT', status: 409 });
+  });
+
   it('returns null when the run changed nothing', async () => {
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, repositoryId, 'main', dir);

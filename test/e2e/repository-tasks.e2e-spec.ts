@@ -1,4 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
@@ -262,6 +263,32 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     await t.app.get(WorkspaceService).sweep(Date.now() + 25 * 3_600_000);
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(`${dir}.git`)).toBe(false);
+  });
+
+  it('never writes through a link in the repository, even when the coder names it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'quorum-outside-'));
+    const target = join(outside, 'target.txt');
+    writeFileSync(target, 'ORIGINAL\n');
+    const linked = createBareRepo({ 'README.md': '# linked\n' }, { symlinks: { 'outside-link': target }, owner: 'acme', name: 'linked' });
+    const linkedServer = await startGitHttpServer(linked.root, TOKEN);
+    try {
+      scriptAgents(fake, {
+        submit_plan: [{ tool: PLAN }],
+        write_files: [{ tool: { files: [{ path: 'outside-link', content: 'OVERWRITTEN\n' }] } }],
+        write_tests: [{ tool: { files: [{ path: 'test/x.test.mjs', content: "import { test } from 'node:test';\ntest('x', () => {});\n" }] } }],
+        submit_review: [{ tool: APPROVE }],
+      });
+      const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${linkedServer.url}/${linked.relative}`, accessToken: TOKEN }).expect(201);
+      const { runId } = await runTask(created.body.id);
+      const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+      expect(run.status).toBe('failed');
+      expect(['SANDBOX_FAILED', 'WORKSPACE_UNSAFE_PATH']).toContain(run.errorCode);
+      expect(readFileSync(target, 'utf8')).toBe('ORIGINAL\n');
+    } finally {
+      await linkedServer.close();
+      linked.cleanup();
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('serves a patch for a task without a repository, and refuses a pull request for it', async () => {
