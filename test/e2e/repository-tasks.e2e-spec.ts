@@ -291,6 +291,21 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     }
   });
 
+  it('reviews the relevant part of the repository for a review-only task', async () => {
+    scriptAgents(fake, { submit_review: [{ tool: { verdict: 'REVISE', summary: 'sum subtracts.', score: 3, issues: [{ severity: 'critical', file: 'src/sum.mjs', line: 2, message: 'uses -' }] } }] });
+    const repositoryId = await addRepository();
+    const { taskId, runId } = await runTask(repositoryId, { mode: 'review', title: 'Review sum', description: 'Is sum correct?' });
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    expect(run.status).toBe('completed');
+    const reviewer = fake.requests.find((r) => r.forcedTool === 'submit_review')!;
+    expect(reviewer.prompt).toContain(SUM_BUGGY);
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    expect(result.review).toMatchObject({ verdict: 'REVISE', score: 3 });
+    expect(result.diff).toBe('');
+    expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
+    expect((await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
+  });
+
   it('serves a patch for a task without a repository, and refuses a pull request for it', async () => {
     scriptAgents(fake, {
       submit_plan: [{ tool: PLAN }],
