@@ -5,6 +5,7 @@ import { TasksAndRuns1763803000000 } from './1763803000000-TasksAndRuns.js';
 import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.js';
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
+import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   AgentCheckpoints1763803000001,
   Webhooks1763804000000,
   Repositories1763806000000,
+  RepositoryResultsCascade1763806000001,
 ];
