@@ -172,7 +172,10 @@ describe('repositories in the OpenAPI document', () => {
 
   it('publishes the routes and marks the token write-only', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}', '/api/v1/tasks/{id}/patch', '/api/v1/tasks/{id}/pull-request']),
+    );
+    expect(Object.keys(doc.paths['/api/v1/tasks/{id}/patch'].get.responses['200'].content)).toEqual(['text/x-patch']);
     expect(doc.components.schemas.CreateRepositoryDto.properties.accessToken.writeOnly).toBe(true);
     expect(doc.components.schemas.RepositoryResponse.properties).not.toHaveProperty('accessToken');
   });

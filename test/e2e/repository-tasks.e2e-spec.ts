@@ -9,6 +9,7 @@ import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
 import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
 import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpServer } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
+import { commandLinesContaining } from '../support/process-watch.js';
 import { runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
@@ -115,8 +116,14 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     });
     await t.app.get(WebhooksService, { strict: false }).create(alice.id, { url: `${receiver.url}/hooks`, events: ['pull_request.opened'] });
     const repositoryId = await addRepository();
-    const { taskId, runId } = await runTask(repositoryId);
-    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    // Every process on the machine is sampled while the run clones, tests and commits.
+    const watched = await commandLinesContaining(TOKEN, async () => {
+      const started = await runTask(repositoryId);
+      return { ...started, run: await waitForRun(t, alice.auth, started.runId, ['completed', 'failed'], 30_000) };
+    });
+    expect(watched.samples).toBeGreaterThan(0);
+    expect(watched.hits).toEqual([]);
+    const { taskId, runId, run } = watched.result;
     expect(run).toMatchObject({ status: 'completed' });
     expect(script.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, submit_review: 0 });
 
