@@ -168,8 +168,11 @@ export class GitService {
   async commitAll(dir: string, branch: string, message: string, author: GitAuthor = this.config.author): Promise<string | null> {
     await this.git(dir, ['checkout', '-q', '-B', branch]);
     await this.git(dir, ['add', '-A', '--', '.']);
-    const status = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
-    if (!status.trim()) return null;
+    const sinceBase = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
+    if (!sinceBase.trim()) return null;
+    // A retried publish finds its earlier commit already holding everything: nothing new to commit.
+    const sinceHead = await this.git(dir, ['diff', '--cached', '--name-only', 'HEAD']);
+    if (!sinceHead.trim()) return (await this.git(dir, ['rev-parse', 'HEAD'])).trim();
     await this.git(dir, ['commit', '-q', '--no-verify', '-F', '-'], {
       stdin: message,
       env: {

@@ -163,6 +163,16 @@ describe('GitService (real git)', () => {
     expect(await service.applyPatch(second, 'quorum/task-2', patch)).toBe(sha);
   });
 
+  it('commits again idempotently (a retried publish keeps the commit it made)', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(repo.path, 'main', dir);
+    writeFileSync(join(dir, 'again.txt'), 'again\n');
+    const first = await service.commitAll(dir, 'quorum/task-5', 'Again');
+    expect(await service.commitAll(dir, 'quorum/task-5', 'Again')).toBe(first);
+    expect((await service.formatPatch(dir)).match(/^From [0-9a-f]{40} /gm)).toHaveLength(1);
+  });
+
   it('returns null when there is nothing to commit', async () => {
     const service = gitService();
     const dir = join(scratch, 'ws');
