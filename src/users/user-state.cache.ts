@@ -14,10 +14,6 @@ export interface SessionState {
   sessionActive: boolean;
 }
 
-interface CachedState extends SessionState {
-  gen: number;
-}
-
 /**
  * A short-lived Redis cache of session + user state, so the guard does not query PostgreSQL on
  * every request. Correctness does not rest on the TTL: every change to a user or one of their
@@ -38,20 +34,35 @@ export class UserStateCache {
   }
 
   /** The cached state (or undefined) and the generation to stamp a fresh fill with. */
-  async read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
-    if (this.ttlSeconds === 0) return { gen: 0 };
-    const [raw, genRaw] = await this.redis.mget(this.sessionKey(sessionId), this.genKey(userId));
-    const gen = Number(genRaw ?? 0);
-    if (!raw) return { gen };
-    const cached = JSON.parse(raw) as CachedState;
-    if (cached.gen !== gen) return { gen };
-    const { gen: _stamp, ...state } = cached;
-    return { state, gen };
+  read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
+    return this.readStamped<SessionState>(userId, this.sessionKey(sessionId)).then(({ value, gen }) => ({ state: value, gen }));
   }
 
-  async write(sessionId: string, gen: number, state: SessionState): Promise<void> {
+  write(sessionId: string, gen: number, state: SessionState): Promise<void> {
+    return this.writeStamped(this.sessionKey(sessionId), gen, state);
+  }
+
+  /** Any JSON value about the user (e.g. the profile served by GET /users/me), under the same rules. */
+  readUserValue<T>(userId: string, name: string): Promise<{ value?: T; gen: number }> {
+    return this.readStamped<T>(userId, this.userKey(userId, name));
+  }
+
+  writeUserValue(userId: string, name: string, gen: number, value: unknown): Promise<void> {
+    return this.writeStamped(this.userKey(userId, name), gen, value);
+  }
+
+  private async readStamped<T>(userId: string, key: string): Promise<{ value?: T; gen: number }> {
+    if (this.ttlSeconds === 0) return { gen: 0 };
+    const [raw, genRaw] = await this.redis.mget(key, this.genKey(userId));
+    const gen = Number(genRaw ?? 0);
+    if (!raw) return { gen };
+    const cached = JSON.parse(raw) as { gen: number; value: T };
+    return cached.gen === gen ? { value: cached.value, gen } : { gen };
+  }
+
+  private async writeStamped(key: string, gen: number, value: unknown): Promise<void> {
     if (this.ttlSeconds === 0) return;
-    await this.redis.set(this.sessionKey(sessionId), JSON.stringify({ ...state, gen }), 'EX', this.ttlSeconds);
+    await this.redis.set(key, JSON.stringify({ gen, value }), 'EX', this.ttlSeconds);
   }
 
   /** Call after committing any change to the user or to one of their sessions. */
@@ -62,6 +73,10 @@ export class UserStateCache {
 
   private sessionKey(sessionId: string): string {
     return this.keys.key('auth', 'session', sessionId);
+  }
+
+  private userKey(userId: string, name: string): string {
+    return this.keys.key('auth', 'user', userId, name);
   }
 
   private genKey(userId: string): string {
