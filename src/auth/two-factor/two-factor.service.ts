@@ -115,8 +115,9 @@ export class TwoFactorService {
     if (await this.redis.exists(usedKey)) throw new InvalidMfaTokenError();
     const user = await this.users.findWithSecrets({ id: claims.sub });
     if (!user || !user.totpEnabled || !user.totpSecret) throw new InvalidMfaTokenError();
-    if (factor.code) await this.checkTotp(user, factor.code);
-    else if (factor.backupCode) await this.checkBackupCode(user, factor.backupCode);
+    const ip = client.ip ?? undefined;
+    if (factor.code) await this.checkTotp(user, factor.code, ip);
+    else if (factor.backupCode) await this.checkBackupCode(user, factor.backupCode, ip);
     else throw new ValidationFailedError([{ field: 'code', message: 'give code or backupCode' }]);
     // One mfaToken, one session: a copied token cannot open a second one.
     const fresh = await this.redis.set(usedKey, '1', 'EX', 3600, 'NX');
@@ -136,8 +137,8 @@ export class TwoFactorService {
     else await this.checkBackupCode(user, code);
   }
 
-  private async checkTotp(user: User, code: string): Promise<void> {
-    const counters = this.counters(user.id);
+  private async checkTotp(user: User, code: string, ip?: string): Promise<void> {
+    const counters = this.counters(user.id, ip);
     await this.attempts.assertNotLocked(counters);
     const secret = this.encryption.decrypt(user.totpSecret!, this.context(user.id));
     const afterStep = user.totpLastStep === null ? undefined : Number(user.totpLastStep);
@@ -145,11 +146,11 @@ export class TwoFactorService {
     if (step === undefined || !(await this.users.claimTotpStep(user.id, step))) {
       await this.fail(user.id, counters);
     }
-    await this.attempts.clear(counters.map((c) => c.key));
+    await this.attempts.clear([counters[0].key]);
   }
 
-  private async checkBackupCode(user: User, code: string): Promise<void> {
-    const counters = this.counters(user.id);
+  private async checkBackupCode(user: User, code: string, ip?: string): Promise<void> {
+    const counters = this.counters(user.id, ip);
     await this.attempts.assertNotLocked(counters);
     const result = await this.backupCodes
       .createQueryBuilder()
@@ -161,7 +162,7 @@ export class TwoFactorService {
       })
       .execute();
     if ((result.affected ?? 0) !== 1) await this.fail(user.id, counters);
-    await this.attempts.clear(counters.map((c) => c.key));
+    await this.attempts.clear([counters[0].key]);
     this.logger.log({ userId: user.id }, 'Backup code used');
   }
 
@@ -194,8 +195,11 @@ export class TwoFactorService {
     }
   }
 
-  private counters(userId: string): AttemptCounter[] {
-    return [{ key: `mfa:${userId}`, limit: this.lockout.maxMfaFailures }];
+  /** Per account, and during sign-in also per IP (a success clears only the account's counter). */
+  private counters(userId: string, ip?: string): AttemptCounter[] {
+    const counters: AttemptCounter[] = [{ key: `mfa:${userId}`, limit: this.lockout.maxMfaFailures }];
+    if (ip) counters.push({ key: `mfa:ip:${ip}`, limit: this.lockout.maxFailuresPerIp });
+    return counters;
   }
 
   private context(userId: string): string {
