@@ -23,6 +23,7 @@ export async function run(ctx) {
     const password = `Bench-${Math.random().toString(36).slice(2)}-pw`;
     await post(`${api.url}/api/v1/auth/register`, { email, password });
     const login = await post(`${api.url}/api/v1/auth/login`, { email, password });
+    const live = await ctx.load(`${api.url}/api/v1/health/live`);
     const me = await ctx.load(`${api.url}/api/v1/users/me`, { headers: { authorization: `Bearer ${login.accessToken}` } });
     const signIn = await ctx.load(`${api.url}/api/v1/auth/login`, {
       method: 'POST',
@@ -44,6 +45,9 @@ export async function run(ctx) {
       target: '≥ 0.50',
       pass: ratio >= 0.5,
     });
+    // The same app's unauthenticated liveness route: what auth itself adds on top of the stack.
+    rows.push({ scenario: 'GET /api/v1/health/live (same app, no auth)', metric: 'requests/s', value: round(live.rps, 0) });
+    rows.push({ scenario: 'users/me ÷ live (auth cost within the app)', metric: 'requests/s ratio', value: round(me.rps / live.rps, 2) });
     rows.push({
       scenario: `POST /api/v1/auth/login (argon2id m=${ARGON2.ARGON2_MEMORY_KIB} KiB, t=${ARGON2.ARGON2_TIME_COST}, p=${ARGON2.ARGON2_PARALLELISM})`,
       metric: 'requests/s',
