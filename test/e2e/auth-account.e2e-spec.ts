@@ -118,6 +118,7 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       await t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password }).expect(200);
+      await mailTo(user.email, /password was changed/i);
     });
 
     it('forgot answers 202 with the same body for an unknown email and mails nothing', async () => {
@@ -147,6 +148,8 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
       await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${other.body.accessToken}`).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: newPassword }).expect(200);
+      const notice = await mailTo(user.email, /password was changed/i);
+      expect(notice.text).not.toContain(newPassword);
     });
 
     it('needs the right current password, an acceptable new one, and a signed-in user', async () => {

@@ -8,6 +8,7 @@ import { DataSource, IsNull, Repository } from 'typeorm';
 import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { ConflictError, ValidationFailedError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { MailService } from '#src/mail/mail.service.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import type { User } from '#src/users/entities/user.entity.js';
@@ -50,6 +51,7 @@ export class TwoFactorService {
     private readonly passwords: PasswordService,
     private readonly tokens: TokensService,
     private readonly auth: AuthService,
+    private readonly mail: MailService,
     @InjectRepository(BackupCode) private readonly backupCodes: Repository<BackupCode>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -99,6 +101,11 @@ export class TwoFactorService {
     await this.backupCodes.delete({ userId });
     await this.users.setTotp(userId, { totpEnabled: false, totpSecret: null, totpLastStep: null });
     this.logger.log({ userId }, 'Two-factor authentication disabled');
+    this.mail.sendInBackground({
+      to: user.email,
+      subject: 'Two-factor authentication was turned off',
+      text: 'Two-factor authentication was just turned off for your Quorum account.\n\nIf this was not you, change your password and turn it on again.\n',
+    });
   }
 
   async regenerateBackupCodes(userId: string, code: string): Promise<{ backupCodes: string[] }> {
