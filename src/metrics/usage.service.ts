@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
+import { UsersService } from '#src/users/users.service.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
 export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt'>;
@@ -74,6 +75,7 @@ export class UsageService {
   constructor(
     @InjectRepository(LlmUsageRecord) private readonly records: Repository<LlmUsageRecord>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
   ) {}
 
   /**
@@ -166,8 +168,10 @@ export class UsageService {
     actor: Pick<AuthUser, 'id' | 'role'>,
     query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
   ): Promise<UsageSummary> {
-    if (query.userId && query.userId !== actor.id && actor.role !== 'admin') {
-      throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+    if (query.userId && query.userId !== actor.id) {
+      if (actor.role !== 'admin') throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+      // An unknown user is a 404, not an empty report that reads as "no spend".
+      await this.users.getById(query.userId);
     }
     const from = query.from ? parseInstant(query.from) : undefined;
     const to = query.to ? parseInstant(query.to) : undefined;

@@ -4,7 +4,7 @@ import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest, ProviderName, ToolDefinition } from '../../src/agents/llm/llm.types.js';
 import { PriceTable } from '../../src/agents/llm/prices.js';
 import { startFakeLlm, FakeLlm, FakeWireFormat } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 const WRITE_FILES: ToolDefinition = {
   name: 'write_files',
@@ -33,6 +33,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
   let ctx: LlmTestContext;
   let gateway: LlmGatewayService;
   let prices: PriceTable;
+  let userId: string;
 
   beforeAll(async () => {
     fake = await startFakeLlm({ apiKey: 'test-key' });
@@ -50,6 +51,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
     gateway = ctx.app.get(LlmGatewayService);
     prices = ctx.app.get(PriceTable);
+    userId = await createUserRow(ctx.dataSource);
   });
   afterAll(async () => {
     await ctx.close();
@@ -60,7 +62,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
   describe.each(CASES)('$provider', ({ provider, model, wire }) => {
     const ref = `${provider}:${model}`;
     const request = (over: Partial<LlmCallRequest> = {}): LlmCallRequest => ({
-      context: { userId: randomUUID(), agent: 'coder', runId: randomUUID() },
+      context: { userId, agent: 'coder', runId: randomUUID() },
       model: ref,
       messages: [
         { role: 'system', content: 'You write code.' },
