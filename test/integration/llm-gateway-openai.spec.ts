@@ -150,7 +150,7 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
 
   it('times out a hanging provider, retries, then falls back to the next provider', async () => {
     const ctx2 = await createLlmContext({
-      env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: '200', LLM_MAX_RETRIES: '1', LLM_FALLBACK_ORDER: 'local' }),
+      env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: '1000', LLM_MAX_RETRIES: '1', LLM_FALLBACK_ORDER: 'local' }),
     });
     try {
       fake.script('gpt-4o', { kind: 'hang' }, { kind: 'hang' });

@@ -165,7 +165,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       expect(fake.requests.slice(before).map((r) => r.model)).not.toContain(model);
 
       failing = false;
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 10_000;
       let served = '';
       while (served !== provider && Date.now() < deadline) {
         served = (await gateway.call(request())).provider;

@@ -28,7 +28,7 @@ export function fakeLlmEnv(fake: FakeLlm, extra: Record<string, string> = {}): R
     DEFAULT_MODEL: 'openai:gpt-4o',
     LLM_RETRY_BASE_MS: '10',
     LLM_RETRY_MAX_MS: '2000',
-    LLM_TIMEOUT_MS: '5000',
+    LLM_TIMEOUT_MS: '15000',
     ...extra,
   };
 }
