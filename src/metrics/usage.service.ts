@@ -100,7 +100,14 @@ export class UsageService {
         await this.write(batch);
         for (const item of batch) item.resolve();
       } catch (error) {
-        for (const item of batch) item.reject(error);
+        if (batch.length === 1) {
+          batch[0].reject(error);
+          continue;
+        }
+        // One bad record (say, its user was deleted mid-call) must not fail the others: retry alone.
+        for (const item of batch) {
+          await this.write([item]).then(item.resolve, item.reject);
+        }
       }
     }
     this.flushing = null;
@@ -142,22 +149,6 @@ export class UsageService {
       await manager.query(insert, params);
       await manager.query('DELETE FROM llm_budget_reservations WHERE id = ANY($1::uuid[])', [reservations]);
     });
-  }
-
-  async listForRun(runId: string): Promise<LlmUsageRecord[]> {
-    return this.records.find({ where: { runId }, order: { createdAt: 'ASC' } });
-  }
-
-  /** Tokens and cost of a run so far (what run events report). */
-  async totalsForRun(runId: string): Promise<{ inputTokens: number; outputTokens: number; costUsd: string }> {
-    const row = await this.records
-      .createQueryBuilder('u')
-      .select('COALESCE(SUM(u.input_tokens), 0)::bigint', 'inputTokens')
-      .addSelect('COALESCE(SUM(u.output_tokens), 0)::bigint', 'outputTokens')
-      .addSelect('COALESCE(SUM(u.cost_usd), 0)::numeric(18,8)', 'costUsd')
-      .where('u.run_id = :runId', { runId })
-      .getRawOne<{ inputTokens: string; outputTokens: string; costUsd: string }>();
-    return { inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0), costUsd: row?.costUsd ?? '0.00000000' };
   }
 
   /**

@@ -83,6 +83,35 @@ describe('usage report: grouping, date filters, ownership', () => {
     await expect(usage.report({ id: bob, role: 'admin' }, { userId: randomUUID() })).rejects.toMatchObject({ status: 404 });
   });
 
+  it('writes concurrent records in shared batches, and one bad record fails alone', async () => {
+    const carol = await createUserRow(ctx.dataSource);
+    const record = (userId: string) => ({
+      userId,
+      taskId: null,
+      runId: null,
+      stepId: null,
+      agent: 'coder',
+      provider: 'openai',
+      model: 'gpt-4o',
+      attempt: 1,
+      inputTokens: 1,
+      outputTokens: 1,
+      cachedInputTokens: 0,
+      costUsd: '0.00000001',
+      latencyMs: 1,
+      outcome: 'success' as const,
+      errorCode: null,
+    });
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+      usage.settle(record(randomUUID())), // no such user: the foreign key refuses it
+      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[30].status).toBe('rejected');
+    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({ calls: 60, inputTokens: 60, outputTokens: 60, costUsd: '0.00000060' });
+  });
+
   it('rejects a range whose end is not after its start', async () => {
     await expect(usage.report({ id: alice, role: 'user' }, { from: '2026-11-02', to: '2026-11-01' })).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
