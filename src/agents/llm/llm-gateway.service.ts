@@ -116,7 +116,10 @@ export class LlmGatewayService {
         }
 
         const error = outcome.error;
-        if (error.kind === 'aborted') throw new LlmAbortedError();
+        if (error.kind === 'aborted') {
+          if (permit.probe) await this.breaker.releaseProbe(target.provider); // says nothing about its health
+          throw new LlmAbortedError();
+        }
         let state = permit.state;
         if (error.countsAsOutage) state = await this.breaker.recordFailure(target.provider);
         else if (permit.probe) await this.breaker.recordSuccess(target.provider); // it answered: it is up
