@@ -140,6 +140,12 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       if (provider === 'anthropic') expect(rows[0]).toMatchObject({ input_tokens: 3000, cost_usd: prices.cost(provider, model, { inputTokens: 3000, outputTokens: 1, cachedInputTokens: 0 }) });
     });
 
+    it('does not retry or fall back on a validation error', async () => {
+      fake.script(model, { kind: 'error', status: 400, message: 'messages: field required' });
+      await expect(gateway.call(request())).rejects.toMatchObject({ code: 'LLM_REQUEST_REJECTED', status: 502 });
+      expect(fake.requests).toHaveLength(1);
+    });
+
     it('waits for retry-after on 429 and then succeeds', async () => {
       fake.script(model, { kind: 'error', status: 429, retryAfterSeconds: 1 }, { text: 'after waiting' });
       const result = await gateway.call(request());
