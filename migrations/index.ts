@@ -1,6 +1,7 @@
 import { Init1763800000000 } from './1763800000000-Init.js';
 import { Auth1763801000000 } from './1763801000000-Auth.js';
 import { LlmUsageAndBudgets1763802000000 } from './1763802000000-LlmUsageAndBudgets.js';
+import { LlmUsageUserForeignKeys1763802000100 } from './1763802000100-LlmUsageUserForeignKeys.js';
 import { TasksAndRuns1763803000000 } from './1763803000000-TasksAndRuns.js';
 import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.js';
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   Init1763800000000,
   Auth1763801000000,
   LlmUsageAndBudgets1763802000000,
+  LlmUsageUserForeignKeys1763802000100,
   TasksAndRuns1763803000000,
   AgentCheckpoints1763803000001,
   Webhooks1763804000000,
