@@ -8,6 +8,7 @@ import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { UsersApiModule } from './users/users-api.module.js';
 import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 /** Feature modules served by the API process (controllers and the services behind them). */
 export const HTTP_MODULES: Type[] = [
@@ -18,6 +19,7 @@ export const HTTP_MODULES: Type[] = [
   RunsModule,
   RepositoriesModule,
   MetricsModule,
+  WebhooksModule,
 ];
 
 /** Modules holding BullMQ processors: imported by the worker, and by the API when WORKER_IN_PROCESS. */
