@@ -1,12 +1,11 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { RequireVerifiedEmail } from '#src/auth/decorators/require-verified-email.decorator.js';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import { TaskQueryDto } from './dto/task-query.dto.js';
-import { OpenPullRequestDto } from './dto/pull-request.dto.js';
 import { TasksService } from './tasks.service.js';
 
 const IDEMPOTENCY_HEADER = {
@@ -86,27 +85,5 @@ export class TasksController {
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
   result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.result(user.id, id);
-  }
-
-  @Get(':id/patch')
-  @ApiOperation({ summary: 'The result as a git am-able patch' })
-  @ApiProduces('text/x-patch')
-  async patch(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Res() res: Response): Promise<void> {
-    const patch = await this.tasks.patch(user.id, id);
-    res.status(200).type('text/x-patch').setHeader('Content-Disposition', `attachment; filename="quorum-${id}.patch"`);
-    res.send(patch);
-  }
-
-  @Post(':id/pull-request')
-  @ApiOperation({ summary: 'Push the result branch and open a pull request (repository tasks)' })
-  async pullRequest(
-    @CurrentUser() user: AuthUser,
-    @Param('id', ParseUUIDPipe) id: string,
-    @Body() dto: OpenPullRequestDto,
-    @Res({ passthrough: true }) res: Response,
-  ) {
-    const response = await this.tasks.openPullRequest(user.id, id, dto);
-    res.status(response.status);
-    return response.body;
   }
 }

@@ -7,8 +7,8 @@ export class TaskNotFoundError extends NotFoundError {
 }
 
 export class TaskHasNoRunError extends NotFoundError {
-  constructor(what = 'Run of this task') {
-    super(what, 'RUN_NOT_FOUND');
+  constructor() {
+    super('Run of this task', 'RUN_NOT_FOUND');
   }
 }
 

@@ -2,7 +2,6 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
-import { RepositoriesCoreModule } from '#src/repositories/repositories-core.module.js';
 import { IdempotencyKey } from './entities/idempotency-key.entity.js';
 import { Task } from './entities/task.entity.js';
 import { GatewayModelRefValidator } from './gateway-model-ref.validator.js';
@@ -13,7 +12,7 @@ import { TasksController } from './tasks.controller.js';
 import { TasksService } from './tasks.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Task, IdempotencyKey]), TasksCoreModule, RunsCoreModule, LlmModule, RepositoriesCoreModule],
+  imports: [TypeOrmModule.forFeature([Task, IdempotencyKey]), TasksCoreModule, RunsCoreModule, LlmModule],
   controllers: [TasksController],
   providers: [TasksService, IdempotencyService, { provide: ModelRefValidator, useClass: GatewayModelRefValidator }],
 })

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, Repository } from 'typeorm';
-import type { RunInput, RunResult } from '#src/agents/runs/entities/run.entity.js';
+import type { RunInput } from '#src/agents/runs/entities/run.entity.js';
 import { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import { RunView, toRunView } from '#src/agents/runs/run.view.js';
 import { RunsService, usageOf } from '#src/agents/runs/runs.service.js';
@@ -17,20 +17,8 @@ import { Task, TaskConfig, TaskFile } from './entities/task.entity.js';
 import { normaliseWorkspacePath } from './file-paths.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { ModelRefValidator } from './model-ref.validator.js';
-import { formatPatch } from './patch-file.js';
-import type { OpenPullRequestDto } from './dto/pull-request.dto.js';
-import { RepositoriesService } from '#src/repositories/repositories.service.js';
-import { RepositoryResultsService } from '#src/repositories/repository-results.service.js';
-import { PullRequestUnsupportedError } from '#src/repositories/repositories.errors.js';
 import { TaskView, toTaskView } from './task.view.js';
 import { TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
-
-function pullRequestBody(description: string, result: RunResult | null): string {
-  const parts = [description];
-  if (result?.tests) parts.push(`## Tests\n${result.tests.passed} passed, ${result.tests.failed} failed (run in the Quorum sandbox).`);
-  if (result?.review) parts.push(`## Review\n${result.review.verdict}: ${result.review.summary}`);
-  return parts.join('\n\n');
-}
 
 /** Task rules: input limits, ownership, idempotent create/execute, the one-active-run rule. */
 @Injectable()
@@ -43,8 +31,6 @@ export class TasksService {
     private readonly events: RunEventsService,
     private readonly idempotency: IdempotencyService,
     private readonly models: ModelRefValidator,
-    private readonly repositories: RepositoriesService,
-    private readonly repositoryResults: RepositoryResultsService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.limits = config.get('agents', { infer: true }).limits;
@@ -57,7 +43,6 @@ export class TasksService {
     if (mode === 'review' && files.length === 0 && !dto.repositoryId) {
       throw new ValidationFailedError([{ field: 'files', message: 'a review task needs files or a repositoryId' }]);
     }
-    if (dto.repositoryId) await this.repositories.assertUsable(userId, dto.repositoryId, config.branch);
     return this.idempotency.execute({ userId, name: 'POST /tasks', key: idempotencyKey, request: dto }, async (manager) => {
       const task = await manager.save(
         manager.create(Task, {
@@ -95,7 +80,6 @@ export class TasksService {
     return this.events.transaction(async (manager) => {
       const task = await this.lockOwned(manager, userId, taskId);
       if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
-      if (task.repositoryId && config?.branch) await this.repositories.assertUsable(userId, task.repositoryId, config.branch);
       Object.assign(task, {
         ...(dto.title !== undefined ? { title: dto.title } : {}),
         ...(dto.description !== undefined ? { description: dto.description } : {}),
@@ -172,35 +156,6 @@ export class TasksService {
       plan: result?.plan,
       usage: usageOf(run),
     };
-  }
-
-  /** The result as a mailbox `git am` applies: the repository commit's patch, or one made from the diff. */
-  async patch(userId: string, taskId: string): Promise<string> {
-    const task = await this.findOwned(userId, taskId);
-    if (task.repositoryId) {
-      const published = await this.repositoryResults.latestForTask(userId, taskId);
-      if (published) return published.patch;
-    }
-    const run = await this.runs.latestForTask(taskId);
-    if (!run?.result?.diff) throw new TaskHasNoRunError('A result with changes');
-    return formatPatch({ title: task.title, body: run.result.review?.summary, diff: run.result.diff, date: run.finishedAt ?? run.updatedAt });
-  }
-
-  /** Pushes the repository result and opens a pull request (201 when opened now, 200 when it already was). */
-  async openPullRequest(userId: string, taskId: string, dto: OpenPullRequestDto): Promise<{ status: number; body: { url: string; number: number } }> {
-    const task = await this.findOwned(userId, taskId);
-    if (!task.repositoryId) throw new PullRequestUnsupportedError('Only tasks on a repository can open a pull request.');
-    const run = await this.runs.latestForTask(taskId);
-    const opened = await this.repositoryResults.openPullRequest(userId, taskId, {
-      title: dto.title ?? task.title,
-      body: dto.body ?? pullRequestBody(task.description, run?.result ?? null),
-    });
-    if (opened.created) {
-      await this.events.transaction((manager) =>
-        this.events.recordTaskEvent(manager, userId, 'pull_request.opened', { taskId, runId: run?.id, url: opened.url, number: opened.number }),
-      );
-    }
-    return { status: opened.created ? 201 : 200, body: { url: opened.url, number: opened.number } };
   }
 
   private async findOwned(userId: string, taskId: string): Promise<Task> {

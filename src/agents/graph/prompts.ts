@@ -9,11 +9,9 @@ const RUNNERS = {
   python: 'Tests run with `python3 -m unittest discover` (files named test_*.py).',
 } as const;
 
-/** The task as every agent sees it; `repositoryContext` is the rendered view of a repository task's clone. */
-export function taskBrief(input: RunInput, repositoryContext?: string): string {
+export function taskBrief(input: RunInput): string {
   const files = input.files.length > 0 ? `\n\nExisting files:\n${renderFiles(input.files)}` : '';
-  const repository = repositoryContext ? `\n\nThe code base (paths are relative to its root):\n${repositoryContext}` : '';
-  return `Task: ${input.title}\nLanguage: ${input.language}\n\n${input.description}${files}${repository}`;
+  return `Task: ${input.title}\nLanguage: ${input.language}\n\n${input.description}${files}`;
 }
 
 export function renderFiles(files: TaskFile[]): string {

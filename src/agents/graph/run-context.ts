@@ -27,8 +27,6 @@ export interface RunContext {
   councilEnabled: boolean;
   judges: string[];
   models: Record<string, string>;
-  /** Repository tasks: the run's clone, the branch it came from and a bounded view of it for prompts. */
-  repository: { dir: string; baseBranch: string; context: string } | null;
   /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
   recovering: boolean;
 }

@@ -45,7 +45,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: planSchema,
       messages: [
         { role: 'system', content: SYSTEM.planner },
-        { role: 'user', content: taskBrief(ctx.run.input, ctx.repository?.context) + feedback },
+        { role: 'user', content: taskBrief(ctx.run.input) + feedback },
       ],
       summarise: (answer) => `Plan with ${answer.steps.length} step(s): ${answer.summary}`,
     });
@@ -75,7 +75,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: writeFilesSchema,
       messages: [
         { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
-        { role: 'user', content: `${taskBrief(ctx.run.input, ctx.repository?.context)}\n\n${renderPlan(state.plan)}${revision}` },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}${revision}` },
       ],
       check: (value) => checkPaths(value.files),
       summarise: (value) => `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
@@ -93,7 +93,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: writeTestsSchema,
       messages: [
         { role: 'system', content: SYSTEM.tester(ctx.run.input.language) },
-        { role: 'user', content: `${taskBrief(ctx.run.input, ctx.repository?.context)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}` },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}` },
       ],
       check: (value) => checkPaths(value.files),
       summarise: (value) => `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
@@ -116,7 +116,6 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           language: ctx.run.input.language,
           files: mergeFiles(state.files, state.testFiles),
           testCommand: ctx.run.input.config.testCommand,
-          baseDir: ctx.repository?.dir,
           signal: ctx.signal,
         });
         const analysed = analyseTestOutput(ctx.run.input.language, raw);
@@ -198,7 +197,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: reviewSchema,
       messages: [
         { role: 'system', content: SYSTEM.reviewer },
-        { role: 'user', content: `${taskBrief(ctx.run.input, ctx.repository?.context)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}` },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}` },
       ],
       summarise: (value) => `${value.verdict}: ${value.summary}`.slice(0, 500),
     });

@@ -9,8 +9,6 @@ export interface TestRunRequest {
   /** Source files and test files, written into a fresh workspace. */
   files: TaskFile[];
   testCommand?: string;
-  /** A repository task's clone: copied into the workspace first, then `files` are written over it. */
-  baseDir?: string;
   signal: AbortSignal;
 }
 

@@ -11,7 +11,6 @@ import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { CancelledRunError, RunCancellationService } from './run-cancellation.service.js';
-import { RunRepositoryService } from './run-repository.service.js';
 
 class RunTimeoutError extends Error {
   constructor(ms: number) {
@@ -40,7 +39,6 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     private readonly progress: RunProgressService,
     private readonly runs: RunsService,
     private readonly cancellation: RunCancellationService,
-    private readonly repositories: RunRepositoryService,
   ) {
     this.settings = config.get('agents', { infer: true });
   }
@@ -80,17 +78,13 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     try {
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
-      ctx.repository = await this.repositories.prepare(run);
       const exit = await this.graph.advance(ctx, claim.action === 'resume' ? run.resumeAnswer : null);
       if (exit.kind === 'interrupted') await this.progress.awaitInput(run, { plan: exit.plan });
-      else if (exit.status === 'completed') {
-        const result = ctx.repository ? await this.repositories.publish(run, ctx.repository, exit.result) : exit.result;
-        await this.progress.complete(run, result, {});
-      } else await this.progress.fail(run, exit.code ?? 'AGENT_FAILED', exit.reason ?? 'The run failed.', exit.result);
+      else if (exit.status === 'completed') await this.progress.complete(run, exit.result, {});
+      else await this.progress.fail(run, exit.code ?? 'AGENT_FAILED', exit.reason ?? 'The run failed.', exit.result);
     } catch (error) {
       await this.endWithError(ctx, controller.signal, error);
     } finally {
-      if (ctx.repository) await this.repositories.discard(ctx.repository.dir);
       clearTimeout(timer);
       this.cancellation.release(runId, controller);
       this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
@@ -150,7 +144,6 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       judges: config.judges ?? this.settings.councilJudges,
       models,
       recovering,
-      repository: null,
     };
   }
 }

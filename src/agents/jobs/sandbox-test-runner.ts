@@ -1,4 +1,3 @@
-import { cp, lstat } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { SandboxService } from '#src/agents/sandbox/sandbox.service.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
@@ -17,10 +16,6 @@ export class SandboxTestRunner extends TestRunner {
   async run(request: TestRunRequest): Promise<TestRunOutput> {
     const dir = await this.workspaces.create(`${request.runId}-${request.iteration}`);
     try {
-      if (request.baseDir) {
-        // Links are not copied: a repository's link could point anywhere on this machine.
-        await cp(request.baseDir, dir, { recursive: true, force: true, filter: async (source) => !(await lstat(source)).isSymbolicLink() });
-      }
       await this.workspaces.writeFiles(dir, request.files);
       const result = await this.sandbox.runTests({
         workspaceDir: dir,

@@ -24,8 +24,6 @@ export interface RunResult {
   diff: string;
   review: ReviewOutcome | null;
   plan?: unknown;
-  /** Repository tasks: the commit made on `quorum/<task-id>`. */
-  repository?: { branch: string; baseBranch: string; baseSha: string; commitSha: string } | null;
 }
 
 /** The answer a user gave to a plan-approval interrupt, consumed by the next job. */
