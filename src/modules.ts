@@ -3,6 +3,7 @@ import { AgentJobsModule } from './agents/jobs/agent-jobs.module.js';
 import { RunsModule } from './agents/runs/runs.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { UsersApiModule } from './users/users-api.module.js';
@@ -16,6 +17,7 @@ export const HTTP_MODULES: Type[] = [
   TasksModule,
   RunsModule,
   RepositoriesModule,
+  MetricsModule,
 ];
 
 /** Modules holding BullMQ processors: imported by the worker, and by the API when WORKER_IN_PROCESS. */

@@ -4,6 +4,8 @@ import type { AppConfig } from './app.config.js';
 import { appConfig } from './app.config.js';
 import type { AuthConfig } from './auth.config.js';
 import { authConfig } from './auth.config.js';
+import type { CouncilConfig } from './council.config.js';
+import { councilConfig } from './council.config.js';
 import type { DatabaseConfig } from './database.config.js';
 import { databaseConfig } from './database.config.js';
 import type { LlmConfig } from './llm.config.js';
@@ -34,6 +36,7 @@ export const CONFIG_NAMESPACES = [
   sandboxConfig,
   webhooksConfig,
   repositoriesConfig,
+  councilConfig,
 ];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
@@ -49,6 +52,7 @@ export interface AllConfig {
   sandbox: SandboxConfig;
   webhooks: WebhooksConfig;
   repositories: RepositoriesConfig;
+  council: CouncilConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */

@@ -7,10 +7,12 @@ import { LlmGatewayService } from '#src/agents/llm/llm-gateway.service.js';
 import type { ResumeAnswer, RunResult } from '#src/agents/runs/entities/run.entity.js';
 import { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
-import { RunGraph, buildRunGraph } from './run-graph.js';
+import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
 import { RunGraphValues, initialGraphState } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { unifiedDiff } from './unified-diff.js';
@@ -37,6 +39,7 @@ export class RunGraphService implements OnModuleDestroy {
     progress: RunProgressService,
     events: RunEventsService,
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
+    @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
   ) {
     const agents = config.get('agents', { infer: true });
     const database = config.get('database', { infer: true });
@@ -51,6 +54,7 @@ export class RunGraphService implements OnModuleDestroy {
         progress,
         events,
         council: council ?? null,
+        repositories: repositories ?? null,
         stepTimeoutMs: agents.stepTimeoutMs,
         streamDeltas: agents.streamDeltas,
         logger: this.logger,
@@ -71,12 +75,15 @@ export class RunGraphService implements OnModuleDestroy {
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
-      let input: Command | RunGraphValues | null = resume ? new Command({ resume }) : initialGraphState(ctx.run.input.files);
-      if (!resume && ctx.recovering) {
-        // Continue from the dead worker's last checkpoint, if it got as far as writing one.
-        const existing = await this.graph.getState(config);
-        if (existing.values && Object.keys(existing.values).length > 0) input = null;
-      }
+      const existing = await this.graph.getState(config);
+      const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
+      if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
+      // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
+      const input: Command | RunGraphValues | null = resume
+        ? new Command({ resume })
+        : ctx.recovering && hasCheckpoint
+          ? null
+          : initialGraphState(await this.initialFiles(ctx));
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
@@ -84,6 +91,7 @@ export class RunGraphService implements OnModuleDestroy {
       if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
       const outcome = state.outcome ?? { status: 'failed', code: 'AGENT_FAILED', reason: 'The run ended without an outcome.' };
+      if (ctx.repository) await this.publishRepository(ctx, state, result, outcome.status === 'completed');
       return { kind: 'finished', status: outcome.status, code: outcome.code, reason: outcome.reason, result };
     } finally {
       this.contexts.delete(ctx.run.id);
@@ -95,6 +103,43 @@ export class RunGraphService implements OnModuleDestroy {
     const snapshot = await this.graph.getState({ configurable: { thread_id: ctx.run.id } });
     const state = snapshot.values as RunGraphValues | undefined;
     return state && Object.keys(state).length > 0 ? this.resultOf(ctx, state) : null;
+  }
+
+  /** A repository task works on a shallow clone of its branch (kept across plan approval). */
+  private async prepareRepository(ctx: RunContext): Promise<void> {
+    if (!this.repositories) throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
+    ctx.repository = await this.repositories.prepare(ctx.run);
+  }
+
+  /** A review-only task on a repository reviews the relevant part of it. */
+  private async initialFiles(ctx: RunContext) {
+    const input = ctx.run.input;
+    if (!ctx.repository || input.mode !== 'review' || input.files.length > 0) return input.files;
+    return ctx.repository.viewFiles([], `${input.title}\n${input.description}`);
+  }
+
+  /**
+   * The result of a repository task is a commit on `quorum/<task-id>`; its diff replaces the
+   * file-set diff. The checkout goes once the run completes and stays (until the workspace sweep)
+   * when it failed, for inspection.
+   */
+  private async publishRepository(ctx: RunContext, state: RunGraphValues, result: RunResult, completed: boolean): Promise<void> {
+    const checkout = ctx.repository!;
+    try {
+      if (ctx.run.input.mode === 'build') {
+        const plan = state.plan ? `${state.plan.summary}\n\n${state.plan.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n')}` : '';
+        const published = await this.repositories!.publish(ctx.run, checkout, mergeFiles(state.files, state.testFiles), {
+          title: ctx.run.input.title,
+          body: plan,
+        });
+        result.repository = published;
+        result.diff = published?.diff ?? '';
+      }
+    } finally {
+      await this.repositories!.release(ctx.run, !completed).catch((error: unknown) =>
+        this.logger.warn({ err: error, runId: ctx.run.id }, 'removing the repository checkout failed'),
+      );
+    }
   }
 
   async onModuleDestroy(): Promise<void> {

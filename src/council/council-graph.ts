@@ -1,0 +1,67 @@
+/**
+ * The council as a LangGraph fan-out: START sends one `judge` task per seated judge (they run in
+ * the same super-step, i.e. in parallel), and `aggregate` runs once every judge has answered. What
+ * a judge or the aggregation does is supplied per review through `configurable.council`, so the
+ * graph is compiled once and holds no request state.
+ */
+import { Annotation, END, Send, START, StateGraph } from '@langchain/langgraph';
+import type { LangGraphRunnableConfig } from '@langchain/langgraph';
+import type { JudgeVerdict } from '#src/agents/graph/review.port.js';
+
+export interface CouncilSeat {
+  judge: string;
+}
+
+export interface CouncilGraphContext<S extends CouncilSeat, R> {
+  runJudge(seat: S): Promise<JudgeVerdict>;
+  finish(verdicts: JudgeVerdict[]): Promise<R>;
+}
+
+const CouncilState = Annotation.Root({
+  seats: Annotation<CouncilSeat[]>({ reducer: (_old, next) => next, default: () => [] }),
+  /** Set only in the input a `Send` hands to one judge task. */
+  seat: Annotation<CouncilSeat | undefined>({ reducer: (_old, next) => next, default: () => undefined }),
+  verdicts: Annotation<JudgeVerdict[]>({ reducer: (all, next) => all.concat(next), default: () => [] }),
+  outcome: Annotation<unknown>({ reducer: (_old, next) => next, default: () => undefined }),
+});
+type State = typeof CouncilState.State;
+
+function context(config: LangGraphRunnableConfig): CouncilGraphContext<CouncilSeat, unknown> {
+  const ctx = config.configurable?.council as CouncilGraphContext<CouncilSeat, unknown> | undefined;
+  if (!ctx) throw new Error('council graph invoked without configurable.council');
+  return ctx;
+}
+
+export function buildCouncilGraph() {
+  return new StateGraph(CouncilState)
+    .addNode('judge', async (state: State, config: LangGraphRunnableConfig) => {
+      if (!state.seat) throw new Error('judge task without a seat');
+      return { verdicts: [await context(config).runJudge(state.seat)] };
+    })
+    .addNode('aggregate', async (state: State, config: LangGraphRunnableConfig) => ({
+      outcome: await context(config).finish(state.verdicts),
+    }))
+    .addConditionalEdges(START, (state: State) => (state.seats.length ? state.seats.map((seat) => new Send('judge', { seat })) : 'aggregate'), [
+      'judge',
+      'aggregate',
+    ])
+    .addEdge('judge', 'aggregate')
+    .addEdge('aggregate', END)
+    .compile({ name: 'council' });
+}
+
+export type CouncilGraph = ReturnType<typeof buildCouncilGraph>;
+
+/** Runs the fan-out for these seats and returns what `finish` returned. */
+export async function runCouncilGraph<S extends CouncilSeat, R>(
+  graph: CouncilGraph,
+  seats: S[],
+  ctx: CouncilGraphContext<S, R>,
+  signal?: AbortSignal,
+): Promise<R> {
+  const state = await graph.invoke(
+    { seats },
+    { configurable: { council: ctx }, signal, recursionLimit: Math.max(25, seats.length + 5), maxConcurrency: Math.max(1, seats.length) },
+  );
+  return state.outcome as R;
+}

@@ -1,0 +1,312 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import {
+  CouncilReviewer,
+  type JudgeVerdict,
+  type ReviewHooks,
+  type ReviewOutcome,
+  type ReviewRequest,
+  type StepHandle,
+} from '#src/agents/graph/review.port.js';
+import type { ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
+import { DomainError } from '#src/common/errors.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { aggregate, type AggregateResult, type CouncilIssue, mergeIssues } from './aggregate.js';
+import { CouncilLlm, type ResolvedModel } from './council-llm.port.js';
+import { buildCouncilGraph, runCouncilGraph } from './council-graph.js';
+import { CouncilRecordsService, type RunScope } from './council-records.service.js';
+import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
+import { estimateTokens, planCouncilCost } from './cost-plan.js';
+import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
+import { addUsd } from './money.js';
+import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from './review-tool.js';
+import { detectStuck, filesHash, findingsHash, type IterationFingerprint, type StuckCause } from './stuck.js';
+
+interface Seat {
+  judge: string;
+  definition: JudgeDefinition;
+  /** Per-task override (`config.models`), passed to the gateway as is. */
+  override?: string;
+  resolved?: ResolvedModel;
+}
+
+interface Review {
+  request: ReviewRequest;
+  hooks: ReviewHooks;
+  scope: RunScope;
+  userMessage: string;
+  /** Errors that ended judges, for the decision when nobody could vote. */
+  errors: unknown[];
+}
+
+const ZERO_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+
+/**
+ * The council of judges behind `CouncilReviewer`: seats the judges, plans the cost cap, runs them in
+ * parallel (a LangGraph fan-out), aggregates their verdicts, detects a stuck run, records every judge
+ * and the aggregate, and reports `council.completed`.
+ */
+@Injectable()
+export class CouncilReviewerService extends CouncilReviewer {
+  private readonly logger = new Logger(CouncilReviewerService.name);
+  private readonly graph = buildCouncilGraph();
+
+  constructor(
+    private readonly llm: CouncilLlm,
+    private readonly records: CouncilRecordsService,
+    private readonly config: ConfigService<AllConfig, true>,
+  ) {
+    super();
+  }
+
+  async review(request: ReviewRequest, hooks: ReviewHooks): Promise<ReviewOutcome> {
+    const council = this.config.get('council', { infer: true });
+    const scope: RunScope = { userId: request.userId, taskId: request.taskId, runId: request.runId, iteration: request.iteration };
+    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), errors: [] };
+    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition) => ({
+      judge: definition.name,
+      definition,
+      override: judgeModelOverride(definition.name, request.models),
+    }));
+    const currentFiles = filesHash(request.files);
+    const previous = council.stuckDetection && request.mode === 'build' ? await this.records.previousFingerprint(request.runId, request.iteration) : undefined;
+
+    // The same files as the iteration before: the judges would repeat themselves; do not pay them again.
+    const sameFiles = previous && previous.iteration === request.iteration - 1 && previous.filesHash === currentFiles;
+    const skipped = new Map<string, string>();
+    if (sameFiles) {
+      for (const seat of seats) skipped.set(seat.judge, `not convened: the files are the same as in iteration ${previous.iteration}`);
+    } else {
+      for (const seat of seats) seat.resolved = this.resolve(seat);
+      const cap = request.councilMaxCostUsd ?? council.maxCostUsd;
+      if (cap !== undefined) {
+        const spent = await this.records.spentInRun(request.runId, request.iteration);
+        const plan = planCouncilCost(
+          seats.map((seat) => ({
+            judge: seat.judge,
+            worstCaseUsd: this.llm.worstCaseUsd(
+              seat.resolved!,
+              estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage),
+              council.judgeMaxTokens,
+            ),
+          })),
+          cap,
+          spent,
+        );
+        for (const s of plan.skipped) skipped.set(s.judge, s.reason);
+      }
+    }
+
+    const preDecided = await Promise.all(
+      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!)),
+    );
+    const running = seats.filter((seat) => !skipped.has(seat.judge));
+    const order = new Map(seats.map((seat, i) => [seat.judge, i]));
+
+    return runCouncilGraph(
+      this.graph,
+      running,
+      {
+        runJudge: (seat) => this.runJudge(review, seat),
+        finish: (verdicts) =>
+          this.finish(
+            review,
+            [...preDecided, ...verdicts].sort((a, b) => order.get(a.judge)! - order.get(b.judge)!),
+            { iteration: request.iteration, filesHash: currentFiles, findingsHash: '', hasFindings: false },
+            previous,
+            sameFiles ? 'SAME_FILES' : undefined,
+          ),
+      },
+      request.signal,
+    );
+  }
+
+  private resolve(seat: Seat): ResolvedModel | undefined {
+    try {
+      return this.llm.resolveModel(seat.definition.agent, seat.override);
+    } catch {
+      // An unknown model fails this judge's call with the gateway's own error; the plan prices nothing.
+      return undefined;
+    }
+  }
+
+  private async skipJudge(review: Review, seat: Seat, reason: string): Promise<JudgeVerdict> {
+    const verdict: JudgeVerdict = {
+      judge: seat.judge,
+      ...(seat.resolved ? { provider: seat.resolved.provider, model: seat.resolved.model } : {}),
+      status: 'skipped',
+      summary: `Skipped: ${reason}`,
+      issues: [],
+      inputTokens: 0,
+      outputTokens: 0,
+      costUsd: '0',
+    };
+    const step = await review.hooks.startStep(seat.definition.agent, seat.resolved ?? {});
+    await review.hooks.finishStep(step, { status: 'skipped', summary: verdict.summary, costUsd: '0', usage: ZERO_USAGE });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { stepId: step.stepId });
+    return verdict;
+  }
+
+  private async runJudge(review: Review, seat: Seat): Promise<JudgeVerdict> {
+    const { request, hooks } = review;
+    const started = Date.now();
+    const step: StepHandle = await hooks.startStep(seat.definition.agent, seat.resolved ?? {});
+    const usage: LlmUsage = { ...ZERO_USAGE };
+    let costUsd = '0';
+    let provider = seat.resolved?.provider;
+    let model = seat.resolved?.model;
+    let verdict: JudgeVerdict;
+    try {
+      const messages: ChatMessage[] = [
+        { role: 'system', content: seat.definition.systemPrompt },
+        { role: 'user', content: review.userMessage },
+      ];
+      let lastError = '';
+      let answer: JudgeVerdict | undefined;
+      for (let attempt = 1; attempt <= 2 && !answer; attempt++) {
+        const result = await this.llm.call({
+          context: { userId: request.userId, agent: seat.definition.agent, taskId: request.taskId, runId: request.runId, stepId: step.stepId },
+          ...(seat.override ? { model: seat.override } : {}),
+          messages,
+          tools: [SUBMIT_REVIEW_TOOL],
+          toolChoice: { name: SUBMIT_REVIEW_TOOL_NAME },
+          temperature: 0,
+          maxTokens: this.config.get('council', { infer: true }).judgeMaxTokens,
+          signal: request.signal,
+        });
+        usage.inputTokens += result.usage.inputTokens;
+        usage.outputTokens += result.usage.outputTokens;
+        usage.cachedInputTokens += result.usage.cachedInputTokens;
+        costUsd = addUsd(costUsd, result.costUsd);
+        provider = result.provider;
+        model = result.model;
+        const parsed = extractSubmitReview(result.toolCalls);
+        if (parsed.ok) {
+          answer = {
+            judge: seat.judge,
+            status: 'completed',
+            ...parsed.review,
+            issues: parsed.review.issues.map((issue) => ({ ...issue, judge: seat.judge })),
+          };
+          break;
+        }
+        lastError = parsed.error;
+        messages.push({ role: 'assistant', content: result.text, ...(result.toolCalls.length ? { toolCalls: result.toolCalls } : {}) });
+        for (const call of result.toolCalls) {
+          messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: `Not accepted: ${parsed.error}` });
+        }
+        messages.push({ role: 'user', content: correctiveMessage(parsed.error) });
+      }
+      verdict = answer ?? {
+        judge: seat.judge,
+        status: 'failed',
+        summary: `No valid ${SUBMIT_REVIEW_TOOL_NAME} answer after a corrective retry.`,
+        issues: [],
+        error: `INVALID_TOOL_CALL: ${lastError}`,
+      };
+    } catch (error) {
+      if (request.signal.aborted) throw error;
+      review.errors.push(error);
+      const code = error instanceof DomainError ? error.code : 'LLM_CALL_FAILED';
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`judge ${seat.judge} of run ${request.runId} failed: ${code} ${message}`);
+      verdict = { judge: seat.judge, status: 'failed', summary: `Failed: ${message}`, issues: [], error: `${code}: ${message}` };
+    }
+    verdict = {
+      ...verdict,
+      ...(provider ? { provider } : {}),
+      ...(model ? { model } : {}),
+      inputTokens: usage.inputTokens,
+      outputTokens: usage.outputTokens,
+      costUsd,
+    };
+    await hooks.finishStep(step, {
+      status: verdict.status,
+      usage,
+      costUsd,
+      summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
+      ...(verdict.error ? { error: verdict.error } : {}),
+    });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { stepId: step.stepId, latencyMs: Date.now() - started });
+    return verdict;
+  }
+
+  private async finish(
+    review: Review,
+    judges: JudgeVerdict[],
+    fingerprint: IterationFingerprint,
+    previous: IterationFingerprint | undefined,
+    preStuck: StuckCause | undefined,
+  ): Promise<ReviewOutcome> {
+    const { request, hooks } = review;
+    const council = this.config.get('council', { infer: true });
+    let result: AggregateResult = aggregate(judges, council.aggregation, request.tests);
+    const current: IterationFingerprint = {
+      ...fingerprint,
+      findingsHash: findingsHash(result.issues),
+      hasFindings: result.issues.length > 0,
+    };
+    const stuck = preStuck ?? (council.stuckDetection && request.mode === 'build' && result.verdict !== 'APPROVE' ? detectStuck(previous, current) : undefined);
+    if (stuck) {
+      const what = stuck === 'SAME_FILES' ? 'the same files' : 'the same findings';
+      result = {
+        ...result,
+        verdict: 'REJECT',
+        reason: 'STUCK',
+        dissent: [],
+        summary: `STUCK: iteration ${request.iteration} brought ${what} as iteration ${previous?.iteration}; further iterations would not help. ${result.summary}`,
+      };
+      if (stuck === 'SAME_FILES' && previous) {
+        // Nobody re-reviewed identical files: carry the last findings forward so the result still says what is wrong.
+        const last = await this.records.latestVerdict(request.runId);
+        if (last && last.iteration === previous.iteration) result = { ...result, issues: last.issues, ...(last.score !== null ? { score: last.score } : {}) };
+      }
+    }
+    const costUsd = addUsd(...judges.map((j) => j.costUsd));
+    await this.records.saveVerdict({ ...review.scope, mode: request.mode }, result, current, stuck, costUsd);
+    await hooks.emit('council.completed', {
+      taskId: request.taskId,
+      runId: request.runId,
+      iteration: request.iteration,
+      mode: request.mode,
+      verdict: result.verdict,
+      reason: result.reason,
+      ...(result.vetoedBy ? { vetoedBy: result.vetoedBy } : {}),
+      summary: result.summary,
+      score: result.score ?? null,
+      votes: result.votes,
+      dissent: result.dissent,
+      issues: result.issues,
+      judges: judges.map((j) => ({
+        judge: j.judge,
+        status: j.status,
+        verdict: j.verdict ?? null,
+        summary: j.summary,
+        score: j.score ?? null,
+        issues: j.issues,
+        provider: j.provider ?? null,
+        model: j.model ?? null,
+        inputTokens: j.inputTokens ?? 0,
+        outputTokens: j.outputTokens ?? 0,
+        costUsd: j.costUsd ?? '0',
+        ...(j.error ? { error: j.error } : {}),
+      })),
+      costUsd,
+    });
+
+    if (result.verdict === null) {
+      const budget = review.errors.find((e) => e instanceof DomainError && e.code === 'BUDGET_EXCEEDED');
+      if (budget) throw budget;
+      throw new CouncilNoQuorumError(result.summary);
+    }
+    // Failing the run is the graph's answer to any review error; STUCK must stop it, not revise again.
+    if (result.reason === 'STUCK') throw new CouncilStuckError(result.summary);
+    return {
+      verdict: result.verdict,
+      summary: result.summary,
+      issues: result.issues as CouncilIssue[],
+      ...(result.score !== undefined ? { score: result.score } : {}),
+      council: { verdict: result.verdict, judges, reason: result.reason },
+    };
+  }
+}
