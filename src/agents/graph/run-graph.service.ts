@@ -70,9 +70,12 @@ export class RunGraphService implements OnModuleDestroy {
    * and a run without one starts from the task's files.
    */
   async advance(ctx: RunContext, resume: ResumeAnswer | null): Promise<GraphExit> {
+    // Checkpoints are written while the next node runs ('async'): a crash may lose the newest one,
+    // and then the replayed node finds its completed step (by step key) and reuses its answer
+    // instead of calling the model again, so nothing finished is paid for twice either way.
     // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
     // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
-    const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
+    const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
       const existing = await this.graph.getState(config);
