@@ -145,6 +145,11 @@ export class RunGraphService implements OnModuleDestroy {
     }
   }
 
+  /** Drops a finished run's checkpoints (best effort: they are only needed while a run can continue). */
+  async forget(runId: string): Promise<void> {
+    await this.checkpointer.deleteThread(runId).catch((error: unknown) => this.logger.warn({ err: error, runId }, 'deleting checkpoints failed'));
+  }
+
   async onModuleDestroy(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
