@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { IdempotencyService } from '../../src/tasks/idempotency.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 
@@ -86,6 +87,15 @@ describe('tasks (HTTP)', () => {
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
     expect(new Set(answers.map((a) => a.body.task.id)).size).toBe(1);
     await create(base, { 'Idempotency-Key': 'bad key with spaces' }).expect(400);
+
+    // After its lifetime a key is forgotten: the same key then creates a new task.
+    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key]);
+    const fresh = await create({ ...base, title: 'Other' }, { 'Idempotency-Key': key }).expect(201);
+    expect(fresh.body.task.id).not.toBe(first.body.task.id);
+    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key2]);
+    expect(await t.app.get(IdempotencyService).purgeExpired()).toBeGreaterThanOrEqual(1);
+    const left = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [key2]);
+    expect(left[0].n).toBe(0);
   });
 
   it('executes once per key, refuses a second active run and refuses delete/patch while active', async () => {
