@@ -13,7 +13,7 @@ import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
 import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
-import { RunGraphValues, initialGraphState } from './run-graph.state.js';
+import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { unifiedDiff } from './unified-diff.js';
 
@@ -79,18 +79,18 @@ export class RunGraphService implements OnModuleDestroy {
     this.contexts.set(ctx.run.id, ctx);
     try {
       const existing = await this.graph.getState(config);
-      const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
+      const hasCheckpoint = Boolean((existing.values as Partial<RunGraphChannels> | undefined)?.run);
       if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
       // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
-      const input: Command | RunGraphValues | null = resume
+      const input: Command | RunGraphChannels | null = resume
         ? new Command({ resume })
         : ctx.recovering && hasCheckpoint
           ? null
-          : initialGraphState(await this.initialFiles(ctx));
+          : graphInput(await this.initialFiles(ctx));
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
-      const state = snapshot.values as RunGraphValues;
+      const state = (snapshot.values as RunGraphChannels).run;
       if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
       const outcome = state.outcome ?? { status: 'failed', code: 'AGENT_FAILED', reason: 'The run ended without an outcome.' };
@@ -104,8 +104,8 @@ export class RunGraphService implements OnModuleDestroy {
   /** The files, diff, tests and review of the latest checkpoint (also for runs that end in failure). */
   async latestResult(ctx: RunContext): Promise<RunResult | null> {
     const snapshot = await this.graph.getState({ configurable: { thread_id: ctx.run.id } });
-    const state = snapshot.values as RunGraphValues | undefined;
-    return state && Object.keys(state).length > 0 ? this.resultOf(ctx, state) : null;
+    const state = (snapshot.values as Partial<RunGraphChannels> | undefined)?.run;
+    return state ? this.resultOf(ctx, state) : null;
   }
 
   /** A repository task works on a shallow clone of its branch (kept across plan approval). */

@@ -7,7 +7,7 @@ import type { RunProgressService } from '#src/agents/runs/run-progress.service.j
 import { CouncilReviewer, ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { buildRunGraph } from './run-graph.js';
-import { initialGraphState } from './run-graph.state.js';
+import { graphInput } from './run-graph.state.js';
 import { TestRunner, TestRunOutput } from './test-runner.port.js';
 
 /** The graph's routing with the council hook, on an in-memory checkpointer and fakes at the module boundaries. */
@@ -96,7 +96,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
   };
   const contexts = new Map([[run.id, ctx]]);
   const graph = buildRunGraph(deps, contexts, new MemorySaver());
-  const invoke = () => graph.invoke(initialGraphState(run.input.files), { configurable: { thread_id: run.id } });
+  const invoke = async () => (await graph.invoke(graphInput(run.input.files), { configurable: { thread_id: run.id } })).run;
   return { steps, emitted, council, invoke };
 }
 
