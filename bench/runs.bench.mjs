@@ -80,6 +80,7 @@ export async function run(ctx) {
     const t0 = performance.now();
     const runIds = [];
     counting = true;
+    const cpu0 = process.cpuUsage();
     for (const taskId of taskIds) runIds.push((await call('POST', `/tasks/${taskId}/execute`, undefined, auth)).run.id);
     let polls = 0;
     for (;;) {
@@ -90,6 +91,7 @@ export async function run(ctx) {
     }
     const elapsed = (performance.now() - t0) / 1000;
     counting = false;
+    const cpu = process.cpuUsage(cpu0);
     const roundTrips = (queries - polls) / RUNS;
     const failed = await dataSource.query(`SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status <> 'completed'`, [runIds]);
     const overhead = await dataSource.query(
@@ -104,6 +106,11 @@ export async function run(ctx) {
       scenario: 'agent runs',
       metric: 'PostgreSQL round trips per run (execute → completed, incl. gateway usage/budget rows and LangGraph checkpoints)',
       value: round(roundTrips),
+    });
+    rows.push({
+      scenario: 'agent runs',
+      metric: 'CPU time per run in the API+worker process (ms; includes the in-process fake LLM, excludes the sandbox children)',
+      value: round((cpu.user + cpu.system) / 1000 / RUNS),
     });
     rows.push({ scenario: 'agent runs', metric: 'runs not completed', value: failed[0].n, target: '0', pass: failed[0].n === 0 });
     rows.push({
