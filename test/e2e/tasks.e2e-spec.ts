@@ -150,4 +150,14 @@ describe('tasks (HTTP)', () => {
     await t.http().get(`/api/v1/agents/runs/${run.id}/events?after=-1`).set(user.auth).expect(400);
     await t.http().get(`/api/v1/agents/runs/${run.id}/stream`).set(user.auth).set('Last-Event-ID', 'abc').expect(400);
   });
+
+  it('publishes the task and run routes with their response shapes in the OpenAPI document', async () => {
+    const doc = (await t.http().get('/api/docs-json').expect(200)).body;
+    for (const path of ['/api/v1/tasks', '/api/v1/tasks/{id}', '/api/v1/tasks/{id}/execute', '/api/v1/tasks/{id}/cancel', '/api/v1/tasks/{id}/result', '/api/v1/agents/runs', '/api/v1/agents/runs/{id}', '/api/v1/agents/runs/{id}/events', '/api/v1/agents/runs/{id}/stream', '/api/v1/agents/runs/{id}/resume']) {
+      expect(doc.paths[path]).toBeDefined();
+    }
+    expect(doc.paths['/api/v1/tasks/{id}/execute'].post.responses['202'].content['application/json'].schema.$ref).toContain('RunEnvelopeDto');
+    expect(doc.components.schemas.RunWithStepsDto.properties.steps).toBeDefined();
+    expect(doc.components.schemas.CreateTaskDto.required).toEqual(expect.arrayContaining(['title', 'description', 'language']));
+  });
 });
