@@ -6,7 +6,7 @@ import type { AggregateResult, CouncilIssue } from './aggregate.js';
 import type { RunCouncilDto } from './dto/run-council.dto.js';
 import { CouncilReview } from './entities/council-review.entity.js';
 import { CouncilVerdict } from './entities/council-verdict.entity.js';
-import { addUsd } from './money.js';
+import { addUsd, normaliseUsd } from './money.js';
 import type { IterationFingerprint, StuckCause } from './stuck.js';
 
 export interface RunScope {
@@ -25,7 +25,7 @@ export class CouncilRecordsService {
   ) {}
 
   /** Upsert: a run resumed after a crash re-reviews the same iteration and overwrites its row. */
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { stepId?: string; latencyMs?: number }): Promise<void> {
+  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { seat: number; stepId?: string; latencyMs?: number }): Promise<void> {
     await this.reviews.upsert(
       {
         runId: scope.runId,
@@ -33,6 +33,7 @@ export class CouncilRecordsService {
         taskId: scope.taskId,
         iteration: scope.iteration,
         judge: judge.judge,
+        seat: extra.seat,
         stepId: extra.stepId ?? null,
         provider: judge.provider ?? null,
         model: judge.model ?? null,
@@ -112,7 +113,7 @@ export class CouncilRecordsService {
   }
 
   async judgeReviews(runId: string, iteration: number): Promise<CouncilReview[]> {
-    return this.reviews.find({ where: { runId, iteration }, order: { createdAt: 'ASC', judge: 'ASC' } });
+    return this.reviews.find({ where: { runId, iteration }, order: { seat: 'ASC' } });
   }
 }
 
@@ -142,17 +143,17 @@ export function toRunCouncilDto(latest: CouncilVerdict, judges: CouncilReview[],
       model: j.model,
       inputTokens: j.inputTokens,
       outputTokens: j.outputTokens,
-      costUsd: j.costUsd,
+      costUsd: normaliseUsd(j.costUsd),
       error: j.error,
       stepId: j.stepId,
     })),
-    costUsd: latest.costUsd,
+    costUsd: normaliseUsd(latest.costUsd),
     iterations: history.map((v) => ({
       iteration: v.iteration,
       verdict: v.verdict,
       reason: v.reason,
       score: v.score,
-      costUsd: v.costUsd,
+      costUsd: normaliseUsd(v.costUsd),
       createdAt: v.createdAt.toISOString(),
     })),
     createdAt: latest.createdAt.toISOString(),

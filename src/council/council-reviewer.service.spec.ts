@@ -153,7 +153,7 @@ describe('CouncilReviewerService', () => {
     );
     expect(llm.calls.map((c) => c.toolChoice)).toEqual([{ name: 'submit_review' }, { name: 'submit_review' }, { name: 'submit_review' }]);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'council.completed', data: { verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }], costUsd: '0.00300000' } });
+    expect(events[0]).toMatchObject({ type: 'council.completed', data: { verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }], costUsd: '0.003' } });
     expect(records.judges).toHaveLength(3);
     expect(records.verdicts[0].cost).toBe('0.00300000');
   });
@@ -171,7 +171,7 @@ describe('CouncilReviewerService', () => {
     expect(security).toHaveLength(2);
     expect(security[1].messages.at(-1)).toMatchObject({ role: 'user', content: expect.stringContaining('submit_review') });
     const maintainability = outcome.council!.judges.find((j) => j.judge === 'maintainability')!;
-    expect(maintainability).toMatchObject({ status: 'failed', costUsd: '0.00200000', error: expect.stringContaining('INVALID_TOOL_CALL') });
+    expect(maintainability).toMatchObject({ status: 'failed', costUsd: '0.002', error: expect.stringContaining('INVALID_TOOL_CALL') });
     expect(steps.find((s) => s.agent === 'judge.security')!.outcome).toMatchObject({ usage: { inputTokens: 200, outputTokens: 40 }, costUsd: '0.00200000' });
   });
 

@@ -18,12 +18,13 @@ import { CouncilRecordsService, type RunScope } from './council-records.service.
 import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
-import { addUsd } from './money.js';
+import { addUsd, normaliseUsd } from './money.js';
 import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from './review-tool.js';
 import { detectStuck, filesHash, findingsHash, type IterationFingerprint, type StuckCause } from './stuck.js';
 
 interface Seat {
   judge: string;
+  index: number;
   definition: JudgeDefinition;
   /** Per-task override (`config.models`), passed to the gateway as is. */
   override?: string;
@@ -63,8 +64,9 @@ export class CouncilReviewerService extends CouncilReviewer {
     const council = this.config.get('council', { infer: true });
     const scope: RunScope = { userId: request.userId, taskId: request.taskId, runId: request.runId, iteration: request.iteration };
     const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), errors: [] };
-    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition) => ({
+    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition, index) => ({
       judge: definition.name,
+      index,
       definition,
       override: judgeModelOverride(definition.name, request.models),
     }));
@@ -143,7 +145,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     };
     const step = await review.hooks.startStep(seat.definition.agent, seat.resolved ?? {});
     await review.hooks.finishStep(step, { status: 'skipped', summary: verdict.summary, costUsd: '0', usage: ZERO_USAGE });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { stepId: step.stepId });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { seat: seat.index, stepId: step.stepId });
     return verdict;
   }
 
@@ -218,7 +220,7 @@ export class CouncilReviewerService extends CouncilReviewer {
       ...(model ? { model } : {}),
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
-      costUsd,
+      costUsd: normaliseUsd(costUsd),
     };
     await hooks.finishStep(step, {
       status: verdict.status,
@@ -227,7 +229,7 @@ export class CouncilReviewerService extends CouncilReviewer {
       summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
       ...(verdict.error ? { error: verdict.error } : {}),
     });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { stepId: step.stepId, latencyMs: Date.now() - started });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { seat: seat.index, stepId: step.stepId, latencyMs: Date.now() - started });
     return verdict;
   }
 
@@ -288,10 +290,10 @@ export class CouncilReviewerService extends CouncilReviewer {
         model: j.model ?? null,
         inputTokens: j.inputTokens ?? 0,
         outputTokens: j.outputTokens ?? 0,
-        costUsd: j.costUsd ?? '0',
+        costUsd: normaliseUsd(j.costUsd ?? '0'),
         ...(j.error ? { error: j.error } : {}),
       })),
-      costUsd,
+      costUsd: normaliseUsd(costUsd),
     });
 
     if (result.verdict === null) {

@@ -10,7 +10,7 @@ export const DEFAULT_JUDGES = ['security', 'performance', 'maintainability'] as 
 export type KnownJudge = (typeof DEFAULT_JUDGES)[number];
 
 /** Judge names are route keys and column values: short, lower-case, no dots. */
-export const JUDGE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+export const JUDGE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,39}$/;
 
 const COMMON_RULES = [
   'You are one judge of a code-review council. Other judges cover other concerns; stay within yours.',
