@@ -1,10 +1,12 @@
 import { DataSource } from 'typeorm';
+import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { review, scriptCouncil } from '../support/council.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
 import { runEvents, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
+import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const PLAN = { summary: 'Write sum and test it', steps: [{ title: 'Implement sum', detail: 'in sum.mjs', files: ['sum.mjs'] }] };
 const UNSAFE = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return eval(`${a} + ${b}`);\n}\n' }] };
@@ -44,17 +46,20 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
   let fake: FakeLlm;
   let t: TestApp;
   let user: RegisteredUser;
+  let receiver: WebhookReceiver;
 
   beforeAll(async () => {
     fake = await startFakeLlm();
+    receiver = await startWebhookReceiver();
     t = await createTestApp({
-      env: fakeLlmEnv(fake, { USE_COUNCIL_REVIEW: 'true', AGENT_TIMEOUT_SECONDS: '10', LLM_MAX_RETRIES: '2', LLM_BREAKER_FAILURE_THRESHOLD: '1000' }),
+      env: fakeLlmEnv(fake, { USE_COUNCIL_REVIEW: 'true', AGENT_TIMEOUT_SECONDS: '10', LLM_MAX_RETRIES: '2', LLM_BREAKER_FAILURE_THRESHOLD: '1000', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' }),
     });
     user = await registerUser(t);
   });
   afterAll(async () => {
     await t?.close();
     await fake?.close();
+    await receiver?.close();
   });
   beforeEach(() => fake.reset());
 
@@ -230,6 +235,51 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     expect(judgeSteps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
     const body = await council(run.id);
     expect(body).toMatchObject({ verdict: 'REJECT', reason: 'STUCK', issues: [expect.objectContaining({ message: issue.message })] });
+  });
+
+  it('stops a run as STUCK when two iterations bring the same findings', async () => {
+    const issue = { severity: 'warning', file: 'sum.mjs', line: 2, message: 'Guard against non-numeric input.' };
+    const second = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return Number(a) + Number(b);\n}\n' }] };
+    scriptCouncil(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: SAFE }, { tool: second }],
+      write_tests: [{ tool: TESTS }],
+      judges: {
+        security: [review('REVISE', [issue])],
+        performance: [review('APPROVE')],
+        maintainability: [review('REVISE', [{ ...issue, message: 'guard against non numeric input' }])],
+      },
+    });
+    const { run } = await runTask({ config: { maxIterations: 5 } });
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'STUCK', iteration: 2 });
+    expect(run.error).toContain('the same findings as iteration 1');
+    expect(run.steps.filter((s) => s.agent === 'judge.security').map((s) => s.status)).toEqual(['completed', 'completed']);
+    const events = (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'council.completed');
+    expect(events.map((e) => e.data.reason)).toEqual(['MAJORITY', 'STUCK']);
+    expect(events[1].data.issues).toEqual([expect.objectContaining({ message: issue.message, judges: ['security', 'maintainability'] })]);
+  });
+
+  it('delivers council.completed to webhooks, and its records go with the task', async () => {
+    const webhooks = t.app.get(WebhooksService, { strict: false });
+    await webhooks.create(user.id, { url: `${receiver.url}/hooks`, events: ['council.completed'] } as never);
+    scriptCouncil(fake, { judges: { security: [review('APPROVE', [], 9)], performance: [review('REVISE', [], 5)], maintainability: [review('APPROVE', [], 9)] } });
+    const { task, run } = await runTask({ mode: 'review', files: REVIEW_FILES });
+    expect(run.status).toBe('completed');
+    const [delivery] = await receiver.waitFor(1);
+    const envelope = JSON.parse(delivery.body);
+    expect(delivery.headers['webhook-id']).toBe(envelope.id);
+    expect(envelope).toMatchObject({
+      type: 'council.completed',
+      data: { runId: run.id, taskId: task.id, verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }] },
+    });
+    expect(envelope.data.judges.map((j: { judge: string; verdict: string }) => `${j.judge}:${j.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
+
+    const db = t.app.get(DataSource);
+    const count = async () => Number((await db.query('SELECT count(*) AS n FROM council_reviews WHERE run_id = $1', [run.id]))[0].n);
+    expect(await count()).toBe(3);
+    await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(204);
+    expect(await count()).toBe(0);
+    expect(Number((await db.query('SELECT count(*) AS n FROM council_verdicts WHERE run_id = $1', [run.id]))[0].n)).toBe(0);
   });
 
   it('skips judges over the task council cost cap and records the skip', async () => {
