@@ -88,11 +88,11 @@ function recordingHooks() {
   return { hooks, steps, events };
 }
 
-function setup(script: Record<string, Answer[]>, council: Partial<AllConfig['council']> = {}) {
+function setup(script: Record<string, Answer[]>, council: Partial<AllConfig['council']> = {}, stepTimeoutMs = 5_000) {
   const llm = new ScriptedLlm(script);
   const records = new MemoryRecords();
   const config = {
-    get: () => ({
+    get: (ns: string) => ns === 'agents' ? { stepTimeoutMs } : ({
       enabledByDefault: true,
       judges: ['security', 'performance', 'maintainability'],
       aggregation: DEFAULT_AGGREGATION,
@@ -187,6 +187,26 @@ describe('CouncilReviewerService', () => {
     expect(outcome.council!.judges.find((j) => j.judge === 'security')).toMatchObject({ status: 'failed', error: expect.stringContaining('LLM_UNAVAILABLE') });
     expect(steps.find((s) => s.agent === 'judge.security')!.outcome!.status).toBe('failed');
     expect((events[0].data.summary as string)).toContain('Not voting: security failed');
+  });
+
+  it('fails a hanging judge alone at the step timeout', async () => {
+    const hang = (req: LlmCallRequest) =>
+      new Promise<Partial<LlmResult>>((_resolve, reject) => req.signal!.addEventListener('abort', () => reject(new DomainError('LLM_ABORTED', 'aborted', 499))));
+    const { service } = setup({ 'judge.security': [hang], 'judge.performance': [review('APPROVE')], 'judge.maintainability': [review('APPROVE')] }, {}, 100);
+    const outcome = await service.review(request(), recordingHooks().hooks);
+    expect(outcome.verdict).toBe('APPROVE');
+    expect(outcome.council!.judges[0]).toMatchObject({ judge: 'security', status: 'failed' });
+  });
+
+  it('lets a cancelled run abort the whole council', async () => {
+    const controller = new AbortController();
+    const hang = (req: LlmCallRequest) =>
+      new Promise<Partial<LlmResult>>((_resolve, reject) => req.signal!.addEventListener('abort', () => reject(new DomainError('LLM_ABORTED', 'aborted', 499))));
+    const { service, records } = setup({ 'judge.security': [hang], 'judge.performance': [hang] });
+    const pending = service.review(request({ judges: ['security', 'performance'], signal: controller.signal }), recordingHooks().hooks);
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeDefined();
+    expect(records.verdicts).toHaveLength(0);
   });
 
   it('vetoes on a critical security finding, merging duplicate issues most severe first', async () => {

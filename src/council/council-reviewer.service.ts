@@ -153,6 +153,8 @@ export class CouncilReviewerService extends CouncilReviewer {
     const { request, hooks } = review;
     const started = Date.now();
     const step: StepHandle = await hooks.startStep(seat.definition.agent, seat.resolved ?? {});
+    // A judge that hangs fails alone at the agent step timeout; the run's signal still cancels them all.
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(this.config.get('agents', { infer: true }).stepTimeoutMs)]);
     const usage: LlmUsage = { ...ZERO_USAGE };
     let costUsd = '0';
     let provider = seat.resolved?.provider;
@@ -174,7 +176,7 @@ export class CouncilReviewerService extends CouncilReviewer {
           toolChoice: { name: SUBMIT_REVIEW_TOOL_NAME },
           temperature: 0,
           maxTokens: this.config.get('council', { infer: true }).judgeMaxTokens,
-          signal: request.signal,
+          signal,
         });
         usage.inputTokens += result.usage.inputTokens;
         usage.outputTokens += result.usage.outputTokens;
