@@ -4,6 +4,7 @@ import { RunsModule } from './agents/runs/runs.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CouncilApiModule } from './council/council-api.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { UsersApiModule } from './users/users-api.module.js';
@@ -17,6 +18,7 @@ export const HTTP_MODULES: Type[] = [
   TasksModule,
   RunsModule,
   RepositoriesModule,
+  MetricsModule,
   CouncilApiModule,
 ];
 

@@ -13,10 +13,23 @@ import { AuthService } from './auth.service.js';
 import type { LoginResult, TokenPair } from './auth.service.js';
 import { clientContext } from './client-context.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
-import { LoginDto, MfaRequiredView, RefreshDto, RegisterDto, TokenPairView, UserEnvelope } from './dto/auth.dto.js';
+import { AccountService } from './account.service.js';
+import { MAIL_THROTTLE, SIGN_IN_THROTTLE } from './auth-throttles.js';
+import { LoginTwoFactorDto } from './two-factor/two-factor.dto.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
+import {
+  ChangePasswordDto,
+  EmailDto,
+  LoginDto,
+  MfaRequiredView,
+  RefreshDto,
+  RegisterDto,
+  ResetPasswordDto,
+  TokenDto,
+  TokenPairView,
+  UserEnvelope,
+} from './dto/auth.dto.js';
 
-/** Stricter limits on the credential-guessing routes (per IP; they run before anyone is signed in). */
-export const SIGN_IN_THROTTLE = { default: { limit: 10, ttl: 60_000 } };
 
 @ApiTags('auth')
 @Controller('auth')
@@ -26,6 +39,8 @@ export class AuthController {
 
   constructor(
     private readonly auth: AuthService,
+    private readonly account: AccountService,
+    private readonly twoFactor: TwoFactorService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.secureCookies = config.get('app', { infer: true }).production;
@@ -57,6 +72,20 @@ export class AuthController {
   }
 
   @Public()
+  @Post('login/2fa')
+  @HttpCode(200)
+  @Throttle(SIGN_IN_THROTTLE)
+  @ApiOkResponse({ type: TokenPairView })
+  async loginTwoFactor(
+    @Body() dto: LoginTwoFactorDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenPairView> {
+    const pair = await this.twoFactor.completeLogin(dto.mfaToken, dto, clientContext(req));
+    return dto.cookie ? this.toCookies(res, pair) : pair;
+  }
+
+  @Public()
   @Post('refresh')
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairView })
@@ -78,6 +107,46 @@ export class AuthController {
   async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(user.id, user.sessionId);
     clearAuthCookies(res, this.secureCookies);
+  }
+
+  @Public()
+  @Post('verify-email')
+  @HttpCode(200)
+  @Throttle(MAIL_THROTTLE)
+  async verifyEmail(@Body() dto: TokenDto): Promise<UserEnvelope> {
+    return { user: toUserView(await this.account.verifyEmail(dto.token)) };
+  }
+
+  @Public()
+  @Post('resend-verification')
+  @HttpCode(202)
+  @Throttle(MAIL_THROTTLE)
+  async resendVerification(@Body() dto: EmailDto): Promise<void> {
+    await this.account.resendVerification(dto.email);
+  }
+
+  @Public()
+  @Post('password/forgot')
+  @HttpCode(202)
+  @Throttle(MAIL_THROTTLE)
+  async forgotPassword(@Body() dto: EmailDto): Promise<void> {
+    await this.account.forgotPassword(dto.email);
+  }
+
+  @Public()
+  @Post('password/reset')
+  @HttpCode(204)
+  @Throttle(MAIL_THROTTLE)
+  async resetPassword(@Body() dto: ResetPasswordDto): Promise<void> {
+    await this.account.resetPassword(dto.token, dto.password);
+  }
+
+  @Post('password/change')
+  @HttpCode(204)
+  @Throttle(SIGN_IN_THROTTLE)
+  @ApiBearerAuth('bearer')
+  async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
+    await this.account.changePassword(user.id, user.sessionId, dto.currentPassword, dto.newPassword);
   }
 
   /** Cookie mode: the tokens go only into httpOnly cookies, out of reach of page scripts. */

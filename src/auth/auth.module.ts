@@ -1,10 +1,14 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { MailModule } from '#src/mail/mail.module.js';
 import { UsersModule } from '#src/users/users.module.js';
+import { AccountDeletionService } from './account-deletion.service.js';
+import { AccountService } from './account.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { EmailTokensService } from './email-tokens.service.js';
 import { BackupCode } from './entities/backup-code.entity.js';
 import { EmailToken } from './entities/email-token.entity.js';
 import { OAuthAccount } from './entities/oauth-account.entity.js';
@@ -13,8 +17,15 @@ import { UserSession } from './entities/user-session.entity.js';
 import { AccessGuard } from './guards/access.guard.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { PasswordService } from './password.service.js';
+import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
+import { OAuthAccountsController } from './oauth/oauth-accounts.controller.js';
+import { OAuthStateStore } from './oauth/oauth-state.store.js';
+import { OAuthController } from './oauth/oauth.controller.js';
+import { OAuthService } from './oauth/oauth.service.js';
+import { TwoFactorController } from './two-factor/two-factor.controller.js';
+import { TwoFactorService } from './two-factor/two-factor.service.js';
 
 /**
  * Sign-up, sign-in, sessions and the global guards. Listed in HTTP_MODULES before CommonModule, so
@@ -24,18 +35,26 @@ import { TokensService } from './tokens.service.js';
 @Module({
   imports: [
     UsersModule,
+    MailModule,
     TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
   ],
-  controllers: [AuthController],
+  controllers: [AuthController, SessionsController, TwoFactorController, OAuthController, OAuthAccountsController],
   providers: [
     AuthService,
+    AccountService,
+    AccountDeletionService,
     AttemptsService,
+    EmailTokensService,
     PasswordService,
     SessionsService,
     TokensService,
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    TwoFactorService,
+    OAuthService,
+    OAuthStateStore,
+    JwtAuthGuard,
+    { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AuthService, PasswordService, SessionsService, AttemptsService],
+  exports: [AccountDeletionService, AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
 })
 export class AuthModule {}

@@ -5,6 +5,7 @@ import type { User } from '#src/users/entities/user.entity.js';
 import { toUserView } from '#src/users/user.view.js';
 import type { UserView } from '#src/users/user.view.js';
 import { UsersService } from '#src/users/users.service.js';
+import { AccountService } from './account.service.js';
 import { AccountDisabledError, InvalidCredentialsError } from './auth.errors.js';
 import { AttemptsService } from './attempts.service.js';
 import type { AttemptCounter } from './attempts.service.js';
@@ -35,6 +36,7 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: TokensService,
     private readonly attempts: AttemptsService,
+    private readonly account: AccountService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.lockout = config.get('auth', { infer: true }).lockout;
@@ -45,6 +47,7 @@ export class AuthService {
     const passwordHash = await this.passwords.hash(dto.password);
     const user = await this.users.create({ email: dto.email, passwordHash, name: dto.name ?? null });
     this.logger.log({ userId: user.id }, 'Account registered');
+    await this.account.sendVerification(user);
     return user;
   }
 

@@ -139,6 +139,10 @@ export class SessionsService {
     return state;
   }
 
+  find(userId: string, sessionId: string): Promise<UserSession | null> {
+    return this.sessions.findOneBy({ id: sessionId, userId });
+  }
+
   list(userId: string): Promise<UserSession[]> {
     return this.sessions
       .createQueryBuilder('s')

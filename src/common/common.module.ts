@@ -26,7 +26,10 @@ import { ProblemDetailsFilter } from './problem-details.filter.js';
           throttlers: [{ name: 'default', ttl: 60_000, limit: rateLimit.perMinute }],
           storage: new ThrottlerStorageRedisService(redis),
           skipIf: () => !rateLimit.enabled,
-          generateKey: (_context, tracker, throttlerName) => factory.key('throttle', throttlerName, tracker),
+          // Per route, as Nest's default key is: a stricter @Throttle on login must not share its
+          // bucket with every other request of the same IP.
+          generateKey: (context, tracker, throttlerName) =>
+            factory.key('throttle', throttlerName, context.getClass().name, context.getHandler().name, tracker),
         };
       },
     }),

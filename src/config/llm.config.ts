@@ -97,7 +97,7 @@ export const llmConfig = registerAs('llm', () => {
     (firstEnabled === 'local' && localModel
       ? `local:${localModel}`
       : firstEnabled === 'anthropic'
-        ? 'anthropic:claude-sonnet-4-5'
+        ? 'anthropic:claude-sonnet-4-6'
         : firstEnabled === 'google'
           ? 'google:gemini-2.5-flash'
           : 'openai:gpt-4o');

@@ -24,8 +24,8 @@ export function monthBounds(now: Date): { start: Date; end: Date } {
  * Monthly budgets that hold under concurrency. A call reserves its worst-case cost before it
  * starts; the reservation and the check run in one transaction holding the user's budget row lock
  * (`SELECT … FOR UPDATE`), so concurrent reservations of a user are serialised and each one sees
- * every earlier reservation and settled record. Settling inserts the usage record and deletes the
- * reservation in one transaction, so a reader always sees one or the other, never neither.
+ * every earlier reservation and settled record. Settling (`UsageService.settle`) inserts the usage
+ * record and deletes the reservation in one transaction, so a reader sees one or the other, never neither.
  *
  * PostgreSQL rather than a Redis counter: the spend *is* the usage table; a separate counter could
  * drift from it after a crash between the two writes. Reservations carry an expiry so a crashed
@@ -33,18 +33,52 @@ export function monthBounds(now: Date): { start: Date; end: Date } {
  */
 @Injectable()
 export class BudgetService {
+  private limitWaiters = new Map<string, { resolve: (limit: string | null) => void; reject: (error: unknown) => void }[]>();
+  private limitLookup: Promise<void> | null = null;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Budget) private readonly budgets: Repository<Budget>,
   ) {}
 
-  async getLimit(userId: string): Promise<string | null> {
-    const row = await this.budgets.findOne({ where: { userId }, select: { userId: true, monthlyLimitUsd: true } });
-    return row?.monthlyLimitUsd ?? null;
+  /**
+   * The user's limit. This runs before every model call, so lookups that arrive while one is in
+   * flight are answered together by the next single query (`user_id = ANY(...)`).
+   */
+  getLimit(userId: string): Promise<string | null> {
+    let waiting = this.limitWaiters.get(userId);
+    if (!waiting) {
+      waiting = [];
+      this.limitWaiters.set(userId, waiting);
+    }
+    return new Promise<string | null>((resolve, reject) => {
+      waiting.push({ resolve, reject });
+      if (!this.limitLookup) this.limitLookup = this.lookupLimits();
+    });
   }
 
-  async setLimit(userId: string, monthlyLimitUsd: string | null): Promise<BudgetStatus> {
-    await this.budgets.upsert({ userId, monthlyLimitUsd }, ['userId']);
+  private async lookupLimits(): Promise<void> {
+    while (this.limitWaiters.size) {
+      const batch = this.limitWaiters;
+      this.limitWaiters = new Map();
+      try {
+        const rows = await this.dataSource.query<{ user_id: string; monthly_limit_usd: string | null }[]>(
+          'SELECT user_id, monthly_limit_usd FROM llm_budgets WHERE user_id = ANY($1::uuid[])',
+          [[...batch.keys()]],
+        );
+        const limits = new Map(rows.map((row) => [row.user_id, row.monthly_limit_usd]));
+        for (const [userId, waiters] of batch) for (const w of waiters) w.resolve(limits.get(userId) ?? null);
+      } catch (error) {
+        for (const waiters of batch.values()) for (const w of waiters) w.reject(error);
+      }
+    }
+    this.limitLookup = null;
+  }
+
+  /** Sets (or with null removes) the monthly limit; numbers and strings are normalised to 8 decimals. */
+  async setLimit(userId: string, monthlyLimitUsd: string | number | null): Promise<BudgetStatus> {
+    const limit = monthlyLimitUsd === null ? null : fromMicroCents(toMicroCents(String(monthlyLimitUsd)));
+    await this.budgets.upsert({ userId, monthlyLimitUsd: limit }, ['userId']);
     return this.status(userId);
   }
 
@@ -91,18 +125,6 @@ export class BudgetService {
         [userId, amountUsd, ttlMs],
       );
       return inserted[0].id;
-    });
-  }
-
-  /** Runs `write` (the usage record) and drops the reservation in one transaction. */
-  async settle(reservationId: string | null, write: (manager: EntityManager) => Promise<void>): Promise<void> {
-    if (reservationId === null) {
-      await write(this.dataSource.manager);
-      return;
-    }
-    await this.dataSource.transaction(async (manager) => {
-      await write(manager);
-      await manager.query('DELETE FROM llm_budget_reservations WHERE id = $1', [reservationId]);
     });
   }
 

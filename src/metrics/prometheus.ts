@@ -7,7 +7,37 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const metricsRegistry = new Registry();
 
 let llm: ReturnType<typeof createLlmMetrics> | undefined;
+let platform: ReturnType<typeof createPlatformMetrics> | undefined;
 let defaultsCollected = false;
+
+function createPlatformMetrics() {
+  return {
+    httpRequests: new Counter({
+      name: 'quorum_http_requests_total',
+      help: 'HTTP requests by method, route template and status code.',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [metricsRegistry],
+    }),
+    httpDuration: new Histogram({
+      name: 'quorum_http_request_duration_seconds',
+      help: 'HTTP request latency by method and route template.',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [metricsRegistry],
+    }),
+    queueJobs: new Gauge({
+      name: 'quorum_queue_jobs',
+      help: 'BullMQ jobs per queue and state, read at scrape time.',
+      labelNames: ['queue', 'state'] as const,
+      registers: [metricsRegistry],
+    }),
+  };
+}
+
+export function platformMetrics(): ReturnType<typeof createPlatformMetrics> {
+  platform ??= createPlatformMetrics();
+  return platform;
+}
 
 function createLlmMetrics() {
   return {

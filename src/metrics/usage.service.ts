@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import type { EntityManager, Repository } from 'typeorm';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { DataSource, Repository } from 'typeorm';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
 export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt'>;
@@ -37,14 +39,107 @@ const GROUP_EXPRESSIONS: Record<UsageGroup, string> = {
   provider: 'u.provider',
 };
 
+const COLUMNS = [
+  'user_id',
+  'task_id',
+  'run_id',
+  'step_id',
+  'agent',
+  'provider',
+  'model',
+  'attempt',
+  'input_tokens',
+  'output_tokens',
+  'cached_input_tokens',
+  'cost_usd',
+  'latency_ms',
+  'outcome',
+  'error_code',
+] as const;
+const MAX_BATCH = 500;
+
+interface PendingRecord {
+  record: NewUsageRecord;
+  reservationId: string | null;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
 /** Usage records: one per model-call attempt, and the sums the metrics API reports. */
 @Injectable()
 export class UsageService {
-  constructor(@InjectRepository(LlmUsageRecord) private readonly records: Repository<LlmUsageRecord>) {}
+  private queue: PendingRecord[] = [];
+  private flushing: Promise<void> | null = null;
 
-  async record(record: NewUsageRecord, manager?: EntityManager): Promise<void> {
-    const repository = manager ? manager.getRepository(LlmUsageRecord) : this.records;
-    await repository.insert(record);
+  constructor(
+    @InjectRepository(LlmUsageRecord) private readonly records: Repository<LlmUsageRecord>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {}
+
+  /**
+   * Writes the record and, in the same transaction, drops the budget reservation it settles, so a
+   * budget check sees either the reservation or the spend, never neither. Resolves once committed.
+   *
+   * Group commit: records arriving while a write is in flight go out together in the next one
+   * (one multi-row INSERT), so under load the gateway pays one round trip per batch, not per call,
+   * and each caller still waits for its own record to be durable.
+   */
+  settle(record: NewUsageRecord, reservationId: string | null = null): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, reservationId, resolve, reject });
+      if (!this.flushing) this.flushing = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const batch = this.queue.splice(0, MAX_BATCH);
+      try {
+        await this.write(batch);
+        for (const item of batch) item.resolve();
+      } catch (error) {
+        for (const item of batch) item.reject(error);
+      }
+    }
+    this.flushing = null;
+  }
+
+  private async write(batch: PendingRecord[]): Promise<void> {
+    const params: unknown[] = [];
+    const rows = batch.map(({ record }) => {
+      const values = [
+        record.userId,
+        record.taskId,
+        record.runId,
+        record.stepId,
+        record.agent,
+        record.provider,
+        record.model,
+        record.attempt,
+        record.inputTokens,
+        record.outputTokens,
+        record.cachedInputTokens,
+        record.costUsd,
+        record.latencyMs,
+        record.outcome,
+        record.errorCode,
+      ];
+      const placeholders = values.map((value) => {
+        params.push(value);
+        return `$${params.length}`;
+      });
+      return `(${placeholders.join(', ')})`;
+    });
+    const insert = `INSERT INTO llm_usage (${COLUMNS.join(', ')}) VALUES ${rows.join(', ')}`;
+    const reservations = batch.map((item) => item.reservationId).filter((id): id is string => id !== null);
+    if (!reservations.length) {
+      await this.dataSource.query(insert, params);
+      return;
+    }
+    await this.dataSource.transaction(async (manager) => {
+      await manager.query(insert, params);
+      await manager.query('DELETE FROM llm_budget_reservations WHERE id = ANY($1::uuid[])', [reservations]);
+    });
   }
 
   async listForRun(runId: string): Promise<LlmUsageRecord[]> {
@@ -61,6 +156,23 @@ export class UsageService {
       .where('u.run_id = :runId', { runId })
       .getRawOne<{ inputTokens: string; outputTokens: string; costUsd: string }>();
     return { inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0), costUsd: row?.costUsd ?? '0.00000000' };
+  }
+
+  /**
+   * The usage report of `GET /metrics/usage`: a user sees their own usage; an admin may name any
+   * user. Dates without a time are UTC midnights; `to` is exclusive.
+   */
+  async report(
+    actor: Pick<AuthUser, 'id' | 'role'>,
+    query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
+  ): Promise<UsageSummary> {
+    if (query.userId && query.userId !== actor.id && actor.role !== 'admin') {
+      throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+    }
+    const from = query.from ? parseInstant(query.from) : undefined;
+    const to = query.to ? parseInstant(query.to) : undefined;
+    if (from && to && from >= to) throw new ValidationFailedError([{ field: 'to', message: 'must be after from' }]);
+    return this.summarize({ userId: query.userId ?? actor.id, from, to, groupBy: query.groupBy });
   }
 
   async summarize(query: UsageQuery): Promise<UsageSummary> {
@@ -92,4 +204,10 @@ export class UsageService {
       .getRawMany<Record<string, string>>();
     return { items: rows.map(toRow), total };
   }
+}
+
+/** ISO-8601 date or date-time; a bare date or a time without offset is read as UTC. */
+function parseInstant(value: string): Date {
+  const utc = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`;
+  return new Date(utc);
 }

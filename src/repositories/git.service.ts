@@ -216,10 +216,12 @@ export class GitService {
   }
 
   /**
-   * A `git am`-able patch that creates `files` from nothing (for tasks without a repository): one
-   * commit on an empty history, by `author`, dated `date` (so the same result gives the same patch).
+   * A `git am`-able patch for tasks without a repository: the change from `base` (the task's own
+   * files, committed first) to `files`, as one commit by `author` dated `date` (the same result
+   * gives the same patch). It applies to any tree holding the base files.
    */
   async patchFromFiles(
+    base: Array<{ path: string; content: string }>,
     files: Array<{ path: string; content: string }>,
     message: string,
     options: { author?: GitAuthor; date?: Date } = {},
@@ -232,25 +234,29 @@ export class GitService {
       const init = await runGit(['init', '-q', `--separate-git-dir=${gitDirFor(dir)}`, dir], { timeoutMs: 30_000 });
       if (init.code !== 0) throw new GitCommandError('init', init.stderr);
       await rm(join(dir, '.git'), { force: true });
-      for (const file of files) {
-        const path = join(dir, normaliseRelativePath(file.path));
-        await mkdir(dirname(path), { recursive: true });
-        await writeFile(path, file.content);
-      }
-      await this.git(dir, ['add', '-A', '--', '.']);
       const date = (options.date ?? new Date()).toISOString();
-      await this.git(dir, ['commit', '-q', '--no-verify', '--allow-empty', '-F', '-'], {
-        stdin: message,
-        env: {
-          GIT_AUTHOR_NAME: author.name,
-          GIT_AUTHOR_EMAIL: author.email,
-          GIT_AUTHOR_DATE: date,
-          GIT_COMMITTER_NAME: author.name,
-          GIT_COMMITTER_EMAIL: author.email,
-          GIT_COMMITTER_DATE: date,
-        },
-      });
-      return await this.git(dir, ['format-patch', '--stdout', '--no-signature', '--binary', '--root', 'HEAD']);
+      const commit = async (set: Array<{ path: string; content: string }>, text: string) => {
+        for (const file of set) {
+          const path = join(dir, normaliseRelativePath(file.path));
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, file.content);
+        }
+        await this.git(dir, ['add', '-A', '--', '.']);
+        await this.git(dir, ['commit', '-q', '--no-verify', '--allow-empty', '-F', '-'], {
+          stdin: text,
+          env: {
+            GIT_AUTHOR_NAME: author.name,
+            GIT_AUTHOR_EMAIL: author.email,
+            GIT_AUTHOR_DATE: date,
+            GIT_COMMITTER_NAME: author.name,
+            GIT_COMMITTER_EMAIL: author.email,
+            GIT_COMMITTER_DATE: date,
+          },
+        });
+      };
+      if (base.length > 0) await commit(base, 'base');
+      await commit(files, message);
+      return await this.git(dir, ['format-patch', '--stdout', '--no-signature', '--binary', ...(base.length > 0 ? ['-1'] : ['--root']), 'HEAD']);
     } finally {
       await rm(parent, { recursive: true, force: true });
     }

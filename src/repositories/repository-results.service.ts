@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { QueryFailedError, Repository as TypeOrmRepository } from 'typeorm';
+import { EntityManager, QueryFailedError, Repository as TypeOrmRepository } from 'typeorm';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { RepositoryResult } from './entities/repository-result.entity.js';
 import { GitHubClient, gitHubRepositoryOf, PullRequestRef } from './github.client.js';
@@ -43,6 +43,12 @@ export interface PullRequestInput {
   title: string;
   body: string;
 }
+
+/**
+ * Commits the pull request's link (`persist`) together with whatever the caller records about it
+ * (the `pull_request.opened` event), in one transaction the caller runs.
+ */
+export type PullRequestRecorder = (pull: PullRequestRef, persist: (manager: EntityManager) => Promise<void>) => Promise<void>;
 
 export const resultBranchFor = (taskId: string) => `quorum/${taskId}`;
 
@@ -130,9 +136,14 @@ export class RepositoryResultsService implements OnModuleInit {
    * The push starts from a fresh shallow clone with the stored patch applied, so it works from any
    * process after the run's workspace is gone. Asking again returns the pull request already opened.
    */
-  async openPullRequest(userId: string, taskId: string, input: PullRequestInput): Promise<PullRequestRef & { created: boolean }> {
-    const result = await this.latestForTask(userId, taskId);
-    if (!result) throw new NothingToPublishError('The task has no committed repository result to open a pull request from.');
+  async openPullRequest(
+    userId: string,
+    runId: string,
+    input: PullRequestInput,
+    record?: PullRequestRecorder,
+  ): Promise<PullRequestRef & { created: boolean }> {
+    const result = await this.forRun(userId, runId);
+    if (!result) throw new NothingToPublishError('The run has no committed repository result to open a pull request from.');
     if (result.pullRequestUrl && result.pullRequestNumber !== null) {
       return { url: result.pullRequestUrl, number: result.pullRequestNumber, created: false };
     }
@@ -155,8 +166,12 @@ export class RepositoryResultsService implements OnModuleInit {
       await this.git.removeClone(dir);
     }
     const pull = await this.github.openPullRequest({ ...target, token, head: result.branch, base: result.baseBranch, ...input });
-    await this.results.update({ id: result.id }, { pullRequestUrl: pull.url, pullRequestNumber: pull.number });
-    this.logger.log(`task ${taskId}: pull request #${pull.number} opened`);
+    const persist = async (manager: EntityManager) => {
+      await manager.update(RepositoryResult, { id: result.id }, { pullRequestUrl: pull.url, pullRequestNumber: pull.number });
+    };
+    if (record) await record(pull, persist);
+    else await persist(this.results.manager);
+    this.logger.log(`run ${runId}: pull request #${pull.number} opened`);
     return { ...pull, created: true };
   }
 }

@@ -11,6 +11,7 @@ import type { FieldError } from '#src/common/errors.js';
 import { ValidationFailedError } from '#src/common/errors.js';
 import { Page, paginate } from '#src/common/pagination.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { RepositoriesService } from '#src/repositories/repositories.service.js';
 import type { CreateTaskDto, TaskConfigDto, TaskFileDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import type { TaskQueryDto } from './dto/task-query.dto.js';
 import { Task, TaskConfig, TaskFile } from './entities/task.entity.js';
@@ -31,6 +32,7 @@ export class TasksService {
     private readonly events: RunEventsService,
     private readonly idempotency: IdempotencyService,
     private readonly models: ModelRefValidator,
+    private readonly repositories: RepositoriesService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.limits = config.get('agents', { infer: true }).limits;
@@ -43,6 +45,8 @@ export class TasksService {
     if (mode === 'review' && files.length === 0 && !dto.repositoryId) {
       throw new ValidationFailedError([{ field: 'files', message: 'a review task needs files or a repositoryId' }]);
     }
+    // Another user's repository is as unknown as a missing one (404 REPOSITORY_NOT_FOUND).
+    if (dto.repositoryId) await this.repositories.assertUsable(userId, dto.repositoryId, config.branch);
     return this.idempotency.execute({ userId, name: 'POST /tasks', key: idempotencyKey, request: dto }, async (manager) => {
       const task = await manager.save(
         manager.create(Task, {

@@ -1,10 +1,11 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
+import { AccountDeletionService } from '#src/auth/account-deletion.service.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { Roles } from '#src/auth/decorators/roles.decorator.js';
 import { PageQueryDto } from '#src/common/pagination.js';
-import { AdminUpdateUserDto, UpdateMeDto, UserPageView } from './dto/users.dto.js';
+import { AdminUpdateUserDto, DeleteMeDto, UpdateMeDto, UserPageView } from './dto/users.dto.js';
 import { toUserView, UserView } from './user.view.js';
 import { UsersService } from './users.service.js';
 
@@ -12,7 +13,10 @@ import { UsersService } from './users.service.js';
 @ApiBearerAuth('bearer')
 @Controller('users')
 export class UsersController {
-  constructor(private readonly users: UsersService) {}
+  constructor(
+    private readonly users: UsersService,
+    private readonly accounts: AccountDeletionService,
+  ) {}
 
   @Get('me')
   @ApiOkResponse({ type: UserView })
@@ -24,6 +28,13 @@ export class UsersController {
   @ApiOkResponse({ type: UserView })
   async updateMe(@CurrentUser() user: AuthUser, @Body() dto: UpdateMeDto): Promise<UserView> {
     return toUserView(await this.users.updateProfile(user.id, dto));
+  }
+
+  /** Erases the account and everything it owns; needs the password or a current 2FA code. */
+  @Delete('me')
+  @HttpCode(204)
+  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
+    await this.accounts.deleteAccount(user.id, user.sessionId, dto);
   }
 
   @Get()
@@ -44,7 +55,11 @@ export class UsersController {
   @Patch(':id')
   @Roles('admin')
   @ApiOkResponse({ type: UserView })
-  async update(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: AdminUpdateUserDto): Promise<UserView> {
-    return toUserView(await this.users.updateAccess(id, dto));
+  async update(
+    @CurrentUser() admin: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: AdminUpdateUserDto,
+  ): Promise<UserView> {
+    return toUserView(await this.users.updateAccess(id, dto, admin.id));
   }
 }

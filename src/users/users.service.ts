@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, Repository } from 'typeorm';
+import { ConflictError } from '#src/common/errors.js';
 import { paginate } from '#src/common/pagination.js';
 import type { Page, PageQueryDto } from '#src/common/pagination.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -97,8 +98,12 @@ export class UsersService {
   }
 
   /** Admin changes (role, active). Deactivation takes effect on the user's next request. */
-  async updateAccess(id: string, changes: { role?: UserRole; isActive?: boolean }): Promise<User> {
+  async updateAccess(id: string, changes: { role?: UserRole; isActive?: boolean }, actorId?: string): Promise<User> {
     const user = await this.getById(id);
+    // An admin cannot demote or lock out themselves (and so leave the system without an admin).
+    if (actorId === id && (changes.role === 'user' || changes.isActive === false)) {
+      throw new ConflictError('CANNOT_CHANGE_OWN_ACCESS', 'Admins cannot demote or deactivate themselves.');
+    }
     if (Object.keys(changes).length > 0) {
       await this.users.update({ id: user.id }, changes);
       await this.stateCache.invalidate(id);

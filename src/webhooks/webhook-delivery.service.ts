@@ -22,7 +22,6 @@ interface DeliveryToSend {
   autoRetry: boolean;
   url: string;
   enabled: boolean;
-  failingSince: Date | null;
   secretCiphertext: string;
   previousSecretCiphertext: string | null;
   previousSecretExpiresAt: Date | null;
@@ -67,7 +66,7 @@ export class WebhookDeliveryService {
     const [row] = (await this.dataSource.query(
       `SELECT d.id, d.user_id AS "userId", d.subscription_id AS "subscriptionId", d.event_id AS "eventId", d.body,
               d.status, d.attempt_count AS "attemptCount", d.auto_retry AS "autoRetry",
-              s.url, s.enabled, s.failing_since AS "failingSince", s.secret_ciphertext AS "secretCiphertext",
+              s.url, s.enabled, s.secret_ciphertext AS "secretCiphertext",
               s.previous_secret_ciphertext AS "previousSecretCiphertext",
               s.previous_secret_expires_at AS "previousSecretExpiresAt"
          FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -98,16 +97,18 @@ export class WebhookDeliveryService {
     result: WebhookSendResult,
   ): Promise<{ deliveryId: string; attempt: number; delayMs: number } | undefined> {
     if (result.ok) {
+      // One statement: log the attempt, close the delivery, end the endpoint's failure streak.
       await this.dataSource.query(
-        `WITH logged AS (${INSERT_ATTEMPT})
-         UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = $3, next_attempt_at = NULL,
-                last_status_code = $4, last_error = NULL, completed_at = now(), updated_at = now()
-          WHERE id = $1 AND attempt_count = $3 - 1 AND EXISTS (SELECT 1 FROM logged)`,
+        `WITH logged AS (${INSERT_ATTEMPT}),
+              done AS (
+                UPDATE webhook_deliveries SET status = 'succeeded', attempt_count = $3, next_attempt_at = NULL,
+                       last_status_code = $4, last_error = NULL, completed_at = now(), updated_at = now()
+                 WHERE id = $1 AND attempt_count = $3 - 1 AND EXISTS (SELECT 1 FROM logged)
+             RETURNING subscription_id)
+         UPDATE webhook_subscriptions SET failing_since = NULL
+          WHERE id IN (SELECT subscription_id FROM done) AND failing_since IS NOT NULL`,
         attemptParams(delivery, attempt, result),
       );
-      if (delivery.failingSince) {
-        await this.dataSource.query('UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1', [delivery.subscriptionId]);
-      }
       return undefined;
     }
 
@@ -155,9 +156,9 @@ export class WebhookDeliveryService {
   async failPendingOf(subscriptionId: string, manager = this.dataSource.manager): Promise<void> {
     await manager.query(
       `UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, completed_at = now(), updated_at = now(),
-              last_error = COALESCE(last_error || '; ', '') || '${DISABLED_ERROR}'
+              last_error = COALESCE(last_error || '; ', '') || $2
         WHERE subscription_id = $1 AND status = 'pending'`,
-      [subscriptionId],
+      [subscriptionId, DISABLED_ERROR],
     );
   }
 }

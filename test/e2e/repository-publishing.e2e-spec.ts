@@ -100,7 +100,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
 
     github.requests.length = 0;
     const opened = await commandLinesContaining(TOKEN, () =>
-      results.openPullRequest(alice.id, taskId, { title: 'Fix sum', body: '## Plan\n1. Fix the operator\n\n## Tests\n3 passed, 0 failed' }),
+      results.openPullRequest(alice.id, runId, { title: 'Fix sum', body: '## Plan\n1. Fix the operator\n\n## Tests\n3 passed, 0 failed' }),
     );
     expect(opened.hits).toEqual([]);
     expect(opened.result).toEqual({ url: 'https://github.test/acme/widgets/pull/1', number: 1, created: true });
@@ -114,11 +114,11 @@ describe('repository results: clone, commit, patch, pull request', () => {
     // The branch on the remote is the very commit the run made.
     expect(git(['rev-parse', `refs/heads/quorum/${taskId}`], repo.path).trim()).toBe(published!.commitSha);
 
-    const again = await results.openPullRequest(alice.id, taskId, { title: 'Fix sum', body: 'again' });
+    const again = await results.openPullRequest(alice.id, runId, { title: 'Fix sum', body: 'again' });
     expect(again).toEqual({ url: opened.result.url, number: 1, created: false });
     expect(github.requests).toHaveLength(1);
     expect((await results.latestForTask(alice.id, taskId))?.pullRequestUrl).toBe(opened.result.url);
-    await expect(results.openPullRequest(bob.id, taskId, { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'NO_RESULT' });
+    await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'NO_RESULT' });
   });
 
   it('returns null when the run changed nothing', async () => {
@@ -143,10 +143,11 @@ describe('repository results: clone, commit, patch, pull request', () => {
     writeFileSync(join(dir, 'README.md'), '# widgets\n\nMore docs.\n');
     await t.http().delete(`/api/v1/repositories/${id}`).set(alice.auth).expect(204);
 
-    const published = await results.publishResult({ userId: alice.id, taskId, runId: randomUUID(), repositoryId: id, dir, baseBranch: 'main', title: 'Docs' });
+    const runId = randomUUID();
+    const published = await results.publishResult({ userId: alice.id, taskId, runId, repositoryId: id, dir, baseBranch: 'main', title: 'Docs' });
     expect(published?.patch).toContain('+More docs.');
     expect((await results.latestForTask(alice.id, taskId))?.repositoryId).toBeNull();
-    await expect(results.openPullRequest(alice.id, taskId, { title: 'Docs', body: '' })).rejects.toMatchObject({ code: 'REPOSITORY_DELETED', status: 409 });
+    await expect(results.openPullRequest(alice.id, runId, { title: 'Docs', body: '' })).rejects.toMatchObject({ code: 'REPOSITORY_DELETED', status: 409 });
     await expect(repositories.prepareWorkspace(alice.id, id, undefined, workspace())).rejects.toMatchObject({ code: 'REPOSITORY_NOT_FOUND' });
   });
 });

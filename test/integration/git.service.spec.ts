@@ -194,8 +194,8 @@ describe('GitService.patchFromFiles', () => {
       { path: 'test/sum.test.js', content: "import { sum } from '../src/sum.js';\n" },
     ];
     const date = new Date('2026-01-02T03:04:05Z');
-    const patch = await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date });
-    expect(await service.patchFromFiles(files, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
+    const patch = await service.patchFromFiles([], files, 'Add sum\n\nWritten by Quorum.', { date });
+    expect(await service.patchFromFiles([], files, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
     expect(patch).toContain('Subject: [PATCH] Add sum');
     expect(patch).toContain('new file mode 100644');
     const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
@@ -207,6 +207,29 @@ describe('GitService.patchFromFiles', () => {
     } finally {
       rmSync(target, { recursive: true, force: true });
     }
-    await expect(service.patchFromFiles([{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    await expect(service.patchFromFiles([], [{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+  });
+});
+
+describe('GitService.patchFromFiles on top of the task’s own files', () => {
+  it('patches only the change, and applies where the base files are', async () => {
+    const service = gitService();
+    const base = [{ path: 'sum.js', content: 'export const sum = (a, b) => a - b;\n' }];
+    const result = [{ path: 'sum.js', content: 'export const sum = (a, b) => a + b;\n' }, { path: 'sum.test.js', content: '// t\n' }];
+    const patch = await service.patchFromFiles(base, result, 'Fix sum');
+    expect(patch).toContain('-export const sum = (a, b) => a - b;');
+    expect(patch).not.toContain('Subject: [PATCH] base');
+    const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
+    try {
+      git(['init', '-q', target]);
+      writeFileSync(join(target, 'sum.js'), base[0].content);
+      git(['add', '-A'], target);
+      git(['commit', '-q', '-m', 'mine'], target);
+      git(['am', '-q'], target, patch);
+      expect(readFileSync(join(target, 'sum.js'), 'utf8')).toBe(result[0].content);
+      expect(readFileSync(join(target, 'sum.test.js'), 'utf8')).toBe('// t\n');
+    } finally {
+      rmSync(target, { recursive: true, force: true });
+    }
   });
 });

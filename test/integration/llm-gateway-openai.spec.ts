@@ -180,7 +180,7 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
 
   it('routes agents by AGENT_MODELS and DEFAULT_MODEL, and rejects unknown models', () => {
     expect(gateway.resolveModel('planner')).toEqual({ provider: 'openai', model: 'gpt-4o' });
-    expect(gateway.resolveModel('coder', 'anthropic:claude-sonnet-4-5')).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-5' });
+    expect(gateway.resolveModel('coder', 'anthropic:claude-sonnet-4-6')).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-6' });
     expect(gateway.assertModelRef('local')).toEqual({ provider: 'local', model: 'qwen2.5-coder' });
     expect(gateway.assertModelRef('local:qwen2.5-coder:7b')).toEqual({ provider: 'local', model: 'qwen2.5-coder:7b' });
     expect(() => gateway.assertModelRef('acme:gpt-4o')).toThrow(expect.objectContaining({ code: 'UNKNOWN_MODEL', status: 400 }));

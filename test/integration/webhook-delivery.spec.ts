@@ -1,10 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { Webhook } from 'standardwebhooks';
 import type { EventEnvelope } from '../../src/common/events.js';
 import { dataSourceOptions } from '../../src/database/data-source-options.js';
+import { QueueName } from '../../src/queue/queue.constants.js';
 import { WebhookOutboxService } from '../../src/webhooks/webhook-outbox.service.js';
-import { WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.service.js';
+import { deliveryJobId, WebhookDispatcher } from '../../src/webhooks/webhook-dispatcher.service.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { answer, eventually, startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
@@ -290,15 +293,17 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     const [request] = await receiver.waitFor(1);
     expect(request.headers['webhook-id']).toBe(event.id);
     await settled(userId, hook.id);
-    // More sweeps (scheduled every 200 ms, and by hand) and repeated enqueues add nothing.
+    // Repeated enqueues and more sweeps (scheduled every 200 ms, and by hand) add nothing.
     const dispatcher = t.app.get(WebhookDispatcher);
     await dispatcher.enqueue([{ deliveryId: stored.id, attempt: 1 }]);
-    expect(await dispatcher.sweep()).toBe(0);
+    await dispatcher.sweep();
+    const queue = t.app.get<Queue>(getQueueToken(QueueName.WebhookDeliveries));
     await eventually(async () => {
-      const sweeps = await t.app.get(WebhookDispatcher).sweep();
-      return sweeps === 0 && (await deliveriesOf(userId, hook.id))[0].attemptCount === 1;
+      const queued = [...(await queue.getWaiting()), ...(await queue.getActive()), ...(await queue.getDelayed())];
+      const first = await queue.getJob(deliveryJobId(stored.id, 1));
+      return (await first?.isCompleted()) && !queued.some((job) => job.data?.deliveryId === stored.id);
     });
-    expect(receiver.requests).toHaveLength(1);
+    expect(receiver.requests.filter((r) => r.headers['webhook-id'] === event.id)).toHaveLength(1);
     expect((await deliveriesOf(userId, hook.id))[0]).toMatchObject({ status: 'succeeded', attemptCount: 1 });
   });
 });

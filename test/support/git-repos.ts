@@ -81,6 +81,8 @@ export interface GitHttpServer {
   url: string;
   /** Authorization header values the server saw, in order (undefined when a request carried none). */
   authorizations: Array<string | undefined>;
+  /** Changes the accepted token (a revoked token, from then on). */
+  setToken(token: string): void;
   close(): Promise<void>;
 }
 
@@ -89,7 +91,8 @@ export interface GitHttpServer {
  * `Authorization: Basic base64(<any user>:<token>)` or `Authorization: Bearer <token>`.
  * Pushes are enabled. Anything else gets 401 with a Basic challenge, like GitHub.
  */
-export async function startGitHttpServer(projectRoot: string, token: string): Promise<GitHttpServer> {
+export async function startGitHttpServer(projectRoot: string, initialToken: string): Promise<GitHttpServer> {
+  let token = initialToken;
   const authorizations: Array<string | undefined> = [];
   const authorized = (header: string | undefined): boolean => {
     if (!header) return false;
@@ -160,6 +163,9 @@ export async function startGitHttpServer(projectRoot: string, token: string): Pr
   return {
     url: `http://127.0.0.1:${port}`,
     authorizations,
+    setToken: (next) => {
+      token = next;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -24,7 +24,7 @@ export interface AgentStepSpec<T> {
  * one corrective retry when the answer lacks a valid tool call, then `agent.completed` with usage.
  */
 export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: AgentStepSpec<T>): Promise<T> {
-  const done = await deps.progress.completedStep(ctx.run.id, spec.stepKey);
+  const done = ctx.recovering ? await deps.progress.completedStep(ctx.run.id, spec.stepKey) : null;
   if (done) return spec.schema.parse(done.output);
 
   const step = await deps.progress.startStep(ctx.run, { agent: spec.agent, iteration: spec.iteration, stepKey: spec.stepKey });

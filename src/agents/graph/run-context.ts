@@ -3,6 +3,7 @@ import type { LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import type { RepositoryCheckout, RepositoryRunner } from './repository.port.js';
 import type { CouncilReviewer } from './review.port.js';
 import type { TestRunner } from './test-runner.port.js';
 
@@ -13,6 +14,8 @@ export interface GraphDeps {
   progress: RunProgressService;
   events: RunEventsService;
   council: CouncilReviewer | null;
+  /** Repository tasks (`repositoryId`); null where the repositories module is not loaded. */
+  repositories: RepositoryRunner | null;
   stepTimeoutMs: number;
   streamDeltas: boolean;
   logger: Logger;
@@ -27,4 +30,8 @@ export interface RunContext {
   councilEnabled: boolean;
   judges: string[];
   models: Record<string, string>;
+  /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
+  recovering: boolean;
+  /** The run's checkout, for a repository task (set by RunGraphService before the graph runs). */
+  repository?: RepositoryCheckout;
 }

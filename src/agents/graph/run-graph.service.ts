@@ -1,15 +1,18 @@
 import { Command } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
 import { LlmGatewayService } from '#src/agents/llm/llm-gateway.service.js';
 import type { ResumeAnswer, RunResult } from '#src/agents/runs/entities/run.entity.js';
 import { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
-import { RunGraph, buildRunGraph } from './run-graph.js';
+import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
 import { RunGraphValues, initialGraphState } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { unifiedDiff } from './unified-diff.js';
@@ -24,6 +27,7 @@ export type GraphExit =
 @Injectable()
 export class RunGraphService implements OnModuleDestroy {
   private readonly logger = new Logger(RunGraphService.name);
+  private readonly pool: pg.Pool;
   private readonly checkpointer: PostgresSaver;
   private readonly graph: RunGraph;
   private readonly contexts = new Map<string, RunContext>();
@@ -35,9 +39,14 @@ export class RunGraphService implements OnModuleDestroy {
     progress: RunProgressService,
     events: RunEventsService,
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
+    @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
   ) {
     const agents = config.get('agents', { infer: true });
-    this.checkpointer = PostgresSaver.fromConnString(config.get('database', { infer: true }).url, { schema: CHECKPOINT_SCHEMA });
+    const database = config.get('database', { infer: true });
+    this.pool = new pg.Pool({ connectionString: database.url, max: Math.max(2, Math.min(10, database.poolSize)) });
+    // An idle client losing its server (restart, failover) must not crash the worker; the next query reconnects.
+    this.pool.on('error', (error) => this.logger.warn({ err: error }, 'checkpoint pool client error'));
+    this.checkpointer = new PostgresSaver(this.pool, undefined, { schema: CHECKPOINT_SCHEMA });
     this.graph = buildRunGraph(
       {
         llm,
@@ -45,6 +54,7 @@ export class RunGraphService implements OnModuleDestroy {
         progress,
         events,
         council: council ?? null,
+        repositories: repositories ?? null,
         stepTimeoutMs: agents.stepTimeoutMs,
         streamDeltas: agents.streamDeltas,
         logger: this.logger,
@@ -67,7 +77,13 @@ export class RunGraphService implements OnModuleDestroy {
     try {
       const existing = await this.graph.getState(config);
       const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
-      const input = resume ? new Command({ resume }) : hasCheckpoint ? null : initialGraphState(ctx.run.input.files);
+      if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
+      // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
+      const input: Command | RunGraphValues | null = resume
+        ? new Command({ resume })
+        : ctx.recovering && hasCheckpoint
+          ? null
+          : initialGraphState(await this.initialFiles(ctx));
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
@@ -75,6 +91,7 @@ export class RunGraphService implements OnModuleDestroy {
       if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
       const outcome = state.outcome ?? { status: 'failed', code: 'AGENT_FAILED', reason: 'The run ended without an outcome.' };
+      if (ctx.repository) await this.publishRepository(ctx, state, result, outcome.status === 'completed');
       return { kind: 'finished', status: outcome.status, code: outcome.code, reason: outcome.reason, result };
     } finally {
       this.contexts.delete(ctx.run.id);
@@ -88,8 +105,45 @@ export class RunGraphService implements OnModuleDestroy {
     return state && Object.keys(state).length > 0 ? this.resultOf(ctx, state) : null;
   }
 
+  /** A repository task works on a shallow clone of its branch (kept across plan approval). */
+  private async prepareRepository(ctx: RunContext): Promise<void> {
+    if (!this.repositories) throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
+    ctx.repository = await this.repositories.prepare(ctx.run);
+  }
+
+  /** A review-only task on a repository reviews the relevant part of it. */
+  private async initialFiles(ctx: RunContext) {
+    const input = ctx.run.input;
+    if (!ctx.repository || input.mode !== 'review' || input.files.length > 0) return input.files;
+    return ctx.repository.viewFiles([], `${input.title}\n${input.description}`);
+  }
+
+  /**
+   * The result of a repository task is a commit on `quorum/<task-id>`; its diff replaces the
+   * file-set diff. The checkout goes once the run completes and stays (until the workspace sweep)
+   * when it failed, for inspection.
+   */
+  private async publishRepository(ctx: RunContext, state: RunGraphValues, result: RunResult, completed: boolean): Promise<void> {
+    const checkout = ctx.repository!;
+    try {
+      if (ctx.run.input.mode === 'build') {
+        const plan = state.plan ? `${state.plan.summary}\n\n${state.plan.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n')}` : '';
+        const published = await this.repositories!.publish(ctx.run, checkout, mergeFiles(state.files, state.testFiles), {
+          title: ctx.run.input.title,
+          body: plan,
+        });
+        result.repository = published;
+        result.diff = published?.diff ?? '';
+      }
+    } finally {
+      await this.repositories!.release(ctx.run, !completed).catch((error: unknown) =>
+        this.logger.warn({ err: error, runId: ctx.run.id }, 'removing the repository checkout failed'),
+      );
+    }
+  }
+
   async onModuleDestroy(): Promise<void> {
-    await this.checkpointer.end().catch(() => undefined);
+    await this.pool.end().catch(() => undefined);
   }
 
   private resultOf(ctx: RunContext, state: RunGraphValues): RunResult {

@@ -31,6 +31,13 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     return ctx;
   };
 
+  /** A repository task's bounded view of its checkout (tree + the files asked for), as prompt text. */
+  const repositoryView = async (ctx: RunContext, plan: RunGraphValues['plan']): Promise<string> => {
+    if (!ctx.repository) return '';
+    const requested = plan?.steps.flatMap((step) => step.files ?? []) ?? [];
+    return `\n\n${await ctx.repository.view(requested, `${ctx.run.input.title}\n${ctx.run.input.description}`)}`;
+  };
+
   const planner = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const round = state.planRound + 1;
@@ -45,7 +52,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: planSchema,
       messages: [
         { role: 'system', content: SYSTEM.planner },
-        { role: 'user', content: taskBrief(ctx.run.input) + feedback },
+        { role: 'user', content: taskBrief(ctx.run.input) + (await repositoryView(ctx, null)) + feedback },
       ],
       summarise: (answer) => `Plan with ${answer.steps.length} step(s): ${answer.summary}`,
     });
@@ -75,7 +82,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: writeFilesSchema,
       messages: [
         { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
-        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}${revision}` },
+        { role: 'user', content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}` },
       ],
       check: (value) => checkPaths(value.files),
       summarise: (value) => `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
@@ -93,7 +100,10 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: writeTestsSchema,
       messages: [
         { role: 'system', content: SYSTEM.tester(ctx.run.input.language) },
-        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}` },
+        {
+          role: 'user',
+          content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}`,
+        },
       ],
       check: (value) => checkPaths(value.files),
       summarise: (value) => `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
@@ -104,7 +114,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const sandbox = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const stepKey = `sandbox:${state.iteration}`;
-    const done = await deps.progress.completedStep(ctx.run.id, stepKey);
+    const done = ctx.recovering ? await deps.progress.completedStep(ctx.run.id, stepKey) : null;
     let report = done?.output as ReturnType<typeof analyseTestOutput> | undefined;
     if (!report) {
       const step = await deps.progress.startStep(ctx.run, { agent: 'sandbox', iteration: state.iteration, stepKey });
@@ -115,6 +125,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           iteration: state.iteration,
           language: ctx.run.input.language,
           files: mergeFiles(state.files, state.testFiles),
+          baseDir: ctx.repository?.dir,
           testCommand: ctx.run.input.config.testCommand,
           signal: ctx.signal,
         });

@@ -8,6 +8,8 @@ export interface TestRunRequest {
   language: TaskLanguage;
   /** Source files and test files, written into a fresh workspace. */
   files: TaskFile[];
+  /** A repository task's checkout: copied into the workspace first, `files` written over it. */
+  baseDir?: string;
   testCommand?: string;
   signal: AbortSignal;
 }

@@ -74,7 +74,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     const run = claim.run;
     const controller = this.cancellation.register(runId);
     const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), this.remainingMs(run));
-    const ctx = this.contextFor(run, controller.signal);
+    const ctx = this.contextFor(run, controller.signal, claim.action === 'recover');
     try {
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
@@ -131,7 +131,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     return Math.max(1_000, startedAt + this.settings.runTimeoutMs - Date.now());
   }
 
-  private contextFor(run: Run, signal: AbortSignal): RunContext {
+  private contextFor(run: Run, signal: AbortSignal, recovering: boolean): RunContext {
     const config = run.input.config ?? {};
     const models: Record<string, string> = {};
     for (const [agent, ref] of Object.entries(config.models ?? {})) if (ref) models[agent] = ref;
@@ -143,6 +143,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       councilEnabled: config.councilEnabled ?? this.settings.councilByDefault,
       judges: config.judges ?? this.settings.councilJudges,
       models,
+      recovering,
     };
   }
 }

@@ -1,3 +1,5 @@
+import { constants } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { Injectable } from '@nestjs/common';
 import { SandboxService } from '#src/agents/sandbox/sandbox.service.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
@@ -16,6 +18,8 @@ export class SandboxTestRunner extends TestRunner {
   async run(request: TestRunRequest): Promise<TestRunOutput> {
     const dir = await this.workspaces.create(`${request.runId}-${request.iteration}`);
     try {
+      // Links are copied as links (never followed); writeFiles then refuses to write through them.
+      if (request.baseDir) await cp(request.baseDir, dir, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
       await this.workspaces.writeFiles(dir, request.files);
       const result = await this.sandbox.runTests({
         workspaceDir: dir,

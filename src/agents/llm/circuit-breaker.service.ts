@@ -61,6 +61,10 @@ if failures >= tonumber(ARGV[1]) then
 end
 return 'closed'`;
 
+const RELEASE_PROBE = `
+if redis.call('HGET', KEYS[1], 'state') == 'half_open' then redis.call('HSET', KEYS[1], 'probe_until', 0) end
+return 1`;
+
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 /**
@@ -109,6 +113,11 @@ export class CircuitBreakerService {
     const state = (await this.run(FAILURE, provider, [this.threshold])) as BreakerState;
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return state;
+  }
+
+  /** A probe permit that was not used (the call never started): the next caller may probe. */
+  async releaseProbe(provider: ProviderName): Promise<void> {
+    await this.run(RELEASE_PROBE, provider, []);
   }
 
   async state(provider: ProviderName): Promise<BreakerState> {

@@ -7,7 +7,7 @@ import { BudgetService } from '#src/metrics/budget.service.js';
 import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js';
 import { llmMetrics } from '#src/metrics/prometheus.js';
 import { UsageService } from '#src/metrics/usage.service.js';
-import { CircuitBreakerService } from './circuit-breaker.service.js';
+import { BreakerPermit, CircuitBreakerService } from './circuit-breaker.service.js';
 import { BudgetExceededError, LlmAbortedError, LlmRequestRejectedError, LlmUnavailableError, ProviderCallError } from './llm.errors.js';
 import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
 import { ModelRouter, ResolvedModel } from './model-router.js';
@@ -84,11 +84,7 @@ export class LlmGatewayService {
       }
       for (let retry = 0; ; retry++) {
         if (request.signal?.aborted) throw new LlmAbortedError();
-        const reservation = await this.reserve(request.context.userId, this.worstCase(target, request, promptTokenBound));
-        const permit = await this.breaker.acquire(target.provider).catch(async (error: unknown) => {
-          await this.budgets.release(reservation);
-          throw error;
-        });
+        const { reservation, permit } = await this.admit(target, request, promptTokenBound);
         if (!permit.allowed) {
           await this.budgets.release(reservation);
           failures.push({ ...target, error: `circuit ${permit.state}` });
@@ -188,6 +184,30 @@ export class LlmGatewayService {
     }
   }
 
+  /**
+   * Budget reservation and breaker permit, asked for at once (they touch different stores); each is
+   * undone when the other fails, so no reservation or half-open probe is left dangling.
+   */
+  private async admit(
+    target: ResolvedModel,
+    request: LlmCallRequest,
+    promptTokenBound: number,
+  ): Promise<{ reservation: string | null; permit: BreakerPermit }> {
+    const [reserved, acquired] = await Promise.allSettled([
+      this.reserve(request.context.userId, this.worstCase(target, request, promptTokenBound)),
+      this.breaker.acquire(target.provider),
+    ]);
+    if (reserved.status === 'rejected') {
+      if (acquired.status === 'fulfilled' && acquired.value.probe) await this.breaker.releaseProbe(target.provider);
+      throw reserved.reason;
+    }
+    if (acquired.status === 'rejected') {
+      await this.budgets.release(reserved.value);
+      throw acquired.reason;
+    }
+    return { reservation: reserved.value, permit: acquired.value };
+  }
+
   private async reserve(userId: string, worstCaseUsd: string): Promise<string | null> {
     try {
       // A reservation outlives every legitimate attempt: timeout plus the longest retry pause.
@@ -210,27 +230,25 @@ export class LlmGatewayService {
   ): Promise<void> {
     const result: LlmUsageOutcome = 'result' in outcome ? 'success' : OUTCOME[outcome.error.kind];
     const context = request.context;
-    await this.budgets.settle(reservation, (manager) =>
-      this.usage.record(
-        {
-          userId: context.userId,
-          taskId: context.taskId ?? null,
-          runId: context.runId ?? null,
-          stepId: context.stepId ?? null,
-          agent: context.agent,
-          provider: target.provider,
-          model: target.model,
-          attempt,
-          inputTokens: usage.inputTokens,
-          outputTokens: usage.outputTokens,
-          cachedInputTokens: usage.cachedInputTokens,
-          costUsd,
-          latencyMs,
-          outcome: result,
-          errorCode: 'error' in outcome ? `${outcome.error.kind}${outcome.error.details.status ? `:${outcome.error.details.status}` : ''}` : null,
-        },
-        manager,
-      ),
+    await this.usage.settle(
+      {
+        userId: context.userId,
+        taskId: context.taskId ?? null,
+        runId: context.runId ?? null,
+        stepId: context.stepId ?? null,
+        agent: context.agent,
+        provider: target.provider,
+        model: target.model,
+        attempt,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+        cachedInputTokens: usage.cachedInputTokens,
+        costUsd,
+        latencyMs,
+        outcome: result,
+        errorCode: 'error' in outcome ? errorCode(outcome.error) : null,
+      },
+      reservation,
     );
     const metrics = llmMetrics();
     const labels = { provider: target.provider, model: target.model };
@@ -258,4 +276,9 @@ export class LlmGatewayService {
     if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools));
     return bytes + TOKENS_BASE_OVERHEAD;
   }
+}
+
+/** `server:500`, `rate_limited:429`, `timeout`: what the usage record keeps of a failed attempt. */
+function errorCode(error: ProviderCallError): string {
+  return error.details.status ? `${error.kind}:${error.details.status}` : error.kind;
 }

@@ -1,4 +1,4 @@
-import { PriceTable } from './prices.js';
+import { BUILT_IN_PRICES, PriceTable } from './prices.js';
 
 describe('PriceTable', () => {
   const table = new PriceTable({ 'my-model': { input: '0.1', output: '0.3' }, 'openai:gpt-4o': { input: '3', output: '12', cachedInput: '1' } });
@@ -8,7 +8,7 @@ describe('PriceTable', () => {
     expect(prices.cost('openai', 'gpt-4o', { inputTokens: 1_000_000, outputTokens: 1_000_000, cachedInputTokens: 0 })).toBe('12.50000000');
     // 800 × 2.5/M + 200 × 1.25/M + 100 × 10/M = 0.002 + 0.00025 + 0.001
     expect(prices.cost('openai', 'gpt-4o', { inputTokens: 1000, outputTokens: 100, cachedInputTokens: 200 })).toBe('0.00325000');
-    expect(prices.cost('anthropic', 'claude-sonnet-4-5', { inputTokens: 3, outputTokens: 7, cachedInputTokens: 0 })).toBe('0.00011400');
+    expect(prices.cost('anthropic', 'claude-sonnet-4-6', { inputTokens: 3, outputTokens: 7, cachedInputTokens: 0 })).toBe('0.00011400');
     expect(prices.cost('google', 'gemini-2.5-flash', { inputTokens: 1_234_567, outputTokens: 89, cachedInputTokens: 0 })).toBe('0.37059260');
   });
 
@@ -27,9 +27,9 @@ describe('PriceTable', () => {
 
   it('maps dated snapshots to their family and prices local models at zero', () => {
     const prices = new PriceTable();
-    expect(prices.find('openai', 'gpt-4o-2024-08-06')).toEqual(prices.find('openai', 'gpt-4o'));
-    expect(prices.find('openai', 'gpt-4o-mini-2024-07-18')).toEqual(prices.find('openai', 'gpt-4o-mini'));
-    expect(prices.find('anthropic', 'claude-sonnet-4-5-20250929')).toEqual(prices.find('anthropic', 'claude-sonnet-4-5'));
+    expect(prices.find('openai', 'gpt-4o-2024-08-06')).toBe(BUILT_IN_PRICES.openai['gpt-4o']);
+    expect(prices.find('openai', 'gpt-4o-mini-2024-07-18')).toBe(BUILT_IN_PRICES.openai['gpt-4o-mini']);
+    expect(prices.find('anthropic', 'claude-sonnet-4-5-20250929')).toBe(BUILT_IN_PRICES.anthropic['claude-sonnet-4-5']);
     expect(prices.has('openai', 'gpt-99')).toBe(false);
     expect(prices.cost('local', 'anything', { inputTokens: 10_000, outputTokens: 10_000, cachedInputTokens: 0 })).toBe('0.00000000');
   });

@@ -9,11 +9,14 @@ export interface ModelPrice {
 }
 
 /**
- * List prices (USD per 1M tokens, standard tier, prompts ≤ 200k tokens) of current models.
- * `LLM_PRICES` overrides or extends this table; `local` models cost nothing.
+ * List prices (USD per 1M tokens, standard tier, prompts ≤ 200k tokens) of current models, from the
+ * providers' pricing pages (checked November 2026; Anthropic's newest generation from third-party
+ * mirrors of its page). Prices change: `LLM_PRICES` overrides or extends this table without a
+ * release. `local` models cost nothing.
  */
 export const BUILT_IN_PRICES: Record<Exclude<ProviderName, 'local'>, Record<string, ModelPrice>> = {
   openai: {
+    'gpt-5.1': { input: '1.25', cachedInput: '0.125', output: '10' },
     'gpt-5': { input: '1.25', cachedInput: '0.125', output: '10' },
     'gpt-5-mini': { input: '0.25', cachedInput: '0.025', output: '2' },
     'gpt-5-nano': { input: '0.05', cachedInput: '0.005', output: '0.4' },
@@ -26,6 +29,14 @@ export const BUILT_IN_PRICES: Record<Exclude<ProviderName, 'local'>, Record<stri
     'o4-mini': { input: '1.1', cachedInput: '0.275', output: '4.4' },
   },
   anthropic: {
+    'claude-opus-5-5': { input: '4', cachedInput: '0.2', output: '20' },
+    'claude-opus-5': { input: '5', cachedInput: '0.5', output: '25' },
+    'claude-sonnet-5-5': { input: '2', cachedInput: '0.1', output: '10' },
+    'claude-sonnet-5': { input: '2', cachedInput: '0.2', output: '10' },
+    'claude-opus-4-8': { input: '5', cachedInput: '0.5', output: '25' },
+    'claude-opus-4-7': { input: '5', cachedInput: '0.5', output: '25' },
+    'claude-opus-4-6': { input: '5', cachedInput: '0.5', output: '25' },
+    'claude-sonnet-4-6': { input: '3', cachedInput: '0.3', output: '15' },
     'claude-opus-4-5': { input: '5', cachedInput: '0.5', output: '25' },
     'claude-opus-4-1': { input: '15', cachedInput: '1.5', output: '75' },
     'claude-opus-4': { input: '15', cachedInput: '1.5', output: '75' },
@@ -47,7 +58,7 @@ export const BUILT_IN_PRICES: Record<Exclude<ProviderName, 'local'>, Record<stri
 /** The default model of each provider when only a provider name is given (e.g. in LLM_FALLBACK_ORDER). */
 export const PROVIDER_DEFAULT_MODELS: Record<Exclude<ProviderName, 'local'>, string> = {
   openai: 'gpt-4o',
-  anthropic: 'claude-sonnet-4-5',
+  anthropic: 'claude-sonnet-4-6',
   google: 'gemini-2.5-flash',
 };
 

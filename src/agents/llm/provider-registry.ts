@@ -3,6 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { ProviderName } from './llm.types.js';
 import type { LlmProvider } from './providers/llm-provider.js';
+import { AnthropicProvider } from './providers/anthropic.provider.js';
+import { GoogleProvider } from './providers/google.provider.js';
 import { OpenAiProvider } from './providers/openai.provider.js';
 
 /** One SDK client per configured provider, built on first use and kept (they pool connections). */
@@ -22,13 +24,15 @@ export class ProviderRegistry {
     return created;
   }
 
-  private create(name: ProviderName, settings: { apiKey?: string; baseUrl?: string }): LlmProvider | undefined {
+  private create(name: ProviderName, settings: { apiKey?: string; baseUrl?: string }): LlmProvider {
     switch (name) {
       case 'openai':
       case 'local':
         return new OpenAiProvider(name, settings);
-      default:
-        return undefined;
+      case 'anthropic':
+        return new AnthropicProvider(settings);
+      case 'google':
+        return new GoogleProvider(settings);
     }
   }
 }

@@ -53,19 +53,19 @@ export class RunEventsService {
   async append(manager: EntityManager, run: RunRef, type: EventType, data: Record<string, unknown> = {}): Promise<RunEventMessage> {
     const queue = this.pending.get(manager);
     if (!queue) throw new Error('RunEventsService.append needs a manager from RunEventsService.transaction()');
-    // The UPDATE takes the run row's lock, so concurrent appenders of one run queue up and seq has no gaps.
-    const rows: Array<{ last_seq: number }> = await manager.query(
-      'UPDATE runs SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
-      [run.id],
-    ).then((result: [Array<{ last_seq: number }>, number]) => result[0]);
-    const seq = rows[0]?.last_seq;
-    if (seq === undefined) throw new Error(`run ${run.id} does not exist`);
     const id = randomUUID();
     const envelopeData = { taskId: run.taskId, runId: run.id, ...data };
-    const inserted: Array<{ created_at: Date }> = await manager.query(
-      'INSERT INTO run_events (id, run_id, user_id, seq, type, data) VALUES ($1, $2, $3, $4, $5, $6) RETURNING created_at',
-      [id, run.id, run.userId, seq, type, envelopeData],
+    // One round trip: the UPDATE takes the run row's lock (concurrent appenders of a run queue up,
+    // so seq has no gaps) and the INSERT stores the event under the new seq.
+    const inserted: Array<{ seq: number; created_at: Date }> = await manager.query(
+      `WITH next AS (UPDATE runs SET last_seq = last_seq + 1 WHERE id = $2 RETURNING last_seq)
+       INSERT INTO run_events (id, run_id, user_id, seq, type, data)
+       SELECT $1, $2, $3, next.last_seq, $4, $5 FROM next
+       RETURNING seq, created_at`,
+      [id, run.id, run.userId, type, envelopeData],
     );
+    if (inserted.length === 0) throw new Error(`run ${run.id} does not exist`);
+    const seq = inserted[0].seq;
     const event: EventEnvelope = { id, type, createdAt: inserted[0].created_at.toISOString(), data: envelopeData };
     await this.recordForWebhooks(manager, run.userId, event);
     const message = { seq, event };

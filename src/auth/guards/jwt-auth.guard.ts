@@ -29,6 +29,12 @@ export class JwtAuthGuard implements CanActivate {
     if (isPublic) return true;
 
     const req = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+    req.user = await this.authenticate(req);
+    return true;
+  }
+
+  /** The signed-in user of a request (Bearer, or cookie + CSRF on unsafe methods), or a 401/403. */
+  async authenticate(req: Request): Promise<AuthUser> {
     const bearer = bearerToken(req);
     const token = bearer ?? cookie(req, ACCESS_COOKIE);
     if (!token) throw new UnauthorizedError();
@@ -38,13 +44,12 @@ export class JwtAuthGuard implements CanActivate {
     if (!state.isActive) throw new AccountDisabledError();
     // Bearer requests cannot be forged cross-site; cookie requests must prove they read the cookie.
     if (!bearer && !csrfSatisfied(req)) throw new CsrfError();
-    req.user = {
+    return {
       id: claims.sub,
       email: state.email,
       role: state.role,
       emailVerified: state.emailVerified,
       sessionId: claims.sid,
     };
-    return true;
   }
 }

@@ -41,6 +41,8 @@ export type FakeReply =
       delayMs?: number;
       /** Wait between streamed chunks. */
       chunkDelayMs?: number;
+      /** Streaming only: drop the connection after this many events (a stream cut mid-answer). */
+      cutAfterChunks?: number;
     }
   | { kind: 'error'; status: number; message?: string; retryAfterSeconds?: number; delayMs?: number }
   /** Accept the request and never answer (the client's timeout or abort ends it). */
@@ -346,6 +348,7 @@ interface ResolvedReply {
   usage: { input: number; output: number; cached: number };
   finish: 'stop' | 'length' | 'tool_calls';
   chunkDelayMs: number;
+  cutAfterChunks?: number;
 }
 
 function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply' }>): ResolvedReply {
@@ -366,6 +369,7 @@ function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply
     },
     finish: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
     chunkDelayMs: reply.chunkDelayMs ?? 0,
+    cutAfterChunks: reply.cutAfterChunks,
   };
 }
 
@@ -380,6 +384,23 @@ function pieces(text: string, count = 3): string[] {
 
 function sseHeaders(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+}
+
+/** Writes SSE events, or after `cutAfterChunks` of them destroys the connection and writes nothing more. */
+function sseWriter(res: ServerResponse, r: ResolvedReply): (event: string) => Promise<void> {
+  let sent = 0;
+  return async (event: string) => {
+    if (res.destroyed) return;
+    if (r.chunkDelayMs) await sleep(r.chunkDelayMs);
+    if (r.cutAfterChunks !== undefined && sent >= r.cutAfterChunks) {
+      await sleep(20); // let what was sent reach the client before the reset
+      res.socket?.destroy();
+      res.destroy();
+      return;
+    }
+    sent++;
+    res.write(event);
+  };
 }
 
 async function sendReply(res: ServerResponse, request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply' }>): Promise<void> {
@@ -428,10 +449,9 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
   sseHeaders(res);
   const id = `chatcmpl-${randomUUID()}`;
   const created = Math.floor(Date.now() / 1000);
-  const send = async (choices: unknown[], extra: Record<string, unknown> = {}) => {
-    if (r.chunkDelayMs) await sleep(r.chunkDelayMs);
-    res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
-  };
+  const write = sseWriter(res, r);
+  const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
   await send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   for (const piece of pieces(r.text)) await send([{ index: 0, delta: { content: piece }, finish_reason: null }]);
   for (const [index, call] of r.toolCalls.entries()) {
@@ -449,7 +469,8 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
   await send([{ index: 0, delta: {}, finish_reason: r.finish }]);
   const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
   if (streamOptions?.include_usage) await send([], { usage: openaiUsage(r) });
-  res.end('data: [DONE]\n\n');
+  await write('data: [DONE]\n\n');
+  if (!res.destroyed) res.end();
 }
 
 const anthropicStop = (r: ResolvedReply) => (r.finish === 'tool_calls' ? 'tool_use' : r.finish === 'length' ? 'max_tokens' : 'end_turn');
@@ -489,10 +510,8 @@ function safeJson(text: string): unknown {
 
 async function anthropicStream(res: ServerResponse, request: FakeRequest, r: ResolvedReply): Promise<void> {
   sseHeaders(res);
-  const send = async (event: string, data: Record<string, unknown>) => {
-    if (r.chunkDelayMs) await sleep(r.chunkDelayMs);
-    res.write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
-  };
+  const write = sseWriter(res, r);
+  const send = (event: string, data: Record<string, unknown>) => write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   await send('message_start', {
     message: {
       id: `msg_${randomUUID().replace(/-/g, '')}`,
@@ -525,7 +544,7 @@ async function anthropicStream(res: ServerResponse, request: FakeRequest, r: Res
   }
   await send('message_delta', { delta: { stop_reason: anthropicStop(r), stop_sequence: null }, usage: { output_tokens: r.usage.output } });
   await send('message_stop', {});
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
 const googleFinish = (r: ResolvedReply) => (r.finish === 'length' ? 'MAX_TOKENS' : 'STOP');
@@ -557,10 +576,8 @@ function googleJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply)
 
 async function googleStream(res: ServerResponse, request: FakeRequest, r: ResolvedReply): Promise<void> {
   sseHeaders(res);
-  const send = async (payload: Record<string, unknown>) => {
-    if (r.chunkDelayMs) await sleep(r.chunkDelayMs);
-    res.write(`data: ${JSON.stringify({ ...payload, modelVersion: request.model })}\r\n\r\n`);
-  };
+  const write = sseWriter(res, r);
+  const send = (payload: Record<string, unknown>) => write(`data: ${JSON.stringify({ ...payload, modelVersion: request.model })}\r\n\r\n`);
   const textPieces = pieces(r.text);
   // Gemini streams text in pieces and each function call whole; usage comes with the last chunk.
   for (const piece of textPieces) {
@@ -570,7 +587,7 @@ async function googleStream(res: ServerResponse, request: FakeRequest, r: Resolv
     candidates: [{ content: { role: 'model', parts: r.toolCalls.map(googleCall) }, finishReason: googleFinish(r), index: 0 }],
     usageMetadata: googleUsage(r),
   });
-  res.end();
+  if (!res.destroyed) res.end();
 }
 
 function sendError(res: ServerResponse, request: FakeRequest, reply: Extract<FakeReply, { kind: 'error' }>): void {

@@ -58,6 +58,16 @@ export function classifySdkError(error: unknown, signal: AbortSignal): ProviderC
   return new ProviderCallError(kindOfStatus(status), message, { status, retryAfterMs: parseRetryAfter(get), cause: error });
 }
 
+/**
+ * A stream that breaks after the provider started answering is billed for what it sent: keep the
+ * usage seen so far (Anthropic reports input tokens in message_start) on the classified error.
+ */
+export function withPartialUsage(error: unknown, signal: AbortSignal, usage: LlmUsage | undefined): ProviderCallError {
+  const classified = classifySdkError(error, signal);
+  if (classified.details.usage || !usage || (usage.inputTokens === 0 && usage.outputTokens === 0)) return classified;
+  return new ProviderCallError(classified.kind, classified.message, { ...classified.details, usage });
+}
+
 /** Tool-call arguments arrive as JSON text; anything but a JSON object is a malformed answer. */
 export function parseToolArguments(raw: string, usage: LlmUsage): Record<string, unknown> {
   if (raw.trim() === '') return {};

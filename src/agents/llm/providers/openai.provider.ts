@@ -7,7 +7,15 @@ import type {
 } from 'openai/resources/chat/completions';
 import { ProviderCallError } from '../llm.errors.js';
 import type { FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, LlmProvider, parseToolArguments, ProviderCallRequest, ProviderCallResult } from './llm-provider.js';
+import {
+  classifySdkError,
+  EMPTY_USAGE,
+  LlmProvider,
+  parseToolArguments,
+  ProviderCallRequest,
+  ProviderCallResult,
+  withPartialUsage,
+} from './llm-provider.js';
 
 /**
  * OpenAI chat completions through the official SDK. Also the `local` provider: vLLM, Ollama and
@@ -75,23 +83,27 @@ export class OpenAiProvider implements LlmProvider {
     let finish: string | null = null;
     // Tool calls arrive in pieces keyed by `index`: the first piece has id and name, later ones append arguments.
     const calls = new Map<number, { id: string; name: string; arguments: string }>();
-    for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-      if (chunk.usage) usage = toUsage(chunk.usage);
-      const choice = chunk.choices?.[0];
-      if (!choice) continue;
-      const delta = choice.delta;
-      if (delta?.content) {
-        text += delta.content;
-        request.onDelta?.(delta.content);
+    try {
+      for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
+        if (chunk.usage) usage = toUsage(chunk.usage);
+        const choice = chunk.choices?.[0];
+        if (!choice) continue;
+        const delta = choice.delta;
+        if (delta?.content) {
+          text += delta.content;
+          request.onDelta?.(delta.content);
+        }
+        for (const piece of delta?.tool_calls ?? []) {
+          const call = calls.get(piece.index) ?? { id: '', name: '', arguments: '' };
+          if (piece.id) call.id = piece.id;
+          if (piece.function?.name) call.name += piece.function.name;
+          if (piece.function?.arguments) call.arguments += piece.function.arguments;
+          calls.set(piece.index, call);
+        }
+        if (choice.finish_reason) finish = choice.finish_reason;
       }
-      for (const piece of delta?.tool_calls ?? []) {
-        const call = calls.get(piece.index) ?? { id: '', name: '', arguments: '' };
-        if (piece.id) call.id = piece.id;
-        if (piece.function?.name) call.name += piece.function.name;
-        if (piece.function?.arguments) call.arguments += piece.function.arguments;
-        calls.set(piece.index, call);
-      }
-      if (choice.finish_reason) finish = choice.finish_reason;
+    } catch (error) {
+      throw withPartialUsage(error, request.signal, usage);
     }
     const toolCalls = [...calls.entries()]
       .sort(([a], [b]) => a - b)

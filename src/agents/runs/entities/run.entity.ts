@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import type { PublishedRepositoryResult } from '#src/agents/graph/repository.port.js';
 import type { ReviewOutcome } from '#src/agents/graph/review.port.js';
 import type { TaskConfig, TaskFile, TaskLanguage, TaskMode } from '#src/tasks/entities/task.entity.js';
 
@@ -24,6 +25,8 @@ export interface RunResult {
   diff: string;
   review: ReviewOutcome | null;
   plan?: unknown;
+  /** Repository tasks: the commit on `quorum/<task-id>` that holds the result (`diff` is its diff). */
+  repository?: PublishedRepositoryResult | null;
 }
 
 /** The answer a user gave to a plan-approval interrupt, consumed by the next job. */

@@ -1,0 +1,204 @@
+// Webhook delivery throughput and latency: events recorded through the outbox (one transaction
+// each, as a run records them) in this process, delivered by a real worker process
+// (dist/src/worker.js, as deployed) to a local receiver that answers 200 at once. Baseline: the same receiver hit by plain HTTP POSTs from this process
+// (no database, no queue, no signing), so the ratio shows what the pipeline costs.
+import 'reflect-metadata';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BURST = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 3000);
+const PACED_RATE = Number(process.env.BENCH_WEBHOOK_PACED_RATE ?? 200);
+const PACED_SECONDS = Number(process.env.BENCH_WEBHOOK_PACED_SECONDS ?? 5);
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+const round = (n, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+function startReceiver() {
+  const received = new Map();
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = req.headers['webhook-id'];
+      if (id && !received.has(id)) received.set(id, performance.now());
+      res.writeHead(200).end('ok');
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, agent, received, url: `http://127.0.0.1:${server.address().port}/hook` }),
+    ),
+  );
+}
+
+async function baselinePosts(url, agent, count, concurrency) {
+  const body = JSON.stringify({ id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: {} });
+  const post = () =>
+    new Promise((resolve, reject) => {
+      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < count) await post();
+    }),
+  );
+  return count / ((performance.now() - started) / 1000);
+}
+
+async function waitUntil(check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('webhook bench: deliveries did not arrive in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export async function run() {
+  const dbName = `quorum_bench_webhooks_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${dbName}"`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
+  const receiver = await startReceiver();
+  Object.assign(process.env, {
+    NODE_ENV: 'test',
+    QUORUM_SKIP_DOTENV: 'true',
+    DATABASE_URL: dbUrl.toString(),
+    DATABASE_MIGRATIONS_RUN: 'true',
+    DATABASE_POOL_SIZE: '20',
+    REDIS_PREFIX: `bench-webhooks-${randomBytes(3).toString('hex')}`,
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'silent',
+    WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
+    WEBHOOK_CONCURRENCY: process.env.WEBHOOK_CONCURRENCY ?? '100',
+  });
+
+  const { Module } = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  const { DataSource } = await import('typeorm');
+  const { CoreModule } = await import('../dist/src/core.module.js');
+  const { WebhooksCoreModule } = await import('../dist/src/webhooks/webhooks-core.module.js');
+  const { WebhookOutboxService } = await import('../dist/src/webhooks/webhook-outbox.service.js');
+  const { WebhooksService } = await import('../dist/src/webhooks/webhooks.service.js');
+  // The producing side only (as in the API or a run): no queue consumer in this process.
+  class BenchProducerModule {}
+  Module({ imports: [CoreModule, WebhooksCoreModule] })(BenchProducerModule);
+  const app = await NestFactory.createApplicationContext(BenchProducerModule, { logger: false });
+  await app.init();
+  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_WORKER_PROF] : []), 'dist/src/worker.js'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: { ...process.env, DATABASE_MIGRATIONS_RUN: 'false' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const rows = [];
+  try {
+    const db = app.get(DataSource);
+    const outbox = app.get(WebhookOutboxService);
+    const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`bench-${randomUUID()}@example.com`]);
+    await app.get(WebhooksService).create(user.id, { url: receiver.url, events: ['*'] });
+
+    const committed = new Map();
+    const emit = async () => {
+      const event = { id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: { taskId: randomUUID(), runId: randomUUID() } };
+      await db.transaction((manager) => outbox.record(manager, user.id, event));
+      committed.set(event.id, performance.now());
+    };
+
+    // Warm-up: connections, JIT, the keep-alive socket.
+    for (let i = 0; i < 50; i++) await emit();
+    await waitUntil(() => receiver.received.size >= 50, 30_000);
+
+    const baseline = await baselinePosts(receiver.url, receiver.agent, 5_000, 50);
+
+    // Throughput: a burst recorded by 20 concurrent writers; deliveries/s from first commit to last receipt.
+    const before = receiver.received.size;
+    const burstStart = performance.now();
+    let emitted = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (emitted++ < BURST) await emit();
+      }),
+    );
+    await waitUntil(() => receiver.received.size >= before + BURST, 120_000);
+    const burstEnd = Math.max(...[...receiver.received.values()].slice(before));
+    const throughput = BURST / ((burstEnd - burstStart) / 1000);
+
+    // Latency: events at a steady rate well under capacity; commit → receipt per event.
+    const pacedIds = [];
+    const pacedStart = performance.now();
+    const total = PACED_RATE * PACED_SECONDS;
+    for (let i = 0; i < total; i++) {
+      const due = pacedStart + (i * 1000) / PACED_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const event = { id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: {} };
+      pacedIds.push(event.id);
+      void db.transaction((manager) => outbox.record(manager, user.id, event)).then(() => committed.set(event.id, performance.now()));
+    }
+    await waitUntil(() => pacedIds.every((id) => receiver.received.has(id) && committed.has(id)), 60_000);
+    const latencies = pacedIds.map((id) => receiver.received.get(id) - committed.get(id)).sort((a, b) => a - b);
+    if (process.env.BENCH_DEBUG) {
+      const { getQueueToken } = await import('@nestjs/bullmq');
+      const queue = app.get(getQueueToken('webhook-deliveries'));
+      const ds = await db.query(`SELECT id, event_id FROM webhook_deliveries WHERE event_id = ANY($1)`, [pacedIds]);
+      const origin = performance.timeOrigin;
+      const parts = { commitToAdd: [], addToStart: [], startToFinish: [], startToReceipt: [] };
+      for (const d of ds) {
+        const job = await queue.getJob(`${d.id}.1`);
+        if (!job) continue;
+        parts.commitToAdd.push(job.timestamp - (origin + committed.get(d.event_id)));
+        parts.addToStart.push(job.processedOn - job.timestamp);
+        parts.startToFinish.push(job.finishedOn - job.processedOn);
+        parts.startToReceipt.push(origin + receiver.received.get(d.event_id) - job.processedOn);
+      }
+      for (const [k, v] of Object.entries(parts)) { v.sort((a, b) => a - b); console.error(k, 'p50', percentile(v, 50), 'p99', percentile(v, 99)); }
+    }
+
+    rows.push(
+      { scenario: 'webhooks: burst of outbox events → local receiver', metric: 'deliveries/s', value: round(throughput), baseline: round(baseline), ratio: round(throughput / baseline, 3), target: '≥ 500/s' },
+      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p50 commit → receipt (ms)', value: round(percentile(latencies, 50), 2), target: '—' },
+      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p99 commit → receipt (ms)', value: round(percentile(latencies, 99), 2), target: '< 100 ms' },
+    );
+  } finally {
+    worker.kill('SIGTERM');
+    await new Promise((resolve) => (worker.exitCode !== null ? resolve() : worker.once('exit', resolve)));
+    await app.close();
+    receiver.agent.destroy();
+    receiver.server.closeAllConnections();
+    await new Promise((resolve) => receiver.server.close(resolve));
+    await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin.end();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+// `node bench/webhooks.bench.mjs` runs it alone (after `npm run build`).
+if (import.meta.url === `file://${process.argv[1]}`) {
+  run().then(
+    (rows) => {
+      console.table(rows);
+      process.exit(0);
+    },
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,39 @@
+import type { Run } from '#src/agents/runs/entities/run.entity.js';
+import type { TaskFile } from '#src/tasks/entities/task.entity.js';
+
+/**
+ * What the graph needs for a task on a git repository (`repositoryId`): the repositories module
+ * implements it. The run works on a shallow clone of the branch in its own checkout; the agents
+ * see a bounded view of it; tests run on a copy of it with the agents' files written over; the
+ * result becomes a commit on `quorum/<task-id>` whose diff is the run's diff.
+ */
+export interface RepositoryCheckout {
+  /** The checkout directory (copied under each test workspace; never written by the agents directly). */
+  dir: string;
+  branch: string;
+  baseSha: string;
+  /** Prompt text: the file tree and the files asked for (then relevant ones), within a token budget. */
+  view(requestedPaths: string[], query: string): Promise<string>;
+  /** The files of the view as files (a review-only task reviews these). */
+  viewFiles(requestedPaths: string[], query: string): Promise<TaskFile[]>;
+}
+
+export interface PublishedRepositoryResult {
+  branch: string;
+  baseBranch: string;
+  baseSha: string;
+  commitSha: string;
+  diff: string;
+}
+
+export abstract class RepositoryRunner {
+  /** Clones the run's repository (or re-uses this run's checkout after a resume). */
+  abstract prepare(run: Run): Promise<RepositoryCheckout>;
+  /**
+   * Writes `files` over the checkout, commits them on `quorum/<task-id>` and stores the patch.
+   * Null when nothing changed.
+   */
+  abstract publish(run: Run, checkout: RepositoryCheckout, files: TaskFile[], message: { title: string; body: string }): Promise<PublishedRepositoryResult | null>;
+  /** Removes the checkout; `keep` leaves it for inspection until the workspace sweep. */
+  abstract release(run: Run, keep: boolean): Promise<void>;
+}

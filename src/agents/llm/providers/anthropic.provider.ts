@@ -1,0 +1,209 @@
+import Anthropic from '@anthropic-ai/sdk';
+import type {
+  ContentBlockParam,
+  MessageCreateParamsBase,
+  MessageParam,
+  RawMessageStreamEvent,
+  ToolChoice as AnthropicToolChoice,
+} from '@anthropic-ai/sdk/resources/messages/messages';
+import { ProviderCallError } from '../llm.errors.js';
+import type { ChatMessage, FinishReason, LlmUsage, ToolCall, ToolChoice } from '../llm.types.js';
+import {
+  classifySdkError,
+  EMPTY_USAGE,
+  LlmProvider,
+  parseToolArguments,
+  ProviderCallRequest,
+  ProviderCallResult,
+  withPartialUsage,
+} from './llm-provider.js';
+
+interface AnthropicUsageShape {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+}
+
+/** Anthropic messages through the official SDK (`@anthropic-ai/sdk`). */
+export class AnthropicProvider implements LlmProvider {
+  readonly name = 'anthropic' as const;
+  private readonly client: Anthropic;
+
+  constructor(options: { apiKey?: string; baseUrl?: string }) {
+    this.client = new Anthropic({
+      apiKey: options.apiKey ?? 'missing',
+      baseURL: options.baseUrl ?? 'https://api.anthropic.com',
+      maxRetries: 0, // the gateway retries
+      timeout: 3_600_000, // the gateway's timeout aborts through the signal
+    });
+  }
+
+  async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const system = request.messages
+      .filter((m) => m.role === 'system')
+      .map((m) => m.content)
+      .join('\n\n');
+    const params: MessageCreateParamsBase = {
+      model: request.model,
+      max_tokens: request.maxTokens,
+      messages: toAnthropicMessages(request.messages),
+      ...(system ? { system } : {}),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...(request.tools?.length
+        ? {
+            tools: request.tools.map((t) => ({
+              name: t.name,
+              description: t.description,
+              input_schema: t.parameters as { type: 'object'; [k: string]: unknown },
+            })),
+            ...(request.toolChoice ? { tool_choice: toAnthropicToolChoice(request.toolChoice) } : {}),
+          }
+        : {}),
+    };
+    try {
+      return request.onDelta ? await this.stream(params, request) : await this.complete(params, request);
+    } catch (error) {
+      throw classifySdkError(error, request.signal);
+    }
+  }
+
+  private async complete(params: MessageCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const message = await this.client.messages.create({ ...params, stream: false }, { signal: request.signal });
+    const usage = toUsage(message.usage);
+    let text = '';
+    const toolCalls: ToolCall[] = [];
+    for (const block of message.content ?? []) {
+      if (block.type === 'text') text += block.text;
+      else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: asArguments(block.input, usage) });
+    }
+    return { text, toolCalls, usage, finishReason: toFinishReason(message.stop_reason) };
+  }
+
+  private async stream(params: MessageCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
+    const stream = await this.client.messages.create({ ...params, stream: true }, { signal: request.signal });
+    let text = '';
+    let raw: AnthropicUsageShape = {};
+    let stop: string | null = null;
+    let finished = false;
+    // Content blocks by index: text appends, tool_use collects partial JSON until the block stops.
+    const tools = new Map<number, { id: string; name: string; json: string }>();
+    try {
+      for await (const event of stream as AsyncIterable<RawMessageStreamEvent>) {
+        switch (event.type) {
+          case 'message_start':
+            raw = { ...event.message.usage };
+            break;
+          case 'content_block_start':
+            if (event.content_block.type === 'tool_use') {
+              tools.set(event.index, { id: event.content_block.id, name: event.content_block.name, json: '' });
+            } else if (event.content_block.type === 'text' && event.content_block.text) {
+              text += event.content_block.text;
+              request.onDelta?.(event.content_block.text);
+            }
+            break;
+          case 'content_block_delta':
+            if (event.delta.type === 'text_delta') {
+              text += event.delta.text;
+              request.onDelta?.(event.delta.text);
+            } else if (event.delta.type === 'input_json_delta') {
+              const tool = tools.get(event.index);
+              if (tool) tool.json += event.delta.partial_json;
+            }
+            break;
+          case 'message_delta':
+            stop = event.delta.stop_reason ?? stop;
+            // Counts in message_delta are cumulative: they replace what message_start said.
+            for (const [key, value] of Object.entries(event.usage ?? {})) {
+              if (typeof value === 'number') (raw as Record<string, number>)[key] = value;
+            }
+            break;
+          case 'message_stop':
+            finished = true;
+            break;
+        }
+      }
+    } catch (error) {
+      throw withPartialUsage(error, request.signal, toUsage(raw));
+    }
+    const usage = toUsage(raw);
+    if (!finished) throw new ProviderCallError('malformed', 'the stream ended before message_stop', { usage });
+    const toolCalls = [...tools.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([, t]) => ({ id: t.id, name: t.name, arguments: parseToolArguments(t.json, usage) }));
+    return { text, toolCalls, usage, finishReason: toFinishReason(stop) };
+  }
+}
+
+/** System prompts go to `system`; tool results are user turns; consecutive same-role turns merge (the API wants alternation). */
+function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+  const out: { role: 'user' | 'assistant'; content: ContentBlockParam[] }[] = [];
+  const push = (role: 'user' | 'assistant', blocks: ContentBlockParam[]) => {
+    const last = out[out.length - 1];
+    if (last && last.role === role) last.content.push(...blocks);
+    else out.push({ role, content: blocks });
+  };
+  for (const message of messages) {
+    switch (message.role) {
+      case 'system':
+        break;
+      case 'user':
+        push('user', [{ type: 'text', text: message.content }]);
+        break;
+      case 'assistant':
+        push('assistant', [
+          ...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
+          ...(message.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: c.arguments })),
+        ]);
+        break;
+      case 'tool':
+        push('user', [{ type: 'tool_result', tool_use_id: message.toolCallId, content: message.content }]);
+        break;
+    }
+  }
+  return out;
+}
+
+function toAnthropicToolChoice(choice: ToolChoice): AnthropicToolChoice {
+  if (choice === 'auto') return { type: 'auto' };
+  if (choice === 'required') return { type: 'any' };
+  if (choice === 'none') return { type: 'none' };
+  return { type: 'tool', name: choice.name };
+}
+
+function asArguments(input: unknown, usage: LlmUsage): Record<string, unknown> {
+  if (typeof input === 'string') return parseToolArguments(input, usage);
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    throw new ProviderCallError('malformed', 'tool_use input is not an object', { usage });
+  }
+  return input as Record<string, unknown>;
+}
+
+/** Anthropic's `input_tokens` exclude cache reads and writes; ours count every prompt token. */
+function toUsage(usage: AnthropicUsageShape | null | undefined): LlmUsage {
+  if (!usage) return EMPTY_USAGE;
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const cacheWrite = usage.cache_creation_input_tokens ?? 0;
+  return {
+    inputTokens: (usage.input_tokens ?? 0) + cacheRead + cacheWrite,
+    outputTokens: usage.output_tokens ?? 0,
+    cachedInputTokens: cacheRead,
+  };
+}
+
+function toFinishReason(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case 'end_turn':
+    case 'stop_sequence':
+      return 'stop';
+    case 'tool_use':
+      return 'tool_calls';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'refusal':
+      return 'content_filter';
+    default:
+      return 'other';
+  }
+}

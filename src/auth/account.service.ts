@@ -1,0 +1,97 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
+import { MailService } from '#src/mail/mail.service.js';
+import type { User } from '#src/users/entities/user.entity.js';
+import { UsersService } from '#src/users/users.service.js';
+import { AccountDisabledError, InvalidCredentialsError, InvalidEmailTokenError } from './auth.errors.js';
+import { AttemptsService } from './attempts.service.js';
+import { EmailTokensService } from './email-tokens.service.js';
+import { PasswordService } from './password.service.js';
+import { SessionsService } from './sessions.service.js';
+
+
+/** Email verification, password reset and password change. */
+@Injectable()
+export class AccountService {
+  private readonly logger = new Logger(AccountService.name);
+  private readonly webAppUrl: string;
+  private readonly ttl: { verify: number; reset: number };
+
+  constructor(
+    private readonly users: UsersService,
+    private readonly passwords: PasswordService,
+    private readonly sessions: SessionsService,
+    private readonly emailTokens: EmailTokensService,
+    private readonly attempts: AttemptsService,
+    private readonly mail: MailService,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.webAppUrl = config.get('app', { infer: true }).webAppUrl;
+    const auth = config.get('auth', { infer: true });
+    this.ttl = { verify: auth.emailVerificationTtlSeconds, reset: auth.passwordResetTtlSeconds };
+  }
+
+  async sendVerification(user: User): Promise<void> {
+    const token = await this.emailTokens.issue(user.id, 'verify_email', this.ttl.verify);
+    const link = `${this.webAppUrl}/verify-email?token=${encodeURIComponent(token)}`;
+    this.mail.sendInBackground({
+      to: user.email,
+      subject: 'Verify your email address for Quorum',
+      text: `Welcome to Quorum.\n\nConfirm your email address by opening this link:\n${link}\n\nThe link works once and expires in ${Math.round(this.ttl.verify / 3600)} hours. If you did not sign up, ignore this mail.\n`,
+    });
+  }
+
+  async verifyEmail(token: string): Promise<User> {
+    const userId = await this.emailTokens.consume(token, 'verify_email');
+    const user = await this.users.markEmailVerified(userId);
+    this.logger.log({ userId }, 'Email verified');
+    return user;
+  }
+
+  /** Same answer whether or not the account exists or is verified already. */
+  async resendVerification(email: string): Promise<void> {
+    const user = await this.users.findByEmail(email);
+    if (user && !user.emailVerified && user.isActive) await this.sendVerification(user);
+  }
+
+  /** Same answer whether or not the account exists. */
+  async forgotPassword(email: string): Promise<void> {
+    const user = await this.users.findByEmail(email);
+    if (!user || !user.isActive) return;
+    const token = await this.emailTokens.issue(user.id, 'reset_password', this.ttl.reset);
+    const link = `${this.webAppUrl}/reset-password?token=${encodeURIComponent(token)}`;
+    this.mail.sendInBackground({
+      to: user.email,
+      subject: 'Reset your Quorum password',
+      text: `Someone asked to reset the password of your Quorum account.\n\nChoose a new password here:\n${link}\n\nThe link works once and expires in ${Math.round(this.ttl.reset / 60)} minutes. If it was not you, ignore this mail; your password stays as it is.\n`,
+    });
+  }
+
+  /**
+   * Sets a new password from a reset link and ends every session. Two-factor authentication stays
+   * on: a mailbox alone must not be enough to take the account over.
+   */
+  async resetPassword(token: string, password: string): Promise<void> {
+    this.passwords.assertAcceptable(password);
+    const userId = await this.emailTokens.consume(token, 'reset_password');
+    const user = await this.users.findById(userId);
+    if (!user) throw new InvalidEmailTokenError();
+    if (!user.isActive) throw new AccountDisabledError();
+    await this.users.setPasswordHash(userId, await this.passwords.hash(password));
+    await this.sessions.revokeAll(userId, 'password_reset');
+    // The owner proved control of the mailbox: the account lockout counter starts again.
+    await this.attempts.clear([`login:account:${user.email.toLowerCase()}`]);
+    this.logger.log({ userId }, 'Password reset; all sessions revoked');
+  }
+
+  /** Changes the password of the signed-in user and ends their other sessions. */
+  async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+    const user = await this.users.findWithSecrets({ id: userId });
+    if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword))) throw new InvalidCredentialsError();
+    this.passwords.assertAcceptable(newPassword, 'newPassword');
+    await this.users.setPasswordHash(userId, await this.passwords.hash(newPassword));
+    await this.sessions.revokeAll(userId, 'password_changed', sessionId);
+    this.logger.log({ userId }, 'Password changed; other sessions revoked');
+  }
+}

@@ -1,0 +1,84 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
+import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
+import type { Request, Response } from 'express';
+import { Public } from '#src/common/decorators/public.decorator.js';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { AuthUser } from '../auth-user.js';
+import { setAuthCookies } from '../auth-cookies.js';
+import { SIGN_IN_THROTTLE } from '../auth-throttles.js';
+import type { LoginResult } from '../auth.service.js';
+import { clientContext } from '../client-context.js';
+import { CurrentUser } from '../decorators/current-user.decorator.js';
+import { OAUTH_PROVIDERS } from '../entities/oauth-account.entity.js';
+import type { OAuthProvider } from '../entities/oauth-account.entity.js';
+import { OAuthService } from './oauth.service.js';
+
+export class OAuthExchangeDto {
+  @ApiProperty({ description: 'The one-time code from the /oauth/complete redirect (60 s).' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(256)
+  code: string;
+
+  @ApiPropertyOptional({ description: 'Browser mode, as on POST /auth/login.' })
+  @IsOptional()
+  @IsBoolean()
+  cookie?: boolean;
+}
+
+export class LinkedAccountItem {
+  @ApiProperty({ enum: OAUTH_PROVIDERS }) provider: OAuthProvider;
+  @ApiProperty({ type: String, nullable: true }) email: string | null;
+  @ApiProperty() createdAt: string;
+}
+
+export class LinkedAccountList {
+  @ApiProperty({ type: [LinkedAccountItem] }) items: LinkedAccountItem[];
+}
+
+@ApiTags('auth')
+@Controller('auth/oauth')
+export class OAuthAccountsController {
+  private readonly secureCookies: boolean;
+  private readonly refreshTtlSeconds: number;
+
+  constructor(
+    private readonly oauth: OAuthService,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.secureCookies = config.get('app', { infer: true }).production;
+    this.refreshTtlSeconds = config.get('auth', { infer: true }).refreshTokenTtlSeconds;
+  }
+
+  @Public()
+  @Post('exchange')
+  @HttpCode(200)
+  @Throttle(SIGN_IN_THROTTLE)
+  async exchange(
+    @Body() dto: OAuthExchangeDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<LoginResult | Omit<LoginResult, 'accessToken' | 'refreshToken'>> {
+    const result = await this.oauth.exchange(dto.code, clientContext(req));
+    if ('mfaRequired' in result || !dto.cookie) return result;
+    setAuthCookies(res, { ...result, refreshExpiresIn: this.refreshTtlSeconds }, this.secureCookies);
+    return { expiresIn: result.expiresIn, tokenType: result.tokenType, user: result.user };
+  }
+
+  @Get('accounts')
+  @ApiBearerAuth('bearer')
+  @ApiOkResponse({ type: LinkedAccountList })
+  async list(@CurrentUser() user: AuthUser): Promise<LinkedAccountList> {
+    return { items: await this.oauth.list(user.id) };
+  }
+
+  @Delete('accounts/:provider')
+  @HttpCode(204)
+  @ApiBearerAuth('bearer')
+  async unlink(@CurrentUser() user: AuthUser, @Param('provider') provider: string): Promise<void> {
+    await this.oauth.unlink(user.id, provider);
+  }
+}

@@ -1,0 +1,46 @@
+import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { NotFoundError } from '#src/common/errors.js';
+import type { AuthUser } from './auth-user.js';
+import { CurrentUser } from './decorators/current-user.decorator.js';
+import { SessionListView } from './dto/auth.dto.js';
+import { SessionsService } from './sessions.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+@ApiTags('auth')
+@ApiBearerAuth('bearer')
+@Controller('auth/sessions')
+export class SessionsController {
+  constructor(private readonly sessions: SessionsService) {}
+
+  @Get()
+  @ApiOkResponse({ type: SessionListView })
+  async list(@CurrentUser() user: AuthUser): Promise<SessionListView> {
+    const sessions = await this.sessions.list(user.id);
+    return {
+      items: sessions.map((s) => ({
+        id: s.id,
+        userAgent: s.userAgent,
+        ip: s.ip,
+        createdAt: s.createdAt.toISOString(),
+        lastUsedAt: s.lastUsedAt.toISOString(),
+        current: s.id === user.sessionId,
+      })),
+    };
+  }
+
+  /** Revokes one of the caller's sessions; any other id (another user's, malformed) is 404. */
+  @Delete(':id')
+  @HttpCode(204)
+  async revoke(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
+    if (!UUID.test(id)) throw new NotFoundError('Session', 'SESSION_NOT_FOUND');
+    await this.sessions.revokeOwn(user.id, id);
+  }
+
+  @Delete()
+  @HttpCode(204)
+  async revokeOthers(@CurrentUser() user: AuthUser): Promise<void> {
+    await this.sessions.revokeAll(user.id, 'revoked', user.sessionId);
+  }
+}

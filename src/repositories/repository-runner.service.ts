@@ -1,0 +1,105 @@
+import { access } from 'node:fs/promises';
+import { Injectable, Logger } from '@nestjs/common';
+import type { PublishedRepositoryResult, RepositoryCheckout } from '#src/agents/graph/repository.port.js';
+import { RepositoryRunner } from '#src/agents/graph/repository.port.js';
+import type { Run } from '#src/agents/runs/entities/run.entity.js';
+import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
+import type { TaskFile } from '#src/tasks/entities/task.entity.js';
+import { GitService, gitDirFor } from './git.service.js';
+import { RepositoriesService } from './repositories.service.js';
+import { RepositoryContextService } from './repository-context.service.js';
+import { RepositoryResultsService } from './repository-results.service.js';
+
+/**
+ * The graph's repository support (RepositoryRunner port): the run's checkout lives in its own
+ * workspace directory (`<workspaces>/<run-id>`, git directory beside it), is read through the
+ * bounded view, written only through WorkspaceService (confined, no links followed) and published
+ * as a commit on `quorum/<task-id>`.
+ */
+@Injectable()
+export class RepositoryRunnerService extends RepositoryRunner {
+  private readonly logger = new Logger(RepositoryRunnerService.name);
+
+  constructor(
+    private readonly repositories: RepositoriesService,
+    private readonly results: RepositoryResultsService,
+    private readonly context: RepositoryContextService,
+    private readonly workspaces: WorkspaceService,
+    private readonly git: GitService,
+  ) {
+    super();
+  }
+
+  async prepare(run: Run): Promise<RepositoryCheckout> {
+    const repositoryId = run.input.repositoryId;
+    if (!repositoryId) throw new Error(`run ${run.id} has no repository`);
+    const dir = this.workspaces.pathFor(run.id);
+    const reused = await this.reusable(dir);
+    let branch: string;
+    let baseSha: string;
+    if (reused) {
+      // A resumed run (plan approval, redelivered job on this machine) continues on its checkout.
+      const repository = await this.repositories.get(run.userId, repositoryId);
+      branch = run.input.config.branch ?? repository.defaultBranch;
+      baseSha = reused;
+    } else {
+      await this.workspaces.create(run.id);
+      const prepared = await this.repositories.prepareWorkspace(run.userId, repositoryId, run.input.config.branch, dir);
+      branch = prepared.branch;
+      baseSha = prepared.baseSha;
+      this.logger.log({ runId: run.id, repositoryId, branch, baseSha, files: prepared.files }, 'repository checkout ready');
+    }
+    const view = async (requestedPaths: string[], query: string) => this.context.view(dir, { requestedPaths, query });
+    return {
+      dir,
+      branch,
+      baseSha,
+      view: async (requestedPaths, query) => this.context.render(await view(requestedPaths, query)),
+      viewFiles: async (requestedPaths, query) => (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),
+    };
+  }
+
+  async publish(
+    run: Run,
+    checkout: RepositoryCheckout,
+    files: TaskFile[],
+    message: { title: string; body: string },
+  ): Promise<PublishedRepositoryResult | null> {
+    await this.workspaces.writeFiles(checkout.dir, files);
+    const published = await this.results.publishResult({
+      userId: run.userId,
+      taskId: run.taskId,
+      runId: run.id,
+      repositoryId: run.input.repositoryId!,
+      dir: checkout.dir,
+      baseBranch: checkout.branch,
+      title: message.title,
+      body: message.body,
+    });
+    if (!published) return null;
+    return {
+      branch: published.branch,
+      baseBranch: published.baseBranch,
+      baseSha: published.baseSha,
+      commitSha: published.commitSha,
+      diff: published.diff,
+    };
+  }
+
+  async release(run: Run, keep: boolean): Promise<void> {
+    if (keep) return;
+    await this.workspaces.remove(run.id);
+    await this.repositories.releaseWorkspace(this.workspaces.pathFor(run.id));
+  }
+
+  /** The base commit of an intact checkout from an earlier job of this run, or null. */
+  private async reusable(dir: string): Promise<string | null> {
+    try {
+      await access(gitDirFor(dir));
+      await access(dir);
+      return await this.git.baseSha(dir);
+    } catch {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,35 @@
+import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { Throttle } from '@nestjs/throttler';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { PullRequestResponse } from './dto/pull-request.response.js';
+import { TaskPublishingService } from './task-publishing.service.js';
+
+/** The task routes that publish a result: a patch, and a pull request for repository tasks. */
+@ApiTags('tasks')
+@ApiBearerAuth('bearer')
+@Controller('tasks')
+export class TaskPublishingController {
+  constructor(private readonly publishing: TaskPublishingService) {}
+
+  @Get(':id/patch')
+  @ApiOperation({ summary: "The latest run's result as a git am-able patch (409 NO_RESULT before there is one)" })
+  @ApiProduces('text/x-patch')
+  async patch(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const { filename, patch } = await this.publishing.patch(user.id, id);
+    res.type('text/x-patch; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
+    return patch;
+  }
+
+  @Post(':id/pull-request')
+  @HttpCode(201)
+  @Throttle({ default: { limit: 10, ttl: 60_000 } })
+  @ApiOperation({ summary: 'Push quorum/<task-id> and open a GitHub pull request (repository tasks); asking again returns it' })
+  @ApiCreatedResponse({ type: PullRequestResponse })
+  openPullRequest(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<PullRequestResponse> {
+    return this.publishing.openPullRequest(user.id, id);
+  }
+}
