@@ -86,11 +86,10 @@ export class CouncilReviewerService extends CouncilReviewer {
         const plan = planCouncilCost(
           seats.map((seat) => ({
             judge: seat.judge,
-            worstCaseUsd: this.llm.worstCaseUsd(
-              seat.resolved!,
-              estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage),
-              council.judgeMaxTokens,
-            ),
+            // An unroutable judge costs nothing: its call fails before any spend.
+            worstCaseUsd: seat.resolved
+              ? this.llm.worstCaseUsd(seat.resolved, estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage), council.judgeMaxTokens)
+              : '0',
           })),
           cap,
           spent,
