@@ -339,6 +339,9 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     const bad = await t.http().get('/api/v1/agents/runs/not-a-uuid/council').set(user.auth).expect(400);
     expect(bad.body.code).toBe('VALIDATION_FAILED');
     await t.http().get('/api/v1/agents/runs/00000000-0000-4000-8000-000000000000/council').set(user.auth).expect(404);
+    const docs = await t.http().get('/api/docs-json').expect(200);
+    expect(docs.body.paths['/api/v1/agents/runs/{id}/council'].get.responses['200']).toBeDefined();
+    expect(Object.keys(docs.body.components.schemas)).toEqual(expect.arrayContaining(['RunCouncilDto', 'CouncilJudgeDto']));
     const badCap = await t
       .http()
       .post('/api/v1/tasks')
