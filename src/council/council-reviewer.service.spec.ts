@@ -146,9 +146,9 @@ describe('CouncilReviewerService', () => {
     ]);
     expect(steps.map((s) => [s.agent, s.outcome?.status, s.outcome?.costUsd])).toEqual(
       expect.arrayContaining([
-        ['judge.security', 'completed', '0.00100000'],
-        ['judge.performance', 'completed', '0.00100000'],
-        ['judge.maintainability', 'completed', '0.00100000'],
+        ['judge.security', 'completed', '0.001'],
+        ['judge.performance', 'completed', '0.001'],
+        ['judge.maintainability', 'completed', '0.001'],
       ]),
     );
     expect(llm.calls.map((c) => c.toolChoice)).toEqual([{ name: 'submit_review' }, { name: 'submit_review' }, { name: 'submit_review' }]);
@@ -172,7 +172,7 @@ describe('CouncilReviewerService', () => {
     expect(security[1].messages.at(-1)).toMatchObject({ role: 'user', content: expect.stringContaining('submit_review') });
     const maintainability = outcome.council!.judges.find((j) => j.judge === 'maintainability')!;
     expect(maintainability).toMatchObject({ status: 'failed', costUsd: '0.002', error: expect.stringContaining('INVALID_TOOL_CALL') });
-    expect(steps.find((s) => s.agent === 'judge.security')!.outcome).toMatchObject({ usage: { inputTokens: 200, outputTokens: 40 }, costUsd: '0.00200000' });
+    expect(steps.find((s) => s.agent === 'judge.security')!.outcome).toMatchObject({ usage: { inputTokens: 200, outputTokens: 40 }, costUsd: '0.002' });
   });
 
   it('keeps the other verdicts when a judge fails after the gateway retries', async () => {

@@ -226,7 +226,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     await hooks.finishStep(step, {
       status: verdict.status,
       usage,
-      costUsd,
+      costUsd: verdict.costUsd,
       summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
       ...(verdict.error ? { error: verdict.error } : {}),
     });
