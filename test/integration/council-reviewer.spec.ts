@@ -60,7 +60,9 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
         byId.set(stepId, steps.push({ agent }) - 1);
         return { stepId };
       },
-      finishStep: async (step, outcome) => Object.assign(steps[byId.get(step.stepId)!], { status: outcome.status, costUsd: outcome.costUsd }),
+      finishStep: async (step, outcome) => {
+        Object.assign(steps[byId.get(step.stepId)!], { status: outcome.status, costUsd: outcome.costUsd });
+      },
       emit: async (type, data) => void events.push({ type, data }),
     };
     return { value, steps, events };
