@@ -102,7 +102,7 @@ export class CouncilReviewerService extends CouncilReviewer {
       seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!)),
     );
     const running = seats.filter((seat) => !skipped.has(seat.judge));
-    const order = new Map(seats.map((seat, i) => [seat.judge, i]));
+    const seatOf = new Map(seats.map((seat) => [seat.judge, seat.index]));
 
     return runCouncilGraph(
       this.graph,
@@ -112,7 +112,7 @@ export class CouncilReviewerService extends CouncilReviewer {
         finish: (verdicts) =>
           this.finish(
             review,
-            [...preDecided, ...verdicts].sort((a, b) => order.get(a.judge)! - order.get(b.judge)!),
+            [...preDecided, ...verdicts].sort((a, b) => seatOf.get(a.judge)! - seatOf.get(b.judge)!),
             { iteration: request.iteration, filesHash: currentFiles, findingsHash: '', hasFindings: false },
             previous,
             sameFiles ? 'SAME_FILES' : undefined,
