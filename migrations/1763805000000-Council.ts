@@ -40,6 +40,7 @@ export class Council1763805000000 implements MigrationInterface {
         iteration int NOT NULL CHECK (iteration >= 1),
         judge text NOT NULL,
         seat int NOT NULL,
+        files_hash text NOT NULL,
         step_id uuid,
         provider text,
         model text,

@@ -7,7 +7,7 @@ import type { RunCouncilDto } from './dto/run-council.dto.js';
 import { CouncilReview } from './entities/council-review.entity.js';
 import { CouncilVerdict } from './entities/council-verdict.entity.js';
 import { toRunCouncilDto } from './council.view.js';
-import { addUsd } from './money.js';
+import { addUsd, normaliseUsd } from './money.js';
 import type { IterationFingerprint, StuckCause } from './stuck.js';
 
 export interface RunScope {
@@ -26,7 +26,7 @@ export class CouncilRecordsService {
   ) {}
 
   /** Upsert: a run resumed after a crash re-reviews the same iteration and overwrites its row. */
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { seat: number; stepId?: string; latencyMs?: number }): Promise<void> {
+  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { seat: number; filesHash: string; stepId?: string; latencyMs?: number }): Promise<void> {
     await this.reviews.upsert(
       {
         runId: scope.runId,
@@ -35,6 +35,7 @@ export class CouncilRecordsService {
         iteration: scope.iteration,
         judge: judge.judge,
         seat: extra.seat,
+        filesHash: extra.filesHash,
         stepId: extra.stepId ?? null,
         provider: judge.provider ?? null,
         model: judge.model ?? null,
@@ -83,6 +84,27 @@ export class CouncilRecordsService {
       },
       { conflictPaths: ['runId', 'iteration'] },
     );
+  }
+
+  /**
+   * Judges that already answered this iteration on these same files: a review re-run after a worker
+   * crash takes their verdicts instead of paying them again.
+   */
+  async answeredJudges(runId: string, iteration: number, filesHash: string): Promise<JudgeVerdict[]> {
+    const rows = await this.reviews.find({ where: { runId, iteration, filesHash, status: 'completed' }, order: { seat: 'ASC' } });
+    return rows.map((row) => ({
+      judge: row.judge,
+      status: 'completed' as const,
+      ...(row.provider ? { provider: row.provider } : {}),
+      ...(row.model ? { model: row.model } : {}),
+      ...(row.verdict ? { verdict: row.verdict } : {}),
+      summary: row.summary,
+      issues: row.issues,
+      ...(row.score !== null ? { score: row.score } : {}),
+      inputTokens: row.inputTokens,
+      outputTokens: row.outputTokens,
+      costUsd: normaliseUsd(row.costUsd),
+    }));
   }
 
   /** The fingerprint of the latest earlier iteration of the run, for stuck detection. */

@@ -49,10 +49,14 @@ const review = (verdict: string, issues: unknown[] = [], score?: number): Partia
 });
 
 class MemoryRecords {
-  judges: (JudgeVerdict & RunScope)[] = [];
+  judges: (JudgeVerdict & RunScope & { filesHash: string })[] = [];
   verdicts: { scope: RunScope; result: AggregateResult; fingerprint: IterationFingerprint; stuck?: string; cost: string }[] = [];
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict) {
-    this.judges.push({ ...scope, ...judge });
+  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict, extra: { filesHash: string }) {
+    this.judges = this.judges.filter((j) => !(j.runId === scope.runId && j.iteration === scope.iteration && j.judge === judge.judge));
+    this.judges.push({ ...scope, ...judge, filesHash: extra.filesHash });
+  }
+  async answeredJudges(runId: string, iteration: number, filesHash: string) {
+    return this.judges.filter((j) => j.runId === runId && j.iteration === iteration && j.filesHash === filesHash && j.status === 'completed');
   }
   async saveVerdict(scope: RunScope, result: AggregateResult, fingerprint: IterationFingerprint, stuck: string | undefined, cost: string) {
     this.verdicts.push({ scope, result, fingerprint, stuck, cost });
@@ -207,6 +211,24 @@ describe('CouncilReviewerService', () => {
     setTimeout(() => controller.abort(), 20);
     await expect(pending).rejects.toBeDefined();
     expect(records.verdicts).toHaveLength(0);
+  });
+
+  it('re-asks only the judges that did not answer when an iteration is reviewed again (worker crash)', async () => {
+    const { service, llm } = setup({
+      'judge.security': [new DomainError('LLM_UNAVAILABLE', 'down', 502), review('APPROVE', [], 9)],
+      'judge.performance': [review('REVISE', [], 6)],
+      'judge.maintainability': [review('APPROVE', [], 8)],
+    });
+    expect((await service.review(request(), recordingHooks().hooks)).council!.reason).toBe('TIE');
+    const again = recordingHooks();
+    const outcome = await service.review(request(), again.hooks);
+    expect(llm.calls.map((c) => c.context.agent)).toEqual(['judge.security', 'judge.performance', 'judge.maintainability', 'judge.security']);
+    expect(again.steps.map((s) => s.agent)).toEqual(['judge.security']);
+    expect(outcome).toMatchObject({ verdict: 'APPROVE', score: 7.7 });
+    expect(outcome.council!.judges.map((j) => `${j.judge}:${j.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
+    // Other files are another review: everybody is asked.
+    await service.review(request({ files: [{ path: 'add.ts', content: 'other' }] }), recordingHooks().hooks);
+    expect(llm.calls).toHaveLength(7);
   });
 
   it('vetoes on a critical security finding, merging duplicate issues most severe first', async () => {

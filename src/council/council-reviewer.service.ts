@@ -36,6 +36,7 @@ interface Review {
   hooks: ReviewHooks;
   scope: RunScope;
   userMessage: string;
+  filesHash: string;
   /** Errors that ended judges, for the decision when nobody could vote. */
   errors: unknown[];
 }
@@ -63,28 +64,30 @@ export class CouncilReviewerService extends CouncilReviewer {
   async review(request: ReviewRequest, hooks: ReviewHooks): Promise<ReviewOutcome> {
     const council = this.config.get('council', { infer: true });
     const scope: RunScope = { userId: request.userId, taskId: request.taskId, runId: request.runId, iteration: request.iteration };
-    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), errors: [] };
+    const currentFiles = filesHash(request.files);
+    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), filesHash: currentFiles, errors: [] };
     const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition, index) => ({
       judge: definition.name,
       index,
       definition,
       override: judgeModelOverride(definition.name, request.models),
     }));
-    const currentFiles = filesHash(request.files);
     const previous = council.stuckDetection && request.mode === 'build' ? await this.records.previousFingerprint(request.runId, request.iteration) : undefined;
 
     // The same files as the iteration before: the judges would repeat themselves; do not pay them again.
     const sameFiles = previous && previous.iteration === request.iteration - 1 && previous.filesHash === currentFiles;
     const skipped = new Map<string, string>();
+    const answered = sameFiles ? [] : await this.records.answeredJudges(request.runId, request.iteration, currentFiles);
+    const reused = new Set(answered.map((j) => j.judge));
     if (sameFiles) {
       for (const seat of seats) skipped.set(seat.judge, `not convened: the files are the same as in iteration ${previous.iteration}`);
     } else {
       for (const seat of seats) seat.resolved = this.resolve(seat);
       const cap = request.councilMaxCostUsd ?? council.maxCostUsd;
       if (cap !== undefined) {
-        const spent = await this.records.spentInRun(request.runId, request.iteration);
+        const spent = addUsd(await this.records.spentInRun(request.runId, request.iteration), ...answered.map((j) => j.costUsd));
         const plan = planCouncilCost(
-          seats.map((seat) => ({
+          seats.filter((seat) => !reused.has(seat.judge)).map((seat) => ({
             judge: seat.judge,
             // An unroutable judge costs nothing: its call fails before any spend.
             worstCaseUsd: seat.resolved
@@ -98,10 +101,12 @@ export class CouncilReviewerService extends CouncilReviewer {
       }
     }
 
-    const preDecided = await Promise.all(
-      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!)),
+    const skippedVerdicts = await Promise.all(
+      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!, currentFiles)),
     );
-    const running = seats.filter((seat) => !skipped.has(seat.judge));
+    const preDecided = [...skippedVerdicts, ...answered.filter((j) => seats.some((seat) => seat.judge === j.judge))];
+    if (answered.length) this.logger.log(`run ${request.runId} iteration ${request.iteration}: reusing the answers of ${[...reused].join(', ')}`);
+    const running = seats.filter((seat) => !skipped.has(seat.judge) && !reused.has(seat.judge));
     const seatOf = new Map(seats.map((seat) => [seat.judge, seat.index]));
 
     return runCouncilGraph(
@@ -131,7 +136,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     }
   }
 
-  private async skipJudge(review: Review, seat: Seat, reason: string): Promise<JudgeVerdict> {
+  private async skipJudge(review: Review, seat: Seat, reason: string, filesHash: string): Promise<JudgeVerdict> {
     const verdict: JudgeVerdict = {
       judge: seat.judge,
       ...(seat.resolved ? { provider: seat.resolved.provider, model: seat.resolved.model } : {}),
@@ -144,7 +149,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     };
     const step = await review.hooks.startStep(seat.definition.agent, seat.resolved ?? {});
     await review.hooks.finishStep(step, { status: 'skipped', summary: verdict.summary, costUsd: '0', usage: ZERO_USAGE });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { seat: seat.index, stepId: step.stepId });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { seat: seat.index, filesHash, stepId: step.stepId });
     return verdict;
   }
 
@@ -230,7 +235,7 @@ export class CouncilReviewerService extends CouncilReviewer {
       summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
       ...(verdict.error ? { error: verdict.error } : {}),
     });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { seat: seat.index, stepId: step.stepId, latencyMs: Date.now() - started });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { seat: seat.index, filesHash: review.filesHash, stepId: step.stepId, latencyMs: Date.now() - started });
     return verdict;
   }
 

@@ -85,7 +85,7 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
   const rows = (runId: string) =>
     db.query('SELECT iteration, judge, seat, status, verdict, cost_usd, input_tokens, model FROM council_reviews WHERE run_id = $1 ORDER BY iteration, seat', [runId]);
 
-  it('records each judge once per iteration, overwriting on a resumed review, and cascades with the user', async () => {
+  it('records each judge once per iteration, re-asks only unanswered judges on a resumed review, and cascades with the user', async () => {
     fake.script((req) => (reviewerOf(req) === 'performance' ? answer('REVISE') : answer('APPROVE')));
     const ids = await seedRun();
     const first = hooks();
@@ -99,14 +99,18 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
     const usage = await db.query(`SELECT count(*)::int AS n, sum(cost_usd)::text AS cost FROM llm_usage WHERE run_id = $1 AND agent LIKE 'judge.%'`, [ids.runId]);
     expect(usage[0]).toEqual({ n: 3, cost: '0.01050000' });
 
-    // A worker crash re-runs the review of the same iteration: the rows are replaced, not duplicated.
-    fake.script((req) => answer(reviewerOf(req) === 'security' ? 'REJECT' : 'APPROVE'));
-    expect(await council.review(request(ids), hooks().value)).toMatchObject({ verdict: 'REVISE', council: { reason: 'VETO' } });
+    // A worker crash re-runs the review of the same iteration: answered judges are reused, not paid again.
+    fake.reset();
+    fake.script(() => answer('REJECT'));
+    const again = hooks();
+    expect(await council.review(request(ids), again.value)).toMatchObject({ verdict: 'APPROVE', council: { reason: 'MAJORITY' } });
+    expect(fake.requests).toHaveLength(0);
+    expect(again.steps).toEqual([]);
     const stored = await rows(ids.runId);
-    expect(stored.map((r: { judge: string; verdict: string }) => `${r.judge}:${r.verdict}`)).toEqual(['security:REJECT', 'performance:APPROVE', 'maintainability:APPROVE']);
+    expect(stored.map((r: { judge: string; verdict: string }) => `${r.judge}:${r.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
     expect(stored.every((r: { cost_usd: string; model: string; input_tokens: number }) => r.cost_usd === '0.00350000' && r.model === 'gpt-4o' && r.input_tokens === 1000)).toBe(true);
     const [verdict] = await db.query('SELECT count(*)::int AS n, max(reason) AS reason FROM council_verdicts WHERE run_id = $1', [ids.runId]);
-    expect(verdict).toEqual({ n: 1, reason: 'VETO' });
+    expect(verdict).toEqual({ n: 1, reason: 'MAJORITY' });
 
     await db.query('DELETE FROM users WHERE id = $1', [ids.userId]);
     expect(await rows(ids.runId)).toEqual([]);
