@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { AgentJobsModule } from './agents/jobs/agent-jobs.module.js';
 import { RunsModule } from './agents/runs/runs.module.js';
 import { AuthModule } from './auth/auth.module.js';
+import { CouncilApiModule } from './council/council-api.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
@@ -20,6 +21,7 @@ export const HTTP_MODULES: Type[] = [
   RepositoriesModule,
   MetricsModule,
   WebhooksModule,
+  CouncilApiModule,
 ];
 
 /** Modules holding BullMQ processors: imported by the worker, and by the API when WORKER_IN_PROCESS. */
