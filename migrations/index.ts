@@ -7,6 +7,7 @@ import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
 import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
+import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Webhooks1763804000000,
   Council1763805000000,
   Repositories1763806000000,
+  RepositoryResultsCascade1763806000001,
 ];
