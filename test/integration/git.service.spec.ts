@@ -81,7 +81,7 @@ describe('GitService (real git)', () => {
       await expect(
         gitService({ lsRemoteTimeoutMs: 700 }).lsRemote(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/a/b.git`),
       ).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE', message: expect.stringContaining('no answer') });
-      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((r) => silent.close(() => r()));
