@@ -5,7 +5,9 @@ import { LlmUsageUserForeignKeys1763802000100 } from './1763802000100-LlmUsageUs
 import { TasksAndRuns1763803000000 } from './1763803000000-TasksAndRuns.js';
 import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.js';
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
+import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
+import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -16,5 +18,7 @@ export const MIGRATIONS = [
   TasksAndRuns1763803000000,
   AgentCheckpoints1763803000001,
   Webhooks1763804000000,
+  Council1763805000000,
   Repositories1763806000000,
+  RepositoryResultsCascade1763806000001,
 ];
