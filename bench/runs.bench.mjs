@@ -14,6 +14,15 @@ import pg from 'pg';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+
+// Database round trips are counted too: unlike times, they do not depend on the machine's load.
+let queries = 0;
+let counting = false;
+const originalQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(...args) {
+  if (counting) queries++;
+  return originalQuery.apply(this, args);
+};
 const EVENTS = Number(process.env.BENCH_SSE_EVENTS ?? 300);
 
 export async function run(ctx) {
@@ -70,13 +79,20 @@ export async function run(ctx) {
     }
     const t0 = performance.now();
     const runIds = [];
+    counting = true;
+    const cpu0 = process.cpuUsage();
     for (const taskId of taskIds) runIds.push((await call('POST', `/tasks/${taskId}/execute`, undefined, auth)).run.id);
+    let polls = 0;
     for (;;) {
+      polls++;
       const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status IN ('completed','failed','cancelled')`, [runIds]);
       if (n === runIds.length) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     const elapsed = (performance.now() - t0) / 1000;
+    counting = false;
+    const cpu = process.cpuUsage(cpu0);
+    const roundTrips = (queries - polls) / RUNS;
     const failed = await dataSource.query(`SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status <> 'completed'`, [runIds]);
     const overhead = await dataSource.query(
       `SELECT EXTRACT(EPOCH FROM (r.finished_at - r.started_at)) * 1000
@@ -86,6 +102,16 @@ export async function run(ctx) {
       [runIds],
     );
     rows.push({ scenario: 'agent runs', metric: `runs/s, ${RUNS} full runs, fake LLM 0 ms, 1 worker (concurrency ${concurrency})`, value: round(RUNS / elapsed) });
+    rows.push({
+      scenario: 'agent runs',
+      metric: 'PostgreSQL round trips per run (execute → completed, incl. gateway usage/budget rows and LangGraph checkpoints)',
+      value: round(roundTrips),
+    });
+    rows.push({
+      scenario: 'agent runs',
+      metric: 'CPU time per run in the API+worker process (ms; includes the in-process fake LLM, excludes the sandbox children)',
+      value: round((cpu.user + cpu.system) / 1000 / RUNS),
+    });
     rows.push({ scenario: 'agent runs', metric: 'runs not completed', value: failed[0].n, target: '0', pass: failed[0].n === 0 });
     rows.push({
       scenario: 'agent runs',
@@ -152,6 +178,7 @@ export async function run(ctx) {
     rows.push({ scenario: 'run events', metric: `SSE latency append+commit → client p50 (ms), ${latencies.length}/${EVENTS} events`, value: p(latencies, 50), baseline: p(bare, 50), ratio: round(p(latencies, 50) / p(bare, 50)) });
     rows.push({ scenario: 'run events', metric: 'SSE latency append+commit → client p99 (ms)', value: p(latencies, 99), baseline: p(bare, 99), ratio: round(p(latencies, 99) / p(bare, 99)), target: '< 50', pass: latencies.length === EVENTS && p(latencies, 99) < 50 });
   } finally {
+    pg.Client.prototype.query = originalQuery;
     await app.close();
     await fake.close();
     const client = new pg.Client({ connectionString: admin });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import { RunEventsService } from '#src/agents/runs/run-events.service.js';
@@ -19,14 +19,38 @@ export interface IdempotentResponse<T> {
  * key back with it and may be retried.
  */
 @Injectable()
-export class IdempotencyService {
+export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(IdempotencyService.name);
   private readonly ttlMs: number;
+  private purgeTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly events: RunEventsService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlMs = config.get('agents', { infer: true }).idempotencyTtlMs;
+  }
+
+  /** Expired keys are purged hourly (a reused expired key is also forgotten on the spot). */
+  onModuleInit(): void {
+    this.purgeTimer = setInterval(() => void this.purgeExpired(), 3600_000);
+    this.purgeTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.purgeTimer);
+  }
+
+  async purgeExpired(): Promise<number> {
+    try {
+      return await this.events.transaction(async (manager) => {
+        const [, count] = (await manager.query('DELETE FROM idempotency_keys WHERE expires_at < now()')) as [unknown, number];
+        return count;
+      });
+    } catch (error) {
+      this.logger.warn({ err: error }, 'purging expired idempotency keys failed');
+      return 0;
+    }
   }
 
   async execute<T>(

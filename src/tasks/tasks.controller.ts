@@ -1,5 +1,7 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RunEnvelopeDto } from '#src/agents/runs/dto/run-response.dto.js';
+import { TaskEnvelopeDto, TaskPageDto, TaskResultDto } from './dto/task-response.dto.js';
 import type { Response } from 'express';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { RequireVerifiedEmail } from '#src/auth/decorators/require-verified-email.decorator.js';
@@ -23,6 +25,7 @@ export class TasksController {
   @Post()
   @RequireVerifiedEmail()
   @ApiOperation({ summary: 'Create a task' })
+  @ApiCreatedResponse({ type: TaskEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
   async create(
     @CurrentUser() user: AuthUser,
@@ -37,17 +40,20 @@ export class TasksController {
 
   @Get()
   @ApiOperation({ summary: 'List my tasks, newest first (?status= filter)' })
+  @ApiOkResponse({ type: TaskPageDto })
   list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto) {
     return this.tasks.list(user.id, query);
   }
 
   @Get(':id')
+  @ApiOkResponse({ type: TaskEnvelopeDto })
   async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return { task: await this.tasks.get(user.id, id) };
   }
 
   @Patch(':id')
   @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
+  @ApiOkResponse({ type: TaskEnvelopeDto })
   async update(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
     return { task: await this.tasks.update(user.id, id, dto) };
   }
@@ -55,6 +61,7 @@ export class TasksController {
   @Delete(':id')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
+  @ApiNoContentResponse()
   async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
     await this.tasks.remove(user.id, id);
   }
@@ -62,6 +69,7 @@ export class TasksController {
   @Post(':id/execute')
   @RequireVerifiedEmail()
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
+  @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
   async execute(
     @CurrentUser() user: AuthUser,
@@ -77,12 +85,14 @@ export class TasksController {
   @Post(':id/cancel')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
+  @ApiAcceptedResponse({ type: RunEnvelopeDto })
   cancel(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.cancel(user.id, id);
   }
 
   @Get(':id/result')
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
+  @ApiOkResponse({ type: TaskResultDto })
   result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.result(user.id, id);
   }

@@ -1,3 +1,4 @@
+import { DataSource } from 'typeorm';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
@@ -113,6 +114,9 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     expect(result.body.usage).toEqual(run.usage);
     const after = await t.http().get(`/api/v1/tasks/${task.id}`).set(user.auth).expect(200);
     expect(after.body.task.status).toBe('completed');
+    // A finished run keeps its result on the run row; its LangGraph checkpoints are dropped.
+    const checkpoints = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [run.id]);
+    expect(checkpoints[0].n).toBe(0);
   });
 
   it('revises after a REVISE review, then completes on APPROVE', async () => {

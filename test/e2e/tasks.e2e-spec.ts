@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { IdempotencyService } from '../../src/tasks/idempotency.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 
@@ -86,6 +87,15 @@ describe('tasks (HTTP)', () => {
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201]);
     expect(new Set(answers.map((a) => a.body.task.id)).size).toBe(1);
     await create(base, { 'Idempotency-Key': 'bad key with spaces' }).expect(400);
+
+    // After its lifetime a key is forgotten: the same key then creates a new task.
+    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key]);
+    const fresh = await create({ ...base, title: 'Other' }, { 'Idempotency-Key': key }).expect(201);
+    expect(fresh.body.task.id).not.toBe(first.body.task.id);
+    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key2]);
+    expect(await t.app.get(IdempotencyService).purgeExpired()).toBeGreaterThanOrEqual(1);
+    const left = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [key2]);
+    expect(left[0].n).toBe(0);
   });
 
   it('executes once per key, refuses a second active run and refuses delete/patch while active', async () => {
@@ -139,5 +149,15 @@ describe('tasks (HTTP)', () => {
     await t.http().post(`/api/v1/agents/runs/${run.id}/resume`).set(user.auth).send({}).expect(400);
     await t.http().get(`/api/v1/agents/runs/${run.id}/events?after=-1`).set(user.auth).expect(400);
     await t.http().get(`/api/v1/agents/runs/${run.id}/stream`).set(user.auth).set('Last-Event-ID', 'abc').expect(400);
+  });
+
+  it('publishes the task and run routes with their response shapes in the OpenAPI document', async () => {
+    const doc = (await t.http().get('/api/docs-json').expect(200)).body;
+    for (const path of ['/api/v1/tasks', '/api/v1/tasks/{id}', '/api/v1/tasks/{id}/execute', '/api/v1/tasks/{id}/cancel', '/api/v1/tasks/{id}/result', '/api/v1/agents/runs', '/api/v1/agents/runs/{id}', '/api/v1/agents/runs/{id}/events', '/api/v1/agents/runs/{id}/stream', '/api/v1/agents/runs/{id}/resume']) {
+      expect(doc.paths[path]).toBeDefined();
+    }
+    expect(doc.paths['/api/v1/tasks/{id}/execute'].post.responses['202'].content['application/json'].schema.$ref).toContain('RunEnvelopeDto');
+    expect(doc.components.schemas.RunWithStepsDto.properties.steps).toBeDefined();
+    expect(doc.components.schemas.CreateTaskDto.required).toEqual(expect.arrayContaining(['title', 'description', 'language']));
   });
 });

@@ -13,7 +13,7 @@ import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
 import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
-import { RunGraphValues, initialGraphState } from './run-graph.state.js';
+import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { unifiedDiff } from './unified-diff.js';
 
@@ -70,24 +70,27 @@ export class RunGraphService implements OnModuleDestroy {
    * and a run without one starts from the task's files.
    */
   async advance(ctx: RunContext, resume: ResumeAnswer | null): Promise<GraphExit> {
+    // Checkpoints are written while the next node runs ('async'): a crash may lose the newest one,
+    // and then the replayed node finds its completed step (by step key) and reuses its answer
+    // instead of calling the model again, so nothing finished is paid for twice either way.
     // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
     // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
-    const config = { configurable: { thread_id: ctx.run.id }, durability: 'sync' as const, recursionLimit: 200 };
+    const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 200 };
     this.contexts.set(ctx.run.id, ctx);
     try {
       const existing = await this.graph.getState(config);
-      const hasCheckpoint = existing.values && Object.keys(existing.values).length > 0;
+      const hasCheckpoint = Boolean((existing.values as Partial<RunGraphChannels> | undefined)?.run);
       if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
       // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
-      const input: Command | RunGraphValues | null = resume
+      const input: Command | RunGraphChannels | null = resume
         ? new Command({ resume })
         : ctx.recovering && hasCheckpoint
           ? null
-          : initialGraphState(await this.initialFiles(ctx));
+          : graphInput(await this.initialFiles(ctx));
       await this.graph.invoke(input as never, config);
       const snapshot = await this.graph.getState(config);
       const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
-      const state = snapshot.values as RunGraphValues;
+      const state = (snapshot.values as RunGraphChannels).run;
       if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
       const outcome = state.outcome ?? { status: 'failed', code: 'AGENT_FAILED', reason: 'The run ended without an outcome.' };
@@ -101,8 +104,8 @@ export class RunGraphService implements OnModuleDestroy {
   /** The files, diff, tests and review of the latest checkpoint (also for runs that end in failure). */
   async latestResult(ctx: RunContext): Promise<RunResult | null> {
     const snapshot = await this.graph.getState({ configurable: { thread_id: ctx.run.id } });
-    const state = snapshot.values as RunGraphValues | undefined;
-    return state && Object.keys(state).length > 0 ? this.resultOf(ctx, state) : null;
+    const state = (snapshot.values as Partial<RunGraphChannels> | undefined)?.run;
+    return state ? this.resultOf(ctx, state) : null;
   }
 
   /** A repository task works on a shallow clone of its branch (kept across plan approval). */
@@ -134,12 +137,20 @@ export class RunGraphService implements OnModuleDestroy {
         });
         result.repository = published;
         result.diff = published?.diff ?? '';
+      } else {
+        // A review changes nothing; the files are the part of the repository that was reviewed.
+        result.diff = '';
       }
     } finally {
       await this.repositories!.release(ctx.run, !completed).catch((error: unknown) =>
         this.logger.warn({ err: error, runId: ctx.run.id }, 'removing the repository checkout failed'),
       );
     }
+  }
+
+  /** Drops a finished run's checkpoints (best effort: they are only needed while a run can continue). */
+  async forget(runId: string): Promise<void> {
+    await this.checkpointer.deleteThread(runId).catch((error: unknown) => this.logger.warn({ err: error, runId }, 'deleting checkpoints failed'));
   }
 
   async onModuleDestroy(): Promise<void> {

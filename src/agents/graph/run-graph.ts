@@ -10,7 +10,7 @@ import { AgentStepError } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
-import { RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
+import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
 import { analyseTestOutput } from './test-analysis.js';
 
 const MAX_STORED_OUTPUT = 20_000;
@@ -183,6 +183,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       tests: state.tests ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output } : undefined,
       judges: ctx.judges,
       models: ctx.models,
+      ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
       signal: ctx.signal,
     };
     const outcome = ctx.councilEnabled && deps.council ? await deps.council.review(request, hooksFor(ctx)) : await singleReview(ctx, request);
@@ -245,27 +246,32 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   });
   const steps = new Map<string, Awaited<ReturnType<typeof deps.progress.startStep>>>();
 
+  // Nodes work on the merged run state and return the part they change (see RunGraphState).
+  const node =
+    (fn: (state: RunGraphValues, config: LangGraphRunnableConfig) => RunGraphUpdate | Promise<RunGraphUpdate>) =>
+    async (state: RunGraphChannels, config: LangGraphRunnableConfig): Promise<typeof RunGraphState.Update> => ({ run: await fn(state.run, config) });
+
   return new StateGraph(RunGraphState)
-    .addNode('planner', planner)
-    .addNode('plan_approval', approval)
-    .addNode('coder', coder)
-    .addNode('tester', tester)
-    .addNode('test_run', sandbox)
-    .addNode('reviewer', review)
+    .addNode('planner', node(planner))
+    .addNode('plan_approval', node(approval))
+    .addNode('coder', node(coder))
+    .addNode('tester', node(tester))
+    .addNode('test_run', node(sandbox))
+    .addNode('reviewer', node(review))
     .addConditionalEdges(START, (_state, config) => (contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner'), [
       'reviewer',
       'planner',
     ])
-    .addConditionalEdges('planner', (state) => (state.planApproved ? 'coder' : 'plan_approval'), ['coder', 'plan_approval'])
-    .addConditionalEdges('plan_approval', (state) => (state.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', (state) => (state.testFiles.length > 0 ? 'test_run' : 'tester'), ['test_run', 'tester'])
+    .addConditionalEdges('planner', ({ run }) => (run.planApproved ? 'coder' : 'plan_approval'), ['coder', 'plan_approval'])
+    .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
+    .addConditionalEdges('coder', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), ['test_run', 'tester'])
     .addEdge('tester', 'test_run')
-    .addConditionalEdges('test_run', (state) => (state.outcome ? END : state.tests && state.tests.failed > 0 ? 'coder' : 'reviewer'), [
+    .addConditionalEdges('test_run', ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'), [
       END,
       'coder',
       'reviewer',
     ])
-    .addConditionalEdges('reviewer', (state) => (state.outcome ? END : 'coder'), [END, 'coder'])
+    .addConditionalEdges('reviewer', ({ run }) => (run.outcome ? END : 'coder'), [END, 'coder'])
     .compile({ checkpointer });
 }
 

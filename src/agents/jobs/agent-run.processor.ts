@@ -73,7 +73,10 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     }
     const run = claim.run;
     const controller = this.cancellation.register(runId);
-    const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), this.remainingMs(run));
+    // A recovered job inherits what is left of the run's time; a start or a plan answer gets it whole
+    // (time spent waiting for the user's approval does not count against the run).
+    const budgetMs = claim.action === 'recover' ? this.remainingMs(run) : this.settings.runTimeoutMs;
+    const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), budgetMs);
     const ctx = this.contextFor(run, controller.signal, claim.action === 'recover');
     try {
       // A cancel that landed between the claim and the registration above.
@@ -85,6 +88,8 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     } catch (error) {
       await this.endWithError(ctx, controller.signal, error);
     } finally {
+      // A finished run's result lives on the run row; its checkpoints (code included) are not kept.
+      if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled') await this.graph.forget(run.id);
       clearTimeout(timer);
       this.cancellation.release(runId, controller);
       this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
@@ -111,9 +116,14 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     await this.progress.fail(run, 'AGENT_FAILED', `The run failed: ${(error as Error)?.message ?? String(error)}`, result);
   }
 
-  /** A job that failed outside the graph (e.g. the database was down) on its last attempt fails its run. */
+  /**
+   * A job that failed for good outside the graph (the database was down on its last attempt, or it
+   * stalled more often than allowed) fails its run, so no run stays `running` without a job.
+   */
   private async onFailed(job: Job<JobOf<JobName.AgentRun>> | undefined, error: Error): Promise<void> {
-    if (!job || job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    if (!job) return;
+    const state = await job.getState().catch(() => 'unknown');
+    if (state !== 'failed') return;
     const run = await this.runs.findById(job.data.runId);
     if (run) await this.progress.fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`).catch(() => undefined);
   }

@@ -181,6 +181,7 @@ export class RunProgressService {
       const locked = await manager.getRepository(Run).findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
       if (!locked || isTerminal(locked.status)) return;
       await this.runs.markCancelled(manager, locked);
+      Object.assign(run, { status: locked.status, finishedAt: locked.finishedAt, error: locked.error, errorCode: locked.errorCode });
     });
   }
 

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiHeader, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { RunEnvelopeDto, RunEventListDto, RunPageDto, RunWithStepsDto } from './dto/run-response.dto.js';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -22,6 +23,7 @@ export class RunsController {
 
   @Get()
   @ApiOperation({ summary: 'My runs, newest first (?taskId= filter)' })
+  @ApiOkResponse({ type: RunPageDto })
   async list(@CurrentUser() user: AuthUser, @Query() query: RunQueryDto) {
     const page = await this.runs.list(user.id, query, query.taskId);
     return { items: page.items.map((run) => toRunView(run)), nextCursor: page.nextCursor };
@@ -29,6 +31,7 @@ export class RunsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'A run with its steps' })
+  @ApiOkResponse({ type: RunWithStepsDto })
   async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     const { run, steps } = await this.runs.getForUser(user.id, id);
     return toRunView(run, steps);
@@ -36,6 +39,7 @@ export class RunsController {
 
   @Get(':id/events')
   @ApiOperation({ summary: 'Stored events of a run in seq order (?after=seq)' })
+  @ApiOkResponse({ type: RunEventListDto })
   async listEvents(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Query() query: RunEventsQueryDto) {
     await this.runs.findOwned(user.id, id);
     const messages = await this.events.listAfter(id, query.after ?? 0, query.limit ?? 500);
@@ -65,6 +69,7 @@ export class RunsController {
   @Post(':id/resume')
   @HttpCode(202)
   @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
+  @ApiAcceptedResponse({ type: RunEnvelopeDto })
   async resume(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
     const run = await this.runs.resume(user.id, id, { approve: dto.approve, feedback: dto.feedback });
     return { run: toRunView(run) };
