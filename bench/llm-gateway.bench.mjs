@@ -30,13 +30,15 @@ async function throughput(call, total, concurrency) {
   return total / ((performance.now() - started) / 1000);
 }
 
-export async function run() {
+export async function run(ctx) {
   const suffix = randomBytes(4).toString('hex');
   const fake = await startFakeLlm();
   fake.script(() => ({ text: 'ok', usage: { input: 20, output: 2 } }));
-  const databaseUrl = `postgres://postgres@127.0.0.1:5432/quorum_bench_llm_${suffix}`;
+  // The runner's databases are dropped by the runner; standalone, this file drops its own.
+  const ownDatabase = !ctx?.databaseUrl;
+  const databaseUrl = ctx?.databaseUrl ? ctx.databaseUrl() : `postgres://postgres@127.0.0.1:5432/quorum_bench_llm_${suffix}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
-  Object.assign(process.env, {
+  const env = {
     NODE_ENV: 'test',
     QUORUM_SKIP_DOTENV: 'true',
     LOG_LEVEL: 'silent',
@@ -48,7 +50,10 @@ export async function run() {
     OPENAI_API_KEY: 'sk-bench',
     OPENAI_BASE_URL: fake.openaiBaseUrl,
     DEFAULT_MODEL: 'openai:gpt-4o',
-  });
+  };
+  // Config reads process.env when the app starts; put it back afterwards for the other scenarios.
+  const previous = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, env);
 
   const { ensureDatabase, quoteIdent } = await import('../dist/src/database/ensure-database.js');
   await ensureDatabase(databaseUrl);
@@ -66,7 +71,10 @@ export async function run() {
   const bare = new OpenAI({ apiKey: 'sk-bench', baseURL: fake.openaiBaseUrl, maxRetries: 0 });
 
   const messages = [{ role: 'user', content: 'Say ok.' }];
-  const userId = randomUUID();
+  const { DataSource } = await import('typeorm');
+  const [{ id: userId }] = await app
+    .get(DataSource)
+    .query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [`bench-${randomUUID()}@example.test`]);
   const viaSdk = () => bare.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 4096 });
   const viaGateway = () => gateway.call({ context: { userId, agent: 'coder' }, messages });
 
@@ -105,6 +113,7 @@ export async function run() {
         baseline: Math.round(sdkRate),
         ratio: round2(gatewayRate / sdkRate),
         target: 'ratio ≥ 0.8',
+        pass: gatewayRate / sdkRate >= 0.8,
       },
       {
         scenario: 'llm-gateway',
@@ -112,6 +121,7 @@ export async function run() {
         value: round2(p99Added),
         baseline: round2(percentile(sdkLatency, 99)),
         target: '< 5 ms',
+        pass: p99Added < 5,
       },
       {
         scenario: 'llm-gateway',
@@ -124,11 +134,17 @@ export async function run() {
     await app.close();
     await fake.close();
     rmSync(dataDir, { recursive: true, force: true });
-    const pg = (await import('pg')).default;
-    const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-    await admin.connect();
-    await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(`quorum_bench_llm_${suffix}`)} WITH (FORCE)`);
-    await admin.end();
+    for (const [key, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+    if (ownDatabase) {
+      const pg = (await import('pg')).default;
+      const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
+      await admin.connect();
+      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(`quorum_bench_llm_${suffix}`)} WITH (FORCE)`);
+      await admin.end();
+    }
     const { Redis } = await import('ioredis');
     const redis = new Redis('redis://127.0.0.1:6379');
     const keys = await redis.keys(`bench-llm-${suffix}*`);

@@ -13,7 +13,7 @@ import pg from 'pg';
 
 const ADMIN_URL = process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BURST = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 3000);
-const PACED_RATE = Number(process.env.BENCH_WEBHOOK_PACED_RATE ?? 200);
+const PACED_RATE_MAX = Number(process.env.BENCH_WEBHOOK_PACED_RATE ?? 200);
 const PACED_SECONDS = Number(process.env.BENCH_WEBHOOK_PACED_SECONDS ?? 5);
 
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -67,15 +67,17 @@ async function waitUntil(check, timeoutMs) {
   }
 }
 
-export async function run() {
-  const dbName = `quorum_bench_webhooks_${randomBytes(4).toString('hex')}`;
+export async function run(ctx) {
+  // The runner's database names are dropped by the runner; alone, this file drops its own.
+  const dbUrl = new URL(ctx?.databaseUrl?.() ?? `${ADMIN_URL.replace(/\/[^/]*$/, '')}/quorum_bench_webhooks_${randomBytes(4).toString('hex')}`);
+  const dbName = dbUrl.pathname.slice(1);
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`CREATE DATABASE "${dbName}"`);
-  const dbUrl = new URL(ADMIN_URL);
-  dbUrl.pathname = `/${dbName}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
   const receiver = await startReceiver();
+  // This file runs inside the bench runner's process: its environment is restored at the end.
+  const savedEnv = { ...process.env };
   Object.assign(process.env, {
     NODE_ENV: 'test',
     QUORUM_SKIP_DOTENV: 'true',
@@ -139,7 +141,9 @@ export async function run() {
     const burstEnd = Math.max(...[...receiver.received.values()].slice(before));
     const throughput = BURST / ((burstEnd - burstStart) / 1000);
 
-    // Latency: events at a steady rate well under capacity; commit → receipt per event.
+    // Latency: events at a steady rate well under the capacity just measured (at most half of it),
+    // so the figure is the pipeline's own delay, not a backlog's.
+    const PACED_RATE = Math.max(10, Math.min(PACED_RATE_MAX, Math.floor(throughput / 2)));
     const pacedIds = [];
     const pacedStart = performance.now();
     const total = PACED_RATE * PACED_SECONDS;
@@ -171,9 +175,23 @@ export async function run() {
     }
 
     rows.push(
-      { scenario: 'webhooks: burst of outbox events → local receiver', metric: 'deliveries/s', value: round(throughput), baseline: round(baseline), ratio: round(throughput / baseline, 3), target: '≥ 500/s' },
-      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p50 commit → receipt (ms)', value: round(percentile(latencies, 50), 2), target: '—' },
-      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p99 commit → receipt (ms)', value: round(percentile(latencies, 99), 2), target: '< 100 ms' },
+      {
+        scenario: `webhooks: burst of ${BURST} outbox events → local receiver (baseline: plain POSTs to it)`,
+        metric: 'deliveries/s',
+        value: round(throughput),
+        baseline: round(baseline),
+        ratio: round(throughput / baseline, 3),
+        target: '≥ 500/s',
+        pass: throughput >= 500,
+      },
+      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p50 commit → receipt (ms)', value: round(percentile(latencies, 50), 2) },
+      {
+        scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`,
+        metric: 'p99 commit → receipt (ms)',
+        value: round(percentile(latencies, 99), 2),
+        target: '< 100 ms',
+        pass: percentile(latencies, 99) < 100,
+      },
     );
   } finally {
     worker.kill('SIGTERM');
@@ -185,6 +203,8 @@ export async function run() {
     await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
     await admin.end();
     rmSync(dataDir, { recursive: true, force: true });
+    for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+    Object.assign(process.env, savedEnv);
   }
   return rows;
 }

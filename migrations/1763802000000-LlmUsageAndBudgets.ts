@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Usage records, budgets and in-flight budget reservations. The foreign keys to `users` come in
- * 1763802000100-LlmUsageUserForeignKeys once the users table exists on main.
+ * Usage records, budgets and in-flight budget reservations. Their foreign keys to `users` are
+ * added by 1763802000100-LlmUsageUserForeignKeys (this one predates the users table on main).
  */
 export class LlmUsageAndBudgets1763802000000 implements MigrationInterface {
   name = 'LlmUsageAndBudgets1763802000000';

@@ -1,18 +1,24 @@
 import { Init1763800000000 } from './1763800000000-Init.js';
 import { Auth1763801000000 } from './1763801000000-Auth.js';
 import { LlmUsageAndBudgets1763802000000 } from './1763802000000-LlmUsageAndBudgets.js';
+import { LlmUsageUserForeignKeys1763802000100 } from './1763802000100-LlmUsageUserForeignKeys.js';
 import { TasksAndRuns1763803000000 } from './1763803000000-TasksAndRuns.js';
 import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.js';
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
+import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
+import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
   Init1763800000000,
   Auth1763801000000,
   LlmUsageAndBudgets1763802000000,
+  LlmUsageUserForeignKeys1763802000100,
   TasksAndRuns1763803000000,
   AgentCheckpoints1763803000001,
   Webhooks1763804000000,
+  Council1763805000000,
   Repositories1763806000000,
+  RepositoryResultsCascade1763806000001,
 ];

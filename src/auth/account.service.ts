@@ -80,6 +80,7 @@ export class AccountService {
     if (!user.isActive) throw new AccountDisabledError();
     await this.users.setPasswordHash(userId, await this.passwords.hash(password));
     await this.sessions.revokeAll(userId, 'password_reset');
+    this.notifyPasswordChanged(user);
     // The owner proved control of the mailbox: the account lockout counter starts again.
     await this.attempts.clear([`login:account:${user.email.toLowerCase()}`]);
     this.logger.log({ userId }, 'Password reset; all sessions revoked');
@@ -92,6 +93,16 @@ export class AccountService {
     this.passwords.assertAcceptable(newPassword, 'newPassword');
     await this.users.setPasswordHash(userId, await this.passwords.hash(newPassword));
     await this.sessions.revokeAll(userId, 'password_changed', sessionId);
+    this.notifyPasswordChanged(user);
     this.logger.log({ userId }, 'Password changed; other sessions revoked');
+  }
+
+  /** ASVS 6.3: the owner hears of every change to their credentials, by a channel an attacker may not hold. */
+  private notifyPasswordChanged(user: User): void {
+    this.mail.sendInBackground({
+      to: user.email,
+      subject: 'Your Quorum password was changed',
+      text: `The password of your Quorum account was just changed, and your other sessions were signed out.\n\nIf this was not you, reset your password now: ${this.webAppUrl}/forgot-password\n`,
+    });
   }
 }

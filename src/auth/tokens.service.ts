@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { JwtService } from '@nestjs/jwt';
@@ -40,7 +40,8 @@ export class TokensService {
     this.accessTtlSeconds = auth.accessTokenTtlSeconds;
     this.mfaTtlSeconds = auth.mfaTokenTtlSeconds;
     this.jwt = new JwtService({
-      secret: config.get('secrets', { infer: true }).jwtSecret,
+      // A KeyObject once, rather than a string jsonwebtoken turns into a key on every verify.
+      secret: createSecretKey(Buffer.from(config.get('secrets', { infer: true }).jwtSecret, 'utf8')) as unknown as string,
       signOptions: { algorithm: 'HS256', issuer: auth.issuer, audience: auth.audience },
       verifyOptions: { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience, clockTolerance: 5 },
     });

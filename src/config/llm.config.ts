@@ -1,10 +1,11 @@
 import { registerAs } from '@nestjs/config';
+import { parseModelRef } from '#src/agents/llm/model-ref.js';
+import { PriceTable } from '#src/agents/llm/prices.js';
+import { PROVIDERS, ProviderName } from '#src/agents/llm/llm.types.js';
 import { z } from 'zod';
 import { ConfigError } from './config.error.js';
 import { envInt, envList, envUrl, parseEnv } from './env.js';
 
-const PROVIDER_NAMES = ['openai', 'anthropic', 'google', 'local'] as const;
-type Provider = (typeof PROVIDER_NAMES)[number];
 
 /** `planner=openai:gpt-4o,coder=local:qwen2.5-coder` → { planner: 'openai:gpt-4o', … }. */
 function parseAgentModels(value: string | undefined): Record<string, string> {
@@ -74,14 +75,8 @@ export const llmConfig = registerAs('llm', () => {
     LLM_DEFAULT_MAX_TOKENS: envInt(4_096, 1, 1_000_000),
     METRICS_TOKEN: z.string().optional(),
   });
-  for (const ref of env.LLM_FALLBACK_ORDER) {
-    const name = ref.split(':')[0];
-    if (!(PROVIDER_NAMES as readonly string[]).includes(name)) {
-      throw new ConfigError('LLM_FALLBACK_ORDER', `unknown provider "${name}" (known: ${PROVIDER_NAMES.join(', ')})`);
-    }
-  }
   const localModel = env.LOCAL_LLM_MODEL;
-  const providers: Record<Provider, { apiKey?: string; baseUrl?: string; enabled: boolean }> = {
+  const providers: Record<ProviderName, { apiKey?: string; baseUrl?: string; enabled: boolean }> = {
     openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, enabled: Boolean(env.OPENAI_API_KEY || env.OPENAI_BASE_URL) },
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY,
@@ -91,7 +86,7 @@ export const llmConfig = registerAs('llm', () => {
     google: { apiKey: env.GOOGLE_API_KEY, baseUrl: env.GOOGLE_BASE_URL, enabled: Boolean(env.GOOGLE_API_KEY || env.GOOGLE_BASE_URL) },
     local: { apiKey: env.LOCAL_LLM_API_KEY, baseUrl: env.LOCAL_LLM_BASE_URL, enabled: Boolean(env.LOCAL_LLM_BASE_URL) },
   };
-  const firstEnabled = PROVIDER_NAMES.find((p) => providers[p].enabled);
+  const firstEnabled = PROVIDERS.find((p) => providers[p].enabled);
   const defaultModel =
     env.DEFAULT_MODEL ??
     (firstEnabled === 'local' && localModel
@@ -101,14 +96,28 @@ export const llmConfig = registerAs('llm', () => {
         : firstEnabled === 'google'
           ? 'google:gemini-2.5-flash'
           : 'openai:gpt-4o');
+  // Unknown providers or models stop start-up here, naming the variable, before anything connects.
+  const prices = parsePrices(env.LLM_PRICES);
+  const table = new PriceTable(prices);
+  const check = (variable: string, ref: string) => {
+    try {
+      parseModelRef(ref, table, localModel);
+    } catch (error) {
+      throw new ConfigError(variable, (error as Error).message);
+    }
+  };
+  check('DEFAULT_MODEL', defaultModel);
+  const agentModels = parseAgentModels(env.AGENT_MODELS);
+  for (const ref of Object.values(agentModels)) check('AGENT_MODELS', ref);
+  for (const ref of env.LLM_FALLBACK_ORDER) check('LLM_FALLBACK_ORDER', ref);
   return {
     providers,
     localModel,
     defaultModel,
-    agentModels: parseAgentModels(env.AGENT_MODELS),
+    agentModels,
     /** Provider names (their default model) or `provider:model` references. */
     fallbackOrder: env.LLM_FALLBACK_ORDER,
-    prices: parsePrices(env.LLM_PRICES),
+    prices,
     timeoutMs: env.LLM_TIMEOUT_MS,
     maxRetries: env.LLM_MAX_RETRIES,
     retryBaseMs: env.LLM_RETRY_BASE_MS,

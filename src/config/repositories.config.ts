@@ -6,6 +6,7 @@ export const repositoriesConfig = registerAs('repositories', () => {
   const env = parseEnv({
     ALLOW_LOCAL_REPOSITORIES: envBool(false),
     ALLOW_HTTP_REPOSITORIES: envBool(false),
+    ALLOW_PRIVATE_REPOSITORY_HOSTS: envBool(false),
     GIT_AUTHOR_NAME: z.string().max(200).optional().default('Quorum'),
     GIT_AUTHOR_EMAIL: z.email({ message: 'must be an email address' }).optional().default('quorum@users.noreply.github.com'),
     GITHUB_API_URL: envUrl(['http', 'https']).optional().default('https://api.github.com'),
@@ -20,6 +21,7 @@ export const repositoriesConfig = registerAs('repositories', () => {
   return {
     allowLocal: env.ALLOW_LOCAL_REPOSITORIES,
     allowHttp: env.ALLOW_HTTP_REPOSITORIES,
+    allowPrivateHosts: env.ALLOW_PRIVATE_REPOSITORY_HOSTS,
     author: { name: env.GIT_AUTHOR_NAME, email: env.GIT_AUTHOR_EMAIL },
     githubApiUrl: env.GITHUB_API_URL.replace(/\/$/, ''),
     lsRemoteTimeoutMs: env.GIT_LS_REMOTE_TIMEOUT_MS,

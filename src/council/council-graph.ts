@@ -47,7 +47,10 @@ export function buildCouncilGraph() {
     ])
     .addEdge('judge', 'aggregate')
     .addEdge('aggregate', END)
-    .compile({ name: 'council' });
+    // The run graph's reviewer node is the unit of recovery; the fan-out keeps no checkpoints of its
+    // own (a parent would otherwise lend it its checkpointer). Judges that answered are reused from
+    // council_reviews instead (CouncilReviewerService).
+    .compile({ name: 'council', checkpointer: false });
 }
 
 export type CouncilGraph = ReturnType<typeof buildCouncilGraph>;

@@ -6,7 +6,8 @@ import type { AggregateResult, CouncilIssue } from './aggregate.js';
 import type { RunCouncilDto } from './dto/run-council.dto.js';
 import { CouncilReview } from './entities/council-review.entity.js';
 import { CouncilVerdict } from './entities/council-verdict.entity.js';
-import { addUsd } from './money.js';
+import { toRunCouncilDto } from './council.view.js';
+import { addUsd, normaliseUsd } from './money.js';
 import type { IterationFingerprint, StuckCause } from './stuck.js';
 
 export interface RunScope {
@@ -25,7 +26,7 @@ export class CouncilRecordsService {
   ) {}
 
   /** Upsert: a run resumed after a crash re-reviews the same iteration and overwrites its row. */
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { stepId?: string; latencyMs?: number }): Promise<void> {
+  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { seat: number; filesHash: string; stepId?: string; latencyMs?: number }): Promise<void> {
     await this.reviews.upsert(
       {
         runId: scope.runId,
@@ -33,6 +34,8 @@ export class CouncilRecordsService {
         taskId: scope.taskId,
         iteration: scope.iteration,
         judge: judge.judge,
+        seat: extra.seat,
+        filesHash: extra.filesHash,
         stepId: extra.stepId ?? null,
         provider: judge.provider ?? null,
         model: judge.model ?? null,
@@ -83,6 +86,27 @@ export class CouncilRecordsService {
     );
   }
 
+  /**
+   * Judges that already answered this iteration on these same files: a review re-run after a worker
+   * crash takes their verdicts instead of paying them again.
+   */
+  async answeredJudges(runId: string, iteration: number, filesHash: string): Promise<JudgeVerdict[]> {
+    const rows = await this.reviews.find({ where: { runId, iteration, filesHash, status: 'completed' }, order: { seat: 'ASC' } });
+    return rows.map((row) => ({
+      judge: row.judge,
+      status: 'completed' as const,
+      ...(row.provider ? { provider: row.provider } : {}),
+      ...(row.model ? { model: row.model } : {}),
+      ...(row.verdict ? { verdict: row.verdict } : {}),
+      summary: row.summary,
+      issues: row.issues,
+      ...(row.score !== null ? { score: row.score } : {}),
+      inputTokens: row.inputTokens,
+      outputTokens: row.outputTokens,
+      costUsd: normaliseUsd(row.costUsd),
+    }));
+  }
+
   /** The fingerprint of the latest earlier iteration of the run, for stuck detection. */
   async previousFingerprint(runId: string, iteration: number): Promise<IterationFingerprint | undefined> {
     const row = await this.verdicts.findOne({ where: { runId, iteration: LessThan(iteration) }, order: { iteration: 'DESC' } });
@@ -112,49 +136,7 @@ export class CouncilRecordsService {
   }
 
   async judgeReviews(runId: string, iteration: number): Promise<CouncilReview[]> {
-    return this.reviews.find({ where: { runId, iteration }, order: { createdAt: 'ASC', judge: 'ASC' } });
+    return this.reviews.find({ where: { runId, iteration }, order: { seat: 'ASC' } });
   }
 }
 
-/** The API shape of a run's latest council review (GET /agents/runs/:id/council). */
-export function toRunCouncilDto(latest: CouncilVerdict, judges: CouncilReview[], history: CouncilVerdict[]): RunCouncilDto {
-  const dissenters = new Set(latest.dissent.map((d) => d.judge));
-  return {
-    runId: latest.runId,
-    iteration: latest.iteration,
-    verdict: latest.verdict,
-    reason: latest.reason,
-    ...(latest.vetoedBy ? { vetoedBy: latest.vetoedBy } : {}),
-    summary: latest.summary,
-    score: latest.score,
-    votes: latest.votes,
-    dissent: latest.dissent,
-    issues: latest.issues,
-    judges: judges.map((j) => ({
-      judge: j.judge,
-      verdict: j.verdict,
-      status: j.status,
-      summary: j.summary,
-      issues: j.issues,
-      score: j.score,
-      dissent: dissenters.has(j.judge),
-      provider: j.provider,
-      model: j.model,
-      inputTokens: j.inputTokens,
-      outputTokens: j.outputTokens,
-      costUsd: j.costUsd,
-      error: j.error,
-      stepId: j.stepId,
-    })),
-    costUsd: latest.costUsd,
-    iterations: history.map((v) => ({
-      iteration: v.iteration,
-      verdict: v.verdict,
-      reason: v.reason,
-      score: v.score,
-      costUsd: v.costUsd,
-      createdAt: v.createdAt.toISOString(),
-    })),
-    createdAt: latest.createdAt.toISOString(),
-  };
-}

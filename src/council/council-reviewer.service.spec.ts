@@ -49,10 +49,14 @@ const review = (verdict: string, issues: unknown[] = [], score?: number): Partia
 });
 
 class MemoryRecords {
-  judges: (JudgeVerdict & RunScope)[] = [];
+  judges: (JudgeVerdict & RunScope & { filesHash: string })[] = [];
   verdicts: { scope: RunScope; result: AggregateResult; fingerprint: IterationFingerprint; stuck?: string; cost: string }[] = [];
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict) {
-    this.judges.push({ ...scope, ...judge });
+  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict, extra: { filesHash: string }) {
+    this.judges = this.judges.filter((j) => !(j.runId === scope.runId && j.iteration === scope.iteration && j.judge === judge.judge));
+    this.judges.push({ ...scope, ...judge, filesHash: extra.filesHash });
+  }
+  async answeredJudges(runId: string, iteration: number, filesHash: string) {
+    return this.judges.filter((j) => j.runId === runId && j.iteration === iteration && j.filesHash === filesHash && j.status === 'completed');
   }
   async saveVerdict(scope: RunScope, result: AggregateResult, fingerprint: IterationFingerprint, stuck: string | undefined, cost: string) {
     this.verdicts.push({ scope, result, fingerprint, stuck, cost });
@@ -88,11 +92,11 @@ function recordingHooks() {
   return { hooks, steps, events };
 }
 
-function setup(script: Record<string, Answer[]>, council: Partial<AllConfig['council']> = {}) {
+function setup(script: Record<string, Answer[]>, council: Partial<AllConfig['council']> = {}, stepTimeoutMs = 5_000) {
   const llm = new ScriptedLlm(script);
   const records = new MemoryRecords();
   const config = {
-    get: () => ({
+    get: (ns: string) => ns === 'agents' ? { stepTimeoutMs } : ({
       enabledByDefault: true,
       judges: ['security', 'performance', 'maintainability'],
       aggregation: DEFAULT_AGGREGATION,
@@ -146,14 +150,14 @@ describe('CouncilReviewerService', () => {
     ]);
     expect(steps.map((s) => [s.agent, s.outcome?.status, s.outcome?.costUsd])).toEqual(
       expect.arrayContaining([
-        ['judge.security', 'completed', '0.00100000'],
-        ['judge.performance', 'completed', '0.00100000'],
-        ['judge.maintainability', 'completed', '0.00100000'],
+        ['judge.security', 'completed', '0.001'],
+        ['judge.performance', 'completed', '0.001'],
+        ['judge.maintainability', 'completed', '0.001'],
       ]),
     );
     expect(llm.calls.map((c) => c.toolChoice)).toEqual([{ name: 'submit_review' }, { name: 'submit_review' }, { name: 'submit_review' }]);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'council.completed', data: { verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }], costUsd: '0.00300000' } });
+    expect(events[0]).toMatchObject({ type: 'council.completed', data: { verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }], costUsd: '0.003' } });
     expect(records.judges).toHaveLength(3);
     expect(records.verdicts[0].cost).toBe('0.00300000');
   });
@@ -171,8 +175,8 @@ describe('CouncilReviewerService', () => {
     expect(security).toHaveLength(2);
     expect(security[1].messages.at(-1)).toMatchObject({ role: 'user', content: expect.stringContaining('submit_review') });
     const maintainability = outcome.council!.judges.find((j) => j.judge === 'maintainability')!;
-    expect(maintainability).toMatchObject({ status: 'failed', costUsd: '0.00200000', error: expect.stringContaining('INVALID_TOOL_CALL') });
-    expect(steps.find((s) => s.agent === 'judge.security')!.outcome).toMatchObject({ usage: { inputTokens: 200, outputTokens: 40 }, costUsd: '0.00200000' });
+    expect(maintainability).toMatchObject({ status: 'failed', costUsd: '0.002', error: expect.stringContaining('INVALID_TOOL_CALL') });
+    expect(steps.find((s) => s.agent === 'judge.security')!.outcome).toMatchObject({ usage: { inputTokens: 200, outputTokens: 40 }, costUsd: '0.002' });
   });
 
   it('keeps the other verdicts when a judge fails after the gateway retries', async () => {
@@ -187,6 +191,44 @@ describe('CouncilReviewerService', () => {
     expect(outcome.council!.judges.find((j) => j.judge === 'security')).toMatchObject({ status: 'failed', error: expect.stringContaining('LLM_UNAVAILABLE') });
     expect(steps.find((s) => s.agent === 'judge.security')!.outcome!.status).toBe('failed');
     expect((events[0].data.summary as string)).toContain('Not voting: security failed');
+  });
+
+  it('fails a hanging judge alone at the step timeout', async () => {
+    const hang = (req: LlmCallRequest) =>
+      new Promise<Partial<LlmResult>>((_resolve, reject) => req.signal!.addEventListener('abort', () => reject(new DomainError('LLM_ABORTED', 'aborted', 499))));
+    const { service } = setup({ 'judge.security': [hang], 'judge.performance': [review('APPROVE')], 'judge.maintainability': [review('APPROVE')] }, {}, 100);
+    const outcome = await service.review(request(), recordingHooks().hooks);
+    expect(outcome.verdict).toBe('APPROVE');
+    expect(outcome.council!.judges[0]).toMatchObject({ judge: 'security', status: 'failed' });
+  });
+
+  it('lets a cancelled run abort the whole council', async () => {
+    const controller = new AbortController();
+    const hang = (req: LlmCallRequest) =>
+      new Promise<Partial<LlmResult>>((_resolve, reject) => req.signal!.addEventListener('abort', () => reject(new DomainError('LLM_ABORTED', 'aborted', 499))));
+    const { service, records } = setup({ 'judge.security': [hang], 'judge.performance': [hang] });
+    const pending = service.review(request({ judges: ['security', 'performance'], signal: controller.signal }), recordingHooks().hooks);
+    setTimeout(() => controller.abort(), 20);
+    await expect(pending).rejects.toBeDefined();
+    expect(records.verdicts).toHaveLength(0);
+  });
+
+  it('re-asks only the judges that did not answer when an iteration is reviewed again (worker crash)', async () => {
+    const { service, llm } = setup({
+      'judge.security': [new DomainError('LLM_UNAVAILABLE', 'down', 502), review('APPROVE', [], 9)],
+      'judge.performance': [review('REVISE', [], 6)],
+      'judge.maintainability': [review('APPROVE', [], 8)],
+    });
+    expect((await service.review(request(), recordingHooks().hooks)).council!.reason).toBe('TIE');
+    const again = recordingHooks();
+    const outcome = await service.review(request(), again.hooks);
+    expect(llm.calls.map((c) => c.context.agent)).toEqual(['judge.security', 'judge.performance', 'judge.maintainability', 'judge.security']);
+    expect(again.steps.map((s) => s.agent)).toEqual(['judge.security']);
+    expect(outcome).toMatchObject({ verdict: 'APPROVE', score: 7.7 });
+    expect(outcome.council!.judges.map((j) => `${j.judge}:${j.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
+    // Other files are another review: everybody is asked.
+    await service.review(request({ files: [{ path: 'add.ts', content: 'other' }] }), recordingHooks().hooks);
+    expect(llm.calls).toHaveLength(7);
   });
 
   it('vetoes on a critical security finding, merging duplicate issues most severe first', async () => {

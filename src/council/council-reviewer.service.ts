@@ -18,12 +18,13 @@ import { CouncilRecordsService, type RunScope } from './council-records.service.
 import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
-import { addUsd } from './money.js';
+import { addUsd, normaliseUsd } from './money.js';
 import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from './review-tool.js';
 import { detectStuck, filesHash, findingsHash, type IterationFingerprint, type StuckCause } from './stuck.js';
 
 interface Seat {
   judge: string;
+  index: number;
   definition: JudgeDefinition;
   /** Per-task override (`config.models`), passed to the gateway as is. */
   override?: string;
@@ -35,6 +36,7 @@ interface Review {
   hooks: ReviewHooks;
   scope: RunScope;
   userMessage: string;
+  filesHash: string;
   /** Errors that ended judges, for the decision when nobody could vote. */
   errors: unknown[];
 }
@@ -62,33 +64,35 @@ export class CouncilReviewerService extends CouncilReviewer {
   async review(request: ReviewRequest, hooks: ReviewHooks): Promise<ReviewOutcome> {
     const council = this.config.get('council', { infer: true });
     const scope: RunScope = { userId: request.userId, taskId: request.taskId, runId: request.runId, iteration: request.iteration };
-    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), errors: [] };
-    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition) => ({
+    const currentFiles = filesHash(request.files);
+    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), filesHash: currentFiles, errors: [] };
+    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition, index) => ({
       judge: definition.name,
+      index,
       definition,
       override: judgeModelOverride(definition.name, request.models),
     }));
-    const currentFiles = filesHash(request.files);
     const previous = council.stuckDetection && request.mode === 'build' ? await this.records.previousFingerprint(request.runId, request.iteration) : undefined;
 
     // The same files as the iteration before: the judges would repeat themselves; do not pay them again.
     const sameFiles = previous && previous.iteration === request.iteration - 1 && previous.filesHash === currentFiles;
     const skipped = new Map<string, string>();
+    const answered = sameFiles ? [] : await this.records.answeredJudges(request.runId, request.iteration, currentFiles);
+    const reused = new Set(answered.map((j) => j.judge));
     if (sameFiles) {
       for (const seat of seats) skipped.set(seat.judge, `not convened: the files are the same as in iteration ${previous.iteration}`);
     } else {
       for (const seat of seats) seat.resolved = this.resolve(seat);
       const cap = request.councilMaxCostUsd ?? council.maxCostUsd;
       if (cap !== undefined) {
-        const spent = await this.records.spentInRun(request.runId, request.iteration);
+        const spent = addUsd(await this.records.spentInRun(request.runId, request.iteration), ...answered.map((j) => j.costUsd));
         const plan = planCouncilCost(
-          seats.map((seat) => ({
+          seats.filter((seat) => !reused.has(seat.judge)).map((seat) => ({
             judge: seat.judge,
-            worstCaseUsd: this.llm.worstCaseUsd(
-              seat.resolved!,
-              estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage),
-              council.judgeMaxTokens,
-            ),
+            // An unroutable judge costs nothing: its call fails before any spend.
+            worstCaseUsd: seat.resolved
+              ? this.llm.worstCaseUsd(seat.resolved, estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage), council.judgeMaxTokens)
+              : '0',
           })),
           cap,
           spent,
@@ -97,11 +101,13 @@ export class CouncilReviewerService extends CouncilReviewer {
       }
     }
 
-    const preDecided = await Promise.all(
-      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!)),
+    const skippedVerdicts = await Promise.all(
+      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!, currentFiles)),
     );
-    const running = seats.filter((seat) => !skipped.has(seat.judge));
-    const order = new Map(seats.map((seat, i) => [seat.judge, i]));
+    const preDecided = [...skippedVerdicts, ...answered.filter((j) => seats.some((seat) => seat.judge === j.judge))];
+    if (answered.length) this.logger.log(`run ${request.runId} iteration ${request.iteration}: reusing the answers of ${[...reused].join(', ')}`);
+    const running = seats.filter((seat) => !skipped.has(seat.judge) && !reused.has(seat.judge));
+    const seatOf = new Map(seats.map((seat) => [seat.judge, seat.index]));
 
     return runCouncilGraph(
       this.graph,
@@ -111,7 +117,7 @@ export class CouncilReviewerService extends CouncilReviewer {
         finish: (verdicts) =>
           this.finish(
             review,
-            [...preDecided, ...verdicts].sort((a, b) => order.get(a.judge)! - order.get(b.judge)!),
+            [...preDecided, ...verdicts].sort((a, b) => seatOf.get(a.judge)! - seatOf.get(b.judge)!),
             { iteration: request.iteration, filesHash: currentFiles, findingsHash: '', hasFindings: false },
             previous,
             sameFiles ? 'SAME_FILES' : undefined,
@@ -130,7 +136,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     }
   }
 
-  private async skipJudge(review: Review, seat: Seat, reason: string): Promise<JudgeVerdict> {
+  private async skipJudge(review: Review, seat: Seat, reason: string, filesHash: string): Promise<JudgeVerdict> {
     const verdict: JudgeVerdict = {
       judge: seat.judge,
       ...(seat.resolved ? { provider: seat.resolved.provider, model: seat.resolved.model } : {}),
@@ -143,7 +149,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     };
     const step = await review.hooks.startStep(seat.definition.agent, seat.resolved ?? {});
     await review.hooks.finishStep(step, { status: 'skipped', summary: verdict.summary, costUsd: '0', usage: ZERO_USAGE });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { stepId: step.stepId });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { seat: seat.index, filesHash, stepId: step.stepId });
     return verdict;
   }
 
@@ -151,6 +157,8 @@ export class CouncilReviewerService extends CouncilReviewer {
     const { request, hooks } = review;
     const started = Date.now();
     const step: StepHandle = await hooks.startStep(seat.definition.agent, seat.resolved ?? {});
+    // A judge that hangs fails alone at the agent step timeout; the run's signal still cancels them all.
+    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(this.config.get('agents', { infer: true }).stepTimeoutMs)]);
     const usage: LlmUsage = { ...ZERO_USAGE };
     let costUsd = '0';
     let provider = seat.resolved?.provider;
@@ -172,7 +180,7 @@ export class CouncilReviewerService extends CouncilReviewer {
           toolChoice: { name: SUBMIT_REVIEW_TOOL_NAME },
           temperature: 0,
           maxTokens: this.config.get('council', { infer: true }).judgeMaxTokens,
-          signal: request.signal,
+          signal,
         });
         usage.inputTokens += result.usage.inputTokens;
         usage.outputTokens += result.usage.outputTokens;
@@ -218,16 +226,16 @@ export class CouncilReviewerService extends CouncilReviewer {
       ...(model ? { model } : {}),
       inputTokens: usage.inputTokens,
       outputTokens: usage.outputTokens,
-      costUsd,
+      costUsd: normaliseUsd(costUsd),
     };
     await hooks.finishStep(step, {
       status: verdict.status,
       usage,
-      costUsd,
+      costUsd: verdict.costUsd,
       summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
       ...(verdict.error ? { error: verdict.error } : {}),
     });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { stepId: step.stepId, latencyMs: Date.now() - started });
+    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { seat: seat.index, filesHash: review.filesHash, stepId: step.stepId, latencyMs: Date.now() - started });
     return verdict;
   }
 
@@ -288,10 +296,10 @@ export class CouncilReviewerService extends CouncilReviewer {
         model: j.model ?? null,
         inputTokens: j.inputTokens ?? 0,
         outputTokens: j.outputTokens ?? 0,
-        costUsd: j.costUsd ?? '0',
+        costUsd: normaliseUsd(j.costUsd ?? '0'),
         ...(j.error ? { error: j.error } : {}),
       })),
-      costUsd,
+      costUsd: normaliseUsd(costUsd),
     });
 
     if (result.verdict === null) {

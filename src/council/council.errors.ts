@@ -16,3 +16,10 @@ export class CouncilStuckError extends DomainError {
     super('STUCK', detail, 422);
   }
 }
+
+/** The run exists and is yours, but its council has not reviewed yet (or the run had no council). */
+export class CouncilNotFoundError extends DomainError {
+  constructor() {
+    super('COUNCIL_NOT_FOUND', 'This run has no council review (yet).', 404);
+  }
+}

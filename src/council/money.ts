@@ -26,6 +26,12 @@ export function addUsd(...values: (string | undefined | null)[]): string {
   return unitsToUsd(values.reduce<bigint>((sum, v) => sum + usdToUnits(v), 0n));
 }
 
+/** `0.00120000` → `0.0012`, as the rest of the API prints money; still a decimal string. */
+export function normaliseUsd(value: string): string {
+  if (!value.includes('.')) return value;
+  return value.replace(/0+$/, '').replace(/\.$/, '');
+}
+
 export function isUsdAmount(value: string): boolean {
   return /^\d+(\.\d{1,8})?$/.test(value.trim());
 }

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
-import { BudgetExceededError } from '#src/agents/llm/llm.errors.js';
 import { Budget } from './entities/budget.entity.js';
+import { BudgetExceededError } from './metrics.errors.js';
 import { addMoney, fromMicroCents, toMicroCents } from './money.js';
 
 export interface BudgetStatus {

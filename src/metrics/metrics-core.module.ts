@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { UsersModule } from '#src/users/users.module.js';
 import { BudgetService } from './budget.service.js';
 import { BudgetReservation } from './entities/budget-reservation.entity.js';
 import { Budget } from './entities/budget.entity.js';
@@ -8,7 +9,7 @@ import { UsageService } from './usage.service.js';
 
 /** Usage records and budgets, without HTTP: imported by the LLM gateway in both processes. */
 @Module({
-  imports: [TypeOrmModule.forFeature([LlmUsageRecord, Budget, BudgetReservation])],
+  imports: [TypeOrmModule.forFeature([LlmUsageRecord, Budget, BudgetReservation]), UsersModule],
   providers: [UsageService, BudgetService],
   exports: [UsageService, BudgetService],
 })

@@ -1,6 +1,7 @@
 import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
+import { MetricsController } from './metrics.controller.js';
 import { MetricsCoreModule } from './metrics-core.module.js';
 import { PrometheusController } from './prometheus.controller.js';
 import { PrometheusService } from './prometheus.service.js';
@@ -8,7 +9,7 @@ import { PrometheusService } from './prometheus.service.js';
 /** The HTTP side of metrics: Prometheus scrape endpoint, request metrics, usage and budget API. */
 @Module({
   imports: [MetricsCoreModule, LlmModule],
-  controllers: [PrometheusController],
+  controllers: [MetricsController, PrometheusController],
   providers: [PrometheusService],
 })
 export class MetricsModule implements NestModule {

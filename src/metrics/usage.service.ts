@@ -3,6 +3,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
+import { UsersService } from '#src/users/users.service.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
 export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt'>;
@@ -74,6 +75,7 @@ export class UsageService {
   constructor(
     @InjectRepository(LlmUsageRecord) private readonly records: Repository<LlmUsageRecord>,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly users: UsersService,
   ) {}
 
   /**
@@ -98,7 +100,14 @@ export class UsageService {
         await this.write(batch);
         for (const item of batch) item.resolve();
       } catch (error) {
-        for (const item of batch) item.reject(error);
+        if (batch.length === 1) {
+          batch[0].reject(error);
+          continue;
+        }
+        // One bad record (say, its user was deleted mid-call) must not fail the others: retry alone.
+        for (const item of batch) {
+          await this.write([item]).then(item.resolve, item.reject);
+        }
       }
     }
     this.flushing = null;
@@ -142,22 +151,6 @@ export class UsageService {
     });
   }
 
-  async listForRun(runId: string): Promise<LlmUsageRecord[]> {
-    return this.records.find({ where: { runId }, order: { createdAt: 'ASC' } });
-  }
-
-  /** Tokens and cost of a run so far (what run events report). */
-  async totalsForRun(runId: string): Promise<{ inputTokens: number; outputTokens: number; costUsd: string }> {
-    const row = await this.records
-      .createQueryBuilder('u')
-      .select('COALESCE(SUM(u.input_tokens), 0)::bigint', 'inputTokens')
-      .addSelect('COALESCE(SUM(u.output_tokens), 0)::bigint', 'outputTokens')
-      .addSelect('COALESCE(SUM(u.cost_usd), 0)::numeric(18,8)', 'costUsd')
-      .where('u.run_id = :runId', { runId })
-      .getRawOne<{ inputTokens: string; outputTokens: string; costUsd: string }>();
-    return { inputTokens: Number(row?.inputTokens ?? 0), outputTokens: Number(row?.outputTokens ?? 0), costUsd: row?.costUsd ?? '0.00000000' };
-  }
-
   /**
    * The usage report of `GET /metrics/usage`: a user sees their own usage; an admin may name any
    * user. Dates without a time are UTC midnights; `to` is exclusive.
@@ -166,8 +159,10 @@ export class UsageService {
     actor: Pick<AuthUser, 'id' | 'role'>,
     query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
   ): Promise<UsageSummary> {
-    if (query.userId && query.userId !== actor.id && actor.role !== 'admin') {
-      throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+    if (query.userId && query.userId !== actor.id) {
+      if (actor.role !== 'admin') throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+      // An unknown user is a 404, not an empty report that reads as "no spend".
+      await this.users.getById(query.userId);
     }
     const from = query.from ? parseInstant(query.from) : undefined;
     const to = query.to ? parseInstant(query.to) : undefined;

@@ -9,6 +9,8 @@ export interface GitRunOptions {
   allowFile?: boolean;
   /** Allow plain `http` remotes (tests, internal mirrors). */
   allowHttp?: boolean;
+  /** Extra configuration (command-line level), e.g. the pinned address of the remote. */
+  config?: Array<[string, string]>;
   /** Extra environment (author identity and the like); never secrets. */
   env?: Record<string, string>;
   /** Stop reading stdout past this many bytes (the command is killed). */
@@ -38,7 +40,7 @@ export function authorizationHeader(token: string): string {
  * hooks off, and every setting that could run a program or redirect traffic pinned at the
  * command-line level (GIT_CONFIG_COUNT), which outranks anything a repository's own config says.
  */
-export function gitEnvironment(options: Pick<GitRunOptions, 'token' | 'allowFile' | 'allowHttp' | 'env'>): NodeJS.ProcessEnv {
+export function gitEnvironment(options: Pick<GitRunOptions, 'token' | 'allowFile' | 'allowHttp' | 'env' | 'config'>): NodeJS.ProcessEnv {
   const config: Array<[string, string]> = [
     ['core.hooksPath', '/dev/null'],
     ['core.fsmonitor', 'false'],
@@ -55,6 +57,7 @@ export function gitEnvironment(options: Pick<GitRunOptions, 'token' | 'allowFile
     ['protocol.http.allow', options.allowHttp ? 'always' : 'never'],
     ['protocol.file.allow', options.allowFile ? 'always' : 'never'],
   ];
+  config.push(...(options.config ?? []));
   if (options.token) config.push(['http.extraHeader', authorizationHeader(options.token)]);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',

@@ -6,6 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { RepositoriesConfig } from '#src/config/repositories.config.js';
 import { GitRunOptions, GitRunResult, runGit } from './git-process.js';
+import { pinnedResolve } from './host-guard.js';
 import { normaliseRelativePath } from './safe-path.js';
 import {
   BranchNotFoundError,
@@ -81,7 +82,7 @@ export class GitService {
   async lsRemote(url: string, options: { token?: string; branches?: string[]; onSpawn?: GitRunOptions['onSpawn'] } = {}): Promise<RemoteInfo> {
     const patterns = ['HEAD', ...(options.branches ?? []).map((b) => `refs/heads/${b}`)];
     const result = await runGit(['ls-remote', '--symref', url, ...patterns], {
-      ...this.transport(url),
+      ...(await this.transport(url)),
       token: options.token,
       timeoutMs: this.config.lsRemoteTimeoutMs,
       maxOutputBytes: 1024 * 1024,
@@ -129,7 +130,7 @@ export class GitService {
     await rm(gitDir, { recursive: true, force: true });
     const result = await runGit(
       ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
-      { ...this.transport(url), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn },
+      { ...(await this.transport(url)), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn },
     );
     if (result.code !== 0 || result.timedOut) {
       await this.removeClone(dir);
@@ -200,7 +201,7 @@ export class GitService {
     const refspec = `${force ? '+' : ''}refs/heads/${branch}:refs/heads/${branch}`;
     const result = await runGit(
       ['--git-dir', gitDirFor(dir), '--work-tree', dir, 'push', '--porcelain', '--no-verify', url, refspec],
-      { ...this.transport(url), cwd: dir, token, timeoutMs: this.config.pushTimeoutMs, onSpawn },
+      { ...(await this.transport(url)), cwd: dir, token, timeoutMs: this.config.pushTimeoutMs, onSpawn },
     );
     this.throwIfRemoteFailed(result, 'push', this.config.pushTimeoutMs);
   }
@@ -268,10 +269,12 @@ export class GitService {
     if (withCheckout) await rm(dir, { recursive: true, force: true });
   }
 
-  private transport(url: string): Pick<GitRunOptions, 'allowFile' | 'allowHttp'> {
+  /** The transports a remote command may use, and the checked address its host is pinned to. */
+  private async transport(url: string): Promise<Pick<GitRunOptions, 'allowFile' | 'allowHttp' | 'config'>> {
     return {
       allowFile: this.config.allowLocal && !/^https?:\/\//i.test(url),
       allowHttp: this.config.allowHttp && /^http:\/\//i.test(url),
+      config: await pinnedResolve(url, this.config.allowPrivateHosts),
     };
   }
 

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
-import { ApiBearerAuth, ApiCreatedResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -17,6 +17,7 @@ export class TaskPublishingController {
   @Get(':id/patch')
   @ApiOperation({ summary: "The latest run's result as a git am-able patch (409 NO_RESULT before there is one)" })
   @ApiProduces('text/x-patch')
+  @ApiOkResponse({ description: 'git format-patch output', content: { 'text/x-patch': { schema: { type: 'string' } } } })
   async patch(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<string> {
     const { filename, patch } = await this.publishing.patch(user.id, id);
     res.type('text/x-patch; charset=utf-8');

@@ -158,6 +158,8 @@ export class TasksService {
         : null,
       council: result?.review?.council,
       plan: result?.plan,
+      // Repository tasks: the commit on quorum/<task-id> that holds the result (`diff` is its diff).
+      repository: result?.repository ?? undefined,
       usage: usageOf(run),
     };
   }

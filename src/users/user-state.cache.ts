@@ -1,8 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import type { AllConfig } from '#src/config/namespaces.js';
-import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 
 /** What the JWT guard needs to know about a session and its user on every request. */
@@ -14,10 +13,6 @@ export interface SessionState {
   sessionActive: boolean;
 }
 
-interface CachedState extends SessionState {
-  gen: number;
-}
-
 /**
  * A short-lived Redis cache of session + user state, so the guard does not query PostgreSQL on
  * every request. Correctness does not rest on the TTL: every change to a user or one of their
@@ -26,32 +21,57 @@ interface CachedState extends SessionState {
  * writes an entry stamped with the old generation, which the next reader ignores.
  */
 @Injectable()
-export class UserStateCache {
+export class UserStateCache implements OnApplicationShutdown {
   private readonly ttlSeconds: number;
 
+  /**
+   * Its own connection with auto-pipelining: every authenticated request reads here, and the
+   * reads of concurrent requests go out in one write instead of one syscall each.
+   */
+  private readonly redis: Redis;
+
   constructor(
-    @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisFactory,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlSeconds = config.get('auth', { infer: true }).stateCacheSeconds;
+    this.redis = keys.create('auth-state', { enableAutoPipelining: true });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 
   /** The cached state (or undefined) and the generation to stamp a fresh fill with. */
-  async read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
-    if (this.ttlSeconds === 0) return { gen: 0 };
-    const [raw, genRaw] = await this.redis.mget(this.sessionKey(sessionId), this.genKey(userId));
-    const gen = Number(genRaw ?? 0);
-    if (!raw) return { gen };
-    const cached = JSON.parse(raw) as CachedState;
-    if (cached.gen !== gen) return { gen };
-    const { gen: _stamp, ...state } = cached;
-    return { state, gen };
+  read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
+    return this.readStamped<SessionState>(userId, this.sessionKey(sessionId)).then(({ value, gen }) => ({ state: value, gen }));
   }
 
-  async write(sessionId: string, gen: number, state: SessionState): Promise<void> {
+  write(sessionId: string, gen: number, state: SessionState): Promise<void> {
+    return this.writeStamped(this.sessionKey(sessionId), gen, state);
+  }
+
+  /** Any JSON value about the user (e.g. the profile served by GET /users/me), under the same rules. */
+  readUserValue<T>(userId: string, name: string): Promise<{ value?: T; gen: number }> {
+    return this.readStamped<T>(userId, this.userKey(userId, name));
+  }
+
+  writeUserValue(userId: string, name: string, gen: number, value: unknown): Promise<void> {
+    return this.writeStamped(this.userKey(userId, name), gen, value);
+  }
+
+  private async readStamped<T>(userId: string, key: string): Promise<{ value?: T; gen: number }> {
+    if (this.ttlSeconds === 0) return { gen: 0 };
+    const [raw, genRaw] = await this.redis.mget(key, this.genKey(userId));
+    const gen = Number(genRaw ?? 0);
+    if (!raw) return { gen };
+    const cached = JSON.parse(raw) as { gen: number; value: T };
+    return cached.gen === gen ? { value: cached.value, gen } : { gen };
+  }
+
+  private async writeStamped(key: string, gen: number, value: unknown): Promise<void> {
     if (this.ttlSeconds === 0) return;
-    await this.redis.set(this.sessionKey(sessionId), JSON.stringify({ ...state, gen }), 'EX', this.ttlSeconds);
+    await this.redis.set(key, JSON.stringify({ gen, value }), 'EX', this.ttlSeconds);
   }
 
   /** Call after committing any change to the user or to one of their sessions. */
@@ -62,6 +82,10 @@ export class UserStateCache {
 
   private sessionKey(sessionId: string): string {
     return this.keys.key('auth', 'session', sessionId);
+  }
+
+  private userKey(userId: string, name: string): string {
+    return this.keys.key('auth', 'user', userId, name);
   }
 
   private genKey(userId: string): string {

@@ -20,8 +20,8 @@ export class UsersController {
 
   @Get('me')
   @ApiOkResponse({ type: UserView })
-  async me(@CurrentUser() user: AuthUser): Promise<UserView> {
-    return toUserView(await this.users.getById(user.id));
+  me(@CurrentUser() user: AuthUser): Promise<UserView> {
+    return this.users.getView(user.id);
   }
 
   @Patch('me')

@@ -7,6 +7,8 @@ import { paginate } from '#src/common/pagination.js';
 import type { Page, PageQueryDto } from '#src/common/pagination.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { User } from './entities/user.entity.js';
+import { toUserView } from './user.view.js';
+import type { UserView } from './user.view.js';
 import type { UserRole } from './entities/user.entity.js';
 import { UserStateCache } from './user-state.cache.js';
 import { EmailTakenError, UserNotFoundError } from './users.errors.js';
@@ -94,7 +96,17 @@ export class UsersService {
 
   async updateProfile(id: string, changes: { name?: string | null; avatarUrl?: string | null }): Promise<User> {
     await this.users.update({ id }, changes);
+    await this.stateCache.invalidate(id);
     return this.getById(id);
+  }
+
+  /** The profile as GET /users/me shows it, from the generation-checked cache when it can. */
+  async getView(id: string): Promise<UserView> {
+    const cached = await this.stateCache.readUserValue<UserView>(id, 'view');
+    if (cached.value) return cached.value;
+    const view = toUserView(await this.getById(id));
+    await this.stateCache.writeUserValue(id, 'view', cached.gen, view);
+    return view;
   }
 
   /** Admin changes (role, active). Deactivation takes effect on the user's next request. */
@@ -114,6 +126,7 @@ export class UsersService {
 
   async setPasswordHash(id: string, passwordHash: string): Promise<void> {
     await this.users.update({ id }, { passwordHash, passwordChangedAt: new Date() });
+    await this.stateCache.invalidate(id);
   }
 
   async setTotp(id: string, changes: { totpSecret?: string | null; totpEnabled?: boolean; totpLastStep?: string | null }) {

@@ -85,8 +85,11 @@ export class WebhookDeliveryService {
       const headers = webhookHeaders(secrets, delivery.eventId, delivery.body);
       return await this.client.send({ url, target, headers: { ...headers }, body: delivery.body, timeoutMs: this.config.timeoutMs });
     } catch (error) {
-      if (!(error instanceof WebhookUrlForbiddenError)) throw error;
-      return { ok: false, statusCode: null, durationMs: 0, responseBody: null, error: error.message };
+      // Logged as a failed attempt so the schedule moves on: a row that can never be sent (say, a
+      // secret sealed under another ENCRYPTION_KEY) must not bounce between the queue and the sweeper.
+      if (!(error instanceof WebhookUrlForbiddenError)) this.logger.error(`delivery ${delivery.id}: ${(error as Error).message}`);
+      const message = error instanceof WebhookUrlForbiddenError ? error.message : `could not prepare the request: ${(error as Error).message}`;
+      return { ok: false, statusCode: null, durationMs: 0, responseBody: null, error: message };
     }
   }
 

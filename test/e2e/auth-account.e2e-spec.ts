@@ -38,6 +38,22 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       expect(row.token_hash).not.toBe(token); // stored hashed
     });
 
+    it('an unverified user gets 403 EMAIL_NOT_VERIFIED on guarded routes; verifying lifts it for the same token at once', async () => {
+      const email = uniqueEmail();
+      const password = strongPassword();
+      await t.http().post('/api/v1/auth/register').send({ email, password }).expect(201);
+      const login = await t.http().post('/api/v1/auth/login').send({ email, password }).expect(200);
+      const auth = { Authorization: `Bearer ${login.body.accessToken}` };
+      await t.http().get('/api/v1/users/me').set(auth).expect(200); // fills the guard's state cache
+      const denied = await t.http().post('/api/v1/tasks').set(auth).send({}).expect(403);
+      expect(denied.body.code).toBe('EMAIL_NOT_VERIFIED');
+      const token = linkToken(await mailTo(email, /verify/i), '/verify-email');
+      await t.http().post('/api/v1/auth/verify-email').send({ token }).expect(200);
+      // Past the guard now: the empty body fails validation instead.
+      const next = await t.http().post('/api/v1/tasks').set(auth).send({}).expect(400);
+      expect(next.body.code).toBe('VALIDATION_FAILED');
+    });
+
     it('refuses unknown, expired and malformed tokens', async () => {
       const unknown = await t.http().post('/api/v1/auth/verify-email').send({ token: 'nope' }).expect(400);
       expect(unknown.body.code).toBe('INVALID_TOKEN');
@@ -102,6 +118,7 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       await t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password }).expect(200);
+      await mailTo(user.email, /password was changed/i);
     });
 
     it('forgot answers 202 with the same body for an unknown email and mails nothing', async () => {
@@ -131,6 +148,8 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
       await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${other.body.accessToken}`).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: newPassword }).expect(200);
+      const notice = await mailTo(user.email, /password was changed/i);
+      expect(notice.text).not.toContain(newPassword);
     });
 
     it('needs the right current password, an acceptable new one, and a signed-in user', async () => {

@@ -89,6 +89,25 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       expect(unknown.body.detail).toBe(wrong.body.detail);
     });
 
+    it('takes about as long for an unknown email as for a wrong password (a dummy hash is verified)', async () => {
+      const user = await registerUser(t);
+      const time = async (email: string) => {
+        const started = process.hrtime.bigint();
+        await t.http().post('/api/v1/auth/login').send({ email, password: 'wrong-password-2' }).expect(401);
+        return Number(process.hrtime.bigint() - started) / 1e6;
+      };
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        known.push(await time(user.email));
+        unknown.push(await time(uniqueEmail('nobody')));
+      }
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[2];
+      // Without the dummy verification an unknown email answers tens of times faster.
+      expect(median(unknown) / median(known)).toBeGreaterThan(0.33);
+      expect(median(unknown) / median(known)).toBeLessThan(3);
+    });
+
     it('refuses a password over 128 characters before hashing (400)', async () => {
       const res = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail(), password: 'x'.repeat(129) }).expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
@@ -286,5 +305,39 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       expect((out.headers['set-cookie'] as unknown as string[]).join(';')).toMatch(/access_token=;/);
       await t.http().get('/api/v1/users/me').set('Cookie', access).expect(401);
     });
+  });
+
+  it('publishes every auth route in the OpenAPI document', async () => {
+    const res = await t.http().get('/api/docs-json').expect(200);
+    const paths = Object.keys(res.body.paths);
+    for (const path of [
+      '/api/v1/auth/register',
+      '/api/v1/auth/login',
+      '/api/v1/auth/login/2fa',
+      '/api/v1/auth/refresh',
+      '/api/v1/auth/logout',
+      '/api/v1/auth/verify-email',
+      '/api/v1/auth/resend-verification',
+      '/api/v1/auth/password/forgot',
+      '/api/v1/auth/password/reset',
+      '/api/v1/auth/password/change',
+      '/api/v1/auth/sessions',
+      '/api/v1/auth/sessions/{id}',
+      '/api/v1/auth/oauth/exchange',
+      '/api/v1/auth/oauth/accounts',
+      '/api/v1/auth/oauth/accounts/{provider}',
+      '/api/v1/two-factor/status',
+      '/api/v1/two-factor/setup',
+      '/api/v1/two-factor/enable',
+      '/api/v1/two-factor/disable',
+      '/api/v1/two-factor/backup-codes/regenerate',
+      '/oauth/{provider}',
+      '/oauth/{provider}/callback',
+      '/api/v1/users/me',
+      '/api/v1/users',
+      '/api/v1/users/{id}',
+    ]) {
+      expect(paths).toContain(path);
+    }
   });
 });

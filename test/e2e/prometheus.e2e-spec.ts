@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
-import { fakeLlmEnv } from '../support/llm.js';
+import { DataSource } from 'typeorm';
+import { createUserRow, fakeLlmEnv } from '../support/llm.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 
 describe('GET /metrics (Prometheus)', () => {
@@ -31,7 +31,7 @@ describe('GET /metrics (Prometheus)', () => {
     await t.http().get('/api/v1/health/live').expect(200);
     fake.script('gpt-4o', { text: 'hi', usage: { input: 100, output: 10 } });
     await t.app.get(LlmGatewayService).call({
-      context: { userId: randomUUID(), agent: 'planner' },
+      context: { userId: await createUserRow(t.app.get(DataSource)), agent: 'planner' },
       messages: [{ role: 'user', content: 'hello' }],
     });
     const { text } = await t.http().get('/metrics').set('Authorization', `Bearer ${token}`).expect(200);

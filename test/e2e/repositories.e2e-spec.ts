@@ -29,7 +29,7 @@ describe('repositories (HTTP)', () => {
     repo = createBareRepo({ 'README.md': '# widgets\n' }, { branches: ['develop'] });
     server = await startGitHttpServer(repo.root, TOKEN);
     url = `${server.url}/${repo.relative}`;
-    t = await createTestApp({ env: { ALLOW_LOCAL_REPOSITORIES: 'true', ALLOW_HTTP_REPOSITORIES: 'true', LOG_LEVEL: 'debug', GIT_LS_REMOTE_TIMEOUT_MS: '3000' } });
+    t = await createTestApp({ env: { ALLOW_LOCAL_REPOSITORIES: 'true', ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true', LOG_LEVEL: 'debug', GIT_LS_REMOTE_TIMEOUT_MS: '3000' } });
     alice = await registerUser(t);
     bob = await registerUser(t);
   });
@@ -172,12 +172,15 @@ describe('repositories in the OpenAPI document', () => {
 
   it('publishes the routes and marks the token write-only', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}', '/api/v1/tasks/{id}/patch', '/api/v1/tasks/{id}/pull-request']),
+    );
+    expect(Object.keys(doc.paths['/api/v1/tasks/{id}/patch'].get.responses['200'].content)).toEqual(['text/x-patch']);
     expect(doc.components.schemas.CreateRepositoryDto.properties.accessToken.writeOnly).toBe(true);
     expect(doc.components.schemas.RepositoryResponse.properties).not.toHaveProperty('accessToken');
   });
 
-  it('refuses local repositories unless ALLOW_LOCAL_REPOSITORIES=true', async () => {
+  it('refuses local repositories unless ALLOW_LOCAL_REPOSITORIES=true, and private or loopback hosts', async () => {
     const user = await registerUser(t);
     const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: '/srv/git/widgets.git' }).expect(400);
     expect(res.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
@@ -185,5 +188,9 @@ describe('repositories in the OpenAPI document', () => {
     expect(file.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
     const http = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: 'http://127.0.0.1:9/a/b.git' }).expect(400);
     expect(http.body.code).toBe('REPOSITORY_URL_INVALID');
+    for (const url of ['https://127.0.0.1/a/b.git', 'https://localhost/a/b.git', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/a/b.git', 'https://10.1.2.3/a/b.git']) {
+      const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url }).expect(400);
+      expect(res.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
+    }
   });
 });

@@ -31,6 +31,18 @@ describe('repository results: clone, commit, patch, pull request', () => {
 
   const workspace = () => join(t.env.DATA_DIR, 'workspaces', randomUUID());
 
+  /** A real task on the repository and its queued run (no worker here: the test plays the run). */
+  async function newRun(onRepository: string): Promise<{ taskId: string; runId: string }> {
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({ title: 'Fix sum', description: 'It must add.', language: 'javascript', repositoryId: onRepository })
+      .expect(201);
+    const run = await t.http().post(`/api/v1/tasks/${task.body.task.id}/execute`).set(alice.auth).expect(202);
+    return { taskId: task.body.task.id, runId: run.body.run.id };
+  }
+
   beforeAll(async () => {
     repo = createBareRepo(
       { 'README.md': '# widgets\n', 'src/sum.js': 'export const sum = (a, b) => a - b;\n', 'test/sum.test.js': '// tests\n' },
@@ -38,7 +50,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
     );
     server = await startGitHttpServer(repo.root, TOKEN);
     github = await startFakeGitHub(TOKEN);
-    t = await createTestApp({ env: { ALLOW_HTTP_REPOSITORIES: 'true', GITHUB_API_URL: github.url, GIT_AUTHOR_NAME: 'Quorum Test', GIT_AUTHOR_EMAIL: 'quorum@test.example' } });
+    t = await createTestApp({ workerInProcess: false, env: { ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true', GITHUB_API_URL: github.url, GIT_AUTHOR_NAME: 'Quorum Test', GIT_AUTHOR_EMAIL: 'quorum@test.example' } });
     alice = await registerUser(t);
     bob = await registerUser(t);
     const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN }).expect(201);
@@ -54,8 +66,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
   });
 
   it('runs a task on a clone and turns the result into a commit, a git am-able patch and a pull request', async () => {
-    const taskId = randomUUID();
-    const runId = randomUUID();
+    const { taskId, runId } = await newRun(repositoryId);
     const dir = workspace();
     const prepared = await commandLinesContaining(TOKEN, () => repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir));
     expect(prepared.hits).toEqual([]);
@@ -121,6 +132,36 @@ describe('repository results: clone, commit, patch, pull request', () => {
     await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'NO_RESULT' });
   });
 
+  it('answers 409 PATCH_CONFLICT when the base branch moved under the result', async () => {
+    const { taskId, runId } = await newRun(repositoryId);
+    const dir = workspace();
+    await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
+    writeFileSync(join(dir, 'README.md'), '# widgets, by the agent\n');
+    await results.publishResult({ userId: alice.id, taskId, runId, repositoryId, dir, baseBranch: 'main', title: 'Readme' });
+    // Someone else changes the same line on main meanwhile.
+    const other = freshClone(repo.path);
+    try {
+      writeFileSync(join(other.dir, 'README.md'), '# widgets, by a human\n');
+      git(['commit', '-q', '-am', 'Human edit'], other.dir);
+      git(['push', '-q', 'origin', 'main'], other.dir);
+    } finally {
+      other.cleanup();
+    }
+    await expect(results.openPullRequest(alice.id, runId, { title: 'Readme', body: '' })).rejects.toMatchObject({ code: 'PATCH_CONFLICT', status: 409 });
+  });
+
+  it('erases a task’s results with the task', async () => {
+    const { taskId, runId } = await newRun(repositoryId);
+    const dir = workspace();
+    await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
+    writeFileSync(join(dir, 'NOTES.md'), 'notes\n');
+    await results.publishResult({ userId: alice.id, taskId, runId, repositoryId, dir, baseBranch: 'main', title: 'Notes' });
+    expect(await results.forRun(alice.id, runId)).not.toBeNull();
+    await t.http().post(`/api/v1/tasks/${taskId}/cancel`).set(alice.auth).expect(202);
+    await t.http().delete(`/api/v1/tasks/${taskId}`).set(alice.auth).expect(204);
+    expect(await results.forRun(alice.id, runId)).toBeNull();
+  });
+
   it('returns null when the run changed nothing', async () => {
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, repositoryId, 'main', dir);
@@ -137,13 +178,12 @@ describe('repository results: clone, commit, patch, pull request', () => {
   it('keeps the result of a run whose repository was deleted mid-run, but cannot open a pull request for it', async () => {
     const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN }).expect(201);
     const id = created.body.id as string;
-    const taskId = randomUUID();
+    const { taskId, runId } = await newRun(id);
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, id, undefined, dir);
     writeFileSync(join(dir, 'README.md'), '# widgets\n\nMore docs.\n');
     await t.http().delete(`/api/v1/repositories/${id}`).set(alice.auth).expect(204);
 
-    const runId = randomUUID();
     const published = await results.publishResult({ userId: alice.id, taskId, runId, repositoryId: id, dir, baseBranch: 'main', title: 'Docs' });
     expect(published?.patch).toContain('+More docs.');
     expect((await results.latestForTask(alice.id, taskId))?.repositoryId).toBeNull();

@@ -1,13 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
+import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { captureOutput } from '../support/capture-output.js';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
 import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
 import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpServer } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
+import { commandLinesContaining } from '../support/process-watch.js';
 import { runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
+import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
 const TOKEN = 'ghp_runToken_0123456789abcdefXYZ';
 const SUM_BUGGY = 'export function sum(a, b) {\n  return a - b;\n}\n';
@@ -43,6 +48,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
   let alice: RegisteredUser;
   let bob: RegisteredUser;
   let output: ReturnType<typeof captureOutput>;
+  let receiver: WebhookReceiver;
   const bodies: string[] = [];
   const url = () => `${server.url}/${repo.relative}`;
 
@@ -55,14 +61,16 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     server = await startGitHttpServer(repo.root, TOKEN);
     github = await startFakeGitHub(TOKEN);
     fake = await startFakeLlm();
+    receiver = await startWebhookReceiver();
     t = await createTestApp({
       env: fakeLlmEnv(fake, {
         AGENT_TIMEOUT_SECONDS: '10',
-        ALLOW_HTTP_REPOSITORIES: 'true',
+        ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
         GITHUB_API_URL: github.url,
         GIT_AUTHOR_NAME: 'Quorum Agent',
         GIT_AUTHOR_EMAIL: 'agent@quorum.test',
         LOG_LEVEL: 'debug',
+        WEBHOOK_ALLOW_PRIVATE_URLS: 'true',
       }),
     });
     alice = await registerUser(t);
@@ -73,6 +81,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     await fake?.close();
     await github?.close();
     await server?.close();
+    await receiver?.close();
     repo?.cleanup();
     output?.restore();
   });
@@ -105,9 +114,16 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       write_tests: [{ tool: { files: [{ path: 'test/sum.test.mjs', content: NEW_TESTS }] } }],
       submit_review: [{ tool: APPROVE }],
     });
+    await t.app.get(WebhooksService, { strict: false }).create(alice.id, { url: `${receiver.url}/hooks`, events: ['pull_request.opened'] });
     const repositoryId = await addRepository();
-    const { taskId, runId } = await runTask(repositoryId);
-    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    // Every process on the machine is sampled while the run clones, tests and commits.
+    const watched = await commandLinesContaining(TOKEN, async () => {
+      const started = await runTask(repositoryId);
+      return { ...started, run: await waitForRun(t, alice.auth, started.runId, ['completed', 'failed'], 30_000) };
+    });
+    expect(watched.samples).toBeGreaterThan(0);
+    expect(watched.hits).toEqual([]);
+    const { taskId, runId, run } = watched.result;
     expect(run).toMatchObject({ status: 'completed' });
     expect(script.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, submit_review: 0 });
 
@@ -127,6 +143,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(result.diff).toContain('-  return a - b;');
     expect(result.diff).toContain('+  return a + b;');
     expect(result.diff).toContain('b/test/sum.test.mjs');
+    expect(result.repository).toMatchObject({ branch: `quorum/${taskId}`, baseBranch: 'main', commitSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
 
     // The checkout and its git directory are gone once the run completed.
     expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
@@ -164,6 +181,10 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(events.filter((e) => e.type === 'pull_request.opened')).toEqual([
       expect.objectContaining({ data: expect.objectContaining({ taskId, runId, url: pr.body.url, number: 1, branch: `quorum/${taskId}`, base: 'main' }) }),
     ]);
+    const [delivery] = await receiver.waitFor(1);
+    expect(delivery.headers['webhook-signature']).toMatch(/^v1,/);
+    expect(JSON.parse(delivery.body)).toMatchObject({ type: 'pull_request.opened', data: { taskId, runId, url: pr.body.url, number: 1 } });
+    expect(delivery.body).not.toContain(TOKEN);
     const again = await t.http().post(`/api/v1/tasks/${taskId}/pull-request`).set(alice.auth).expect(201);
     expect(again.body).toEqual(pr.body);
     expect(github.requests).toHaveLength(1);
@@ -235,6 +256,61 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(patch.text).toContain('+  return a + b;');
     const pr = await t.http().post(`/api/v1/tasks/${taskId}/pull-request`).set(alice.auth).expect(409);
     expect(pr.body.code).toBe('REPOSITORY_DELETED');
+  });
+
+  it('keeps the checkout of a failed run for inspection until the workspace sweep removes it', async () => {
+    scriptAgents(fake, { submit_plan: [{ text: 'no tool call' }, { text: 'still no tool call' }] });
+    const repositoryId = await addRepository();
+    const { runId } = await runTask(repositoryId);
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'AGENT_NO_TOOL_CALL' });
+    const dir = join(t.env.DATA_DIR, 'workspaces', runId);
+    expect(readFileSync(join(dir, 'src/sum.mjs'), 'utf8')).toBe(SUM_BUGGY);
+    expect(existsSync(`${dir}.git`)).toBe(true);
+    await t.app.get(WorkspaceService).sweep(Date.now() + 25 * 3_600_000);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(`${dir}.git`)).toBe(false);
+  });
+
+  it('never writes through a link in the repository, even when the coder names it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'quorum-outside-'));
+    const target = join(outside, 'target.txt');
+    writeFileSync(target, 'ORIGINAL\n');
+    const linked = createBareRepo({ 'README.md': '# linked\n' }, { symlinks: { 'outside-link': target }, owner: 'acme', name: 'linked' });
+    const linkedServer = await startGitHttpServer(linked.root, TOKEN);
+    try {
+      scriptAgents(fake, {
+        submit_plan: [{ tool: PLAN }],
+        write_files: [{ tool: { files: [{ path: 'outside-link', content: 'OVERWRITTEN\n' }] } }],
+        write_tests: [{ tool: { files: [{ path: 'test/x.test.mjs', content: "import { test } from 'node:test';\ntest('x', () => {});\n" }] } }],
+        submit_review: [{ tool: APPROVE }],
+      });
+      const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${linkedServer.url}/${linked.relative}`, accessToken: TOKEN }).expect(201);
+      const { runId } = await runTask(created.body.id);
+      const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+      expect(run.status).toBe('failed');
+      expect(['SANDBOX_FAILED', 'WORKSPACE_UNSAFE_PATH']).toContain(run.errorCode);
+      expect(readFileSync(target, 'utf8')).toBe('ORIGINAL\n');
+    } finally {
+      await linkedServer.close();
+      linked.cleanup();
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('reviews the relevant part of the repository for a review-only task', async () => {
+    scriptAgents(fake, { submit_review: [{ tool: { verdict: 'REVISE', summary: 'sum subtracts.', score: 3, issues: [{ severity: 'critical', file: 'src/sum.mjs', line: 2, message: 'uses -' }] } }] });
+    const repositoryId = await addRepository();
+    const { taskId, runId } = await runTask(repositoryId, { mode: 'review', title: 'Review sum', description: 'Is sum correct?' });
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    expect(run.status).toBe('completed');
+    const reviewer = fake.requests.find((r) => r.forcedTool === 'submit_review')!;
+    expect(reviewer.prompt).toContain(SUM_BUGGY);
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    expect(result.review).toMatchObject({ verdict: 'REVISE', score: 3 });
+    expect(result.diff).toBe('');
+    expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
+    expect((await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
   });
 
   it('serves a patch for a task without a repository, and refuses a pull request for it', async () => {

@@ -146,6 +146,7 @@ describe('two-factor authentication (HTTP)', () => {
     await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ code: '000000' }).expect(401);
     await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ code: backupCodes[0] }).expect(204);
     await t.http().get('/api/v1/two-factor/status').set(user.auth).expect(200, { enabled: false, backupCodesRemaining: 0 });
+    await smtp.waitFor((m) => m.to.includes(user.email) && /two-factor/i.test(m.subject));
     const login = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
     expect(login.body.accessToken).toBeTruthy();
     const notOn = await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ password: user.password }).expect(409);

@@ -24,6 +24,9 @@ describe('users (HTTP)', () => {
         .send({ name: 'Ada Lovelace', avatarUrl: 'https://img.example/ada.png' })
         .expect(200);
       expect(patched.body).toMatchObject({ name: 'Ada Lovelace', avatarUrl: 'https://img.example/ada.png' });
+      // GET /users/me is served from a cache; the change shows at once.
+      const reread = await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
+      expect(reread.body.name).toBe('Ada Lovelace');
       const cleared = await t.http().patch('/api/v1/users/me').set(user.auth).send({ avatarUrl: null }).expect(200);
       expect(cleared.body.avatarUrl).toBeNull();
       await t.http().get('/api/v1/users/me').expect(401);

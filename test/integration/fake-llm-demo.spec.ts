@@ -1,20 +1,21 @@
-import { randomUUID } from 'node:crypto';
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { ToolDefinition } from '../../src/agents/llm/llm.types.js';
 // @ts-expect-error plain ESM JavaScript without types (tools/ is run by node directly)
 import { handler } from '../../tools/fake-llm-demo.mjs';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 const tool = (name: string): ToolDefinition => ({ name, description: name, parameters: { type: 'object', properties: {} } });
 
 describe('fake LLM demo script (tools/fake-llm-demo.mjs)', () => {
   let fake: FakeLlm;
   let ctx: LlmTestContext;
+  let userId: string;
 
   beforeAll(async () => {
     fake = await startFakeLlm({ handler });
     ctx = await createLlmContext({ env: fakeLlmEnv(fake) });
+    userId = await createUserRow(ctx.dataSource);
   });
   afterAll(async () => {
     await ctx.close();
@@ -29,7 +30,7 @@ describe('fake LLM demo script (tools/fake-llm-demo.mjs)', () => {
     const gateway = ctx.app.get(LlmGatewayService);
     const ask = (name: string) =>
       gateway.call({
-        context: { userId: randomUUID(), agent: 'coder' },
+        context: { userId, agent: 'coder' },
         model,
         messages: [{ role: 'user', content: `Language: ${language}. Write add(a, b).` }],
         tools: [tool(name)],

@@ -14,7 +14,7 @@ const TOKEN = 'ghp_integrationSecretToken1234567890';
 
 function gitService(overrides: Partial<RepositoriesConfig> = {}): GitService {
   const base = repositoriesConfig();
-  const config = new ConfigService({ repositories: { ...base, allowLocal: true, allowHttp: true, ...overrides } });
+  const config = new ConfigService({ repositories: { ...base, allowLocal: true, allowHttp: true, allowPrivateHosts: true, ...overrides } });
   return new GitService(config as unknown as ConfigService<never, true>);
 }
 
@@ -86,6 +86,19 @@ describe('GitService (real git)', () => {
       await new Promise<void>((r) => silent.close(() => r()));
     }
     await expect(gitService().lsRemote(join(scratch, 'does-not-exist'))).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+  });
+
+  it('refuses private and loopback hosts unless allowed, and pins git to the address it checked', async () => {
+    const port = new URL(server.url).port;
+    await expect(gitService({ allowPrivateHosts: false }).lsRemote(url, { token: TOKEN })).rejects.toMatchObject({
+      code: 'REPOSITORY_URL_FORBIDDEN',
+      message: expect.stringContaining('loopback'),
+    });
+    const byName = `http://localhost:${port}/${repo.relative}`;
+    await expect(gitService({ allowPrivateHosts: false }).lsRemote(byName, { token: TOKEN })).rejects.toMatchObject({ code: 'REPOSITORY_URL_FORBIDDEN' });
+    const info = await gitService().lsRemote(byName, { token: TOKEN });
+    expect(info.headBranch).toBe('main');
+    await expect(gitService().lsRemote(`http://no-such-host.invalid/${repo.relative}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
   });
 
   it('refuses transports that are not enabled', async () => {

@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest } from '../../src/agents/llm/llm.types.js';
 import { BudgetService } from '../../src/metrics/budget.service.js';
 import { compareMoney, fromMicroCents, toMicroCents } from '../../src/metrics/money.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 describe('LLM budgets hold under concurrency', () => {
   let fake: FakeLlm;
@@ -34,7 +33,7 @@ describe('LLM budgets hold under concurrency', () => {
   afterEach(() => fake.reset());
 
   it('lets exactly the calls that fit run when 20 start at once, and spend stays within the limit', async () => {
-    const userId = randomUUID();
+    const userId = await createUserRow(ctx.dataSource);
     const worstCase = gateway.worstCaseCost(request(userId));
     const limit = fromMicroCents(toMicroCents(worstCase) * 5n + 1n);
     await budgets.setLimit(userId, limit);
@@ -76,7 +75,7 @@ describe('LLM budgets hold under concurrency', () => {
   });
 
   it('releases what a call did not spend, so later calls fit again', async () => {
-    const userId = randomUUID();
+    const userId = await createUserRow(ctx.dataSource);
     fake.script(() => ({ text: 'tiny', usage: { input: 1, output: 1 } }));
     const worstCase = gateway.worstCaseCost(request(userId));
     await budgets.setLimit(userId, fromMicroCents((toMicroCents(worstCase) * 3n) / 2n));
@@ -86,7 +85,7 @@ describe('LLM budgets hold under concurrency', () => {
   });
 
   it('refuses before calling the provider when the budget is spent, and allows again when raised or removed', async () => {
-    const userId = randomUUID();
+    const userId = await createUserRow(ctx.dataSource);
     await budgets.setLimit(userId, '0.00000000');
     await expect(gateway.call(request(userId))).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED' });
     expect(fake.requests).toHaveLength(0);
@@ -95,7 +94,7 @@ describe('LLM budgets hold under concurrency', () => {
   });
 
   it('releases the reservation when a call fails', async () => {
-    const userId = randomUUID();
+    const userId = await createUserRow(ctx.dataSource);
     await budgets.setLimit(userId, '5.00000000');
     fake.script('gpt-4o', { kind: 'error', status: 400, message: 'bad request' });
     await expect(gateway.call(request(userId))).rejects.toMatchObject({ code: 'LLM_REQUEST_REJECTED' });

@@ -3,7 +3,7 @@ import { CircuitBreakerService } from '../../src/agents/llm/circuit-breaker.serv
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest } from '../../src/agents/llm/llm.types.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 const COOLDOWN_MS = 400;
 
@@ -12,8 +12,9 @@ describe('LLM circuit breaker shared through Redis, with fallback', () => {
   let first: LlmTestContext;
   let second: LlmTestContext;
 
+  let userId: string;
   const request = (): LlmCallRequest => ({
-    context: { userId: randomUUID(), agent: 'coder', runId: randomUUID() },
+    context: { userId, agent: 'coder', runId: randomUUID() },
     messages: [{ role: 'user', content: 'Hello' }],
   });
 
@@ -28,6 +29,7 @@ describe('LLM circuit breaker shared through Redis, with fallback', () => {
     first = await createLlmContext({ env });
     // A second "worker process": same database and Redis prefix, its own gateway and connections.
     second = await createLlmContext({ env, databaseUrl: first.env.DATABASE_URL, redisPrefix: first.env.REDIS_PREFIX });
+    userId = await createUserRow(first.dataSource);
   });
   afterAll(async () => {
     await second.close();
@@ -95,7 +97,7 @@ describe('LLM circuit breaker shared through Redis, with fallback', () => {
   });
 });
 
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest, ToolDefinition } from '../../src/agents/llm/llm.types.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 const SUBMIT_PLAN: ToolDefinition = {
   name: 'submit_plan',
@@ -18,7 +18,7 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
   let fake: FakeLlm;
   let ctx: LlmTestContext;
   let gateway: LlmGatewayService;
-  const userId = randomUUID();
+  let userId: string;
 
   const request = (over: Partial<LlmCallRequest> = {}): LlmCallRequest => ({
     context: { userId, agent: 'planner', taskId: randomUUID(), runId: randomUUID() },
@@ -39,6 +39,7 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
     fake = await startFakeLlm();
     ctx = await createLlmContext({ env: fakeLlmEnv(fake, { LLM_FALLBACK_ORDER: 'local' }) });
     gateway = ctx.app.get(LlmGatewayService);
+    userId = await createUserRow(ctx.dataSource);
   });
   afterAll(async () => {
     await ctx.close();
@@ -149,12 +150,13 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
 
   it('times out a hanging provider, retries, then falls back to the next provider', async () => {
     const ctx2 = await createLlmContext({
-      env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: '200', LLM_MAX_RETRIES: '1', LLM_FALLBACK_ORDER: 'local' }),
+      env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: '1000', LLM_MAX_RETRIES: '1', LLM_FALLBACK_ORDER: 'local' }),
     });
     try {
       fake.script('gpt-4o', { kind: 'hang' }, { kind: 'hang' });
       fake.script('qwen2.5-coder', { text: 'local saves the day' });
       const req = request();
+      req.context.userId = await createUserRow(ctx2.dataSource);
       const result = await ctx2.app.get(LlmGatewayService).call(req);
       expect(result).toMatchObject({ provider: 'local', text: 'local saves the day' });
       const rows = await ctx2.dataSource.query('SELECT provider, outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [req.context.runId]);

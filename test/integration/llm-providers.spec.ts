@@ -4,7 +4,7 @@ import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest, ProviderName, ToolDefinition } from '../../src/agents/llm/llm.types.js';
 import { PriceTable } from '../../src/agents/llm/prices.js';
 import { startFakeLlm, FakeLlm, FakeWireFormat } from '../support/fake-llm/index.js';
-import { createLlmContext, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
 const WRITE_FILES: ToolDefinition = {
   name: 'write_files',
@@ -33,6 +33,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
   let ctx: LlmTestContext;
   let gateway: LlmGatewayService;
   let prices: PriceTable;
+  let userId: string;
 
   beforeAll(async () => {
     fake = await startFakeLlm({ apiKey: 'test-key' });
@@ -50,6 +51,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
     gateway = ctx.app.get(LlmGatewayService);
     prices = ctx.app.get(PriceTable);
+    userId = await createUserRow(ctx.dataSource);
   });
   afterAll(async () => {
     await ctx.close();
@@ -60,7 +62,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
   describe.each(CASES)('$provider', ({ provider, model, wire }) => {
     const ref = `${provider}:${model}`;
     const request = (over: Partial<LlmCallRequest> = {}): LlmCallRequest => ({
-      context: { userId: randomUUID(), agent: 'coder', runId: randomUUID() },
+      context: { userId, agent: 'coder', runId: randomUUID() },
       model: ref,
       messages: [
         { role: 'system', content: 'You write code.' },
@@ -138,6 +140,12 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       if (provider === 'anthropic') expect(rows[0]).toMatchObject({ input_tokens: 3000, cost_usd: prices.cost(provider, model, { inputTokens: 3000, outputTokens: 1, cachedInputTokens: 0 }) });
     });
 
+    it('does not retry or fall back on a validation error', async () => {
+      fake.script(model, { kind: 'error', status: 400, message: 'messages: field required' });
+      await expect(gateway.call(request())).rejects.toMatchObject({ code: 'LLM_REQUEST_REJECTED', status: 502 });
+      expect(fake.requests).toHaveLength(1);
+    });
+
     it('waits for retry-after on 429 and then succeeds', async () => {
       fake.script(model, { kind: 'error', status: 429, retryAfterSeconds: 1 }, { text: 'after waiting' });
       const result = await gateway.call(request());
@@ -163,7 +171,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       expect(fake.requests.slice(before).map((r) => r.model)).not.toContain(model);
 
       failing = false;
-      const deadline = Date.now() + 5_000;
+      const deadline = Date.now() + 10_000;
       let served = '';
       while (served !== provider && Date.now() < deadline) {
         served = (await gateway.call(request())).provider;

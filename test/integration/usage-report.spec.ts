@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { UsageService } from '../../src/metrics/usage.service.js';
-import { createLlmContext, LlmTestContext } from '../support/llm.js';
+import { createLlmContext, createUserRow, LlmTestContext } from '../support/llm.js';
 
 describe('usage report: grouping, date filters, ownership', () => {
   let ctx: LlmTestContext;
   let usage: UsageService;
-  const alice = randomUUID();
-  const bob = randomUUID();
+  let alice: string;
+  let bob: string;
   const taskA = randomUUID();
 
   async function insert(userId: string, at: string, over: Partial<Record<string, unknown>> = {}) {
@@ -21,6 +21,8 @@ describe('usage report: grouping, date filters, ownership', () => {
   beforeAll(async () => {
     ctx = await createLlmContext();
     usage = ctx.app.get(UsageService);
+    alice = await createUserRow(ctx.dataSource);
+    bob = await createUserRow(ctx.dataSource);
     await insert(alice, '2026-10-31T23:59:59.999Z');
     await insert(alice, '2026-11-01T00:00:00Z', { agent: 'planner' });
     await insert(alice, '2026-11-01T12:00:00Z', { provider: 'anthropic', model: 'claude-sonnet-4-6', cost: '0.00045000' });
@@ -77,7 +79,37 @@ describe('usage report: grouping, date filters, ownership', () => {
     expect((await usage.report({ id: bob, role: 'user' }, {})).total).toEqual({ calls: 1, inputTokens: 100, outputTokens: 10, costUsd: '9.00000000' });
     await expect(usage.report({ id: bob, role: 'user' }, { userId: alice })).rejects.toMatchObject({ code: 'FORBIDDEN', status: 403 });
     expect((await usage.report({ id: bob, role: 'user' }, { userId: bob })).total.calls).toBe(1);
-    expect((await usage.report({ id: randomUUID(), role: 'admin' }, { userId: alice })).total.calls).toBe(4);
+    expect((await usage.report({ id: bob, role: 'admin' }, { userId: alice })).total.calls).toBe(4);
+    await expect(usage.report({ id: bob, role: 'admin' }, { userId: randomUUID() })).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('writes concurrent records in shared batches, and one bad record fails alone', async () => {
+    const carol = await createUserRow(ctx.dataSource);
+    const record = (userId: string) => ({
+      userId,
+      taskId: null,
+      runId: null,
+      stepId: null,
+      agent: 'coder',
+      provider: 'openai',
+      model: 'gpt-4o',
+      attempt: 1,
+      inputTokens: 1,
+      outputTokens: 1,
+      cachedInputTokens: 0,
+      costUsd: '0.00000001',
+      latencyMs: 1,
+      outcome: 'success' as const,
+      errorCode: null,
+    });
+    const results = await Promise.allSettled([
+      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+      usage.settle(record(randomUUID())), // no such user: the foreign key refuses it
+      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+    ]);
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
+    expect(results[30].status).toBe('rejected');
+    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({ calls: 60, inputTokens: 60, outputTokens: 60, costUsd: '0.00000060' });
   });
 
   it('rejects a range whose end is not after its start', async () => {

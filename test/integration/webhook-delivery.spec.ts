@@ -264,6 +264,18 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     expect(new Webhook(rotated.secret).verify(later.body, laterHeaders)).toBeTruthy();
   });
 
+  it('logs a delivery it cannot even prepare as failed attempts, instead of retrying it forever', async () => {
+    const userId = await createUser();
+    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    // A secret sealed under another key (or damaged) no longer decrypts.
+    await db.query(`UPDATE webhook_subscriptions SET secret_ciphertext = 'v1.AAAA.AAAA.AAAA' WHERE id = $1`, [hook.id]);
+    await emit(userId, envelope('run.started'));
+    const [delivery] = await settled(userId, hook.id);
+    expect(delivery).toMatchObject({ status: 'failed', attemptCount: 3, lastStatusCode: null });
+    expect(delivery.attempts.every((a) => a.error?.startsWith('could not prepare the request'))).toBe(true);
+    expect(receiver.requests).toHaveLength(0);
+  });
+
   it('sends webhook.test whatever the event filter', async () => {
     const userId = await createUser();
     const hook = await webhooks.create(userId, { url: receiver.url, events: ['pull_request.opened'] });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
@@ -27,7 +28,7 @@ export function fakeLlmEnv(fake: FakeLlm, extra: Record<string, string> = {}): R
     DEFAULT_MODEL: 'openai:gpt-4o',
     LLM_RETRY_BASE_MS: '10',
     LLM_RETRY_MAX_MS: '2000',
-    LLM_TIMEOUT_MS: '5000',
+    LLM_TIMEOUT_MS: '15000',
     ...extra,
   };
 }
@@ -54,4 +55,13 @@ export async function createLlmContext(options: TestAppOptions = {}): Promise<Ll
   } finally {
     restore();
   }
+}
+
+/** A user row (usage and budgets reference users) for tests below HTTP; returns its id. */
+export async function createUserRow(dataSource: DataSource, role: 'user' | 'admin' = 'user'): Promise<string> {
+  const rows = await dataSource.query<{ id: string }[]>(
+    `INSERT INTO users (email, role, email_verified) VALUES ($1, $2, true) RETURNING id`,
+    [`llm-${randomBytes(6).toString('hex')}@example.test`, role],
+  );
+  return rows[0].id;
 }

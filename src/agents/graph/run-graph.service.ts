@@ -137,6 +137,9 @@ export class RunGraphService implements OnModuleDestroy {
         });
         result.repository = published;
         result.diff = published?.diff ?? '';
+      } else {
+        // A review changes nothing; the files are the part of the repository that was reviewed.
+        result.diff = '';
       }
     } finally {
       await this.repositories!.release(ctx.run, !completed).catch((error: unknown) =>

@@ -189,6 +189,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       tests: state.tests ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output } : undefined,
       judges: ctx.judges,
       models: ctx.models,
+      ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
       signal: ctx.signal,
     };
     const outcome = ctx.councilEnabled && deps.council ? await deps.council.review(request, hooksFor(ctx)) : await singleReview(ctx, request);

@@ -4,6 +4,7 @@ import { TestRunner } from '#src/agents/graph/test-runner.port.js';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
 import { SandboxModule } from '#src/agents/sandbox/sandbox.module.js';
+import { CouncilModule } from '#src/council/council.module.js';
 import { RepositoriesCoreModule } from '#src/repositories/repositories-core.module.js';
 import { AgentRunProcessor } from './agent-run.processor.js';
 import { RunCancellationService } from './run-cancellation.service.js';
@@ -11,7 +12,7 @@ import { SandboxTestRunner } from './sandbox-test-runner.js';
 
 /** The worker side of agent runs: the BullMQ consumer, the graph, cancellation. */
 @Module({
-  imports: [RunsCoreModule, LlmModule, SandboxModule, RepositoriesCoreModule],
+  imports: [RunsCoreModule, LlmModule, SandboxModule, RepositoriesCoreModule, CouncilModule],
   providers: [AgentRunProcessor, RunGraphService, RunCancellationService, { provide: TestRunner, useClass: SandboxTestRunner }],
 })
 export class AgentJobsModule {}

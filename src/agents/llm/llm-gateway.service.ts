@@ -30,6 +30,8 @@ const OUTCOME: Record<ProviderCallError['kind'], LlmUsageOutcome> = {
 /** Serialised prompt bytes bound its tokens from above (byte-level BPE: every token covers ≥ 1 byte). */
 const TOKENS_PER_MESSAGE_OVERHEAD = 8;
 const TOKENS_BASE_OVERHEAD = 16;
+/** Providers add a hidden system prompt when tools are offered (Anthropic documents up to 346 tokens). */
+const TOKENS_TOOL_USE_OVERHEAD = 512;
 
 /**
  * The only way agents reach a model: routing, per-call timeout, retries with backoff and jitter,
@@ -116,7 +118,10 @@ export class LlmGatewayService {
         }
 
         const error = outcome.error;
-        if (error.kind === 'aborted') throw new LlmAbortedError();
+        if (error.kind === 'aborted') {
+          if (permit.probe) await this.breaker.releaseProbe(target.provider); // says nothing about its health
+          throw new LlmAbortedError();
+        }
         let state = permit.state;
         if (error.countsAsOutage) state = await this.breaker.recordFailure(target.provider);
         else if (permit.probe) await this.breaker.recordSuccess(target.provider); // it answered: it is up
@@ -273,7 +278,7 @@ export class LlmGatewayService {
   private promptTokenBound(request: LlmCallRequest): number {
     let bytes = 0;
     for (const message of request.messages) bytes += Buffer.byteLength(JSON.stringify(message)) + TOKENS_PER_MESSAGE_OVERHEAD;
-    if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools));
+    if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools)) + TOKENS_TOOL_USE_OVERHEAD;
     return bytes + TOKENS_BASE_OVERHEAD;
   }
 }

@@ -1,6 +1,9 @@
 import { DomainError } from '#src/common/errors.js';
 import type { LlmUsage, ProviderName } from './llm.types.js';
 
+// Budgets belong to metrics; the gateway contract names the error here too.
+export { BudgetExceededError } from '#src/metrics/metrics.errors.js';
+
 /** A model reference that names an unknown provider or model (configuration or task input). */
 export class UnknownModelError extends DomainError {
   constructor(ref: string, reason: string) {
@@ -8,13 +11,6 @@ export class UnknownModelError extends DomainError {
       errors: [{ field: 'model', message: reason }],
       extra: { model: ref },
     });
-  }
-}
-
-/** The call's worst-case cost does not fit in what is left of the user's monthly budget. */
-export class BudgetExceededError extends DomainError {
-  constructor(detail: { limitUsd: string; spentUsd: string; reservedUsd: string; requiredUsd: string }) {
-    super('BUDGET_EXCEEDED', 'The monthly LLM budget does not cover this call.', 402, { extra: detail });
   }
 }
 

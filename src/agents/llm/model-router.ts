@@ -1,16 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ConfigError } from '#src/config/config.error.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { LlmConfig } from '#src/config/llm.config.js';
 import { UnknownModelError } from './llm.errors.js';
-import { AgentName, ModelRef, PROVIDERS, ProviderName } from './llm.types.js';
-import { PriceTable, PROVIDER_DEFAULT_MODELS } from './prices.js';
+import type { AgentName, ModelRef, ProviderName } from './llm.types.js';
+import { parseModelRef, ResolvedModel } from './model-ref.js';
+import { PriceTable } from './prices.js';
 
-export interface ResolvedModel {
-  provider: ProviderName;
-  model: string;
-}
+export type { ResolvedModel } from './model-ref.js';
 
 const ENV_HINT: Record<ProviderName, string> = {
   openai: 'OPENAI_API_KEY or OPENAI_BASE_URL',
@@ -76,32 +73,12 @@ export class ModelRouter {
   }
 
   private parse(ref: ModelRef): ResolvedModel {
-    const trimmed = ref.trim();
-    const colon = trimmed.indexOf(':');
-    // Model names may contain ':' themselves (Ollama's `qwen2.5-coder:7b`): split at the first one.
-    const providerName = colon === -1 ? trimmed : trimmed.slice(0, colon);
-    let model = colon === -1 ? '' : trimmed.slice(colon + 1).trim();
-    if (!(PROVIDERS as readonly string[]).includes(providerName)) {
-      throw new UnknownModelError(ref, `unknown provider "${providerName}" (known: ${PROVIDERS.join(', ')})`);
-    }
-    const provider = providerName as ProviderName;
-    if (!model) {
-      model = provider === 'local' ? (this.llm.localModel ?? '') : PROVIDER_DEFAULT_MODELS[provider];
-      if (!model) throw new UnknownModelError(ref, 'no model given and LOCAL_LLM_MODEL is not set');
-    }
-    if (!this.prices.has(provider, model)) {
-      throw new UnknownModelError(ref, `unknown ${provider} model "${model}" (add its prices to LLM_PRICES to use it)`);
-    }
-    return { provider, model };
+    return parseModelRef(ref, this.prices, this.llm.localModel);
   }
 
+  /** Config validation already refused unknown references; what is left to say is a warning. */
   private checkAtBoot(variable: string, ref: string): ResolvedModel {
-    let resolved: ResolvedModel;
-    try {
-      resolved = this.parse(ref);
-    } catch (error) {
-      throw new ConfigError(variable, (error as Error).message);
-    }
+    const resolved = this.parse(ref);
     if (!this.llm.providers[resolved.provider].enabled) {
       this.logger.warn(`${variable} names ${resolved.provider}:${resolved.model}, but ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`);
     }

@@ -8,6 +8,7 @@ import { DataSource, IsNull, Repository } from 'typeorm';
 import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { ConflictError, ValidationFailedError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { MailService } from '#src/mail/mail.service.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import type { User } from '#src/users/entities/user.entity.js';
@@ -50,6 +51,7 @@ export class TwoFactorService {
     private readonly passwords: PasswordService,
     private readonly tokens: TokensService,
     private readonly auth: AuthService,
+    private readonly mail: MailService,
     @InjectRepository(BackupCode) private readonly backupCodes: Repository<BackupCode>,
     @InjectDataSource() private readonly dataSource: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
@@ -99,6 +101,11 @@ export class TwoFactorService {
     await this.backupCodes.delete({ userId });
     await this.users.setTotp(userId, { totpEnabled: false, totpSecret: null, totpLastStep: null });
     this.logger.log({ userId }, 'Two-factor authentication disabled');
+    this.mail.sendInBackground({
+      to: user.email,
+      subject: 'Two-factor authentication was turned off',
+      text: 'Two-factor authentication was just turned off for your Quorum account.\n\nIf this was not you, change your password and turn it on again.\n',
+    });
   }
 
   async regenerateBackupCodes(userId: string, code: string): Promise<{ backupCodes: string[] }> {
@@ -115,8 +122,9 @@ export class TwoFactorService {
     if (await this.redis.exists(usedKey)) throw new InvalidMfaTokenError();
     const user = await this.users.findWithSecrets({ id: claims.sub });
     if (!user || !user.totpEnabled || !user.totpSecret) throw new InvalidMfaTokenError();
-    if (factor.code) await this.checkTotp(user, factor.code);
-    else if (factor.backupCode) await this.checkBackupCode(user, factor.backupCode);
+    const ip = client.ip ?? undefined;
+    if (factor.code) await this.checkTotp(user, factor.code, ip);
+    else if (factor.backupCode) await this.checkBackupCode(user, factor.backupCode, ip);
     else throw new ValidationFailedError([{ field: 'code', message: 'give code or backupCode' }]);
     // One mfaToken, one session: a copied token cannot open a second one.
     const fresh = await this.redis.set(usedKey, '1', 'EX', 3600, 'NX');
@@ -136,8 +144,8 @@ export class TwoFactorService {
     else await this.checkBackupCode(user, code);
   }
 
-  private async checkTotp(user: User, code: string): Promise<void> {
-    const counters = this.counters(user.id);
+  private async checkTotp(user: User, code: string, ip?: string): Promise<void> {
+    const counters = this.counters(user.id, ip);
     await this.attempts.assertNotLocked(counters);
     const secret = this.encryption.decrypt(user.totpSecret!, this.context(user.id));
     const afterStep = user.totpLastStep === null ? undefined : Number(user.totpLastStep);
@@ -145,11 +153,11 @@ export class TwoFactorService {
     if (step === undefined || !(await this.users.claimTotpStep(user.id, step))) {
       await this.fail(user.id, counters);
     }
-    await this.attempts.clear(counters.map((c) => c.key));
+    await this.attempts.clear([counters[0].key]);
   }
 
-  private async checkBackupCode(user: User, code: string): Promise<void> {
-    const counters = this.counters(user.id);
+  private async checkBackupCode(user: User, code: string, ip?: string): Promise<void> {
+    const counters = this.counters(user.id, ip);
     await this.attempts.assertNotLocked(counters);
     const result = await this.backupCodes
       .createQueryBuilder()
@@ -161,7 +169,7 @@ export class TwoFactorService {
       })
       .execute();
     if ((result.affected ?? 0) !== 1) await this.fail(user.id, counters);
-    await this.attempts.clear(counters.map((c) => c.key));
+    await this.attempts.clear([counters[0].key]);
     this.logger.log({ userId: user.id }, 'Backup code used');
   }
 
@@ -194,8 +202,11 @@ export class TwoFactorService {
     }
   }
 
-  private counters(userId: string): AttemptCounter[] {
-    return [{ key: `mfa:${userId}`, limit: this.lockout.maxMfaFailures }];
+  /** Per account, and during sign-in also per IP (a success clears only the account's counter). */
+  private counters(userId: string, ip?: string): AttemptCounter[] {
+    const counters: AttemptCounter[] = [{ key: `mfa:${userId}`, limit: this.lockout.maxMfaFailures }];
+    if (ip) counters.push({ key: `mfa:ip:${ip}`, limit: this.lockout.maxFailuresPerIp });
+    return counters;
   }
 
   private context(userId: string): string {

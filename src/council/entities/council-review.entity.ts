@@ -26,6 +26,14 @@ export class CouncilReview {
   @Column({ type: 'text' })
   judge: string;
 
+  /** The judge's seat (0-based order in the task's `judges`), so lists keep the council's order. */
+  @Column({ type: 'int' })
+  seat: number;
+
+  /** The files this judge reviewed (stuck.ts filesHash): a resumed review reuses answers on the same files only. */
+  @Column({ name: 'files_hash', type: 'text' })
+  filesHash: string;
+
   /** The run step of this judge, when the graph opened one. */
   @Column({ name: 'step_id', type: 'uuid', nullable: true })
   stepId: string | null;

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsUUID } from 'class-validator';
-import { USAGE_GROUPS, UsageGroup } from '../usage.service.js';
+import { USAGE_GROUPS } from '../usage.service.js';
+import type { UsageGroup } from '../usage.service.js';
 
 export class UsageQueryDto {
   @ApiPropertyOptional({ description: 'Start (inclusive), ISO-8601 date or date-time (UTC when no offset).', example: '2026-11-01' })

@@ -58,6 +58,12 @@ export class TaskConfigDto {
   @Matches(JUDGE, { each: true, message: 'each judge must be a lowercase name' })
   judges?: string[];
 
+  @ApiPropertyOptional({ example: '0.50', description: "Cap on the council's spend per run in USD (default COUNCIL_MAX_COST_USD); judges whose worst case would exceed it are skipped, and the skip is recorded." })
+  @IsOptional()
+  @IsString()
+  @Matches(/^\d{1,10}(\.\d{1,8})?$/, { message: 'must be a decimal amount in USD, e.g. "0.50"' })
+  councilMaxCostUsd?: string;
+
   @ApiPropertyOptional({ minimum: 1, maximum: 10 })
   @IsOptional()
   @IsInt()

@@ -16,6 +16,8 @@ export interface TaskFile {
 export interface TaskConfig {
   councilEnabled?: boolean;
   judges?: string[];
+  /** Cap on the council's spend in one run (USD decimal string); judges over it are skipped. */
+  councilMaxCostUsd?: string;
   maxIterations?: number;
   requirePlanApproval?: boolean;
   models?: Partial<Record<'planner' | 'coder' | 'tester' | 'reviewer' | 'judge', string>>;

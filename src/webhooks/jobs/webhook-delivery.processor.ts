@@ -1,4 +1,4 @@
-import { InjectQueue, Processor, WorkerHost } from '@nestjs/bullmq';
+import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Job, Queue } from 'bullmq';
@@ -18,6 +18,7 @@ type WebhookJob = Job<JobOf<JobName.WebhookDelivery>, void, JobName.WebhookDeliv
 @Processor(QueueName.WebhookDeliveries)
 export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(WebhookDeliveryProcessor.name);
+  private lastErrorLogged = 0;
 
   constructor(
     private readonly deliveries: WebhookDeliveryService,
@@ -37,6 +38,15 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
       { every: sweepIntervalMs },
       { name: JobName.WebhookSweep, data: {}, opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } } },
     );
+  }
+
+  /** Without a listener BullMQ prints worker errors (a Redis reset at shutdown) to the console. */
+  @OnWorkerEvent('error')
+  onError(error: Error): void {
+    const now = Date.now();
+    if (now - this.lastErrorLogged < 30_000) return;
+    this.lastErrorLogged = now;
+    this.logger.warn(`webhook worker: ${error.message}`);
   }
 
   async process(job: WebhookJob): Promise<void> {

@@ -1,0 +1,21 @@
+import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { ValidationFailedError } from '#src/common/errors.js';
+import { CouncilService } from './council.service.js';
+import { RunCouncilDto } from './dto/run-council.dto.js';
+
+@ApiTags('agent runs')
+@ApiBearerAuth('bearer')
+@Controller('agents/runs')
+export class CouncilController {
+  constructor(private readonly council: CouncilService) {}
+
+  @Get(':id/council')
+  @ApiOperation({ summary: "The run's latest council verdict with every judge's verdict (dissent visible) and the council history" })
+  @ApiOkResponse({ type: RunCouncilDto })
+  getCouncil(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new ValidationFailedError([{ field: 'id', message: 'must be a UUID' }]) })) id: string): Promise<RunCouncilDto> {
+    return this.council.getForRun(user.id, id);
+  }
+}

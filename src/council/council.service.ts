@@ -1,0 +1,22 @@
+import { Injectable } from '@nestjs/common';
+import { RunsService } from '#src/agents/runs/runs.service.js';
+import { CouncilRecordsService } from './council-records.service.js';
+import { CouncilNotFoundError } from './council.errors.js';
+import type { RunCouncilDto } from './dto/run-council.dto.js';
+
+/** What the API reads about a run's council, for its owner only. */
+@Injectable()
+export class CouncilService {
+  constructor(
+    private readonly runs: RunsService,
+    private readonly records: CouncilRecordsService,
+  ) {}
+
+  /** Latest aggregate, its judges and the run's council history; 404 RUN_NOT_FOUND / COUNCIL_NOT_FOUND. */
+  async getForRun(userId: string, runId: string): Promise<RunCouncilDto> {
+    await this.runs.findOwned(userId, runId);
+    const council = await this.records.runCouncil(runId);
+    if (!council) throw new CouncilNotFoundError();
+    return council;
+  }
+}

@@ -1,0 +1,39 @@
+import { Body, Controller, Get, Put, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '#src/auth/auth-user.js';
+import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { BudgetService } from './budget.service.js';
+import { BudgetResponseDto, UpdateBudgetDto } from './dto/budget.dto.js';
+import { UsageQueryDto, UsageResponseDto } from './dto/usage-query.dto.js';
+import { UsageService } from './usage.service.js';
+
+@ApiTags('metrics')
+@ApiBearerAuth('bearer')
+@Controller('metrics')
+export class MetricsController {
+  constructor(
+    private readonly usage: UsageService,
+    private readonly budgets: BudgetService,
+  ) {}
+
+  @Get('usage')
+  @ApiOperation({ summary: 'Model usage and cost, optionally grouped; admins may pass ?userId=.' })
+  @ApiOkResponse({ type: UsageResponseDto })
+  async usageReport(@CurrentUser() user: AuthUser, @Query() query: UsageQueryDto): Promise<UsageResponseDto> {
+    return this.usage.report(user, query);
+  }
+
+  @Get('budget')
+  @ApiOperation({ summary: 'Your monthly LLM budget, this month’s spend and what calls in flight hold.' })
+  @ApiOkResponse({ type: BudgetResponseDto })
+  budget(@CurrentUser() user: AuthUser): Promise<BudgetResponseDto> {
+    return this.budgets.status(user.id);
+  }
+
+  @Put('budget')
+  @ApiOperation({ summary: 'Set your monthly LLM budget (USD), or null for no limit.' })
+  @ApiOkResponse({ type: BudgetResponseDto })
+  setBudget(@CurrentUser() user: AuthUser, @Body() dto: UpdateBudgetDto): Promise<BudgetResponseDto> {
+    return this.budgets.setLimit(user.id, dto.monthlyLimitUsd);
+  }
+}
