@@ -21,13 +21,19 @@ const MAX_STORED_OUTPUT = 20_000;
  * iteration budget. Review-only tasks go straight to the review.
  */
 export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>, checkpointer: BaseCheckpointSaver) {
+  const cancelCheckedAt = new WeakMap<RunContext, number>();
   const contextOf = async (config: LangGraphRunnableConfig): Promise<RunContext> => {
     const runId = String(config.configurable?.thread_id);
     const ctx = contexts.get(runId);
     if (!ctx) throw new Error(`no run context for ${runId}`);
     ctx.signal.throwIfAborted();
-    // A cancel whose Redis message was missed is still seen here, between nodes.
-    if (await deps.progress.isCancelRequested(runId)) throw new DOMException('The run was cancelled.', 'AbortError');
+    // A cancel whose Redis message was missed is still seen here, between nodes (looked up at most
+    // once a second: the Redis message is the fast path, this is the safety net).
+    const now = Date.now();
+    if (now - (cancelCheckedAt.get(ctx) ?? 0) >= 1_000) {
+      cancelCheckedAt.set(ctx, now);
+      if (await deps.progress.isCancelRequested(runId)) throw new DOMException('The run was cancelled.', 'AbortError');
+    }
     return ctx;
   };
 
