@@ -134,7 +134,7 @@ export class GitService {
     const watchdog = setInterval(() => {
       void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)]).then(([g, d]) => {
         if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
-      });
+      }, (error: unknown) => this.logger.warn(`measuring a clone in progress failed: ${(error as Error).message}`));
     }, CLONE_WATCH_INTERVAL_MS);
     let result: GitRunResult;
     try {
@@ -350,7 +350,8 @@ export async function measure(dir: string, maxFiles: number): Promise<{ bytes: n
         continue;
       }
       files += 1;
-      bytes += (await lstat(path)).size;
+      // Files come and go while git runs (lock files): one that vanished counts as nothing.
+      bytes += (await lstat(path).catch(() => undefined))?.size ?? 0;
     }
   }
   return { bytes, files };

@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
-import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { captureOutput } from '../support/capture-output.js';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
@@ -114,7 +113,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       write_tests: [{ tool: { files: [{ path: 'test/sum.test.mjs', content: NEW_TESTS }] } }],
       submit_review: [{ tool: APPROVE }],
     });
-    await t.app.get(WebhooksService, { strict: false }).create(alice.id, { url: `${receiver.url}/hooks`, events: ['pull_request.opened'] });
+    await t.http().post('/api/v1/webhooks').set(alice.auth).send({ url: `${receiver.url}/hooks`, events: ['pull_request.opened'] }).expect(201);
     const repositoryId = await addRepository();
     // Every process on the machine is sampled while the run clones, tests and commits.
     const watched = await commandLinesContaining(TOKEN, async () => {
