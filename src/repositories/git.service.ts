@@ -131,10 +131,21 @@ export class GitService {
     await rm(gitDir, { recursive: true, force: true });
     // Disk use is watched while the clone runs, so a huge repository is stopped before it fills the disk.
     const tooLarge = new AbortController();
+    let measuring = false;
     const watchdog = setInterval(() => {
-      void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)]).then(([g, d]) => {
-        if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
-      }, (error: unknown) => this.logger.warn(`measuring a clone in progress failed: ${(error as Error).message}`));
+      // One walk at a time: on a large checkout a walk can outlast the interval.
+      if (measuring) return;
+      measuring = true;
+      void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)])
+        .then(
+          ([g, d]) => {
+            if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
+          },
+          (error: unknown) => this.logger.warn(`measuring a clone in progress failed: ${(error as Error).message}`),
+        )
+        .finally(() => {
+          measuring = false;
+        });
     }, CLONE_WATCH_INTERVAL_MS);
     let result: GitRunResult;
     try {
