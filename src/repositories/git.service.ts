@@ -124,6 +124,7 @@ export class GitService {
     dir: string,
     token?: string,
     onSpawn?: GitRunOptions['onSpawn'],
+    signal?: AbortSignal,
   ): Promise<CloneResult> {
     const gitDir = gitDirFor(dir);
     const started = Date.now();
@@ -151,10 +152,20 @@ export class GitService {
     try {
       result = await runGit(
         ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
-        { ...(await this.transport(url)), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn, signal: tooLarge.signal },
+        {
+          ...(await this.transport(url)),
+          token,
+          timeoutMs: this.config.cloneTimeoutMs,
+          onSpawn,
+          signal: signal ? AbortSignal.any([signal, tooLarge.signal]) : tooLarge.signal,
+        },
       );
     } finally {
       clearInterval(watchdog);
+    }
+    if (signal?.aborted) {
+      await this.removeClone(dir);
+      signal.throwIfAborted();
     }
     if (tooLarge.signal.aborted) {
       await this.removeClone(dir);

@@ -212,6 +212,24 @@ describe('GitService (real git)', () => {
     }
   });
 
+  it('stops a clone when the run is cancelled, leaving nothing behind', async () => {
+    const big = createBareRepo({ 'blob.txt': randomBytes(2 * 1024 * 1024).toString('base64') });
+    const slow = await startGitHttpServer(big.root, TOKEN, { chunkDelayMs: 100 });
+    try {
+      const dir = join(scratch, 'ws');
+      const cancel = new AbortController();
+      setTimeout(() => cancel.abort(new Error('cancelled')), 300);
+      const started = Date.now();
+      await expect(gitService().shallowClone(`${slow.url}/${big.relative}`, 'main', dir, TOKEN, undefined, cancel.signal)).rejects.toThrow('cancelled');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(existsSync(dir)).toBe(false);
+      expect(existsSync(gitDirFor(dir))).toBe(false);
+    } finally {
+      await slow.close();
+      big.cleanup();
+    }
+  });
+
   it('keeps hooks and repository config from running programs', async () => {
     const service = gitService();
     const dir = join(scratch, 'ws');
