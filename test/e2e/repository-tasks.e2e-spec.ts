@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -310,6 +311,27 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(result.diff).toBe('');
     expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
     expect((await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
+  });
+
+  it('cancels a run while it is still cloning, within seconds', async () => {
+    const big = createBareRepo({ 'blob.txt': randomBytes(2 * 1024 * 1024).toString('base64') }, { owner: 'acme', name: 'big' });
+    const slow = await startGitHttpServer(big.root, TOKEN, { chunkDelayMs: 150 });
+    try {
+      const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${slow.url}/${big.relative}`, accessToken: TOKEN }).expect(201);
+      const checked = slow.authorizations.length;
+      const { taskId, runId } = await runTask(created.body.id);
+      // The clone is under way once the server has answered its ref advertisement and ref listing.
+      await until(async () => slow.authorizations.length >= checked + 3, 20_000);
+      const cancelled = Date.now();
+      await t.http().post(`/api/v1/tasks/${taskId}/cancel`).set(alice.auth).expect(202);
+      await waitForRun(t, alice.auth, runId, ['cancelled'], 20_000);
+      expect(Date.now() - cancelled).toBeLessThan(10_000);
+      expect(fake.requests).toHaveLength(0);
+      expect(existsSync(join(t.env.DATA_DIR, 'workspaces', `${runId}.git`))).toBe(false);
+    } finally {
+      await slow.close();
+      big.cleanup();
+    }
   });
 
   it('serves a patch for a task without a repository, and refuses a pull request for it', async () => {
