@@ -55,6 +55,10 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
       await this.dispatcher.sweep();
       return;
     }
+    if (job.name !== JobName.WebhookDelivery) {
+      this.logger.warn(`job ${job.id}: unknown job name ${String(job.name)}, ignored`);
+      return;
+    }
     const { deliveryId, attempt } = job.data as JobOf<JobName.WebhookDelivery>;
     await this.deliveries.attempt(deliveryId, attempt);
     this.logger.debug(`job ${job.id} (delivery ${deliveryId} attempt ${attempt}) done in ${Math.round(performance.now() - started)} ms`);
