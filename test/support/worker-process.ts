@@ -23,7 +23,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 90_000);
     const check = () => {
       if (output.includes('Quorum worker consuming jobs')) {
         clearTimeout(timer);
