@@ -25,7 +25,7 @@ const common = {
 
 export default {
   ...common,
-  testTimeout: 60_000,
+  testTimeout: 180_000,
   maxWorkers: 3,
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -30,7 +30,6 @@ import {
   UserEnvelope,
 } from './dto/auth.dto.js';
 
-
 @ApiTags('auth')
 @Controller('auth')
 export class AuthController {

@@ -16,6 +16,8 @@ export interface GitRunOptions {
   /** Stop reading stdout past this many bytes (the command is killed). */
   maxOutputBytes?: number;
   stdin?: string;
+  /** Ends the process (and its transport helpers) when aborted. */
+  signal?: AbortSignal;
   /** Observes each spawned process (tests check its argv). */
   onSpawn?: (pid: number, argv: string[]) => void;
 }
@@ -110,6 +112,8 @@ export function runGit(args: string[], options: GitRunOptions): Promise<GitRunRe
       timedOut = true;
       kill();
     }, options.timeoutMs);
+    const onAbort = () => kill();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     child.stdout.on('data', (chunk: Buffer) => {
       if (options.maxOutputBytes !== undefined && stdoutBytes + chunk.length > options.maxOutputBytes) {
         truncated = true;
@@ -131,6 +135,7 @@ export function runGit(args: string[], options: GitRunOptions): Promise<GitRunRe
     });
     child.on('close', (code) => {
       clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
       resolve({
         code,
         stdout: Buffer.concat(stdout).toString('utf8'),

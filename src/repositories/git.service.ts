@@ -38,6 +38,7 @@ export interface GitAuthor {
 
 /** The ref that marks what a workspace was cloned at: patches and diffs are taken against it. */
 const BASE_REF = 'refs/quorum/base';
+const CLONE_WATCH_INTERVAL_MS = 250;
 const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock(\/|$))(?!\/)[A-Za-z0-9._\-/]{1,200}(?<![./])$/;
 
 export function isValidBranchName(branch: string): boolean {
@@ -128,10 +129,26 @@ export class GitService {
     const started = Date.now();
     // A retried run may find the git directory of its previous attempt.
     await rm(gitDir, { recursive: true, force: true });
-    const result = await runGit(
-      ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
-      { ...(await this.transport(url)), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn },
-    );
+    // Disk use is watched while the clone runs, so a huge repository is stopped before it fills the disk.
+    const tooLarge = new AbortController();
+    const watchdog = setInterval(() => {
+      void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)]).then(([g, d]) => {
+        if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
+      });
+    }, CLONE_WATCH_INTERVAL_MS);
+    let result: GitRunResult;
+    try {
+      result = await runGit(
+        ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
+        { ...(await this.transport(url)), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn, signal: tooLarge.signal },
+      );
+    } finally {
+      clearInterval(watchdog);
+    }
+    if (tooLarge.signal.aborted) {
+      await this.removeClone(dir);
+      throw new RepositoryTooLargeError(`over ${formatBytes(this.config.maxSizeBytes)} while cloning`);
+    }
     if (result.code !== 0 || result.timedOut) {
       await this.removeClone(dir);
       if (/Remote branch .* not found/i.test(result.stderr)) throw new BranchNotFoundError(branch);
@@ -147,7 +164,7 @@ export class GitService {
       throw new RepositoryTooLargeError(
         usage.files > this.config.maxFiles
           ? `more than ${this.config.maxFiles} files`
-          : `${Math.ceil(sizeBytes / 1024 / 1024)} MB, limit ${Math.floor(this.config.maxSizeBytes / 1024 / 1024)} MB`,
+          : `${formatBytes(sizeBytes)}, limit ${formatBytes(this.config.maxSizeBytes)}`,
       );
     }
     await this.git(dir, ['update-ref', BASE_REF, 'HEAD']);
@@ -168,8 +185,11 @@ export class GitService {
   async commitAll(dir: string, branch: string, message: string, author: GitAuthor = this.config.author): Promise<string | null> {
     await this.git(dir, ['checkout', '-q', '-B', branch]);
     await this.git(dir, ['add', '-A', '--', '.']);
-    const status = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
-    if (!status.trim()) return null;
+    const sinceBase = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
+    if (!sinceBase.trim()) return null;
+    // A retried publish finds its earlier commit already holding everything: nothing new to commit.
+    const sinceHead = await this.git(dir, ['diff', '--cached', '--name-only', 'HEAD']);
+    if (!sinceHead.trim()) return (await this.git(dir, ['rev-parse', 'HEAD'])).trim();
     await this.git(dir, ['commit', '-q', '--no-verify', '-F', '-'], {
       stdin: message,
       env: {
@@ -304,6 +324,10 @@ export class GitService {
     if (command === 'push') throw new GitCommandError(command, result.stderr);
     throw new RepositoryUnreachableError(firstFatalLine(result.stderr));
   }
+}
+
+function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${Math.ceil(bytes / 1024 / 1024)} MB` : `${Math.ceil(bytes / 1024)} KiB`;
 }
 
 /** Bytes and files under `dir`, counting links as themselves (never followed); stops early past `maxFiles`. */

@@ -13,6 +13,7 @@ interface OidcUser {
   sub: string;
   email?: string;
   email_verified?: boolean;
+  xms_edov?: boolean;
   name?: string;
 }
 
@@ -277,6 +278,15 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       const done = await callback(await authorize(authorizeUrl), binding);
       const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
       expect(res.body.user).toMatchObject({ email, emailVerified: true, name: 'Ada Lovelace' });
+    });
+
+    it("microsoft: Entra's xms_edov claim counts as a verified email (Entra sends no email_verified); google: it does not", async () => {
+      const email = uniqueEmail('entra');
+      oidcUser = { sub: `ms-${email}`, email, xms_edov: true };
+      const done = await fullFlow('microsoft');
+      await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
+      oidcUser = { sub: `g-${email}`, email: uniqueEmail('g-edov'), xms_edov: true };
+      expect((await fullFlow('google')).searchParams.get('error')).toBe('email_not_verified');
     });
 
     it('refuses an unverified email', async () => {

@@ -100,7 +100,7 @@ describe('the one-command start', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(new RegExp(`^quorum: Cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${deadRedis}.*ECONNREFUSED.*redis-server`));
       expect(child.output()).not.toContain('s3cret');
-    }, 30_000);
+    }, 90_000);
 
     it('exits with one line naming PostgreSQL when it is unreachable', async () => {
       const port = await freePort();
@@ -114,7 +114,7 @@ describe('the one-command start', () => {
       const lines = child.output().trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum .*ECONNREFUSED.*pg_ctlcluster/);
-    }, 30_000);
+    }, 90_000);
 
     it('exits with one line naming a malformed variable', async () => {
       child = spawnChild(['dist/src/main.js'], { ...freshEnv(1, 'unused'), PORT: 'eighty' });
@@ -122,13 +122,13 @@ describe('the one-command start', () => {
       expect(code).toBe(1);
       expect(child.output().trim()).toMatch(/^quorum: invalid configuration: PORT: must be a whole number/);
       expect(child.output().trim().split('\n')).toHaveLength(1);
-    }, 30_000);
+    }, 90_000);
 
     it('refuses production start without real secrets', async () => {
       child = spawnChild(['dist/src/main.js'], { ...freshEnv(1, 'unused'), NODE_ENV: 'production', JWT_SECRET: '', ENCRYPTION_KEY: '' });
       const { code } = await child.exited;
       expect(code).toBe(1);
       expect(child.output().trim()).toBe('quorum: invalid configuration: JWT_SECRET: is required in production (NODE_ENV=production)');
-    }, 30_000);
+    }, 90_000);
   });
 });

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -163,6 +164,16 @@ describe('GitService (real git)', () => {
     expect(await service.applyPatch(second, 'quorum/task-2', patch)).toBe(sha);
   });
 
+  it('commits again idempotently (a retried publish keeps the commit it made)', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(repo.path, 'main', dir);
+    writeFileSync(join(dir, 'again.txt'), 'again\n');
+    const first = await service.commitAll(dir, 'quorum/task-5', 'Again');
+    expect(await service.commitAll(dir, 'quorum/task-5', 'Again')).toBe(first);
+    expect((await service.formatPatch(dir)).match(/^From [0-9a-f]{40} /gm)).toHaveLength(1);
+  });
+
   it('returns null when there is nothing to commit', async () => {
     const service = gitService();
     const dir = join(scratch, 'ws');
@@ -181,6 +192,22 @@ describe('GitService (real git)', () => {
       expect(existsSync(gitDirFor(dir))).toBe(false);
       await expect(gitService({ maxFiles: 10 }).shallowClone(repo.path, 'main', dir)).resolves.toMatchObject({ files: 2 });
     } finally {
+      big.cleanup();
+    }
+  });
+
+  it('stops a clone that grows past the size limit while it runs', async () => {
+    const big = createBareRepo({ 'blob.txt': randomBytes(3 * 1024 * 1024).toString('base64') });
+    const slow = await startGitHttpServer(big.root, TOKEN, { chunkDelayMs: 40 });
+    try {
+      const dir = join(scratch, 'ws');
+      await expect(
+        gitService({ maxSizeBytes: 512 * 1024 }).shallowClone(`${slow.url}/${big.relative}`, 'main', dir, TOKEN),
+      ).rejects.toMatchObject({ code: 'REPOSITORY_TOO_LARGE', message: expect.stringContaining('while cloning') });
+      expect(existsSync(dir)).toBe(false);
+      expect(existsSync(gitDirFor(dir))).toBe(false);
+    } finally {
+      await slow.close();
       big.cleanup();
     }
   });

@@ -103,13 +103,13 @@ describe('usage report: grouping, date filters, ownership', () => {
       errorCode: null,
     });
     const results = await Promise.allSettled([
-      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+      ...Array.from({ length: 4 }, () => usage.settle(record(carol))),
       usage.settle(record(randomUUID())), // no such user: the foreign key refuses it
-      ...Array.from({ length: 30 }, () => usage.settle(record(carol))),
+      ...Array.from({ length: 4 }, () => usage.settle(record(carol))),
     ]);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
-    expect(results[30].status).toBe('rejected');
-    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({ calls: 60, inputTokens: 60, outputTokens: 60, costUsd: '0.00000060' });
+    expect(results[4].status).toBe('rejected');
+    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({ calls: 8, inputTokens: 8, outputTokens: 8, costUsd: '0.00000008' });
   });
 
   it('rejects a range whose end is not after its start', async () => {

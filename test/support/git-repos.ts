@@ -91,7 +91,11 @@ export interface GitHttpServer {
  * `Authorization: Basic base64(<any user>:<token>)` or `Authorization: Bearer <token>`.
  * Pushes are enabled. Anything else gets 401 with a Basic challenge, like GitHub.
  */
-export async function startGitHttpServer(projectRoot: string, initialToken: string): Promise<GitHttpServer> {
+export async function startGitHttpServer(
+  projectRoot: string,
+  initialToken: string,
+  options: { chunkDelayMs?: number } = {},
+): Promise<GitHttpServer> {
   let token = initialToken;
   const authorizations: Array<string | undefined> = [];
   const authorized = (header: string | undefined): boolean => {
@@ -134,6 +138,11 @@ export async function startGitHttpServer(projectRoot: string, initialToken: stri
     cgi.stdout.on('data', (chunk: Buffer) => {
       if (headersDone) {
         res.write(chunk);
+        // A slow link, for tests that need to see a transfer in progress.
+        if (options.chunkDelayMs) {
+          cgi.stdout.pause();
+          setTimeout(() => cgi.stdout.resume(), options.chunkDelayMs);
+        }
         return;
       }
       head = Buffer.concat([head, chunk]);

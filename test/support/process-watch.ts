@@ -23,7 +23,8 @@ export async function commandLinesContaining<T>(needle: string, work: () => Prom
   const loop = (async () => {
     while (running) {
       sample();
-      await new Promise((resolve) => setImmediate(resolve));
+      // A short pause keeps the sampler from starving the process under test (git lives for tens of ms).
+      await new Promise((resolve) => setTimeout(resolve, 3));
     }
   })();
   try {

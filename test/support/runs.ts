@@ -44,7 +44,7 @@ export async function until<T>(probe: () => Promise<T | undefined | null | false
 }
 
 /** Polls GET /agents/runs/:id until the run reaches one of `statuses`. */
-export async function waitForRun(t: TestApp, auth: Record<string, string>, runId: string, statuses: string[], timeoutMs = 20_000) {
+export async function waitForRun(t: TestApp, auth: Record<string, string>, runId: string, statuses: string[], timeoutMs = 60_000) {
   return until(async () => {
     const res = await t.http().get(`/api/v1/agents/runs/${runId}`).set(auth);
     return statuses.includes(res.body.status) ? (res.body as RunBody) : undefined;

@@ -70,13 +70,22 @@ export class OidcProvider implements ProviderClient {
       identity: {
         subject: claims.sub,
         email,
-        emailVerified: claims.email_verified === true,
+        emailVerified: this.emailVerified(claims),
         name: typeof claims.name === 'string' ? claims.name : null,
         avatarUrl: typeof claims.picture === 'string' ? claims.picture : null,
         accessToken: tokens.access_token,
         refreshToken: tokens.refresh_token,
       },
     };
+  }
+
+  /**
+   * Google states `email_verified`. Microsoft Entra ID tokens do not; there the optional claim
+   * `xms_edov` (the email's domain is verified by its owner) is the equivalent to ask for.
+   */
+  private emailVerified(claims: Record<string, unknown>): boolean {
+    if (claims.email_verified === true) return true;
+    return this.name === 'microsoft' && claims.xms_edov === true;
   }
 
   /** Discovered once; a failed discovery is retried on the next request. */

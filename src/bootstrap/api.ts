@@ -1,0 +1,24 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from '#src/app.module.js';
+import { appConfig } from '#src/config/app.config.js';
+import { configureHttpApp } from './configure-http-app.js';
+import { closeOnSignals } from './run.js';
+
+/** The HTTP API (with the job consumers in-process unless WORKER_IN_PROCESS=false). */
+export async function startApi(): Promise<void> {
+  const settings = appConfig();
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.register({ workerInProcess: settings.workerInProcess }),
+    { bufferLogs: true, bodyParser: false, abortOnError: false },
+  );
+  configureHttpApp(app);
+  closeOnSignals(app, (message) => Logger.log(message, 'Shutdown'));
+  await app.listen(settings.port, settings.host);
+  Logger.log(
+    `Quorum API on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +
+      (settings.workerInProcess ? ' with the worker in-process' : ''),
+    'Bootstrap',
+  );
+}

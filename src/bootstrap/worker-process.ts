@@ -1,0 +1,14 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import { WorkerModule } from '#src/worker.module.js';
+import { closeOnSignals } from './run.js';
+
+/** The worker: an application context without HTTP, consuming the job queues. */
+export async function startWorker(): Promise<void> {
+  const app = await NestFactory.createApplicationContext(WorkerModule, { bufferLogs: true, abortOnError: false });
+  app.useLogger(app.get(PinoLogger));
+  closeOnSignals(app, (message) => Logger.log(message, 'Shutdown'));
+  await app.init();
+  Logger.log('Quorum worker consuming jobs', 'Bootstrap');
+}
