@@ -349,8 +349,17 @@ export async function measure(dir: string, maxFiles: number): Promise<{ bytes: n
         stack.push(path);
         continue;
       }
+      // git renames and removes its temporary files while it writes; one gone meanwhile counts for nothing.
+      const size = await lstat(path).then(
+        (stat) => stat.size,
+        (error: NodeJS.ErrnoException) => {
+          if (error.code === 'ENOENT') return undefined;
+          throw error;
+        },
+      );
+      if (size === undefined) continue;
       files += 1;
-      bytes += (await lstat(path)).size;
+      bytes += size;
     }
   }
   return { bytes, files };
