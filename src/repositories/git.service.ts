@@ -124,6 +124,7 @@ export class GitService {
     dir: string,
     token?: string,
     onSpawn?: GitRunOptions['onSpawn'],
+    signal?: AbortSignal,
   ): Promise<CloneResult> {
     const gitDir = gitDirFor(dir);
     const started = Date.now();
@@ -131,19 +132,40 @@ export class GitService {
     await rm(gitDir, { recursive: true, force: true });
     // Disk use is watched while the clone runs, so a huge repository is stopped before it fills the disk.
     const tooLarge = new AbortController();
+    let measuring = false;
     const watchdog = setInterval(() => {
-      void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)]).then(([g, d]) => {
-        if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
-      });
+      // One walk at a time: on a large checkout a walk can outlast the interval.
+      if (measuring) return;
+      measuring = true;
+      void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)])
+        .then(
+          ([g, d]) => {
+            if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
+          },
+          (error: unknown) => this.logger.warn(`measuring a clone in progress failed: ${(error as Error).message}`),
+        )
+        .finally(() => {
+          measuring = false;
+        });
     }, CLONE_WATCH_INTERVAL_MS);
     let result: GitRunResult;
     try {
       result = await runGit(
         ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
-        { ...(await this.transport(url)), token, timeoutMs: this.config.cloneTimeoutMs, onSpawn, signal: tooLarge.signal },
+        {
+          ...(await this.transport(url)),
+          token,
+          timeoutMs: this.config.cloneTimeoutMs,
+          onSpawn,
+          signal: signal ? AbortSignal.any([signal, tooLarge.signal]) : tooLarge.signal,
+        },
       );
     } finally {
       clearInterval(watchdog);
+    }
+    if (signal?.aborted) {
+      await this.removeClone(dir);
+      signal.throwIfAborted();
     }
     if (tooLarge.signal.aborted) {
       await this.removeClone(dir);
@@ -349,17 +371,9 @@ export async function measure(dir: string, maxFiles: number): Promise<{ bytes: n
         stack.push(path);
         continue;
       }
-      // git renames and removes its temporary files while it writes; one gone meanwhile counts for nothing.
-      const size = await lstat(path).then(
-        (stat) => stat.size,
-        (error: NodeJS.ErrnoException) => {
-          if (error.code === 'ENOENT') return undefined;
-          throw error;
-        },
-      );
-      if (size === undefined) continue;
       files += 1;
-      bytes += size;
+      // Files come and go while git runs (lock files): one that vanished counts as nothing.
+      bytes += (await lstat(path).catch(() => undefined))?.size ?? 0;
     }
   }
   return { bytes, files };

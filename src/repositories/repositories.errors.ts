@@ -1,4 +1,4 @@
-import { DomainError } from '#src/common/errors.js';
+import { ConflictError, DomainError } from '#src/common/errors.js';
 
 export class RepositoryUrlInvalidError extends DomainError {
   constructor(message: string) {
@@ -73,5 +73,17 @@ export class PullRequestFailedError extends DomainError {
 export class UnsafePathError extends DomainError {
   constructor(path: string) {
     super('UNSAFE_PATH', `The path "${path}" leaves the workspace or is a link.`, 400);
+  }
+}
+
+export class RepositoryDeletedError extends ConflictError {
+  constructor() {
+    super('REPOSITORY_DELETED', 'The repository of this task was deleted.');
+  }
+}
+
+export class PatchConflictError extends ConflictError {
+  constructor(baseBranch: string) {
+    super('PATCH_CONFLICT', `The result no longer applies to ${baseBranch}; run the task again.`);
   }
 }

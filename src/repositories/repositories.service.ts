@@ -112,11 +112,17 @@ export class RepositoriesService {
    * was deleted, BRANCH_NOT_FOUND, REPOSITORY_AUTH_FAILED, REPOSITORY_UNREACHABLE or
    * REPOSITORY_TOO_LARGE.
    */
-  async prepareWorkspace(userId: string, repositoryId: string, branch: string | undefined, dir: string): Promise<PreparedWorkspace> {
+  async prepareWorkspace(
+    userId: string,
+    repositoryId: string,
+    branch: string | undefined,
+    dir: string,
+    signal?: AbortSignal,
+  ): Promise<PreparedWorkspace> {
     const { repository, token } = await this.access(userId, repositoryId);
     const wanted = branch ?? repository.defaultBranch;
     if (!isValidBranchName(wanted)) throw new BranchNotFoundError(wanted);
-    const clone = await this.git.shallowClone(repository.url, wanted, dir, token);
+    const clone = await this.git.shallowClone(repository.url, wanted, dir, token, undefined, signal);
     return {
       repositoryId: repository.id,
       url: repository.url,

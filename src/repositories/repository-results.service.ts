@@ -9,8 +9,7 @@ import type { AllConfig } from '#src/config/namespaces.js';
 import { RepositoryResult } from './entities/repository-result.entity.js';
 import { GitHubClient, gitHubRepositoryOf, PullRequestRef } from './github.client.js';
 import { GitService } from './git.service.js';
-import { ConflictError } from '#src/common/errors.js';
-import { NothingToPublishError, PullRequestUnsupportedError } from './repositories.errors.js';
+import { NothingToPublishError, PatchConflictError, PullRequestUnsupportedError, RepositoryDeletedError } from './repositories.errors.js';
 import { RepositoriesService } from './repositories.service.js';
 
 export interface PublishResultInput {
@@ -147,7 +146,7 @@ export class RepositoryResultsService implements OnModuleInit {
     if (result.pullRequestUrl && result.pullRequestNumber !== null) {
       return { url: result.pullRequestUrl, number: result.pullRequestNumber, created: false };
     }
-    if (!result.repositoryId) throw new ConflictError('REPOSITORY_DELETED', 'The repository of this task was deleted.');
+    if (!result.repositoryId) throw new RepositoryDeletedError();
     const { repository, token } = await this.repositories.access(userId, result.repositoryId);
     const target = gitHubRepositoryOf(repository.url, this.github.apiUrl);
     if (!token) throw new PullRequestUnsupportedError('Opening a pull request needs an access token on the repository.');
@@ -159,7 +158,7 @@ export class RepositoryResultsService implements OnModuleInit {
       try {
         await this.git.applyPatch(dir, result.branch, result.patch);
       } catch {
-        throw new ConflictError('PATCH_CONFLICT', `The result no longer applies to ${result.baseBranch}; run the task again.`);
+        throw new PatchConflictError(result.baseBranch);
       }
       await this.git.push(dir, repository.url, result.branch, token, undefined, true);
     } finally {

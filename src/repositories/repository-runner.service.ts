@@ -30,7 +30,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
     super();
   }
 
-  async prepare(run: Run): Promise<RepositoryCheckout> {
+  async prepare(run: Run, signal?: AbortSignal): Promise<RepositoryCheckout> {
     const repositoryId = run.input.repositoryId;
     if (!repositoryId) throw new Error(`run ${run.id} has no repository`);
     const dir = this.workspaces.pathFor(run.id);
@@ -44,7 +44,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       baseSha = reused;
     } else {
       await this.workspaces.create(run.id);
-      const prepared = await this.repositories.prepareWorkspace(run.userId, repositoryId, run.input.config.branch, dir);
+      const prepared = await this.repositories.prepareWorkspace(run.userId, repositoryId, run.input.config.branch, dir, signal);
       branch = prepared.branch;
       baseSha = prepared.baseSha;
       this.logger.log({ runId: run.id, repositoryId, branch, baseSha, files: prepared.files }, 'repository checkout ready');

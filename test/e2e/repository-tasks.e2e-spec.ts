@@ -2,7 +2,6 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WorkspaceService } from '../../src/agents/workspace/workspace.service.js';
-import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { captureOutput } from '../support/capture-output.js';
 import { FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
@@ -114,12 +113,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       write_tests: [{ tool: { files: [{ path: 'test/sum.test.mjs', content: NEW_TESTS }] } }],
       submit_review: [{ tool: APPROVE }],
     });
-    await t.app.get(WebhooksService, { strict: false }).create(alice.id, { url: `${receiver.url}/hooks`, events: ['pull_request.opened'] });
+    await t.http().post('/api/v1/webhooks').set(alice.auth).send({ url: `${receiver.url}/hooks`, events: ['pull_request.opened'] }).expect(201);
     const repositoryId = await addRepository();
     // Every process on the machine is sampled while the run clones, tests and commits.
     const watched = await commandLinesContaining(TOKEN, async () => {
       const started = await runTask(repositoryId);
-      return { ...started, run: await waitForRun(t, alice.auth, started.runId, ['completed', 'failed'], 30_000) };
+      return { ...started, run: await waitForRun(t, alice.auth, started.runId, ['completed', 'failed'], 45_000) };
     });
     expect(watched.samples).toBeGreaterThan(0);
     expect(watched.hits).toEqual([]);
@@ -227,13 +226,13 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       .expect(201);
     await t.http().delete(`/api/v1/repositories/${repositoryId}`).set(alice.auth).expect(204);
     const queued = await t.http().post(`/api/v1/tasks/${task.body.task.id}/execute`).set(alice.auth).expect(202);
-    const gone = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 30_000);
+    const gone = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 45_000);
     expect(gone).toMatchObject({ status: 'failed', errorCode: 'REPOSITORY_NOT_FOUND' });
 
     const revoked = await addRepository();
     server.setToken('ghp_rotated_token');
     const second = await runTask(revoked);
-    const failed = await waitForRun(t, alice.auth, second.runId, ['completed', 'failed'], 30_000);
+    const failed = await waitForRun(t, alice.auth, second.runId, ['completed', 'failed'], 45_000);
     expect(failed).toMatchObject({ status: 'failed', errorCode: 'REPOSITORY_AUTH_FAILED' });
     expect(failed.error).not.toContain(TOKEN);
   });
@@ -250,7 +249,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     // The planner only starts once the clone is ready.
     await until(async () => fake.requests.some((r) => r.forcedTool === 'submit_plan'), 20_000);
     await t.http().delete(`/api/v1/repositories/${repositoryId}`).set(alice.auth).expect(204);
-    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
     expect(run.status).toBe('completed');
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     expect(patch.text).toContain('+  return a + b;');
@@ -262,7 +261,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     scriptAgents(fake, { submit_plan: [{ text: 'no tool call' }, { text: 'still no tool call' }] });
     const repositoryId = await addRepository();
     const { runId } = await runTask(repositoryId);
-    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
     expect(run).toMatchObject({ status: 'failed', errorCode: 'AGENT_NO_TOOL_CALL' });
     const dir = join(t.env.DATA_DIR, 'workspaces', runId);
     expect(readFileSync(join(dir, 'src/sum.mjs'), 'utf8')).toBe(SUM_BUGGY);
@@ -287,7 +286,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       });
       const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${linkedServer.url}/${linked.relative}`, accessToken: TOKEN }).expect(201);
       const { runId } = await runTask(created.body.id);
-      const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+      const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
       expect(run.status).toBe('failed');
       expect(['SANDBOX_FAILED', 'WORKSPACE_UNSAFE_PATH']).toContain(run.errorCode);
       expect(readFileSync(target, 'utf8')).toBe('ORIGINAL\n');
@@ -302,7 +301,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     scriptAgents(fake, { submit_review: [{ tool: { verdict: 'REVISE', summary: 'sum subtracts.', score: 3, issues: [{ severity: 'critical', file: 'src/sum.mjs', line: 2, message: 'uses -' }] } }] });
     const repositoryId = await addRepository();
     const { taskId, runId } = await runTask(repositoryId, { mode: 'review', title: 'Review sum', description: 'Is sum correct?' });
-    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 30_000);
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
     expect(run.status).toBe('completed');
     const reviewer = fake.requests.find((r) => r.forcedTool === 'submit_review')!;
     expect(reviewer.prompt).toContain(SUM_BUGGY);
@@ -328,7 +327,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       .expect(201);
     const taskId = task.body.task.id;
     const run = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
-    await waitForRun(t, alice.auth, run.body.run.id, ['completed'], 30_000);
+    await waitForRun(t, alice.auth, run.body.run.id, ['completed'], 45_000);
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     expect(patch.headers['content-type']).toMatch(/^text\/x-patch/);
     const clone = freshClone(repo.path);

@@ -27,8 +27,8 @@ export interface PublishedRepositoryResult {
 }
 
 export abstract class RepositoryRunner {
-  /** Clones the run's repository (or re-uses this run's checkout after a resume). */
-  abstract prepare(run: Run): Promise<RepositoryCheckout>;
+  /** Clones the run's repository (or re-uses this run's checkout after a resume); `signal` cancels the clone. */
+  abstract prepare(run: Run, signal?: AbortSignal): Promise<RepositoryCheckout>;
   /**
    * Writes `files` over the checkout, commits them on `quorum/<task-id>` and stores the patch.
    * Null when nothing changed.

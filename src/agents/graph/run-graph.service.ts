@@ -111,7 +111,7 @@ export class RunGraphService implements OnModuleDestroy {
   /** A repository task works on a shallow clone of its branch (kept across plan approval). */
   private async prepareRepository(ctx: RunContext): Promise<void> {
     if (!this.repositories) throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
-    ctx.repository = await this.repositories.prepare(ctx.run);
+    ctx.repository = await this.repositories.prepare(ctx.run, ctx.signal);
   }
 
   /** A review-only task on a repository reviews the relevant part of it. */
