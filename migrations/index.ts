@@ -4,6 +4,7 @@ import { LlmUsageAndBudgets1763802000000 } from './1763802000000-LlmUsageAndBudg
 import { LlmUsageUserForeignKeys1763802000100 } from './1763802000100-LlmUsageUserForeignKeys.js';
 import { TasksAndRuns1763803000000 } from './1763803000000-TasksAndRuns.js';
 import { AgentCheckpoints1763803000001 } from './1763803000001-AgentCheckpoints.js';
+import { RunCheckpointCleanup1763803000002 } from './1763803000002-RunCheckpointCleanup.js';
 import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
 import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   LlmUsageUserForeignKeys1763802000100,
   TasksAndRuns1763803000000,
   AgentCheckpoints1763803000001,
+  RunCheckpointCleanup1763803000002,
   Webhooks1763804000000,
   Council1763805000000,
   Repositories1763806000000,

@@ -62,7 +62,8 @@ export function gitEnvironment(options: Pick<GitRunOptions, 'token' | 'allowFile
   config.push(...(options.config ?? []));
   if (options.token) config.push(['http.extraHeader', authorizationHeader(options.token)]);
   const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    // A fixed system PATH: git and its remote helpers, never whatever the parent's PATH points at.
+    PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: '/nonexistent',
     LANG: 'C',
     LC_ALL: 'C',

@@ -340,4 +340,25 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       expect(paths).toContain(path);
     }
   });
+
+  it('a revocation or deactivation on one API process takes effect on another at once', async () => {
+    const other = await createTestApp({ databaseUrl: t.databaseUrl, redisPrefix: t.redisPrefix, env: { JWT_SECRET } });
+    try {
+      const admin = await registerUser(t, { role: 'admin' });
+      const user = await registerUser(t);
+      const second = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const secondAuth = { Authorization: `Bearer ${second.body.accessToken}` };
+      // Both sessions are cached by the other process first.
+      await other.http().get('/api/v1/users/me').set(user.auth).expect(200);
+      await other.http().get('/api/v1/users/me').set(secondAuth).expect(200);
+      await t.http().post('/api/v1/auth/logout').set(user.auth).expect(204);
+      await other.http().get('/api/v1/users/me').set(user.auth).expect(401);
+      await other.http().get('/api/v1/users/me').set(secondAuth).expect(200);
+      await t.http().patch(`/api/v1/users/${user.id}`).set(admin.auth).send({ isActive: false }).expect(200);
+      const res = await other.http().get('/api/v1/users/me').set(secondAuth).expect(403);
+      expect(res.body.code).toBe('ACCOUNT_DISABLED');
+    } finally {
+      await other.close();
+    }
+  });
 });

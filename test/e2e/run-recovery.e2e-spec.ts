@@ -55,8 +55,10 @@ describe('run recovery across worker processes', () => {
     // Read the live stream from this API until the coder has started, then drop the connection.
     const head = await readSse(api, `/api/v1/agents/runs/${run.id}/stream`, user.auth, {
       stopWhen: (event) => event.event === 'agent.started' && JSON.parse(event.data).data.agent === 'coder',
+      timeoutMs: 60_000,
     });
     expect(head.ended).toBe(false);
+    expect(head.events.at(-1)!.event).toBe('agent.started');
     const lastId = head.events.filter((e) => e.id !== undefined).at(-1)!.id!;
 
     await first.kill('SIGKILL');
@@ -71,7 +73,7 @@ describe('run recovery across worker processes', () => {
       // Same DATA_DIR: the development JWT secret is kept there, so the first API's token is valid.
       env: fakeLlmEnv(fake, { DATA_DIR: api.env.DATA_DIR }),
     });
-    const tail = await readSse(secondApi, `/api/v1/agents/runs/${run.id}/stream`, { ...user.auth, 'Last-Event-ID': lastId }, { timeoutMs: 20_000 });
+    const tail = await readSse(secondApi, `/api/v1/agents/runs/${run.id}/stream`, { ...user.auth, 'Last-Event-ID': lastId }, { timeoutMs: 90_000 });
     expect(tail.status).toBe(200);
     expect(tail.ended).toBe(true);
 
@@ -93,5 +95,6 @@ describe('run recovery across worker processes', () => {
     const streamed = [...head.events, ...tail.events].filter((e) => e.id !== undefined).map((e) => Number(e.id));
     expect(streamed).toEqual(stored.map((e) => e.seq));
     expect(stored.filter((e) => e.type === 'run.started')).toHaveLength(1);
-  });
+    // About 15 s on a quiet machine; starting two real worker processes takes far longer under load.
+  }, 180_000);
 });

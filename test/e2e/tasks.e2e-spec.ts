@@ -123,8 +123,15 @@ describe('tasks (HTTP)', () => {
     const jobs = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM runs WHERE task_id = $1', [task.id]);
     expect(jobs[0].n).toBe(1);
 
-    // Cancelling a queued run ends it at once; then the task may be deleted.
+    // Cancelling a queued run ends it at once (and drops any checkpoint of it); then the task may be deleted.
+    const db = t.app.get(DataSource);
+    const fakeCheckpoint = (runId: string) =>
+      db.query(`INSERT INTO langgraph.checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ($1, gen_random_uuid()::text, '{}')`, [runId]);
+    const checkpointsOf = async (runId: string) => (await db.query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [runId]))[0].n;
+    await fakeCheckpoint(a.body.run.id);
     const cancelled = await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(202);
+    expect(await checkpointsOf(a.body.run.id)).toBe(0);
+    await fakeCheckpoint(a.body.run.id);
     expect(cancelled.body.run.id).toBe(a.body.run.id);
     const run = await t.http().get(`/api/v1/agents/runs/${a.body.run.id}`).set(user.auth).expect(200);
     expect(run.body).toMatchObject({ status: 'cancelled', steps: [] });
@@ -133,6 +140,8 @@ describe('tasks (HTTP)', () => {
     await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(409);
     await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(204);
     await t.http().get(`/api/v1/agents/runs/${a.body.run.id}`).set(user.auth).expect(404);
+    // Deleting the run row (task deleted, account erased) removes its checkpoints too.
+    expect(await checkpointsOf(a.body.run.id)).toBe(0);
   });
 
   it('answers missing things and bad ids clearly', async () => {

@@ -206,6 +206,30 @@ describe('password lockout (HTTP)', () => {
     const res = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail('spray'), password: 'wrong-password' }).expect(429);
     expect(res.body.code).toBe('RATE_LIMITED');
   });
+
+});
+
+describe('2FA lockout per IP (HTTP)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ env: { LOGIN_MAX_FAILURES_PER_IP: '12' } });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('locks an IP after repeated wrong 2FA codes across accounts', async () => {
+    // Failures per account stay under MFA_MAX_FAILURES (5); the IP reaches its limit (12).
+    const users = [await registerUser(t), await registerUser(t), await registerUser(t), await registerUser(t)];
+    for (const user of users) await enableTwoFactor(t, user);
+    for (const user of users.slice(0, 3)) {
+      const token = await mfaToken(t, user);
+      for (let i = 0; i < 4; i++) await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: '000000' }).expect(401);
+    }
+    const last = users[3];
+    const res = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, last), code: '000000' }).expect(429);
+    expect(res.body.code).toBe('RATE_LIMITED');
+  });
 });
 
 describe('rate limits on sign-in routes (HTTP)', () => {

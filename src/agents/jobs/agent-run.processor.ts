@@ -112,6 +112,12 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       await this.progress.fail(run, error.code, error.message, result);
       return;
     }
+    if (isTransient(error)) {
+      // The database or the network blinked: BullMQ retries the job with backoff and the next attempt
+      // continues from the checkpoint (completed steps are reused, not paid for again).
+      this.logger.warn({ err: error, runId: run.id }, 'agent run hit a transient error; the job will be retried');
+      throw error;
+    }
     this.logger.error({ err: error, runId: run.id }, 'agent run failed unexpectedly');
     await this.progress.fail(run, 'AGENT_FAILED', `The run failed: ${(error as Error)?.message ?? String(error)}`, result);
   }
@@ -156,4 +162,12 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       recovering,
     };
   }
+}
+
+/** Connection loss, server shutdown, serialization failure or deadlock: worth another attempt. */
+const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '40001', '40P01']);
+
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: unknown; driverError?: { code?: unknown } })?.code ?? (error as { driverError?: { code?: unknown } })?.driverError?.code;
+  return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }

@@ -150,6 +150,10 @@ export class RunsService {
     await manager.update(Run, { id: run.id }, { status: 'cancelled', finishedAt: run.finishedAt, error: run.error, errorCode: run.errorCode, cancelRequested: true });
     await this.taskStatus.set(manager, run.taskId, 'cancelled');
     await this.events.append(manager, run, 'run.cancelled', { iteration: run.iteration, usage: usageOf(run) });
+    // A cancelled run never continues: its LangGraph checkpoints (generated code included) go with it.
+    for (const table of ['checkpoint_writes', 'checkpoint_blobs', 'checkpoints']) {
+      await manager.query(`DELETE FROM langgraph.${table} WHERE thread_id = $1`, [run.id]);
+    }
   }
 
   /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */

@@ -9,8 +9,6 @@ import { WebhookDispatcher } from '../webhook-dispatcher.service.js';
 
 export const SWEEP_SCHEDULER_ID = 'webhook-outbox-sweep';
 
-type WebhookJob = Job<JobOf<JobName.WebhookDelivery>, void, JobName.WebhookDelivery> | Job<JobOf<JobName.WebhookSweep>, void, JobName.WebhookSweep>;
-
 /**
  * Consumes `webhook-deliveries`: one job per delivery attempt, plus the periodic outbox sweep
  * (a BullMQ job scheduler, so one sweep runs per interval however many workers there are).
@@ -49,10 +47,15 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
     this.logger.warn(`webhook worker: ${error.message}`);
   }
 
-  async process(job: WebhookJob): Promise<void> {
+  /** Names come from Redis, so they are checked rather than trusted to the type. */
+  async process(job: Job<unknown, void, string>): Promise<void> {
     const started = performance.now();
     if (job.name === JobName.WebhookSweep) {
       await this.dispatcher.sweep();
+      return;
+    }
+    if (job.name !== JobName.WebhookDelivery) {
+      this.logger.warn(`job ${job.id}: unknown job name ${job.name}, ignored`);
       return;
     }
     const { deliveryId, attempt } = job.data as JobOf<JobName.WebhookDelivery>;
