@@ -1,4 +1,6 @@
 import { DataSource } from 'typeorm';
+import { Run } from '../../src/agents/runs/entities/run.entity.js';
+import { RunEventsService } from '../../src/agents/runs/run-events.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
@@ -265,6 +267,14 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     expect(deltas.map((e) => JSON.parse(e.data).data.text).join('')).toBe('Planning the sum function now.');
     expect(deltas.every((e) => e.id === undefined && JSON.parse(e.data).data.agent === 'planner')).toBe(true);
     expect(all.some((e) => e.type === 'agent.delta')).toBe(false);
+
+    // Events stored after the terminal one (a pull request opened later) are replayed too, then the stream ends.
+    const events = t.app.get(RunEventsService);
+    const runRow = await t.app.get(DataSource).getRepository(Run).findOneByOrFail({ id: queued.id });
+    await events.transaction((manager) => events.append(manager, runRow, 'pull_request.opened', { url: 'https://github.test/pr/1', number: 1 }));
+    const replay = await readSse(t, `/api/v1/agents/runs/${queued.id}/stream`, { ...user.auth, 'Last-Event-ID': String(stored.length - 1) });
+    expect(replay.ended).toBe(true);
+    expect(replay.events.map((e) => e.event)).toEqual(['run.completed', 'pull_request.opened']);
   });
 
   it('keeps task and run routes private to their owner', async () => {
