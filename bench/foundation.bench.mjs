@@ -19,8 +19,15 @@ export async function run(ctx) {
   const bareNest = await ctx.load(`${nest.url}/hello`);
   await nest.stop();
 
+  // Production runs API processes without the consumers (WORKER_IN_PROCESS=false); the one-command
+  // start hosts them too. Idle RSS of both, each after a few quiet seconds.
+  const apiOnly = await ctx.startApi({ WORKER_IN_PROCESS: 'false' });
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
+  const apiOnlyRss = rssMb(apiOnly.pid);
+  await apiOnly.stop();
+
   const api = await ctx.startApi();
-  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await new Promise((resolve) => setTimeout(resolve, 5_000));
   const idleRss = rssMb(api.pid);
   const live = await ctx.load(`${api.url}/api/v1/health/live`);
   await api.stop();
@@ -40,6 +47,7 @@ export async function run(ctx) {
     target: '≥ 0.70',
     pass: live.rps / bareNest.rps >= 0.7,
   });
-  rows.push({ scenario: 'API process idle (worker in-process)', metric: 'RSS (MB)', value: round(idleRss, 0), target: '< 200', pass: idleRss < 200 });
+  rows.push({ scenario: 'API process idle (WORKER_IN_PROCESS=false)', metric: 'RSS (MB)', value: round(apiOnlyRss, 0), target: '< 200', pass: apiOnlyRss < 200 });
+  rows.push({ scenario: 'API + in-process worker idle (npm start)', metric: 'RSS (MB)', value: round(idleRss, 0), target: '< 200', pass: idleRss < 200 });
   return rows;
 }
