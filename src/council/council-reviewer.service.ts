@@ -19,7 +19,7 @@ import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
 import { addUsd, normaliseUsd } from './money.js';
-import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from './review-tool.js';
+import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from '#src/agents/graph/review-tool.js';
 import { detectStuck, filesHash, findingsHash, type IterationFingerprint, type StuckCause } from './stuck.js';
 
 interface Seat {

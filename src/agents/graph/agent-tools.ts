@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ToolDefinition } from '#src/agents/llm/llm.types.js';
+import { SUBMIT_REVIEW_TOOL, submitReviewSchema } from './review-tool.js';
 
 /**
  * The agent tool protocol (API.md): every agent answers through exactly one tool call. Each tool has
@@ -23,23 +24,9 @@ export type WriteFiles = z.infer<typeof writeFilesSchema>;
 export const writeTestsSchema = z.object({ files: z.array(fileSchema).min(1).max(50) });
 export type WriteTests = z.infer<typeof writeTestsSchema>;
 
-export const reviewSchema = z.object({
-  verdict: z.enum(['APPROVE', 'REVISE', 'REJECT']),
-  summary: z.string().min(1).max(4000),
-  score: z.number().min(0).max(10).optional(),
-  issues: z
-    .array(
-      z.object({
-        severity: z.enum(['critical', 'warning', 'info']),
-        file: z.string().max(255).optional(),
-        line: z.number().int().min(0).optional(),
-        message: z.string().min(1).max(2000),
-      }),
-    )
-    .max(100)
-    .optional()
-    .default([]),
-});
+/** The single reviewer parses `submit_review` exactly as the council's judges do. */
+export const reviewSchema = submitReviewSchema;
+
 export type SubmittedReview = z.infer<typeof reviewSchema>;
 
 const fileArray = {
@@ -81,32 +68,7 @@ export const TOOLS = {
     description: 'Write the test files that check the solution.',
     parameters: { type: 'object', properties: { files: fileArray }, required: ['files'] },
   },
-  submit_review: {
-    name: 'submit_review',
-    description: 'Submit your review of the code.',
-    parameters: {
-      type: 'object',
-      properties: {
-        verdict: { type: 'string', enum: ['APPROVE', 'REVISE', 'REJECT'] },
-        summary: { type: 'string' },
-        score: { type: 'number', minimum: 0, maximum: 10 },
-        issues: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              severity: { type: 'string', enum: ['critical', 'warning', 'info'] },
-              file: { type: 'string' },
-              line: { type: 'integer' },
-              message: { type: 'string' },
-            },
-            required: ['severity', 'message'],
-          },
-        },
-      },
-      required: ['verdict', 'summary', 'issues'],
-    },
-  },
+  submit_review: SUBMIT_REVIEW_TOOL,
 } satisfies Record<string, ToolDefinition>;
 
 export type ToolName = keyof typeof TOOLS;

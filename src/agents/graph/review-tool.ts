@@ -1,5 +1,5 @@
 /**
- * `submit_review`: the one tool every judge (and the single reviewer) answers with (API.md). The
+ * `submit_review`: the one tool every judge and the single reviewer answer with (API.md). The
  * arguments a model sends are parsed strictly: an unknown verdict or severity, a score outside 0–10
  * or a missing summary makes the answer invalid, and the judge gets one corrective retry.
  */
@@ -60,7 +60,7 @@ const issueSchema = z
   })
   .strict();
 
-const submitReviewSchema = z
+export const submitReviewSchema = z
   .object({
     verdict: z.preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(['APPROVE', 'REVISE', 'REJECT'])),
     summary: z.string().trim().min(1).max(MAX_TEXT),
