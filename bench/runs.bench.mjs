@@ -57,7 +57,7 @@ export async function run(ctx) {
   const { RedisFactory } = await import('../dist/src/redis/redis.factory.js');
   const { DataSource } = await import('typeorm');
 
-  const app = await NestFactory.create(AppModule.register({ workerInProcess: true }), { bodyParser: false, logger: false });
+  const app = await NestFactory.create(await AppModule.register({ workerInProcess: true }), { bodyParser: false, logger: false });
   configureHttpApp(app);
   await app.listen(0, '127.0.0.1');
   const port = app.getHttpServer().address().port;

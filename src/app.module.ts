@@ -1,7 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { CommonModule } from './common/common.module.js';
 import { CoreModule } from './core.module.js';
-import { HTTP_MODULES, JOB_MODULES } from './modules.js';
+import { HTTP_MODULES } from './modules.js';
 
 export interface AppModuleOptions {
   /** Host the BullMQ consumers in this process too (the one-command start). */
@@ -10,10 +10,12 @@ export interface AppModuleOptions {
 
 @Module({})
 export class AppModule {
-  static register(options: AppModuleOptions): DynamicModule {
+  /** The job modules are loaded only when this process hosts them (see job-modules.ts). */
+  static async register(options: AppModuleOptions): Promise<DynamicModule> {
+    const jobModules = options.workerInProcess ? (await import('./job-modules.js')).JOB_MODULES : [];
     return {
       module: AppModule,
-      imports: [CoreModule, ...HTTP_MODULES, ...(options.workerInProcess ? JOB_MODULES : []), CommonModule],
+      imports: [CoreModule, ...HTTP_MODULES, ...jobModules, CommonModule],
     };
   }
 }

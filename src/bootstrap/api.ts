@@ -10,7 +10,7 @@ import { closeOnSignals } from './run.js';
 export async function startApi(): Promise<void> {
   const settings = appConfig();
   const app = await NestFactory.create<NestExpressApplication>(
-    AppModule.register({ workerInProcess: settings.workerInProcess }),
+    await AppModule.register({ workerInProcess: settings.workerInProcess }),
     { bufferLogs: true, bodyParser: false, abortOnError: false },
   );
   configureHttpApp(app);
