@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType, PartialType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -17,8 +17,8 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { TASK_LANGUAGES, TASK_MODES } from '../entities/task.entity.js';
-import type { TaskLanguage, TaskMode } from '../entities/task.entity.js';
+import { TASK_LANGUAGES, TASK_MODES } from '#src/tasks/entities/task.entity.js';
+import type { TaskLanguage, TaskMode } from '#src/tasks/entities/task.entity.js';
 
 const MODEL_REF = /^[a-z]+(:[A-Za-z0-9._:/@-]{1,150})?$/;
 const JUDGE = /^[a-z][a-z0-9_-]{0,39}$/;
@@ -139,23 +139,5 @@ export class CreateTaskDto {
   config?: TaskConfigDto;
 }
 
-export class UpdateTaskDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 200 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(200) title?: string;
-  @ApiPropertyOptional({ minLength: 1, maxLength: 20000 }) @IsOptional() @IsString() @MinLength(1) @MaxLength(20_000) description?: string;
-  @ApiPropertyOptional({ enum: TASK_LANGUAGES }) @IsOptional() @IsIn(TASK_LANGUAGES) language?: TaskLanguage;
-  @ApiPropertyOptional({ enum: TASK_MODES }) @IsOptional() @IsIn(TASK_MODES) mode?: TaskMode;
-
-  @ApiPropertyOptional({ type: [TaskFileDto] })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(1000)
-  @ValidateNested({ each: true })
-  @Type(() => TaskFileDto)
-  files?: TaskFileDto[];
-
-  @ApiPropertyOptional({ type: TaskConfigDto })
-  @IsOptional()
-  @ValidateNested()
-  @Type(() => TaskConfigDto)
-  config?: TaskConfigDto;
-}
+/** PATCH /tasks/:id: any field of a new task but its repository, each optional, validated alike. */
+export class UpdateTaskDto extends PartialType(OmitType(CreateTaskDto, ['repositoryId'] as const)) {}
