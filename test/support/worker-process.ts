@@ -23,7 +23,11 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start:\n${output}`)), 90_000);
+    // A worker that never got going must not outlive the test (it would keep consuming jobs).
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start:\n${output}`));
+    }, 90_000);
     const check = () => {
       if (output.includes('Quorum worker consuming jobs')) {
         clearTimeout(timer);
