@@ -9,6 +9,7 @@ import { Webhooks1763804000000 } from './1763804000000-Webhooks.js';
 import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
 import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
+import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimitNotify.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Council1763805000000,
   Repositories1763806000000,
   RepositoryResultsCascade1763806000001,
+  LlmBudgetLimitNotify1763807100000,
 ];

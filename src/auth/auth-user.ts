@@ -6,4 +6,6 @@ export interface AuthUser {
   emailVerified: boolean;
   /** The session (device) the access token belongs to. */
   sessionId: string;
+  /** The user's state generation as authentication read it for this request (see UserStateCache). */
+  stateGen?: number;
 }

@@ -119,10 +119,13 @@ export class SessionsService {
     throw new TokenReusedError();
   }
 
-  /** The state the JWT guard checks per request (cached, invalidated on every change). */
-  async state(userId: string, sessionId: string): Promise<SessionState | undefined> {
+  /**
+   * The state the JWT guard checks per request (cached, invalidated on every change), with the
+   * user's state generation it was read under.
+   */
+  async state(userId: string, sessionId: string): Promise<(SessionState & { gen: number }) | undefined> {
     const cached = await this.stateCache.read(userId, sessionId);
-    if (cached.state) return cached.state;
+    if (cached.state) return { ...cached.state, gen: cached.gen };
     const [user, session] = await Promise.all([
       this.users.findById(userId),
       this.sessions.findOneBy({ id: sessionId, userId }),
@@ -136,7 +139,7 @@ export class SessionsService {
       sessionActive: !!session && !session.revokedAt && session.expiresAt.getTime() > Date.now(),
     };
     await this.stateCache.write(sessionId, cached.gen, state);
-    return state;
+    return { ...state, gen: cached.gen };
   }
 
   find(userId: string, sessionId: string): Promise<UserSession | null> {

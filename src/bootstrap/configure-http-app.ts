@@ -3,11 +3,17 @@ import { RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoRoot } from 'pino';
+import { ROOT_LOGGER } from '#src/logging/logging.module.js';
+import { requestLogger } from '#src/logging/request-logger.js';
+import { fixedHeaders } from '#src/common/fixed-headers.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
-import { setupOpenApi } from './openapi.js';
+import { httpMetrics } from '#src/metrics/http-metrics.middleware.js';
+import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -21,23 +27,48 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   if (settings.trustProxy) app.set('trust proxy', true);
-  app.use(
-    helmet({
-      // Swagger UI needs its inline scripts; the JSON API itself never serves HTML.
-      contentSecurityPolicy: {
-        directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
-      },
-      hsts: settings.production,
-    }),
-  );
+  app.use(requestLogger(app.get<PinoRoot>(ROOT_LOGGER)));
+  app.use(httpMetrics);
+  // The JSON API and the Swagger UI page need different headers: the API gets only what matters
+  // for JSON (OWASP REST Security Cheat Sheet), the docs page helmet's HTML set with its scripts.
+  // Constant headers, worked out once from helmet's configuration (see fixedHeaders).
+  const apiHeaders = fixedHeaders(helmet({
+    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    xFrameOptions: { action: 'deny' },
+    hsts: settings.production,
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  }));
+  const docsHeaders = helmet({
+    contentSecurityPolicy: {
+      directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
+    },
+    hsts: settings.production,
+  });
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.url.startsWith(`/${DOCS_PATH}`)) return docsHeaders(req, res, next);
+    // Answers carry account data and tokens: no cache keeps them (routes may set their own policy).
+    res.setHeader('Cache-Control', 'no-store');
+    for (const [name, value] of apiHeaders) res.setHeader(name, value);
+    next();
+  });
+  // With `no-store` no client revalidates, so hashing every response body for an ETag is waste.
+  app.set('etag', false);
   app.use(cookieParser());
   app.useBodyParser('json', { limit: settings.bodyLimit });
   app.useBodyParser('urlencoded', { limit: settings.bodyLimit, extended: false });
-  app.enableCors({
-    origin: settings.corsOrigins.length > 0 ? settings.corsOrigins : false,
-    credentials: true,
-    exposedHeaders: ['X-Request-Id', 'Retry-After', 'Location'],
-  });
+  // No configured origin means no cross-origin access at all: no CORS middleware to run.
+  if (settings.corsOrigins.length > 0) {
+    app.enableCors({
+      origin: settings.corsOrigins,
+      credentials: true,
+      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Location'],
+    });
+  }
   app.setGlobalPrefix(API_PREFIX, {
     exclude: [
       { path: 'metrics', method: RequestMethod.GET },

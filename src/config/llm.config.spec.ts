@@ -29,7 +29,8 @@ describe('llm config', () => {
     expect(config.providers.openai).toMatchObject({ enabled: true, apiKey: 'sk' });
     expect(config.providers.anthropic.enabled).toBe(false);
     expect(config.providers.local).toMatchObject({ enabled: true, baseUrl: 'http://127.0.0.1:11434/v1' });
-    expect(config.breaker).toEqual({ failureThreshold: 3, cooldownMs: 30_000 });
+    expect(config.breaker).toEqual({ failureThreshold: 3, cooldownMs: 30_000, cacheMs: 1_000 });
+    expect(config.budgetLimitCacheMs).toBe(10_000);
     expect(config.timeoutMs).toBe(120_000);
   });
 

@@ -72,6 +72,8 @@ export const llmConfig = registerAs('llm', () => {
     LLM_RETRY_MAX_MS: envInt(20_000, 0, 600_000),
     LLM_BREAKER_FAILURE_THRESHOLD: envInt(5, 1, 1_000),
     LLM_BREAKER_COOLDOWN_MS: envInt(30_000, 10, 3_600_000),
+    LLM_BREAKER_CACHE_MS: envInt(1_000, 0, 60_000),
+    LLM_BUDGET_LIMIT_CACHE_MS: envInt(10_000, 0, 3_600_000),
     LLM_DEFAULT_MAX_TOKENS: envInt(4_096, 1, 1_000_000),
     METRICS_TOKEN: z.string().optional(),
   });
@@ -122,7 +124,14 @@ export const llmConfig = registerAs('llm', () => {
     maxRetries: env.LLM_MAX_RETRIES,
     retryBaseMs: env.LLM_RETRY_BASE_MS,
     retryMaxMs: env.LLM_RETRY_MAX_MS,
-    breaker: { failureThreshold: env.LLM_BREAKER_FAILURE_THRESHOLD, cooldownMs: env.LLM_BREAKER_COOLDOWN_MS },
+    breaker: {
+      failureThreshold: env.LLM_BREAKER_FAILURE_THRESHOLD,
+      cooldownMs: env.LLM_BREAKER_COOLDOWN_MS,
+      /** How long this process trusts a closed circuit without asking Redis (pub/sub drops it sooner). */
+      cacheMs: env.LLM_BREAKER_CACHE_MS,
+    },
+    /** How long this process trusts a user's budget limit without asking PostgreSQL (pub/sub drops it sooner). */
+    budgetLimitCacheMs: env.LLM_BUDGET_LIMIT_CACHE_MS,
     defaultMaxTokens: env.LLM_DEFAULT_MAX_TOKENS,
     metricsToken: env.METRICS_TOKEN,
   };

@@ -1,9 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { dataSourceOptions } from './data-source-options.js';
+import { PgNotifications } from './pg-notifications.js';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -19,5 +21,7 @@ import { dataSourceOptions } from './data-source-options.js';
       },
     }),
   ],
+  providers: [PgNotifications],
+  exports: [PgNotifications],
 })
 export class DatabaseModule {}

@@ -1,66 +1,90 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
+import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
+import type { AppConfig } from '#src/config/app.config.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { requestContext } from './request-logger.js';
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** The process's one pino logger; Nest's logger (nestjs-pino) and the request log write through it. */
+export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
 
-/** Paths whose values pino replaces with [Redacted]: credentials never reach a log line. */
+/** Keys whose values never reach a log line, wherever redaction looks for them. */
+export const SECRET_KEYS = [
+  'password',
+  'currentPassword',
+  'newPassword',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'mfaToken',
+  'secret',
+  'apiKey',
+  'code',
+  'backupCode',
+  'authorization',
+  'cookie',
+] as const;
+
+/** The objects the code logs secrets could sit in (one level down), beside the top level. */
+const CONTAINERS = ['body', 'query', 'params', 'headers', 'dto', 'input', 'data', 'user', 'changes', 'err', 'error', 'options'];
+
+/**
+ * Paths whose values pino replaces with [Redacted]: credentials never reach a log line.
+ *
+ * Deliberately no leading wildcard (`*.password`): pino then runs the redactor over every key of
+ * every line and every child-logger binding. Measured on this machine: 10.6 µs per line with the
+ * wildcard list, 3.5 µs with named paths. The named list covers the top level (which
+ * `*.password` never did) and one level down in each container the code logs. The request log
+ * never writes headers (see request-logger.ts), so the Authorization header and cookies need no path.
+ */
 export const REDACT_PATHS = [
-  'req.headers.authorization',
-  'req.headers.cookie',
-  'req.headers["x-csrf-token"]',
-  'req.headers["x-api-key"]',
-  'res.headers["set-cookie"]',
-  '*.password',
-  '*.currentPassword',
-  '*.newPassword',
-  '*.token',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.mfaToken',
-  '*.secret',
-  '*.apiKey',
-  '*.code',
-  '*.backupCode',
-  '*.authorization',
+  ...SECRET_KEYS,
+  ...CONTAINERS.flatMap((container) => SECRET_KEYS.map((key) => `${container}.${key}`)),
 ];
 
-export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
-  const incoming = req.headers['x-request-id'];
-  const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  res.setHeader('X-Request-Id', id);
-  return id;
+/** JSON lines in production and tests, pretty single lines in development (stdout unless `destination`). */
+export function createRootLogger(app: Pick<AppConfig, 'logLevel' | 'production' | 'nodeEnv'>, destination?: DestinationStream): Logger {
+  const options = {
+    level: app.logLevel,
+    redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
+    base: { pid: process.pid, hostname: hostname(), service: 'quorum' },
+    serializers: { err: stdSerializers.err },
+    // Every line written while a request is handled carries its id.
+    mixin: () => requestContext.getStore() ?? {},
+    transport:
+      app.production || app.nodeEnv === 'test'
+        ? undefined
+        : { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+  };
+  return destination ? pino({ ...options, transport: undefined }, destination) : pino(options);
 }
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: ROOT_LOGGER,
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<AllConfig, true>) => createRootLogger(config.get('app', { infer: true })),
+    },
+  ],
+  exports: [ROOT_LOGGER],
+})
+class RootLoggerModule {}
 
 @Module({
   imports: [
+    RootLoggerModule,
+    // nestjs-pino adapts Nest's Logger to the root logger. Its own per-request middleware is not
+    // mounted (`forRoutes: []`): `requestLogger` does that job for a fraction of the cost.
     LoggerModule.forRootAsync({
-      inject: [ConfigService],
-      useFactory: (config: ConfigService<AllConfig, true>) => {
-        const app = config.get('app', { infer: true });
-        return {
-          pinoHttp: {
-            level: app.logLevel,
-            genReqId: requestIdFor,
-            redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
-            // A static binding on the root logger: pino-http would otherwise make a second child
-            // logger per request for it (measured: a few % of a light request's CPU).
-            base: { pid: process.pid, hostname: hostname(), service: 'quorum' },
-            autoLogging: { ignore: (req: IncomingMessage) => req.url?.startsWith('/api/v1/health') ?? false },
-            serializers: {
-              req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
-            },
-            transport: app.production || app.nodeEnv === 'test'
-              ? undefined
-              : { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
-          },
-        };
-      },
+      imports: [RootLoggerModule],
+      inject: [ROOT_LOGGER],
+      useFactory: (root: Logger) => ({ pinoHttp: { logger: root }, forRoutes: [] }),
     }),
   ],
+  exports: [RootLoggerModule],
 })
 export class LoggingModule {}

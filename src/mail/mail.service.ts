@@ -1,6 +1,5 @@
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
 import type { AllConfig } from '#src/config/namespaces.js';
 
@@ -18,21 +17,25 @@ export interface MailMessage {
 @Injectable()
 export class MailService implements OnApplicationShutdown {
   private readonly logger = new Logger(MailService.name);
-  private readonly transport?: Transporter;
+  private readonly smtpUrl?: string;
   private readonly from: string;
+  /** Made on the first mail: most API processes go a long time without sending one (memory). */
+  private transport?: Promise<Transporter>;
 
   constructor(config: ConfigService<AllConfig, true>) {
     const mail = config.get('mail', { infer: true });
     this.from = mail.from;
-    if (mail.smtpUrl) this.transport = nodemailer.createTransport(mail.smtpUrl);
+    this.smtpUrl = mail.smtpUrl;
   }
 
   async send(message: MailMessage): Promise<void> {
-    if (!this.transport) {
+    const smtpUrl = this.smtpUrl;
+    if (!smtpUrl) {
       this.logger.log({ to: message.to, subject: message.subject, text: message.text }, 'Mail (no SMTP_URL; logged, not sent)');
       return;
     }
-    const info = await this.transport.sendMail({ from: this.from, ...message });
+    this.transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
+    const info = await (await this.transport).sendMail({ from: this.from, ...message });
     this.logger.log({ messageId: info.messageId, subject: message.subject }, 'Mail sent');
   }
 
@@ -46,7 +49,7 @@ export class MailService implements OnApplicationShutdown {
     );
   }
 
-  onApplicationShutdown(): void {
-    this.transport?.close();
+  async onApplicationShutdown(): Promise<void> {
+    (await this.transport?.catch(() => undefined))?.close();
   }
 }

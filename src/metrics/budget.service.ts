@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
+import type { AllConfig } from '#src/config/namespaces.js';
+import type { LocalCache } from '#src/common/local-cache.js';
+import { PgNotifications } from '#src/database/pg-notifications.js';
 import { Budget } from './entities/budget.entity.js';
 import { BudgetExceededError } from './metrics.errors.js';
 import { addMoney, fromMicroCents, toMicroCents } from './money.js';
@@ -14,6 +18,9 @@ export interface BudgetStatus {
   periodEnd: string;
 }
 
+/** Notified by the `llm_budgets` trigger (migration LlmBudgetLimitNotify) with the user id. */
+const LIMITS_CHANNEL = 'llm_budget_limits';
+
 export function monthBounds(now: Date): { start: Date; end: Date } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
@@ -25,21 +32,33 @@ export function monthBounds(now: Date): { start: Date; end: Date } {
  * starts; the reservation and the check run in one transaction holding the user's budget row lock
  * (`SELECT … FOR UPDATE`), so concurrent reservations of a user are serialised and each one sees
  * every earlier reservation and settled record. Settling (`UsageService.settle`) inserts the usage
- * record and deletes the reservation in one transaction, so a reader sees one or the other, never neither.
+ * record and deletes the reservation in one statement, so a reader sees one or the other, never neither.
  *
  * PostgreSQL rather than a Redis counter: the spend *is* the usage table; a separate counter could
  * drift from it after a crash between the two writes. Reservations carry an expiry so a crashed
  * worker's reservation stops counting on its own.
+ *
+ * Whether a user has a limit at all is asked before every model call, so each process keeps the
+ * answer (`LLM_BUDGET_LIMIT_CACHE_MS`). A trigger on `llm_budgets` notifies every change when it
+ * commits, whoever writes it, and each process drops its copy on the notification; `setLimit`
+ * returns only once its own process got it, so a call started after `setLimit` returned, anywhere,
+ * sees the new limit. Only "no limit" lets a call skip the reservation; a kept limit still goes
+ * through the locked transaction, which reads the row itself.
  */
 @Injectable()
 export class BudgetService {
   private limitWaiters = new Map<string, { resolve: (limit: string | null) => void; reject: (error: unknown) => void }[]>();
   private limitLookup: Promise<void> | null = null;
+  private readonly limits: LocalCache<string | null>;
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Budget) private readonly budgets: Repository<Budget>,
-  ) {}
+    private readonly notifications: PgNotifications,
+    config: ConfigService<AllConfig, true>,
+  ) {
+    this.limits = notifications.cache<string | null>(LIMITS_CHANNEL, { ttlMs: config.get('llm', { infer: true }).budgetLimitCacheMs });
+  }
 
   /**
    * The user's limit. This runs before every model call, so lookups that arrive while one is in
@@ -78,7 +97,15 @@ export class BudgetService {
   /** Sets (or with null removes) the monthly limit; numbers and strings are normalised to 8 decimals. */
   async setLimit(userId: string, monthlyLimitUsd: string | number | null): Promise<BudgetStatus> {
     const limit = monthlyLimitUsd === null ? null : fromMicroCents(toMicroCents(String(monthlyLimitUsd)));
-    await this.budgets.upsert({ userId, monthlyLimitUsd: limit }, ['userId']);
+    const notification = this.notifications.notified(LIMITS_CHANNEL, userId);
+    try {
+      await this.budgets.upsert({ userId, monthlyLimitUsd: limit }, ['userId']);
+    } catch (error) {
+      notification.cancel();
+      throw error;
+    }
+    this.limits.drop(userId);
+    await notification.received;
     return this.status(userId);
   }
 
@@ -100,11 +127,13 @@ export class BudgetService {
 
   /**
    * Reserves `amountUsd` or throws `BudgetExceededError`. Returns null when the user has no limit
-   * (nothing to hold), else the reservation id to pass to `settle`/`release`.
+   * (nothing to hold), else the reservation id to pass to `settle`/`release`. The amount may be
+   * given as a function: it is then only worked out for users with a limit.
    */
-  async reserve(userId: string, amountUsd: string, ttlMs: number): Promise<string | null> {
+  async reserve(userId: string, amount: string | (() => string), ttlMs: number): Promise<string | null> {
     // Cheap path: most users have no limit; a limit set while this call runs applies from the next call.
-    if ((await this.getLimit(userId)) === null) return null;
+    if ((await this.cachedLimit(userId)) === null) return null;
+    const amountUsd = typeof amount === 'string' ? amount : amount();
     return this.dataSource.transaction('READ COMMITTED', async (manager) => {
       const locked = await manager.query<{ monthly_limit_usd: string | null }[]>(
         'SELECT monthly_limit_usd FROM llm_budgets WHERE user_id = $1 FOR UPDATE',
@@ -126,6 +155,15 @@ export class BudgetService {
       );
       return inserted[0].id;
     });
+  }
+
+  private async cachedLimit(userId: string): Promise<string | null> {
+    const cached = this.limits.get(userId);
+    if (cached !== undefined) return cached;
+    const token = this.limits.token();
+    const limit = await this.getLimit(userId);
+    this.limits.set(userId, limit, token);
+    return limit;
   }
 
   async release(reservationId: string | null): Promise<void> {

@@ -1,19 +1,14 @@
-import { MiddlewareConsumer, Module, NestModule, RequestMethod } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
-import { HttpMetricsMiddleware } from './http-metrics.middleware.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsCoreModule } from './metrics-core.module.js';
 import { PrometheusController } from './prometheus.controller.js';
 import { PrometheusService } from './prometheus.service.js';
 
-/** The HTTP side of metrics: Prometheus scrape endpoint, request metrics, usage and budget API. */
+/** The HTTP side of metrics: Prometheus scrape endpoint, usage and budget API. */
 @Module({
   imports: [MetricsCoreModule, LlmModule],
   controllers: [MetricsController, PrometheusController],
   providers: [PrometheusService],
 })
-export class MetricsModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes({ path: '*path', method: RequestMethod.ALL });
-  }
-}
+export class MetricsModule {}

@@ -79,7 +79,7 @@ export class UsageService {
   ) {}
 
   /**
-   * Writes the record and, in the same transaction, drops the budget reservation it settles, so a
+   * Writes the record and, in the same statement, drops the budget reservation it settles, so a
    * budget check sees either the reservation or the spend, never neither. Resolves once committed.
    *
    * Group commit: records arriving while a write is in flight go out together in the next one
@@ -145,10 +145,13 @@ export class UsageService {
       await this.dataSource.query(insert, params);
       return;
     }
-    await this.dataSource.transaction(async (manager) => {
-      await manager.query(insert, params);
-      await manager.query('DELETE FROM llm_budget_reservations WHERE id = ANY($1::uuid[])', [reservations]);
-    });
+    // One statement is one transaction: the records and the end of their reservations commit
+    // together, in one round trip instead of BEGIN / INSERT / DELETE / COMMIT.
+    params.push(reservations);
+    await this.dataSource.query(
+      `WITH settled AS (DELETE FROM llm_budget_reservations WHERE id = ANY($${params.length}::uuid[])) ${insert}`,
+      params,
+    );
   }
 
   /**

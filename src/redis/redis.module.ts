@@ -2,6 +2,7 @@ import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Redis } from 'ioredis';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { InvalidationBus } from './invalidation-bus.js';
 import { REDIS_CLIENT } from './redis.constants.js';
 import { RedisFactory } from './redis.factory.js';
 
@@ -9,13 +10,14 @@ import { RedisFactory } from './redis.factory.js';
 @Module({
   providers: [
     RedisFactory,
+    InvalidationBus,
     {
       provide: REDIS_CLIENT,
       inject: [RedisFactory],
       useFactory: (factory: RedisFactory) => factory.create('commands'),
     },
   ],
-  exports: [REDIS_CLIENT, RedisFactory],
+  exports: [REDIS_CLIENT, RedisFactory, InvalidationBus],
 })
 export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS_CLIENT) private readonly redis: Redis) {}

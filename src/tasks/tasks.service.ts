@@ -20,6 +20,7 @@ import { IdempotencyService } from './idempotency.service.js';
 import { ModelRefValidator } from './model-ref.validator.js';
 import { TaskView, toTaskView } from './task.view.js';
 import { TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+import { retryConflicts } from '#src/database/retry-conflicts.js';
 
 /** Task rules: input limits, ownership, idempotent create/execute, the one-active-run rule. */
 @Injectable()
@@ -100,11 +101,15 @@ export class TasksService {
   }
 
   async remove(userId: string, taskId: string): Promise<void> {
-    await this.events.transaction(async (manager) => {
-      const task = await this.lockOwned(manager, userId, taskId);
-      if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
-      await manager.delete(Task, { id: task.id });
-    });
+    // The cascade reaches rows that a finishing run's last events and webhook deliveries are still
+    // writing; PostgreSQL may pick this transaction as a deadlock victim, so it runs again.
+    await retryConflicts(() =>
+      this.events.transaction(async (manager) => {
+        const task = await this.lockOwned(manager, userId, taskId);
+        if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
+        await manager.delete(Task, { id: task.id });
+      }),
+    );
   }
 
   /** Queues a run: run row + `run.queued` + task status commit together; the job is added after commit. */

@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 
@@ -30,6 +31,14 @@ export class UserStateCache implements OnApplicationShutdown {
    */
   private readonly redis: Redis;
 
+  /**
+   * User values (the profile) also kept in this process, stamped like the Redis entries. Used only
+   * when the caller already knows the user's current generation from this very request (the guard
+   * read it with the session state a moment ago), so a hit saves the second Redis round trip of
+   * GET /users/me and is exactly as fresh as the Redis entry would be.
+   */
+  private readonly local = new LRUCache<string, { gen: number; value: unknown }>({ max: 10_000 });
+
   constructor(
     private readonly keys: RedisFactory,
     config: ConfigService<AllConfig, true>,
@@ -51,13 +60,25 @@ export class UserStateCache implements OnApplicationShutdown {
     return this.writeStamped(this.sessionKey(sessionId), gen, state);
   }
 
-  /** Any JSON value about the user (e.g. the profile served by GET /users/me), under the same rules. */
-  readUserValue<T>(userId: string, name: string): Promise<{ value?: T; gen: number }> {
-    return this.readStamped<T>(userId, this.userKey(userId, name));
+  /**
+   * Any JSON value about the user (e.g. the profile served by GET /users/me), under the same rules.
+   * `currentGen`: the user's generation as this request already read it (see `read`), if known.
+   */
+  async readUserValue<T>(userId: string, name: string, currentGen?: number): Promise<{ value?: T; gen: number }> {
+    const key = this.userKey(userId, name);
+    if (currentGen !== undefined && this.ttlSeconds > 0) {
+      const local = this.local.get(key);
+      if (local?.gen === currentGen) return { value: local.value as T, gen: currentGen };
+    }
+    const read = await this.readStamped<T>(userId, key);
+    if (read.value !== undefined) this.local.set(key, { gen: read.gen, value: read.value });
+    return read;
   }
 
-  writeUserValue(userId: string, name: string, gen: number, value: unknown): Promise<void> {
-    return this.writeStamped(this.userKey(userId, name), gen, value);
+  async writeUserValue(userId: string, name: string, gen: number, value: unknown): Promise<void> {
+    const key = this.userKey(userId, name);
+    await this.writeStamped(key, gen, value);
+    if (this.ttlSeconds > 0) this.local.set(key, { gen, value });
   }
 
   private async readStamped<T>(userId: string, key: string): Promise<{ value?: T; gen: number }> {

@@ -21,7 +21,7 @@ export class UsersController {
   @Get('me')
   @ApiOkResponse({ type: UserView })
   me(@CurrentUser() user: AuthUser): Promise<UserView> {
-    return this.users.getView(user.id);
+    return this.users.getView(user.id, user.stateGen);
   }
 
   @Patch('me')

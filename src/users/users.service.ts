@@ -100,9 +100,12 @@ export class UsersService {
     return this.getById(id);
   }
 
-  /** The profile as GET /users/me shows it, from the generation-checked cache when it can. */
-  async getView(id: string): Promise<UserView> {
-    const cached = await this.stateCache.readUserValue<UserView>(id, 'view');
+  /**
+   * The profile as GET /users/me shows it, from the generation-checked cache when it can.
+   * `currentGen`: the user's state generation this request's authentication read, if any.
+   */
+  async getView(id: string, currentGen?: number): Promise<UserView> {
+    const cached = await this.stateCache.readUserValue<UserView>(id, 'view', currentGen);
     if (cached.value) return cached.value;
     const view = toUserView(await this.getById(id));
     await this.stateCache.writeUserValue(id, 'view', cached.gen, view);

@@ -32,6 +32,23 @@ describe('users (HTTP)', () => {
       await t.http().get('/api/v1/users/me').expect(401);
     });
 
+    it('shows a profile change made through another API process at once', async () => {
+      // Two API processes on one database and Redis: each keeps profiles in memory too, so this
+      // checks that a change committed elsewhere is never served stale from here.
+      const other = await createTestApp({ databaseUrl: t.databaseUrl, redisPrefix: t.redisPrefix, env: { DATA_DIR: t.env.DATA_DIR } });
+      try {
+        const user = await registerUser(t, { name: 'Grace' });
+        for (let i = 0; i < 2; i++) await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
+        await other.http().patch('/api/v1/users/me').set(user.auth).send({ name: 'Grace Hopper' }).expect(200);
+        const here = await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
+        expect(here.body.name).toBe('Grace Hopper');
+        await other.http().patch('/api/v1/users/me').set(user.auth).send({ name: 'G. Hopper' }).expect(200);
+        expect((await t.http().get('/api/v1/users/me').set(user.auth).expect(200)).body.name).toBe('G. Hopper');
+      } finally {
+        await other.close();
+      }
+    });
+
     it.each([
       [{ role: 'admin' }, 'role'],
       [{ emailVerified: true }, 'emailVerified'],

@@ -19,7 +19,9 @@ const WRITE_FILES: ToolDefinition = {
   },
 };
 
-const COOLDOWN_MS = 300;
+// Long enough that a loaded machine (the whole suite at once) cannot pass it between two calls: the
+// first fallback call also imports the other provider's SDK, which took over 1.5 s under full load.
+const COOLDOWN_MS = 5_000;
 
 const CASES: { provider: ProviderName; model: string; wire: FakeWireFormat }[] = [
   { provider: 'openai', model: 'gpt-4o', wire: 'openai' },
@@ -171,7 +173,7 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       expect(fake.requests.slice(before).map((r) => r.model)).not.toContain(model);
 
       failing = false;
-      const deadline = Date.now() + 10_000;
+      const deadline = Date.now() + COOLDOWN_MS + 10_000;
       let served = '';
       while (served !== provider && Date.now() < deadline) {
         served = (await gateway.call(request())).provider;

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { Redis } from 'ioredis';
 import type { AllConfig } from '#src/config/namespaces.js';
+import type { LocalCache } from '#src/common/local-cache.js';
+import { InvalidationBus } from '#src/redis/invalidation-bus.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { llmMetrics } from '#src/metrics/prometheus.js';
@@ -40,30 +42,41 @@ if now >= tonumber(h[4] or '0') then
 end
 return {0, state, 0, failures}`;
 
+// The scripts that change a circuit publish the change (ARGV[1] channel, ARGV[2] message) in the
+// same script, so no process holding a copy of "closed, no failures" can miss it, and return
+// {state after, 1 if they published}.
 const SUCCESS = `
 local h = redis.call('HMGET', KEYS[1], 'state', 'failures')
 if (h[1] or 'closed') ~= 'closed' or tonumber(h[2] or '0') > 0 then
   redis.call('HSET', KEYS[1], 'state', 'closed', 'failures', 0)
+  redis.call('PUBLISH', ARGV[1], ARGV[2])
+  return {'closed', 1}
 end
-return h[1] or 'closed'`;
+return {'closed', 0}`;
 
 const FAILURE = `${NOW}
 local state = redis.call('HGET', KEYS[1], 'state') or 'closed'
+if state == 'open' then return {'open', 0} end
+redis.call('PUBLISH', ARGV[1], ARGV[2])
 if state == 'half_open' then
   redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now)
-  return 'open'
+  return {'open', 1}
 end
-if state == 'open' then return 'open' end
 local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-if failures >= tonumber(ARGV[1]) then
+if failures >= tonumber(ARGV[3]) then
   redis.call('HSET', KEYS[1], 'state', 'open', 'opened_at', now, 'failures', 0)
-  return 'open'
+  return {'open', 1}
 end
-return 'closed'`;
+return {'closed', 1}`;
 
 const RELEASE_PROBE = `
 if redis.call('HGET', KEYS[1], 'state') == 'half_open' then redis.call('HSET', KEYS[1], 'probe_until', 0) end
 return 1`;
+
+const RESET = `
+redis.call('DEL', KEYS[1])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return {'closed', 1}`;
 
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
@@ -71,6 +84,16 @@ const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, ope
  * Per-provider circuit breaker whose state lives in Redis, so every api and worker process sees
  * the same circuit: N consecutive outage failures open it; after the cooldown one caller probes
  * (half-open); the probe's success closes it, its failure re-opens it.
+ *
+ * The common case, a closed circuit without failures, is remembered by each process so a call
+ * does not pay a Redis round trip to learn it. Every transition away from it (a failure counted,
+ * the circuit opened, a reset) publishes the provider in the same Lua script, and each process
+ * drops its copy on receipt: a circuit opened by one process stops the others' calls as soon as
+ * the message arrives (well under a millisecond on one network), and never later than
+ * `LLM_BREAKER_CACHE_MS` (the copy's lifetime) should the message be lost. A process whose
+ * subscriber connection is down trusts no copy and asks Redis on every call, as before.
+ * Anything but "closed, no failures" is never copied: half-open probes and open circuits are
+ * decided in Redis every time.
  */
 @Injectable()
 export class CircuitBreakerService {
@@ -78,10 +101,13 @@ export class CircuitBreakerService {
   private readonly cooldownMs: number;
   private readonly probeTtlMs: number;
   private readonly shas = new Map<string, string>();
+  /** Providers whose circuit this process saw closed without failures. */
+  private readonly closedCircuits: LocalCache<true>;
 
   constructor(
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly redisFactory: RedisFactory,
+    private readonly invalidations: InvalidationBus,
     config: ConfigService<AllConfig, true>,
   ) {
     const llm = config.get('llm', { infer: true });
@@ -89,15 +115,19 @@ export class CircuitBreakerService {
     this.cooldownMs = llm.breaker.cooldownMs;
     // A probe that never reports back (crashed worker) is replaced after one call timeout.
     this.probeTtlMs = llm.timeoutMs + 1_000;
+    this.closedCircuits = invalidations.cache<true>('llm-breaker', { ttlMs: llm.breaker.cacheMs });
   }
 
   async acquire(provider: ProviderName): Promise<BreakerPermit> {
+    if (this.closedCircuits.get(provider)) return { allowed: true, state: 'closed', probe: false, failures: 0 };
+    const token = this.closedCircuits.token();
     const [allowed, state, probe, failures] = (await this.run(ACQUIRE, provider, [this.cooldownMs, this.probeTtlMs])) as [
       number,
       BreakerState,
       number,
       number,
     ];
+    if (state === 'closed' && failures === 0) this.closedCircuits.set(provider, true, token);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return { allowed: allowed === 1, state, probe: probe === 1, failures };
   }
@@ -105,12 +135,12 @@ export class CircuitBreakerService {
   async recordSuccess(provider: ProviderName, permit?: BreakerPermit): Promise<void> {
     // Nothing to reset when the circuit was closed without failures: saves a round trip per call.
     if (permit && permit.state === 'closed' && permit.failures === 0) return;
-    await this.run(SUCCESS, provider, []);
+    await this.change(SUCCESS, provider);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE.closed);
   }
 
   async recordFailure(provider: ProviderName): Promise<BreakerState> {
-    const state = (await this.run(FAILURE, provider, [this.threshold])) as BreakerState;
+    const state = await this.change(FAILURE, provider, [this.threshold]);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return state;
   }
@@ -125,7 +155,32 @@ export class CircuitBreakerService {
   }
 
   async reset(provider: ProviderName): Promise<void> {
-    await this.redis.del(this.key(provider));
+    await this.change(RESET, provider);
+  }
+
+  /**
+   * Runs a script that may change `provider`'s circuit and publish it, and returns the state after
+   * once that message came back to this process, so every other process has it before the caller
+   * goes on (see `InvalidationBus.invalidate`).
+   */
+  private async change(script: string, provider: ProviderName, args: (string | number)[] = []): Promise<BreakerState> {
+    const announcement = this.invalidations.announce(this.closedCircuits, provider);
+    let state: BreakerState;
+    let published: number;
+    try {
+      [state, published] = (await this.run(script, provider, [this.closedCircuits.channel, announcement.message, ...args])) as [
+        BreakerState,
+        number,
+      ];
+    } catch (error) {
+      announcement.cancel();
+      throw error;
+    }
+    if (published === 1) await announcement.echoed;
+    else announcement.cancel();
+    // A call of this process that read Redis just before the script ran must not keep what it saw.
+    this.closedCircuits.drop(provider);
+    return state;
   }
 
   private key(provider: ProviderName): string {

@@ -74,7 +74,9 @@ export class LlmGatewayService {
     const started = performance.now();
     const primary = this.router.resolveModel(request.context.agent, request.model);
     const maxTokens = request.maxTokens ?? this.llm.defaultMaxTokens;
-    const promptTokenBound = this.promptTokenBound(request);
+    // Only a user with a budget limit needs the worst case: measured once, when first asked for.
+    let promptTokenBound: number | undefined;
+    const worstCase = (target: ResolvedModel) => this.worstCase(target, request, (promptTokenBound ??= this.promptTokenBound(request)));
     const failures: { provider: ProviderName; model: string; error: string }[] = [];
     let attemptNumber = 0;
 
@@ -86,7 +88,7 @@ export class LlmGatewayService {
       }
       for (let retry = 0; ; retry++) {
         if (request.signal?.aborted) throw new LlmAbortedError();
-        const { reservation, permit } = await this.admit(target, request, promptTokenBound);
+        const { reservation, permit } = await this.admit(target, request, worstCase);
         if (!permit.allowed) {
           await this.budgets.release(reservation);
           failures.push({ ...target, error: `circuit ${permit.state}` });
@@ -196,10 +198,10 @@ export class LlmGatewayService {
   private async admit(
     target: ResolvedModel,
     request: LlmCallRequest,
-    promptTokenBound: number,
+    worstCase: (target: ResolvedModel) => string,
   ): Promise<{ reservation: string | null; permit: BreakerPermit }> {
     const [reserved, acquired] = await Promise.allSettled([
-      this.reserve(request.context.userId, this.worstCase(target, request, promptTokenBound)),
+      this.reserve(request.context.userId, () => worstCase(target)),
       this.breaker.acquire(target.provider),
     ]);
     if (reserved.status === 'rejected') {
@@ -213,7 +215,7 @@ export class LlmGatewayService {
     return { reservation: reserved.value, permit: acquired.value };
   }
 
-  private async reserve(userId: string, worstCaseUsd: string): Promise<string | null> {
+  private async reserve(userId: string, worstCaseUsd: () => string): Promise<string | null> {
     try {
       // A reservation outlives every legitimate attempt: timeout plus the longest retry pause.
       return await this.budgets.reserve(userId, worstCaseUsd, this.llm.timeoutMs + this.llm.retryMaxMs + 60_000);

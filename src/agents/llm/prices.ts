@@ -65,8 +65,18 @@ export const PROVIDER_DEFAULT_MODELS: Record<Exclude<ProviderName, 'local'>, str
 const PRICE_DECIMALS = 12;
 const ZERO: ModelPrice = { input: '0', output: '0', cachedInput: '0' };
 
+/** A price as integers of 10^-12 USD per million tokens, ready for bigint arithmetic. */
+interface Rates {
+  input: bigint;
+  cachedInput: bigint;
+  output: bigint;
+}
+
 /** Looks up prices: `LLM_PRICES` first (by `provider:model` or `model`), then the built-in table. */
 export class PriceTable {
+  /** Parsed once per provider and model: every call prices its real usage (and worst case). */
+  private readonly rates = new Map<ProviderName, Map<string, Rates>>();
+
   constructor(private readonly overrides: Record<string, ModelPrice> = {}) {}
 
   /** The price of a model, or undefined when neither table knows it. Dated snapshots match their family. */
@@ -92,14 +102,28 @@ export class PriceTable {
    * token; the `cachedInputTokens` among them are billed at the cached price.
    */
   cost(provider: ProviderName, model: string, usage: LlmUsage): string {
-    const price = this.find(provider, model) ?? ZERO;
+    const { input, cachedInput, output } = this.ratesOf(provider, model);
     const cached = BigInt(Math.min(usage.cachedInputTokens, usage.inputTokens));
     const uncached = BigInt(usage.inputTokens) - cached;
-    const input = parseDecimal(price.input, PRICE_DECIMALS);
-    const cachedInput = parseDecimal(price.cachedInput ?? price.input, PRICE_DECIMALS);
-    const output = parseDecimal(price.output, PRICE_DECIMALS);
     // tokens × (USD per 10^6 tokens × 10^12) = USD × 10^18; money keeps 10^-8.
     const units18 = uncached * input + cached * cachedInput + BigInt(usage.outputTokens) * output;
     return fromMicroCents(divRoundHalfUp(units18, 10n ** 10n));
+  }
+
+  private ratesOf(provider: ProviderName, model: string): Rates {
+    let ofProvider = this.rates.get(provider);
+    if (!ofProvider) this.rates.set(provider, (ofProvider = new Map()));
+    let rates = ofProvider.get(model);
+    if (rates) return rates;
+    const known = this.find(provider, model);
+    const price = known ?? ZERO;
+    rates = {
+      input: parseDecimal(price.input, PRICE_DECIMALS),
+      cachedInput: parseDecimal(price.cachedInput ?? price.input, PRICE_DECIMALS),
+      output: parseDecimal(price.output, PRICE_DECIMALS),
+    };
+    // Unknown models (priced at 0) are not kept: their names are not bounded by the configuration.
+    if (known) ofProvider.set(model, rates);
+    return rates;
   }
 }

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { IS_PUBLIC } from '#src/common/decorators/public.decorator.js';
 import { UnauthorizedError } from '#src/common/errors.js';
+import { RouteMetadataCache } from '#src/common/route-metadata.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountDisabledError, CsrfError, SessionRevokedError } from '../auth.errors.js';
 import { ACCESS_COOKIE, bearerToken, cookie, csrfSatisfied } from '../auth-cookies.js';
@@ -17,18 +18,23 @@ import { TokensService } from '../tokens.service.js';
  */
 @Injectable()
 export class JwtAuthGuard implements CanActivate {
+  private readonly isPublic: RouteMetadataCache<boolean>;
+
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
-  ) {}
+  ) {
+    this.isPublic = new RouteMetadataCache((targets) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true);
+  }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (context.getType() !== 'http') return true;
-    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
-    if (isPublic) return true;
+  /** Synchronous for public routes: no promise for the guard chain to wait on. */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (context.getType() !== 'http' || this.isPublic.get(context)) return true;
+    return this.signIn(context.switchToHttp().getRequest<Request & { user?: AuthUser }>());
+  }
 
-    const req = context.switchToHttp().getRequest<Request & { user?: AuthUser }>();
+  private async signIn(req: Request & { user?: AuthUser }): Promise<boolean> {
     req.user = await this.authenticate(req);
     return true;
   }
@@ -50,6 +56,7 @@ export class JwtAuthGuard implements CanActivate {
       role: state.role,
       emailVerified: state.emailVerified,
       sessionId: claims.sid,
+      stateGen: state.gen,
     };
   }
 }

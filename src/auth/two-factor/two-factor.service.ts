@@ -3,7 +3,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
-import QRCode from 'qrcode';
 import { DataSource, IsNull, Repository } from 'typeorm';
 import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { ConflictError, ValidationFailedError } from '#src/common/errors.js';
@@ -76,6 +75,8 @@ export class TwoFactorService {
     const secret = newTotpSecret();
     await this.users.setTotp(userId, { totpSecret: this.encryption.encrypt(secret, this.context(userId)), totpLastStep: null });
     const otpauthUrl = totpUri(secret, user.email, ISSUER);
+    // Loaded here, not at start-up: only 2FA set-up draws a QR code.
+    const { default: QRCode } = await import('qrcode');
     return { secret, otpauthUrl, qrCodeDataUrl: await QRCode.toDataURL(otpauthUrl) };
   }
 

@@ -1,4 +1,4 @@
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import type {
   ContentBlockParam,
   MessageCreateParamsBase,
@@ -11,6 +11,7 @@ import type { ChatMessage, FinishReason, LlmUsage, ToolCall, ToolChoice } from '
 import {
   classifySdkError,
   EMPTY_USAGE,
+  lazyClient,
   LlmProvider,
   parseToolArguments,
   ProviderCallRequest,
@@ -28,15 +29,22 @@ interface AnthropicUsageShape {
 /** Anthropic messages through the official SDK (`@anthropic-ai/sdk`). */
 export class AnthropicProvider implements LlmProvider {
   readonly name = 'anthropic' as const;
-  private readonly client: Anthropic;
+  private readonly client: () => Promise<Anthropic>;
 
   constructor(options: { apiKey?: string; baseUrl?: string }) {
-    this.client = new Anthropic({
-      apiKey: options.apiKey ?? 'missing',
-      baseURL: options.baseUrl ?? 'https://api.anthropic.com',
-      maxRetries: 0, // the gateway retries
-      timeout: 3_600_000, // the gateway's timeout aborts through the signal
+    this.client = lazyClient(async () => {
+      const { default: Anthropic } = await import('@anthropic-ai/sdk');
+      return new Anthropic({
+        apiKey: options.apiKey ?? 'missing',
+        baseURL: options.baseUrl ?? 'https://api.anthropic.com',
+        maxRetries: 0, // the gateway retries
+        timeout: 3_600_000, // the gateway's timeout aborts through the signal
+      });
     });
+  }
+
+  async prepare(): Promise<void> {
+    await this.client();
   }
 
   async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
@@ -69,7 +77,7 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   private async complete(params: MessageCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const message = await this.client.messages.create({ ...params, stream: false }, { signal: request.signal });
+    const message = await (await this.client()).messages.create({ ...params, stream: false }, { signal: request.signal });
     const usage = toUsage(message.usage);
     let text = '';
     const toolCalls: ToolCall[] = [];
@@ -81,7 +89,7 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   private async stream(params: MessageCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const stream = await this.client.messages.create({ ...params, stream: true }, { signal: request.signal });
+    const stream = await (await this.client()).messages.create({ ...params, stream: true }, { signal: request.signal });
     let text = '';
     let raw: AnthropicUsageShape = {};
     let stop: string | null = null;

@@ -1,26 +1,32 @@
-import { FunctionCallingConfigMode, GoogleGenAI } from '@google/genai';
-import type { Content, GenerateContentConfig, GenerateContentResponse, Part } from '@google/genai';
+import type { Content, FunctionCallingConfig, GenerateContentConfig, GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, LlmProvider, ProviderCallRequest, ProviderCallResult, withPartialUsage } from './llm-provider.js';
+import { classifySdkError, EMPTY_USAGE, lazyClient, LlmProvider, ProviderCallRequest, ProviderCallResult, withPartialUsage } from './llm-provider.js';
 
 /** Gemini generateContent through the official SDK (`@google/genai`, Gemini API, not Vertex). */
 export class GoogleProvider implements LlmProvider {
   readonly name = 'google' as const;
-  private readonly client: GoogleGenAI;
+  private readonly client: () => Promise<GoogleGenAI>;
 
   constructor(options: { apiKey?: string; baseUrl?: string }) {
-    this.client = new GoogleGenAI({
-      vertexai: false,
-      apiKey: options.apiKey ?? 'missing',
-      httpOptions: {
-        ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
-        // No retryOptions: the SDK does not retry then; the gateway does. An explicit fetch keeps the
-        // SDK from installing its own undici dispatcher, which it looks up through a global symbol
-        // that sandboxed realms (jest's vm contexts) lack; the gateway's timeout bounds the call.
-        fetch: (input, init) => fetch(input, init),
-      },
+    this.client = lazyClient(async () => {
+      const { GoogleGenAI } = await import('@google/genai');
+      return new GoogleGenAI({
+        vertexai: false,
+        apiKey: options.apiKey ?? 'missing',
+        httpOptions: {
+          ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+          // No retryOptions: the SDK does not retry then; the gateway does. An explicit fetch keeps the
+          // SDK from installing its own undici dispatcher, which it looks up through a global symbol
+          // that sandboxed realms (jest's vm contexts) lack; the gateway's timeout bounds the call.
+          fetch: (input, init) => fetch(input, init),
+        },
+      });
     });
+  }
+
+  async prepare(): Promise<void> {
+    await this.client();
   }
 
   async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
@@ -50,10 +56,10 @@ export class GoogleProvider implements LlmProvider {
     };
     const params = { model: request.model, contents: toContents(request.messages), config };
     try {
-      if (!request.onDelta) return toResult([await this.client.models.generateContent(params)]);
+      if (!request.onDelta) return toResult([await (await this.client()).models.generateContent(params)]);
       const chunks: GenerateContentResponse[] = [];
       try {
-        for await (const chunk of await this.client.models.generateContentStream(params)) {
+        for await (const chunk of await (await this.client()).models.generateContentStream(params)) {
           chunks.push(chunk);
           for (const part of chunk.candidates?.[0]?.content?.parts ?? []) {
             if (part.text && !part.thought) request.onDelta(part.text);
@@ -77,11 +83,13 @@ export class GoogleProvider implements LlmProvider {
   }
 }
 
-function toFunctionCallingConfig(choice: NonNullable<ProviderCallRequest['toolChoice']>) {
-  if (choice === 'auto') return { mode: FunctionCallingConfigMode.AUTO };
-  if (choice === 'none') return { mode: FunctionCallingConfigMode.NONE };
-  if (choice === 'required') return { mode: FunctionCallingConfigMode.ANY };
-  return { mode: FunctionCallingConfigMode.ANY, allowedFunctionNames: [choice.name] };
+/** The SDK's FunctionCallingConfigMode values, spelt out so this module loads without the SDK. */
+function toFunctionCallingConfig(choice: NonNullable<ProviderCallRequest['toolChoice']>): FunctionCallingConfig {
+  const mode = (value: 'AUTO' | 'NONE' | 'ANY') => value as FunctionCallingConfig['mode'];
+  if (choice === 'auto') return { mode: mode('AUTO') };
+  if (choice === 'none') return { mode: mode('NONE') };
+  if (choice === 'required') return { mode: mode('ANY') };
+  return { mode: mode('ANY'), allowedFunctionNames: [choice.name] };
 }
 
 /** Assistant turns are `model`; tool results are user-turn functionResponse parts; same-role turns merge. */

@@ -25,6 +25,8 @@ export interface ProviderCallResult {
 export interface LlmProvider {
   readonly name: ProviderName;
   call(request: ProviderCallRequest): Promise<ProviderCallResult>;
+  /** Imports the SDK and builds the client now instead of on the first call. */
+  prepare(): Promise<void>;
 }
 
 export const EMPTY_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
@@ -81,4 +83,18 @@ export function parseToolArguments(raw: string, usage: LlmUsage): Record<string,
     throw new ProviderCallError('malformed', 'tool call arguments are not a JSON object', { usage });
   }
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * The SDK client, imported and built on the first call. An API process that never calls a model
+ * then never loads the SDKs (each is megabytes of code resident for the process's life). A failed
+ * import is tried again on the next call.
+ */
+export function lazyClient<T>(build: () => Promise<T>): () => Promise<T> {
+  let client: Promise<T> | undefined;
+  return () =>
+    (client ??= build().catch((error: unknown) => {
+      client = undefined;
+      throw error;
+    }));
 }

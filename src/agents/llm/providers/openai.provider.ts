@@ -1,4 +1,4 @@
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import type {
   ChatCompletionChunk,
   ChatCompletionCreateParamsBase,
@@ -10,6 +10,7 @@ import type { FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice } from 
 import {
   classifySdkError,
   EMPTY_USAGE,
+  lazyClient,
   LlmProvider,
   parseToolArguments,
   ProviderCallRequest,
@@ -22,18 +23,25 @@ import {
  * llama.cpp serve the same API at their own base URL.
  */
 export class OpenAiProvider implements LlmProvider {
-  private readonly client: OpenAI;
+  private readonly client: () => Promise<OpenAI>;
 
   constructor(
     readonly name: Extract<ProviderName, 'openai' | 'local'>,
     options: { apiKey?: string; baseUrl?: string },
   ) {
-    this.client = new OpenAI({
-      apiKey: options.apiKey ?? (name === 'local' ? 'local' : 'missing'),
-      baseURL: options.baseUrl ?? (name === 'local' ? undefined : 'https://api.openai.com/v1'),
-      maxRetries: 0, // the gateway retries, with its own policy and metering
-      timeout: 3_600_000, // the gateway's per-call timeout aborts through the signal
+    this.client = lazyClient(async () => {
+      const { default: OpenAI } = await import('openai');
+      return new OpenAI({
+        apiKey: options.apiKey ?? (name === 'local' ? 'local' : 'missing'),
+        baseURL: options.baseUrl ?? (name === 'local' ? undefined : 'https://api.openai.com/v1'),
+        maxRetries: 0, // the gateway retries, with its own policy and metering
+        timeout: 3_600_000, // the gateway's per-call timeout aborts through the signal
+      });
     });
+  }
+
+  async prepare(): Promise<void> {
+    await this.client();
   }
 
   async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
@@ -61,7 +69,7 @@ export class OpenAiProvider implements LlmProvider {
   }
 
   private async complete(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const response = await this.client.chat.completions.create({ ...params, stream: false }, { signal: request.signal });
+    const response = await (await this.client()).chat.completions.create({ ...params, stream: false }, { signal: request.signal });
     const usage = toUsage(response.usage);
     const choice = response.choices?.[0];
     if (!choice?.message) throw new ProviderCallError('malformed', 'the answer has no choices', { usage });
@@ -74,7 +82,7 @@ export class OpenAiProvider implements LlmProvider {
   }
 
   private async stream(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const stream = await this.client.chat.completions.create(
+    const stream = await (await this.client()).chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal: request.signal },
     );
