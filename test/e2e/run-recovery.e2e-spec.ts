@@ -28,7 +28,7 @@ describe('run recovery across worker processes', () => {
     fake = await startFakeLlm();
     api = await createTestApp({
       workerInProcess: false,
-      env: fakeLlmEnv(fake, { AGENT_JOB_LOCK_MS: '1000', AGENT_JOB_STALLED_INTERVAL_MS: '500', SSE_HEARTBEAT_MS: '1000' }),
+      env: fakeLlmEnv(fake, { AGENT_JOB_LOCK_MS: '2000', AGENT_JOB_STALLED_INTERVAL_MS: '500', SSE_HEARTBEAT_MS: '1000' }),
     });
     user = await registerUser(api);
   });

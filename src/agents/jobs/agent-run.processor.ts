@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Job, Worker } from 'bullmq';
 import { RunGraphService } from '#src/agents/graph/run-graph.service.js';
+import { ProviderRegistry } from '#src/agents/llm/provider-registry.js';
 import type { RunContext } from '#src/agents/graph/run-context.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
@@ -39,11 +40,14 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     private readonly progress: RunProgressService,
     private readonly runs: RunsService,
     private readonly cancellation: RunCancellationService,
+    private readonly providers: ProviderRegistry,
   ) {
     this.settings = config.get('agents', { infer: true });
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // The SDKs load before the first job, not inside it while its lock is held.
+    await this.providers.prepareAll();
     this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job) => this.process(job), {
       connection: this.redisFactory.bullConnection(),
       prefix: `${this.redisFactory.prefix}:bull`,

@@ -25,6 +25,6 @@ import { ProviderRegistry } from './provider-registry.js';
     CircuitBreakerService,
     LlmGatewayService,
   ],
-  exports: [LlmGatewayService, ModelRouter, PriceTable, CircuitBreakerService],
+  exports: [LlmGatewayService, ModelRouter, PriceTable, CircuitBreakerService, ProviderRegistry],
 })
 export class LlmModule {}
