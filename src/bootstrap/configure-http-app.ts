@@ -1,5 +1,5 @@
 import type { INestApplication } from '@nestjs/common';
-import { RequestMethod } from '@nestjs/common';
+import { NotFoundException, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
@@ -16,6 +16,22 @@ import { httpMetrics } from '#src/metrics/http-metrics.middleware.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
+
+/** Whether `url` (path and query) falls under `mount` the way an Express mount point matches. */
+function isUnder(url: string, mount: string): boolean {
+  if (!url.startsWith(mount)) return false;
+  const next = url.charAt(mount.length);
+  return next === '' || next === '/' || next === '?';
+}
+
+/**
+ * Whether anything is served at this URL: the API prefix, and the two routes excluded from it
+ * below (`setGlobalPrefix`): Prometheus' `/metrics` and the OAuth callbacks under `/oauth/`.
+ * The docs are checked before this.
+ */
+export function isServedPath(url: string): boolean {
+  return isUnder(url, `/${API_PREFIX}`) || isUnder(url, '/metrics') || url.startsWith('/oauth/');
+}
 
 /**
  * Everything the HTTP app needs beyond its modules, shared by `main.ts` and the e2e tests so that
@@ -49,12 +65,18 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
     },
     hsts: settings.production,
   });
+  const docs = setupOpenApi(app);
+  // Nest answers unknown paths with a problem only under the API prefix; anything else would reach
+  // Express's HTML "Cannot GET". Paths nothing serves are turned away here, before any parsing.
+  const notFound = (req: Request) => new NotFoundException(`Cannot ${req.method} ${req.path}`);
   app.use((req: Request, res: Response, next: NextFunction) => {
-    if (req.url.startsWith(`/${DOCS_PATH}`)) return docsHeaders(req, res, next);
+    if (req.url.startsWith(`/${DOCS_PATH}`)) {
+      return docsHeaders(req, res, (error?: unknown) => (error ? next(error) : docs(req, res, (miss?: unknown) => next(miss ?? notFound(req)))));
+    }
     // Answers carry account data and tokens: no cache keeps them (routes may set their own policy).
     res.setHeader('Cache-Control', 'no-store');
     for (const [name, value] of apiHeaders) res.setHeader(name, value);
-    next();
+    next(isServedPath(req.url) ? undefined : notFound(req));
   });
   // With `no-store` no client revalidates, so hashing every response body for an ETag is waste.
   app.set('etag', false);
@@ -76,6 +98,5 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
     ],
   });
   app.useGlobalPipes(createValidationPipe());
-  setupOpenApi(app);
   return app;
 }

@@ -40,6 +40,19 @@ describe('platform (HTTP)', () => {
     expect(page.headers['x-frame-options']).toBe('SAMEORIGIN');
     const doc = await t.http().get('/api/docs-json').expect(200);
     expect(doc.body.openapi).toBe('3.1.0');
+    // The UI's own files come from the same docs router, with the same headers.
+    const css = await t.http().get('/api/docs/swagger-ui.css').expect(200);
+    expect(css.headers['content-type']).toMatch(/text\/css/);
+    expect(css.headers['content-security-policy']).toContain("script-src 'self' 'unsafe-inline'");
+    const init = await t.http().get('/api/docs/swagger-ui-init.js').expect(200);
+    expect(init.text).toContain('"openapi": "3.1.0"');
+  });
+
+  it.each(['/api/docs/no-such-file.js', '/nope', '/api/v1x/health/live', '/metricsx', '/oauth'])('answers %s, which nothing serves, with a 404 problem', async (path) => {
+    const res = await t.http().post(path).set('X-Request-Id', 'lost-1').send({ a: 1 }).expect(404);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: 'lost-1' });
+    expect(res.body.detail).toBe(`No route for POST ${path}.`);
   });
 });
 
