@@ -12,7 +12,7 @@ import { requestLogger } from '#src/logging/request-logger.js';
 import { fixedHeaders } from '#src/common/fixed-headers.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
-import { httpMetrics } from '#src/metrics/http-metrics.middleware.js';
+import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
@@ -43,8 +43,6 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   if (settings.trustProxy) app.set('trust proxy', true);
-  app.use(requestLogger(app.get<PinoRoot>(ROOT_LOGGER)));
-  app.use(httpMetrics);
   // The JSON API and the Swagger UI page need different headers: the API gets only what matters
   // for JSON (OWASP REST Security Cheat Sheet), the docs page helmet's HTML set with its scripts.
   // Constant headers, worked out once from helmet's configuration (see fixedHeaders).
@@ -69,7 +67,10 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   // Nest answers unknown paths with a problem only under the API prefix; anything else would reach
   // Express's HTML "Cannot GET". Paths nothing serves are turned away here, before any parsing.
   const notFound = (req: Request) => new NotFoundException(`Cannot ${req.method} ${req.path}`);
-  app.use((req: Request, res: Response, next: NextFunction) => {
+  // The first Express layer, for every request: request id and access log (the rest runs inside
+  // the request's logging context), the metrics clock, then headers by kind of path.
+  const front = (req: Request, res: Response, next: NextFunction) => {
+    startRequestClock(req);
     if (req.url.startsWith(`/${DOCS_PATH}`)) {
       return docsHeaders(req, res, (error?: unknown) => (error ? next(error) : docs(req, res, (miss?: unknown) => next(miss ?? notFound(req)))));
     }
@@ -77,7 +78,8 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
     res.setHeader('Cache-Control', 'no-store');
     for (const [name, value] of apiHeaders) res.setHeader(name, value);
     next(isServedPath(req.url) ? undefined : notFound(req));
-  });
+  };
+  app.use(requestLogger(app.get<PinoRoot>(ROOT_LOGGER), front));
   // With `no-store` no client revalidates, so hashing every response body for an ETag is waste.
   app.set('etag', false);
   app.use(cookieParser());

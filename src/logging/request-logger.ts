@@ -49,10 +49,15 @@ export function requestIdFor(req: IncomingMessage, res: ServerResponse): string 
 /** Health probes are polled every few seconds by orchestrators: no access-log line for them. */
 const quiet = (url: string) => url.startsWith('/api/v1/health');
 
+type Middleware = (req: Request, res: Response, next: NextFunction) => void;
+const passOn: Middleware = (_req, _res, next) => next();
+
 /**
  * The request id and the access log, as the first Express middleware: the id goes on the
  * response and into `requestContext` for every line logged while the request runs; when the
  * response is done (or the client went away) one line records method, URL, status and time.
+ * `then` runs inside the request's context, in the same Express layer: every layer costs a path
+ * match and a call on each request, so the few things every request needs first share this one.
  *
  * Why not pino-http behind nestjs-pino's middleware: that pair made a child logger per request and
  * ran through two Nest middleware proxies mounted on three paths; on the liveness route it was
@@ -60,8 +65,8 @@ const quiet = (url: string) => url.startsWith('/api/v1/health');
  * costs one AsyncLocalStorage context and one `close` listener; lines are written only when their
  * level is enabled.
  */
-export function requestLogger(root: Logger) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+export function requestLogger(root: Logger, then: Middleware = passOn): Middleware {
+  return (req, res, next) => {
     const reqId = requestIdFor(req, res);
     (req as Request & { id: string }).id = reqId;
     if (!quiet(req.url)) {
@@ -79,6 +84,6 @@ export function requestLogger(root: Logger) {
         root[level](line, res.writableFinished ? 'request completed' : 'request aborted by the client');
       });
     }
-    requestContext.run({ reqId }, next);
+    requestContext.run({ reqId }, then, req, res, next);
   };
 }

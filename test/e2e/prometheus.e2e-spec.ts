@@ -27,6 +27,30 @@ describe('GET /metrics (Prometheus)', () => {
     expect(ok.text).toContain('quorum_process_cpu_user_seconds_total');
   });
 
+  it('counts each answered request once by route template, and none of other servers in the process', async () => {
+    const scrape = async () => (await t.http().get('/metrics').set('Authorization', `Bearer ${token}`).expect(200)).text;
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+      return line ? Number(line.slice(series.length + 1)) : 0;
+    };
+    const byId = 'quorum_http_requests_total{method="GET",route="/api/v1/tasks/:id",status="401"}';
+    const byIdTime = 'quorum_http_request_duration_seconds_count{method="GET",route="/api/v1/tasks/:id"}';
+    const unmatched = 'quorum_http_requests_total{method="GET",route="unmatched",status="404"}';
+    const unmatchedOk = 'quorum_http_requests_total{method="GET",route="unmatched",status="200"}';
+    const before = await scrape();
+    await t.http().get('/api/v1/tasks/00000000-0000-4000-8000-000000000001').expect(401);
+    await t.http().get('/api/v1/tasks/00000000-0000-4000-8000-000000000002').expect(401);
+    await t.http().get('/api/v1/no-such-route').expect(404);
+    await t.http().get('/no-such-root').expect(404);
+    await fetch(`${fake.url}/v1/models`); // the fake LLM server runs in this process too
+    const after = await scrape();
+    expect(value(after, byId) - value(before, byId)).toBe(2);
+    expect(value(after, byIdTime) - value(before, byIdTime)).toBe(2);
+    expect(value(after, unmatched) - value(before, unmatched)).toBe(2);
+    expect(value(after, unmatchedOk)).toBe(value(before, unmatchedOk));
+    expect(after).not.toContain('*path');
+  });
+
   it('exposes request, queue, LLM call, token, cost and breaker-state series', async () => {
     await t.http().get('/api/v1/health/live').expect(200);
     fake.script('gpt-4o', { text: 'hi', usage: { input: 100, output: 10 } });
