@@ -10,9 +10,9 @@ import { performance } from 'node:perf_hooks';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
 
 const CONCURRENCY = 16;
-const THROUGHPUT_CALLS = 1_000;
+const THROUGHPUT_CALLS = 2_000;
 const LATENCY_SAMPLES = 600;
-const ROUNDS = 8;
+const ROUNDS = 10;
 
 const percentile = (values, p) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -184,3 +184,70 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
   });
 });
+
+/**
+ * LLM_TIMEOUT_MS bounds every attempt on every provider, whichever way its SDK lets the deadline be
+ * enforced: a request that is never answered, a stream that stalls after its first events, and a
+ * caller's abort, which is not a timeout.
+ */
+describe('the per-call deadline on each provider', () => {
+  const TIMEOUT_MS = 700;
+  let fake: FakeLlm;
+  let ctx: LlmTestContext;
+  let gateway: LlmGatewayService;
+  let userId: string;
+
+  beforeAll(async () => {
+    fake = await startFakeLlm();
+    ctx = await createLlmContext({ env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: String(TIMEOUT_MS), LLM_MAX_RETRIES: '0', LLM_BREAKER_FAILURE_THRESHOLD: '100' }) });
+    gateway = ctx.app.get(LlmGatewayService);
+    userId = await createUserRow(ctx.dataSource);
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await fake.close();
+  });
+  afterEach(() => fake.reset());
+
+  describe.each(CASES)('$provider', ({ provider, model }) => {
+    const request = (over: Partial<LlmCallRequest> = {}): LlmCallRequest => ({
+      context: { userId, agent: 'coder', runId: randomUUID() },
+      model: `${provider}:${model}`,
+      messages: [{ role: 'user', content: 'Add two numbers.' }],
+      ...over,
+    });
+    const outcomes = async (req: LlmCallRequest) =>
+      (await ctx.dataSource.query('SELECT outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [req.context.runId])).map(
+        (row: { outcome: string }) => row.outcome,
+      );
+
+    it('times out a request that is never answered', async () => {
+      fake.script(model, { kind: 'hang' });
+      const req = request();
+      const started = Date.now();
+      await expect(gateway.call(req)).rejects.toMatchObject({ code: 'LLM_UNAVAILABLE' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      expect(await outcomes(req)).toEqual(['timeout']);
+    });
+
+    it('times out a stream that stalls after its first events', async () => {
+      fake.script(model, { text: 'A long answer that stops halfway through, never to finish.', stallAfterChunks: 3 });
+      const deltas: string[] = [];
+      const req = request({ onDelta: (d) => deltas.push(d) });
+      await expect(gateway.call(req)).rejects.toMatchObject({ code: 'LLM_UNAVAILABLE' });
+      expect(deltas.length).toBeGreaterThan(0);
+      expect(await outcomes(req)).toEqual(['timeout']);
+    });
+
+    it.each([false, true])('reports a caller abort as an abort, not a timeout (streamed: %s)', async (streamed) => {
+      fake.script(model, { kind: 'hang' });
+      const controller = new AbortController();
+      const req = request({ signal: controller.signal, ...(streamed ? { onDelta: () => undefined } : {}) });
+      const pending = gateway.call(req);
+      while (fake.requests.length === 0) await new Promise((r) => setTimeout(r, 5));
+      controller.abort();
+      await expect(pending).rejects.toMatchObject({ code: 'LLM_ABORTED' });
+      expect(await outcomes(req)).toEqual(['aborted']);
+    });
+  });
+});

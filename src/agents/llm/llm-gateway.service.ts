@@ -154,41 +154,22 @@ export class LlmGatewayService {
     );
   }
 
-  /** One provider call under the per-call timeout and the caller's abort signal. */
-  private async attempt(
-    provider: LlmProvider,
-    target: ResolvedModel,
-    request: LlmCallRequest,
-    maxTokens: number,
-  ): Promise<ProviderCallResult> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error('timeout'));
-    }, this.llm.timeoutMs);
-    const onAbort = () => controller.abort(request.signal?.reason);
-    request.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      return await provider.call({
-        model: target.model,
-        messages: request.messages,
-        tools: request.tools,
-        toolChoice: request.toolChoice,
-        temperature: request.temperature,
-        maxTokens,
-        signal: controller.signal,
-        onDelta: request.onDelta,
-      });
-    } catch (error) {
-      if (timedOut && error instanceof ProviderCallError && error.kind === 'aborted') {
-        throw new ProviderCallError('timeout', `no answer within ${this.llm.timeoutMs} ms`, { usage: error.details.usage });
-      }
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
-    }
+  /**
+   * One provider call under the per-call timeout (LLM_TIMEOUT_MS) and the caller's abort signal.
+   * The adapter enforces the deadline the way its SDK allows (see `withDeadline`).
+   */
+  private attempt(provider: LlmProvider, target: ResolvedModel, request: LlmCallRequest, maxTokens: number): Promise<ProviderCallResult> {
+    return provider.call({
+      model: target.model,
+      messages: request.messages,
+      tools: request.tools,
+      toolChoice: request.toolChoice,
+      temperature: request.temperature,
+      maxTokens,
+      signal: request.signal,
+      timeoutMs: this.llm.timeoutMs,
+      onDelta: request.onDelta,
+    });
   }
 
   /**

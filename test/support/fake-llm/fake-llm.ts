@@ -43,6 +43,8 @@ export type FakeReply =
       chunkDelayMs?: number;
       /** Streaming only: drop the connection after this many events (a stream cut mid-answer). */
       cutAfterChunks?: number;
+      /** Streaming only: after this many events, send nothing more and keep the connection open (a stalled stream). */
+      stallAfterChunks?: number;
     }
   | { kind: 'error'; status: number; message?: string; retryAfterSeconds?: number; delayMs?: number }
   /** Accept the request and never answer (the client's timeout or abort ends it). */
@@ -349,6 +351,7 @@ interface ResolvedReply {
   finish: 'stop' | 'length' | 'tool_calls';
   chunkDelayMs: number;
   cutAfterChunks?: number;
+  stallAfterChunks?: number;
 }
 
 function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply' }>): ResolvedReply {
@@ -370,6 +373,7 @@ function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply
     finish: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
     chunkDelayMs: reply.chunkDelayMs ?? 0,
     cutAfterChunks: reply.cutAfterChunks,
+    stallAfterChunks: reply.stallAfterChunks,
   };
 }
 
@@ -396,6 +400,10 @@ function sseWriter(res: ServerResponse, r: ResolvedReply): (event: string) => Pr
       await sleep(20); // let what was sent reach the client before the reset
       res.socket?.destroy();
       res.destroy();
+      return;
+    }
+    if (r.stallAfterChunks !== undefined && sent >= r.stallAfterChunks) {
+      if (!res.destroyed) await new Promise((done) => res.once('close', done)); // until the client gives up
       return;
     }
     sent++;

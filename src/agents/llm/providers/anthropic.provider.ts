@@ -12,6 +12,7 @@ import {
   classifySdkError,
   EMPTY_USAGE,
   lazyClient,
+  withDeadline,
   LlmProvider,
   parseToolArguments,
   ProviderCallRequest,
@@ -38,7 +39,7 @@ export class AnthropicProvider implements LlmProvider {
         apiKey: options.apiKey ?? 'missing',
         baseURL: options.baseUrl ?? 'https://api.anthropic.com',
         maxRetries: 0, // the gateway retries
-        timeout: 3_600_000, // the gateway's timeout aborts through the signal
+        timeout: 3_600_000, // each call's deadline aborts it through withDeadline's signal
       });
     });
   }
@@ -47,7 +48,15 @@ export class AnthropicProvider implements LlmProvider {
     await this.client();
   }
 
-  async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+  /**
+   * The SDK's own timeout stops at the response headers (a body or stream could stall after them), so
+   * the whole call runs under `withDeadline`.
+   */
+  call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+    return withDeadline(request, (signal) => this.callUntil({ ...request, signal }));
+  }
+
+  private async callUntil(request: ProviderCallRequest): Promise<ProviderCallResult> {
     const system = request.messages
       .filter((m) => m.role === 'system')
       .map((m) => m.content)
@@ -135,6 +144,8 @@ export class AnthropicProvider implements LlmProvider {
       throw withPartialUsage(error, request.signal, toUsage(raw));
     }
     const usage = toUsage(raw);
+    // An aborted stream may end the SDK's iteration quietly, as if the answer were complete.
+    if (request.signal?.aborted) throw new ProviderCallError('aborted', 'aborted', { usage });
     if (!finished) throw new ProviderCallError('malformed', 'the stream ended before message_stop', { usage });
     const toolCalls = [...tools.entries()]
       .sort(([a], [b]) => a - b)

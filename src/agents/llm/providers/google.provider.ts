@@ -1,7 +1,7 @@
 import type { Content, FunctionCallingConfig, GenerateContentConfig, GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, lazyClient, LlmProvider, ProviderCallRequest, ProviderCallResult, withPartialUsage } from './llm-provider.js';
+import { classifySdkError, EMPTY_USAGE, lazyClient, LlmProvider, ProviderCallRequest, ProviderCallResult, withDeadline, withPartialUsage } from './llm-provider.js';
 
 /** Gemini generateContent through the official SDK (`@google/genai`, Gemini API, not Vertex). */
 export class GoogleProvider implements LlmProvider {
@@ -18,7 +18,7 @@ export class GoogleProvider implements LlmProvider {
           ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
           // No retryOptions: the SDK does not retry then; the gateway does. An explicit fetch keeps the
           // SDK from installing its own undici dispatcher, which it looks up through a global symbol
-          // that sandboxed realms (jest's vm contexts) lack; the gateway's timeout bounds the call.
+          // that sandboxed realms (jest's vm contexts) lack; withDeadline bounds the call.
           fetch: (input, init) => fetch(input, init),
         },
       });
@@ -29,7 +29,15 @@ export class GoogleProvider implements LlmProvider {
     await this.client();
   }
 
-  async call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+  /**
+   * The SDK's own timeout cannot be told from a caller's abort, so the whole call runs under
+   * `withDeadline`.
+   */
+  call(request: ProviderCallRequest): Promise<ProviderCallResult> {
+    return withDeadline(request, (signal) => this.callUntil({ ...request, signal }));
+  }
+
+  private async callUntil(request: ProviderCallRequest): Promise<ProviderCallResult> {
     const system = request.messages
       .filter((m) => m.role === 'system')
       .map((m) => m.content)
@@ -69,6 +77,11 @@ export class GoogleProvider implements LlmProvider {
         // Gemini repeats cumulative usage on every chunk: what arrived before the break was billed.
         const seen = chunks.findLast((c) => c.usageMetadata)?.usageMetadata;
         throw withPartialUsage(error, request.signal, seen ? toUsage(seen) : undefined);
+      }
+      // An aborted stream may end the SDK's iteration quietly, as if the answer were complete.
+      if (request.signal?.aborted) {
+        const seen = chunks.findLast((c) => c.usageMetadata)?.usageMetadata;
+        throw new ProviderCallError('aborted', 'aborted', { usage: seen ? toUsage(seen) : undefined });
       }
       return toResult(chunks);
     } catch (error) {

@@ -9,9 +9,44 @@ export interface ProviderCallRequest {
   toolChoice?: ToolChoice;
   temperature?: number;
   maxTokens: number;
-  /** Fires on caller abort and on the gateway's timeout. */
-  signal: AbortSignal;
+  /** The caller's abort (a cancelled run), when it has one. */
+  signal?: AbortSignal;
+  /** The attempt's deadline (LLM_TIMEOUT_MS); when it passes, the adapter ends the call with a `timeout`. */
+  timeoutMs: number;
   onDelta?: (text: string) => void;
+}
+
+/**
+ * Runs `call` with one signal that fires on the caller's abort and at the request's deadline; an
+ * abort caused by the deadline is reported as a `timeout`. For SDK calls whose own timeout does not
+ * bound the whole call (a stream can stall after its headers). `call` classifies its errors
+ * against the signal it is given.
+ */
+export async function withDeadline<T>(
+  request: Pick<ProviderCallRequest, 'signal' | 'timeoutMs'>,
+  call: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new Error('timeout'));
+  }, request.timeoutMs);
+  const caller = request.signal;
+  const onAbort = () => controller.abort(caller?.reason);
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call(controller.signal);
+  } catch (error) {
+    if (timedOut && error instanceof ProviderCallError && error.kind === 'aborted') {
+      throw new ProviderCallError('timeout', `no answer within ${request.timeoutMs} ms`, { usage: error.details.usage });
+    }
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    caller?.removeEventListener('abort', onAbort);
+  }
 }
 
 export interface ProviderCallResult {
@@ -39,11 +74,11 @@ interface SdkErrorShape {
 }
 
 /** Maps an error of the openai / anthropic / genai SDKs (same shapes: status + headers) to a `ProviderCallError`. */
-export function classifySdkError(error: unknown, signal: AbortSignal): ProviderCallError {
+export function classifySdkError(error: unknown, signal: AbortSignal | undefined): ProviderCallError {
   if (error instanceof ProviderCallError) return error;
   const e = (error ?? {}) as SdkErrorShape;
   const message = e.message ?? String(error);
-  if (signal.aborted || e.name === 'AbortError' || e.name === 'APIUserAbortError') {
+  if (signal?.aborted || e.name === 'AbortError' || e.name === 'APIUserAbortError') {
     return new ProviderCallError('aborted', 'aborted', { cause: error });
   }
   if (typeof e.name === 'string' && /Timeout/.test(e.name)) return new ProviderCallError('timeout', message, { cause: error });
@@ -64,7 +99,7 @@ export function classifySdkError(error: unknown, signal: AbortSignal): ProviderC
  * A stream that breaks after the provider started answering is billed for what it sent: keep the
  * usage seen so far (Anthropic reports input tokens in message_start) on the classified error.
  */
-export function withPartialUsage(error: unknown, signal: AbortSignal, usage: LlmUsage | undefined): ProviderCallError {
+export function withPartialUsage(error: unknown, signal: AbortSignal | undefined, usage: LlmUsage | undefined): ProviderCallError {
   const classified = classifySdkError(error, signal);
   if (classified.details.usage || !usage || (usage.inputTokens === 0 && usage.outputTokens === 0)) return classified;
   return new ProviderCallError(classified.kind, classified.message, { ...classified.details, usage });

@@ -11,6 +11,7 @@ import {
   classifySdkError,
   EMPTY_USAGE,
   lazyClient,
+  withDeadline,
   LlmProvider,
   parseToolArguments,
   ProviderCallRequest,
@@ -35,7 +36,7 @@ export class OpenAiProvider implements LlmProvider {
         apiKey: options.apiKey ?? (name === 'local' ? 'local' : 'missing'),
         baseURL: options.baseUrl ?? (name === 'local' ? undefined : 'https://api.openai.com/v1'),
         maxRetries: 0, // the gateway retries, with its own policy and metering
-        timeout: 3_600_000, // the gateway's per-call timeout aborts through the signal
+        timeout: 3_600_000, // each call passes its own deadline (ProviderCallRequest.timeoutMs)
       });
     });
   }
@@ -61,15 +62,37 @@ export class OpenAiProvider implements LlmProvider {
           }
         : {}),
     };
+    if (request.onDelta) {
+      return withDeadline(request, (signal) =>
+        this.stream(params, request, signal).catch((error: unknown) => {
+          throw classifySdkError(error, signal);
+        }),
+      );
+    }
+    const started = performance.now();
     try {
-      return request.onDelta ? await this.stream(params, request) : await this.complete(params, request);
+      return await this.complete(params, request);
     } catch (error) {
-      throw classifySdkError(error, request.signal);
+      const classified = classifySdkError(error, request.signal);
+      // Still unanswered at its deadline: a timeout, however the SDK words it (its timeout error is
+      // a plain `Error` by name, and under jest's vm modules its abort checks fail across realms).
+      if (classified.kind === 'network' && performance.now() - started >= request.timeoutMs) {
+        throw new ProviderCallError('timeout', `no answer within ${request.timeoutMs} ms`, { cause: error });
+      }
+      throw classified;
     }
   }
 
+  /**
+   * The SDK's per-request timeout bounds a non-streamed call to the end of its body, so the
+   * caller's signal is passed as it is: a signal of our own would make the SDK compose the two
+   * (AbortSignal.any) on every call, a measurable share of a fast call's cost.
+   */
   private async complete(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const response = await (await this.client()).chat.completions.create({ ...params, stream: false }, { signal: request.signal });
+    const response = await (await this.client()).chat.completions.create(
+      { ...params, stream: false },
+      { signal: request.signal, timeout: request.timeoutMs },
+    );
     const usage = toUsage(response.usage);
     const choice = response.choices?.[0];
     if (!choice?.message) throw new ProviderCallError('malformed', 'the answer has no choices', { usage });
@@ -81,10 +104,10 @@ export class OpenAiProvider implements LlmProvider {
     return { text: choice.message.content ?? '', toolCalls, usage, finishReason: toFinishReason(choice.finish_reason) };
   }
 
-  private async stream(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
+  private async stream(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest, signal: AbortSignal): Promise<ProviderCallResult> {
     const stream = await (await this.client()).chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
-      { signal: request.signal },
+      { signal },
     );
     let text = '';
     let usage: LlmUsage = EMPTY_USAGE;
@@ -111,8 +134,10 @@ export class OpenAiProvider implements LlmProvider {
         if (choice.finish_reason) finish = choice.finish_reason;
       }
     } catch (error) {
-      throw withPartialUsage(error, request.signal, usage);
+      throw withPartialUsage(error, signal, usage);
     }
+    // An aborted stream ends the SDK's iteration quietly, as if the answer were complete.
+    if (signal.aborted) throw new ProviderCallError('aborted', 'aborted', { usage });
     const toolCalls = [...calls.entries()]
       .sort(([a], [b]) => a - b)
       .map(([index, call]) => ({
