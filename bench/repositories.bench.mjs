@@ -12,7 +12,7 @@ import { RepositoryContextService } from '../dist/src/repositories/repository-co
 
 const FILES = 2_000;
 const COMMITS = 20;
-const ROUNDS = 5;
+const ROUNDS = 9;
 
 const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
 const git = (args, cwd) => execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], { cwd, env: gitEnv, stdio: 'pipe' });
