@@ -24,13 +24,18 @@ function isUnder(url: string, mount: string): boolean {
   return next === '' || next === '/' || next === '?';
 }
 
-/**
- * Whether anything is served at this URL: the API prefix, and the two routes excluded from it
- * below (`setGlobalPrefix`): Prometheus' `/metrics` and the OAuth callbacks under `/oauth/`.
- * The docs are checked before this.
- */
+/** Routes served outside the API prefix: Prometheus' `/metrics` and the OAuth callbacks. */
+const ROOT_ROUTES = [
+  { path: 'metrics', method: RequestMethod.GET },
+  { path: 'oauth/*path', method: RequestMethod.ALL },
+];
+
+/** Where each root route is mounted, and whether it takes everything below (`*path`). */
+const ROOT_MOUNTS = ROOT_ROUTES.map(({ path }) => ({ mount: `/${path.replace(/\/\*path$/, '')}`, subtree: path.endsWith('/*path') }));
+
+/** Whether anything is served at this URL: the API prefix or a root route. The docs are checked before this. */
 export function isServedPath(url: string): boolean {
-  return isUnder(url, `/${API_PREFIX}`) || isUnder(url, '/metrics') || url.startsWith('/oauth/');
+  return isUnder(url, `/${API_PREFIX}`) || ROOT_MOUNTS.some(({ mount, subtree }) => (subtree ? url.startsWith(`${mount}/`) : isUnder(url, mount)));
 }
 
 /**
@@ -93,12 +98,7 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
       exposedHeaders: ['X-Request-Id', 'Retry-After', 'Location'],
     });
   }
-  app.setGlobalPrefix(API_PREFIX, {
-    exclude: [
-      { path: 'metrics', method: RequestMethod.GET },
-      { path: 'oauth/*path', method: RequestMethod.ALL },
-    ],
-  });
+  app.setGlobalPrefix(API_PREFIX, { exclude: ROOT_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   return app;
 }
