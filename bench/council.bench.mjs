@@ -14,7 +14,9 @@ import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
 const DELAY_MS = 200;
 const ROUNDS = 5;
 const JUDGES = ['security', 'performance', 'maintainability'];
-const FILES = [{ path: 'src/sum.js', content: 'export function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n' }];
+const FILES = [
+  { path: 'src/sum.js', content: 'export function sum(xs) {\n  return xs.reduce((a, b) => a + b, 0);\n}\n' },
+];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -55,9 +57,11 @@ async function councilWallMs(base, token, judges) {
   for (;;) {
     const current = await api(base, 'GET', `/agents/runs/${run.id}`, token);
     if (current.status === 'completed' || current.status === 'failed') {
-      if (current.status !== 'completed') throw new Error(`council bench run failed: ${current.errorCode} ${current.error}`);
+      if (current.status !== 'completed')
+        throw new Error(`council bench run failed: ${current.errorCode} ${current.error}`);
       const steps = current.steps.filter((s) => s.agent.startsWith('judge.'));
-      if (steps.length !== judges.length || steps.some((s) => s.status !== 'completed')) throw new Error(`unexpected judge steps: ${JSON.stringify(steps)}`);
+      if (steps.length !== judges.length || steps.some((s) => s.status !== 'completed'))
+        throw new Error(`unexpected judge steps: ${JSON.stringify(steps)}`);
       const start = Math.min(...steps.map((s) => Date.parse(s.startedAt)));
       const end = Math.max(...steps.map((s) => Date.parse(s.finishedAt)));
       return end - start;
@@ -73,7 +77,9 @@ export async function run(ctx) {
       request.forcedTool === 'submit_review'
         ? {
             delayMs: DELAY_MS,
-            toolCalls: [{ name: 'submit_review', arguments: { verdict: 'APPROVE', summary: 'Fine.', score: 9, issues: [] } }],
+            toolCalls: [
+              { name: 'submit_review', arguments: { verdict: 'APPROVE', summary: 'Fine.', score: 9, issues: [] } },
+            ],
             usage: { input: 800, output: 60 },
           }
         : undefined,
@@ -100,7 +106,11 @@ export async function run(ctx) {
     const value = median(three);
     const ratio = Math.round((value / baseline) * 100) / 100;
     return [
-      { scenario: `council wall time, 1 judge, model answers after ${DELAY_MS} ms (median of ${ROUNDS})`, metric: 'ms', value: baseline },
+      {
+        scenario: `council wall time, 1 judge, model answers after ${DELAY_MS} ms (median of ${ROUNDS})`,
+        metric: 'ms',
+        value: baseline,
+      },
       {
         scenario: `council wall time, 3 judges in parallel, ${DELAY_MS} ms each (median of ${ROUNDS})`,
         metric: 'ms',

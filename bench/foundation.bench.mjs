@@ -37,7 +37,8 @@ export async function run(ctx) {
     v8DefaultLive: (o) => ctx.load(`${v8Default.api.url}/api/v1/health/live`, o),
   });
   const { node: bareNode, nest: bareNest, live, apiOnlyLive, v8DefaultLive } = best;
-  const spread = (name) => `${Math.round(Math.min(...best.rounds[name]))}–${Math.round(Math.max(...best.rounds[name]))}`;
+  const spread = (name) =>
+    `${Math.round(Math.min(...best.rounds[name]))}–${Math.round(Math.max(...best.rounds[name]))}`;
   await Promise.all([node.stop(), nest.stop(), app.api.stop(), apiOnly.api.stop(), v8Default.api.stop()]);
 
   for (const [name, result] of [
@@ -56,12 +57,38 @@ export async function run(ctx) {
     target: '≥ 0.70',
     pass: live.rps / bareNest.rps >= 0.7,
   });
-  rows.push({ scenario: 'API process live ÷ bare Nest', metric: 'requests/s ratio', value: round(apiOnlyLive.rps / bareNest.rps, 2) });
-  rows.push({ scenario: 'real app live ÷ bare Nest, median of same-round ratios', metric: 'requests/s ratio', value: round(ctx.pairedMedian(best, 'live', 'nest'), 2) });
-  rows.push({ scenario: 'API process live ÷ bare Nest, median of same-round ratios', metric: 'requests/s ratio', value: round(ctx.pairedMedian(best, 'apiOnlyLive', 'nest'), 2) });
-  rows.push({ scenario: 'spread of single rounds: bare Nest / real app live', metric: 'requests/s, lowest–highest', value: `${spread('nest')} / ${spread('live')}` });
-  rows.push({ scenario: 'API process idle (WORKER_IN_PROCESS=false)', metric: 'RSS (MB)', value: round(apiOnly.rss, 0), target: '< 200', pass: apiOnly.rss < 200 });
-  rows.push({ scenario: 'API process idle, V8 default young generation (no --max-semi-space-size)', metric: 'RSS (MB)', value: round(v8Default.rss, 0) });
+  rows.push({
+    scenario: 'API process live ÷ bare Nest',
+    metric: 'requests/s ratio',
+    value: round(apiOnlyLive.rps / bareNest.rps, 2),
+  });
+  rows.push({
+    scenario: 'real app live ÷ bare Nest, median of same-round ratios',
+    metric: 'requests/s ratio',
+    value: round(ctx.pairedMedian(best, 'live', 'nest'), 2),
+  });
+  rows.push({
+    scenario: 'API process live ÷ bare Nest, median of same-round ratios',
+    metric: 'requests/s ratio',
+    value: round(ctx.pairedMedian(best, 'apiOnlyLive', 'nest'), 2),
+  });
+  rows.push({
+    scenario: 'spread of single rounds: bare Nest / real app live',
+    metric: 'requests/s, lowest–highest',
+    value: `${spread('nest')} / ${spread('live')}`,
+  });
+  rows.push({
+    scenario: 'API process idle (WORKER_IN_PROCESS=false)',
+    metric: 'RSS (MB)',
+    value: round(apiOnly.rss, 0),
+    target: '< 200',
+    pass: apiOnly.rss < 200,
+  });
+  rows.push({
+    scenario: 'API process idle, V8 default young generation (no --max-semi-space-size)',
+    metric: 'RSS (MB)',
+    value: round(v8Default.rss, 0),
+  });
   rows.push({
     scenario: 'API process live route, --max-semi-space-size=16 ÷ V8 default',
     metric: 'requests/s ratio',

@@ -36,7 +36,9 @@ export async function run(ctx) {
   fake.script(() => ({ text: 'ok', usage: { input: 20, output: 2 } }));
   // The runner's databases are dropped by the runner; standalone, this file drops its own.
   const ownDatabase = !ctx?.databaseUrl;
-  const databaseUrl = ctx?.databaseUrl ? ctx.databaseUrl() : `postgres://postgres@127.0.0.1:5432/quorum_bench_llm_${suffix}`;
+  const databaseUrl = ctx?.databaseUrl
+    ? ctx.databaseUrl()
+    : `postgres://postgres@127.0.0.1:5432/quorum_bench_llm_${suffix}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
   const env = {
     NODE_ENV: 'test',
@@ -74,7 +76,9 @@ export async function run(ctx) {
   const { DataSource } = await import('typeorm');
   const [{ id: userId }] = await app
     .get(DataSource)
-    .query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [`bench-${randomUUID()}@example.test`]);
+    .query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [
+      `bench-${randomUUID()}@example.test`,
+    ]);
   const viaSdk = () => bare.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 4096 });
   const viaGateway = () => gateway.call({ context: { userId, agent: 'coder' }, messages });
 

@@ -14,8 +14,21 @@ const FILES = 2_000;
 const COMMITS = 20;
 const ROUNDS = 9;
 
-const gitEnv = { ...process.env, GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 'b', GIT_AUTHOR_EMAIL: 'b@b', GIT_COMMITTER_NAME: 'b', GIT_COMMITTER_EMAIL: 'b@b' };
-const git = (args, cwd) => execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], { cwd, env: gitEnv, stdio: 'pipe' });
+const gitEnv = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'b',
+  GIT_AUTHOR_EMAIL: 'b@b',
+  GIT_COMMITTER_NAME: 'b',
+  GIT_COMMITTER_EMAIL: 'b@b',
+};
+const git = (args, cwd) =>
+  execFileSync('git', ['-c', 'init.defaultBranch=main', '-c', 'protocol.file.allow=always', ...args], {
+    cwd,
+    env: gitEnv,
+    stdio: 'pipe',
+  });
 
 function seed(root) {
   const bare = join(root, 'acme', 'bench.git');
@@ -73,7 +86,13 @@ export async function run() {
     for (let r = 0; r < ROUNDS; r++) {
       const dir = join(root, `ws${r}`);
       shallow.push(await time(() => service.shallowClone(`file://${bare}`, 'main', dir)));
-      workspaceBytes = Number(execFileSync('du', ['-sb', dir, `${dir}.git`]).toString().split('\n').filter(Boolean).reduce((s, l) => s + Number(l.split('\t')[0]), 0));
+      workspaceBytes = Number(
+        execFileSync('du', ['-sb', dir, `${dir}.git`])
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .reduce((s, l) => s + Number(l.split('\t')[0]), 0),
+      );
       view.push(await time(() => context.view(dir, { maxTokens: 12_000, query: 'value42 file42' })));
       readEverything.push(await time(async () => readAll(dir)));
       const fullDir = join(root, `full${r}`);
@@ -88,9 +107,33 @@ export async function run() {
     const v = median(view);
     const a = median(readEverything);
     return [
-      { scenario: `repositories: prepare workspace (${FILES} files, ${COMMITS} commits)`, metric: 'shallow clone + size check, median ms', value: Math.round(s), baseline: Math.round(f), ratio: +(s / f).toFixed(2), target: '≤ 1.5 × plain git clone', pass: s / f <= 1.5 },
-      { scenario: 'repositories: workspace disk use', metric: 'bytes (checkout + git dir)', value: workspaceBytes, baseline: fullBytes, ratio: +(workspaceBytes / fullBytes).toFixed(2), target: '≤ full clone', pass: workspaceBytes <= fullBytes },
-      { scenario: 'repositories: planner view (12k tokens)', metric: 'median ms', value: Math.round(v), baseline: Math.round(a), ratio: +(v / a).toFixed(2), target: '≤ 2 × reading every file', pass: v / a <= 2 },
+      {
+        scenario: `repositories: prepare workspace (${FILES} files, ${COMMITS} commits)`,
+        metric: 'shallow clone + size check, median ms',
+        value: Math.round(s),
+        baseline: Math.round(f),
+        ratio: +(s / f).toFixed(2),
+        target: '≤ 1.5 × plain git clone',
+        pass: s / f <= 1.5,
+      },
+      {
+        scenario: 'repositories: workspace disk use',
+        metric: 'bytes (checkout + git dir)',
+        value: workspaceBytes,
+        baseline: fullBytes,
+        ratio: +(workspaceBytes / fullBytes).toFixed(2),
+        target: '≤ full clone',
+        pass: workspaceBytes <= fullBytes,
+      },
+      {
+        scenario: 'repositories: planner view (12k tokens)',
+        metric: 'median ms',
+        value: Math.round(v),
+        baseline: Math.round(a),
+        ratio: +(v / a).toFixed(2),
+        target: '≤ 2 × reading every file',
+        pass: v / a <= 2,
+      },
     ];
   } finally {
     rmSync(root, { recursive: true, force: true });

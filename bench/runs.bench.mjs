@@ -57,7 +57,10 @@ export async function run(ctx) {
   const { RedisFactory } = await import('../dist/src/redis/redis.factory.js');
   const { DataSource } = await import('typeorm');
 
-  const app = await NestFactory.create(await AppModule.register({ workerInProcess: true }), { bodyParser: false, logger: false });
+  const app = await NestFactory.create(await AppModule.register({ workerInProcess: true }), {
+    bodyParser: false,
+    logger: false,
+  });
   configureHttpApp(app);
   await app.listen(0, '127.0.0.1');
   const port = app.getHttpServer().address().port;
@@ -76,7 +79,10 @@ export async function run(ctx) {
     // --- runs/s and overhead ---------------------------------------------------------------------
     const taskIds = [];
     for (let i = 0; i < RUNS; i++) {
-      taskIds.push((await call('POST', '/tasks', { title: `bench ${i}`, description: 'sum(a, b)', language: 'javascript' }, auth)).task.id);
+      taskIds.push(
+        (await call('POST', '/tasks', { title: `bench ${i}`, description: 'sum(a, b)', language: 'javascript' }, auth))
+          .task.id,
+      );
     }
     const t0 = performance.now();
     const runIds = [];
@@ -86,7 +92,10 @@ export async function run(ctx) {
     let polls = 0;
     for (;;) {
       polls++;
-      const [{ n }] = await dataSource.query(`SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status IN ('completed','failed','cancelled')`, [runIds]);
+      const [{ n }] = await dataSource.query(
+        `SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status IN ('completed','failed','cancelled')`,
+        [runIds],
+      );
       if (n === runIds.length) break;
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -94,24 +103,41 @@ export async function run(ctx) {
     counting = false;
     const cpu = process.cpuUsage(cpu0);
     const roundTrips = (queries - polls) / RUNS;
-    const failed = await dataSource.query(`SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status <> 'completed'`, [runIds]);
-    rows.push({ scenario: 'agent runs', metric: `runs/s, ${RUNS} full runs, fake LLM 0 ms, 1 worker (concurrency ${concurrency})`, value: round(RUNS / elapsed) });
+    const failed = await dataSource.query(
+      `SELECT count(*)::int AS n FROM runs WHERE id = ANY($1) AND status <> 'completed'`,
+      [runIds],
+    );
     rows.push({
       scenario: 'agent runs',
-      metric: 'PostgreSQL round trips per run (execute → completed, incl. gateway usage/budget rows and LangGraph checkpoints)',
+      metric: `runs/s, ${RUNS} full runs, fake LLM 0 ms, 1 worker (concurrency ${concurrency})`,
+      value: round(RUNS / elapsed),
+    });
+    rows.push({
+      scenario: 'agent runs',
+      metric:
+        'PostgreSQL round trips per run (execute → completed, incl. gateway usage/budget rows and LangGraph checkpoints)',
       value: round(roundTrips),
     });
     rows.push({
       scenario: 'agent runs',
-      metric: 'CPU time per run in the API+worker process (ms; includes the in-process fake LLM, excludes the sandbox children)',
+      metric:
+        'CPU time per run in the API+worker process (ms; includes the in-process fake LLM, excludes the sandbox children)',
       value: round((cpu.user + cpu.system) / 1000 / RUNS),
     });
-    rows.push({ scenario: 'agent runs', metric: 'runs not completed', value: failed[0].n, target: '0', pass: failed[0].n === 0 });
+    rows.push({
+      scenario: 'agent runs',
+      metric: 'runs not completed',
+      value: failed[0].n,
+      target: '0',
+      pass: failed[0].n === 0,
+    });
     // Overhead of one run on its own: runs one after another, so no run's wall time includes
     // waiting for another run's CPU (concurrent runs share one event loop and two cores here).
     const soloIds = [];
     for (let i = 0; i < SOLO_RUNS; i++) {
-      const taskId = (await call('POST', '/tasks', { title: `solo ${i}`, description: 'sum(a, b)', language: 'javascript' }, auth)).task.id;
+      const taskId = (
+        await call('POST', '/tasks', { title: `solo ${i}`, description: 'sum(a, b)', language: 'javascript' }, auth)
+      ).task.id;
       const runId = (await call('POST', `/tasks/${taskId}/execute`, undefined, auth)).run.id;
       soloIds.push(runId);
       for (;;) {
@@ -140,33 +166,56 @@ export async function run(ctx) {
     // --- SSE latency -----------------------------------------------------------------------------
     const events = app.get(RunEventsService);
     const runs = app.get(RunsService);
-    const task = (await call('POST', '/tasks', { title: 'sse', description: 'sse', language: 'javascript' }, auth)).task;
+    const task = (await call('POST', '/tasks', { title: 'sse', description: 'sse', language: 'javascript' }, auth))
+      .task;
     const userId = (await dataSource.query('SELECT id FROM users WHERE email = $1', [email]))[0].id;
     // A queued run no worker will take (no job; the stranded-run sweep is set to an hour).
     const runRow = await events.transaction((manager) =>
-      runs.createQueued(manager, { id: task.id, userId }, { title: 'sse', description: 'sse', language: 'javascript', mode: 'build', repositoryId: null, files: [], config: {} }),
+      runs.createQueued(
+        manager,
+        { id: task.id, userId },
+        {
+          title: 'sse',
+          description: 'sse',
+          language: 'javascript',
+          mode: 'build',
+          repositoryId: null,
+          files: [],
+          config: {},
+        },
+      ),
     );
     const sent = new Map();
     const latencies = [];
     let resolveAll;
     const allReceived = new Promise((r) => (resolveAll = r));
-    const sse = request({ host: '127.0.0.1', port, path: `/api/v1/agents/runs/${runRow.id}/stream`, headers: { ...auth, accept: 'text/event-stream' } }, (res) => {
-      const parser = createParser({
-        onEvent: (event) => {
-          const data = JSON.parse(event.data).data;
-          if (data.bench === undefined) return;
-          latencies.push(performance.now() - sent.get(data.bench));
-          if (latencies.length === EVENTS) resolveAll();
-        },
-      });
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => parser.feed(chunk));
-    });
+    const sse = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: `/api/v1/agents/runs/${runRow.id}/stream`,
+        headers: { ...auth, accept: 'text/event-stream' },
+      },
+      (res) => {
+        const parser = createParser({
+          onEvent: (event) => {
+            const data = JSON.parse(event.data).data;
+            if (data.bench === undefined) return;
+            latencies.push(performance.now() - sent.get(data.bench));
+            if (latencies.length === EVENTS) resolveAll();
+          },
+        });
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => parser.feed(chunk));
+      },
+    );
     sse.end();
     await new Promise((r) => setTimeout(r, 300));
     for (let i = 0; i < EVENTS; i++) {
       sent.set(i, performance.now());
-      await events.transaction((manager) => events.append(manager, runRow, 'agent.started', { agent: 'bench', iteration: 0, bench: i }));
+      await events.transaction((manager) =>
+        events.append(manager, runRow, 'agent.started', { agent: 'bench', iteration: 0, bench: i }),
+      );
       await new Promise((r) => setTimeout(r, 2));
     }
     await Promise.race([allReceived, new Promise((r) => setTimeout(r, 10_000))]);
@@ -189,8 +238,22 @@ export async function run(ctx) {
     await pub.quit();
     await sub.quit();
     const p = (list, q) => round(percentile(list, q));
-    rows.push({ scenario: 'run events', metric: `SSE latency append+commit → client p50 (ms), ${latencies.length}/${EVENTS} events`, value: p(latencies, 50), baseline: p(bare, 50), ratio: round(p(latencies, 50) / p(bare, 50)) });
-    rows.push({ scenario: 'run events', metric: 'SSE latency append+commit → client p99 (ms)', value: p(latencies, 99), baseline: p(bare, 99), ratio: round(p(latencies, 99) / p(bare, 99)), target: '< 50', pass: latencies.length === EVENTS && p(latencies, 99) < 50 });
+    rows.push({
+      scenario: 'run events',
+      metric: `SSE latency append+commit → client p50 (ms), ${latencies.length}/${EVENTS} events`,
+      value: p(latencies, 50),
+      baseline: p(bare, 50),
+      ratio: round(p(latencies, 50) / p(bare, 50)),
+    });
+    rows.push({
+      scenario: 'run events',
+      metric: 'SSE latency append+commit → client p99 (ms)',
+      value: p(latencies, 99),
+      baseline: p(bare, 99),
+      ratio: round(p(latencies, 99) / p(bare, 99)),
+      target: '< 50',
+      pass: latencies.length === EVENTS && p(latencies, 99) < 50,
+    });
   } finally {
     pg.Client.prototype.query = originalQuery;
     await app.close();
@@ -221,14 +284,27 @@ function answer(request) {
     case 'submit_plan':
       return { toolCalls: [{ name: 'submit_plan', arguments: { summary: 'sum', steps: [{ title: 'sum' }] } }] };
     case 'write_files':
-      return { toolCalls: [{ name: 'write_files', arguments: { files: [{ path: 'sum.mjs', content: 'export const sum = (a, b) => a + b;\n' }] } }] };
+      return {
+        toolCalls: [
+          {
+            name: 'write_files',
+            arguments: { files: [{ path: 'sum.mjs', content: 'export const sum = (a, b) => a + b;\n' }] },
+          },
+        ],
+      };
     case 'write_tests':
       return {
         toolCalls: [
           {
             name: 'write_tests',
             arguments: {
-              files: [{ path: 'sum.test.mjs', content: "import { test } from 'node:test';\nimport assert from 'node:assert';\nimport { sum } from './sum.mjs';\ntest('sum', () => assert.equal(sum(1, 2), 3));\n" }],
+              files: [
+                {
+                  path: 'sum.test.mjs',
+                  content:
+                    "import { test } from 'node:test';\nimport assert from 'node:assert';\nimport { sum } from './sum.mjs';\ntest('sum', () => assert.equal(sum(1, 2), 3));\n",
+                },
+              ],
             },
           },
         ],

@@ -62,23 +62,60 @@ export async function run() {
     // The same empty test with no sandbox and no reporter: what the test runner itself costs.
     const plainTest = await measure(() => node(['--test'], dir));
     const sandboxedBare = await measure(async () => {
-      const outcome = await driver.run({ workspaceDir: dir, argv: [driver.nodePath, '-e', ''], env: { PATH: '/usr/bin:/bin' }, limits, readOnlyPaths: [] });
+      const outcome = await driver.run({
+        workspaceDir: dir,
+        argv: [driver.nodePath, '-e', ''],
+        env: { PATH: '/usr/bin:/bin' },
+        limits,
+        readOnlyPaths: [],
+      });
       if (outcome.exitCode !== 0) throw new Error(`sandboxed node -e '' failed: ${outcome.output}`);
     });
     const emptyTest = await measure(async () => {
       const result = await sandbox.runTests({ workspaceDir: dir, language: 'javascript' });
-      if (result.status !== 'passed' || result.passed !== 1) throw new Error(`empty test run: ${result.status} ${result.error ?? ''}`);
+      if (result.status !== 'passed' || result.passed !== 1)
+        throw new Error(`empty test run: ${result.status} ${result.error ?? ''}`);
     });
 
     const s = `sandbox (${driver.name})`;
     return [
       { scenario: s, metric: "bare `node -e ''` median ms", value: round(bare.median) },
       { scenario: s, metric: "bare `node -e ''` p95 ms", value: round(bare.p95) },
-      { scenario: s, metric: "sandboxed `node -e ''` median ms", value: round(sandboxedBare.median), baseline: round(bare.median), ratio: round(sandboxedBare.median / bare.median) },
-      { scenario: s, metric: "sandboxed `node -e ''` p95 ms", value: round(sandboxedBare.p95), baseline: round(bare.p95), ratio: round(sandboxedBare.p95 / bare.p95) },
-      { scenario: s, metric: 'empty test, plain `node --test` (no sandbox) median ms', value: round(plainTest.median), baseline: round(bare.median), ratio: round(plainTest.median / bare.median) },
-      { scenario: s, metric: 'empty test, runTests start-to-exit median ms', value: round(emptyTest.median), baseline: round(bare.median), ratio: round(emptyTest.median / bare.median) },
-      { scenario: s, metric: 'empty test, runTests start-to-exit p95 ms', value: round(emptyTest.p95), baseline: round(bare.p95), ratio: round(emptyTest.p95 / bare.p95) },
+      {
+        scenario: s,
+        metric: "sandboxed `node -e ''` median ms",
+        value: round(sandboxedBare.median),
+        baseline: round(bare.median),
+        ratio: round(sandboxedBare.median / bare.median),
+      },
+      {
+        scenario: s,
+        metric: "sandboxed `node -e ''` p95 ms",
+        value: round(sandboxedBare.p95),
+        baseline: round(bare.p95),
+        ratio: round(sandboxedBare.p95 / bare.p95),
+      },
+      {
+        scenario: s,
+        metric: 'empty test, plain `node --test` (no sandbox) median ms',
+        value: round(plainTest.median),
+        baseline: round(bare.median),
+        ratio: round(plainTest.median / bare.median),
+      },
+      {
+        scenario: s,
+        metric: 'empty test, runTests start-to-exit median ms',
+        value: round(emptyTest.median),
+        baseline: round(bare.median),
+        ratio: round(emptyTest.median / bare.median),
+      },
+      {
+        scenario: s,
+        metric: 'empty test, runTests start-to-exit p95 ms',
+        value: round(emptyTest.p95),
+        baseline: round(bare.p95),
+        ratio: round(emptyTest.p95 / bare.p95),
+      },
     ];
   } finally {
     await app.close();

@@ -39,13 +39,22 @@ function startReceiver() {
 }
 
 async function baselinePosts(url, agent, count, concurrency) {
-  const body = JSON.stringify({ id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: {} });
+  const body = JSON.stringify({
+    id: randomUUID(),
+    type: 'run.completed',
+    createdAt: new Date().toISOString(),
+    data: {},
+  });
   const post = () =>
     new Promise((resolve, reject) => {
-      const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-        res.resume();
-        res.on('end', resolve);
-      });
+      const req = http.request(
+        url,
+        { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+        (res) => {
+          res.resume();
+          res.on('end', resolve);
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });
@@ -107,7 +116,10 @@ async function waitUntil(check, timeoutMs) {
 
 export async function run(ctx) {
   // The runner's database names are dropped by the runner; alone, this file drops its own.
-  const dbUrl = new URL(ctx?.databaseUrl?.() ?? `${ADMIN_URL.replace(/\/[^/]*$/, '')}/quorum_bench_webhooks_${randomBytes(4).toString('hex')}`);
+  const dbUrl = new URL(
+    ctx?.databaseUrl?.() ??
+      `${ADMIN_URL.replace(/\/[^/]*$/, '')}/quorum_bench_webhooks_${randomBytes(4).toString('hex')}`,
+  );
   const dbName = dbUrl.pathname.slice(1);
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
@@ -143,21 +155,35 @@ export async function run(ctx) {
   Module({ imports: [CoreModule, WebhooksCoreModule] })(BenchProducerModule);
   const app = await NestFactory.createApplicationContext(BenchProducerModule, { logger: false });
   await app.init();
-  const worker = spawn(process.execPath, [...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_WORKER_PROF] : []), 'dist/src/worker.js'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: { ...process.env, DATABASE_MIGRATIONS_RUN: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const worker = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_WORKER_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_WORKER_PROF] : []),
+      'dist/src/worker.js',
+    ],
+    {
+      cwd: new URL('..', import.meta.url).pathname,
+      env: { ...process.env, DATABASE_MIGRATIONS_RUN: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const rows = [];
   try {
     const db = app.get(DataSource);
     const outbox = app.get(WebhookOutboxService);
-    const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`bench-${randomUUID()}@example.com`]);
+    const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [
+      `bench-${randomUUID()}@example.com`,
+    ]);
     await app.get(WebhooksService).create(user.id, { url: receiver.url, events: ['*'] });
 
     const committed = new Map();
     const emit = async () => {
-      const event = { id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: { taskId: randomUUID(), runId: randomUUID() } };
+      const event = {
+        id: randomUUID(),
+        type: 'run.completed',
+        createdAt: new Date().toISOString(),
+        data: { taskId: randomUUID(), runId: randomUUID() },
+      };
       await db.transaction((manager) => outbox.record(manager, user.id, event));
       committed.set(event.id, performance.now());
     };
@@ -196,7 +222,8 @@ export async function run(ctx) {
     await emitBurst(BURST);
     const emittedAt = performance.now();
     await waitUntil(() => receiver.received.size >= before + BURST, 120_000);
-    if (process.env.BENCH_DEBUG) console.error(`burst: all ${BURST} committed after ${Math.round(emittedAt - burstStart)} ms`);
+    if (process.env.BENCH_DEBUG)
+      console.error(`burst: all ${BURST} committed after ${Math.round(emittedAt - burstStart)} ms`);
     const throughput = BURST / ((lastReceiptAfter(before) - burstStart) / 1000);
 
     // Latency: events at a steady rate well under the capacity just measured (at most half of it),
@@ -211,7 +238,9 @@ export async function run(ctx) {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const event = { id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: {} };
       pacedIds.push(event.id);
-      void db.transaction((manager) => outbox.record(manager, user.id, event)).then(() => committed.set(event.id, performance.now()));
+      void db
+        .transaction((manager) => outbox.record(manager, user.id, event))
+        .then(() => committed.set(event.id, performance.now()));
     }
     await waitUntil(() => pacedIds.every((id) => receiver.received.has(id) && committed.has(id)), 60_000);
     const latencies = pacedIds.map((id) => receiver.received.get(id) - committed.get(id)).sort((a, b) => a - b);
@@ -227,7 +256,10 @@ export async function run(ctx) {
         parts.startToFinish.push(job.finishedOn - job.processedOn);
         parts.startToReceipt.push(origin + receiver.received.get(d.event_id) - job.processedOn);
       }
-      for (const [k, v] of Object.entries(parts)) { v.sort((a, b) => a - b); console.error(k, 'p50', percentile(v, 50), 'p99', percentile(v, 99)); }
+      for (const [k, v] of Object.entries(parts)) {
+        v.sort((a, b) => a - b);
+        console.error(k, 'p50', percentile(v, 50), 'p99', percentile(v, 99));
+      }
     }
 
     rows.push(
@@ -252,7 +284,11 @@ export async function run(ctx) {
         metric: 'deliveries/s end to end',
         value: round(throughput),
       },
-      { scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`, metric: 'p50 commit → receipt (ms)', value: round(percentile(latencies, 50), 2) },
+      {
+        scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`,
+        metric: 'p50 commit → receipt (ms)',
+        value: round(percentile(latencies, 50), 2),
+      },
       {
         scenario: `webhooks: ${PACED_RATE} events/s for ${PACED_SECONDS} s`,
         metric: 'p99 commit → receipt (ms)',

@@ -99,7 +99,14 @@ export class Auth1763801000000 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    for (const table of ['oauth_accounts', 'backup_codes', 'email_tokens', 'refresh_tokens', 'user_sessions', 'users']) {
+    for (const table of [
+      'oauth_accounts',
+      'backup_codes',
+      'email_tokens',
+      'refresh_tokens',
+      'user_sessions',
+      'users',
+    ]) {
       await queryRunner.query(`DROP TABLE IF EXISTS ${table}`);
     }
   }

@@ -44,7 +44,9 @@ export class LlmUsageAndBudgets1763802000000 implements MigrationInterface {
         expires_at timestamptz(3) NOT NULL,
         created_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query('CREATE INDEX idx_llm_budget_reservations_user ON llm_budget_reservations (user_id, expires_at)');
+    await queryRunner.query(
+      'CREATE INDEX idx_llm_budget_reservations_user ON llm_budget_reservations (user_id, expires_at)',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

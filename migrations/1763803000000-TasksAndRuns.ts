@@ -20,7 +20,9 @@ export class TasksAndRuns1763803000000 implements MigrationInterface {
         updated_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
     await queryRunner.query('CREATE INDEX tasks_user_created_idx ON tasks (user_id, created_at DESC, id DESC)');
-    await queryRunner.query('CREATE INDEX tasks_user_status_created_idx ON tasks (user_id, status, created_at DESC, id DESC)');
+    await queryRunner.query(
+      'CREATE INDEX tasks_user_status_created_idx ON tasks (user_id, status, created_at DESC, id DESC)',
+    );
 
     await queryRunner.query(`
       CREATE TABLE idempotency_keys (
@@ -34,7 +36,9 @@ export class TasksAndRuns1763803000000 implements MigrationInterface {
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         expires_at timestamptz(3) NOT NULL
       )`);
-    await queryRunner.query('CREATE UNIQUE INDEX idempotency_keys_user_scope_key_uq ON idempotency_keys (user_id, scope, key)');
+    await queryRunner.query(
+      'CREATE UNIQUE INDEX idempotency_keys_user_scope_key_uq ON idempotency_keys (user_id, scope, key)',
+    );
     await queryRunner.query('CREATE INDEX idempotency_keys_expires_idx ON idempotency_keys (expires_at)');
 
     await queryRunner.query(`
@@ -90,7 +94,9 @@ export class TasksAndRuns1763803000000 implements MigrationInterface {
         created_at timestamptz(3) NOT NULL DEFAULT clock_timestamp()
       )`);
     await queryRunner.query('CREATE INDEX run_steps_run_idx ON run_steps (run_id, created_at, id)');
-    await queryRunner.query(`CREATE UNIQUE INDEX run_steps_completed_key_uq ON run_steps (run_id, step_key) WHERE status = 'completed'`);
+    await queryRunner.query(
+      `CREATE UNIQUE INDEX run_steps_completed_key_uq ON run_steps (run_id, step_key) WHERE status = 'completed'`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE run_events (

@@ -45,7 +45,9 @@ export class AgentCheckpoints1763803000001 implements MigrationInterface {
         blob BYTEA NOT NULL,
         PRIMARY KEY (thread_id, checkpoint_ns, checkpoint_id, task_id, idx)
       )`);
-    await queryRunner.query('INSERT INTO langgraph.checkpoint_migrations (v) VALUES (0), (1), (2), (3), (4) ON CONFLICT DO NOTHING');
+    await queryRunner.query(
+      'INSERT INTO langgraph.checkpoint_migrations (v) VALUES (0), (1), (2), (3), (4) ON CONFLICT DO NOTHING',
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

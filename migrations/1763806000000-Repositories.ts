@@ -15,7 +15,9 @@ export class Repositories1763806000000 implements MigrationInterface {
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         updated_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query('CREATE INDEX repositories_user_created_idx ON repositories (user_id, created_at DESC, id DESC)');
+    await queryRunner.query(
+      'CREATE INDEX repositories_user_created_idx ON repositories (user_id, created_at DESC, id DESC)',
+    );
     await queryRunner.query(`
       CREATE TABLE repository_results (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -34,7 +36,9 @@ export class Repositories1763806000000 implements MigrationInterface {
         created_at timestamptz(3) NOT NULL DEFAULT now(),
         updated_at timestamptz(3) NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query('CREATE INDEX repository_results_task_idx ON repository_results (task_id, created_at DESC)');
+    await queryRunner.query(
+      'CREATE INDEX repository_results_task_idx ON repository_results (task_id, created_at DESC)',
+    );
     await queryRunner.query('CREATE INDEX repository_results_user_idx ON repository_results (user_id)');
   }
 

@@ -5,7 +5,9 @@ export class RepositoryResultsCascade1763806000001 implements MigrationInterface
   name = 'RepositoryResultsCascade1763806000001';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DELETE FROM repository_results r WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = r.run_id)');
+    await queryRunner.query(
+      'DELETE FROM repository_results r WHERE NOT EXISTS (SELECT 1 FROM runs WHERE runs.id = r.run_id)',
+    );
     await queryRunner.query(
       'ALTER TABLE repository_results ADD CONSTRAINT repository_results_task_fk FOREIGN KEY (task_id) REFERENCES tasks(id) ON DELETE CASCADE',
     );

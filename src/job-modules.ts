@@ -7,7 +7,4 @@ import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
  * Kept apart from HTTP_MODULES so an API-only process never loads the agent graph (LangGraph alone
  * is ~90 MB of resident memory).
  */
-export const JOB_MODULES: Type[] = [
-  AgentJobsModule,
-  WebhookJobsModule,
-];
+export const JOB_MODULES: Type[] = [AgentJobsModule, WebhookJobsModule];

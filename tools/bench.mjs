@@ -104,7 +104,10 @@ const ctx = {
   /** Forks a small server script (relative to the repo) on a free port. */
   async startServer(script, env = {}) {
     const port = await freePort();
-    const child = fork(join(root, script), [], { env: { ...process.env, ...env, PORT: String(port) }, stdio: 'ignore' });
+    const child = fork(join(root, script), [], {
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: 'ignore',
+    });
     await new Promise((resolve, reject) => {
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`${script} exited ${code}`)));
@@ -189,7 +192,9 @@ for (const section of sections) {
   lines.push('| scenario | metric | value | baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
   for (const row of section.rows) {
     const met = row.pass === undefined ? '' : row.pass ? 'yes' : 'NO';
-    lines.push(`| ${[row.scenario, row.metric, row.value, row.baseline, row.ratio, row.target].map(cell).join(' | ')} | ${met} |`);
+    lines.push(
+      `| ${[row.scenario, row.metric, row.value, row.baseline, row.ratio, row.target].map(cell).join(' | ')} | ${met} |`,
+    );
   }
   lines.push('');
 }

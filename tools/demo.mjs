@@ -53,19 +53,36 @@ const fake = await startFakeLlm({
     const pace = { delayMs: 400, chunkDelayMs: 40 };
     switch (request.forcedTool) {
       case 'submit_plan':
-        return { ...pace, text: 'Two steps: write the function, then test it.', toolCalls: [{ name: 'submit_plan', arguments: PLAN }] };
+        return {
+          ...pace,
+          text: 'Two steps: write the function, then test it.',
+          toolCalls: [{ name: 'submit_plan', arguments: PLAN }],
+        };
       case 'write_files': {
         const content = attempts[Math.min(coderCalls++, attempts.length - 1)];
         const text = coderCalls === 1 ? 'Writing sum.mjs.' : 'Fixing the sign error the failing test found.';
-        return { ...pace, text, toolCalls: [{ name: 'write_files', arguments: { files: [{ path: 'sum.mjs', content }] } }] };
+        return {
+          ...pace,
+          text,
+          toolCalls: [{ name: 'write_files', arguments: { files: [{ path: 'sum.mjs', content }] } }],
+        };
       }
       case 'write_tests':
-        return { ...pace, text: 'Two focused tests.', toolCalls: [{ name: 'write_tests', arguments: { files: [{ path: 'sum.test.mjs', content: TESTS }] } }] };
+        return {
+          ...pace,
+          text: 'Two focused tests.',
+          toolCalls: [{ name: 'write_tests', arguments: { files: [{ path: 'sum.test.mjs', content: TESTS }] } }],
+        };
       case 'submit_review':
         return {
           ...pace,
           text: 'Correct and tested.',
-          toolCalls: [{ name: 'submit_review', arguments: { verdict: 'APPROVE', summary: 'Correct, small and tested.', score: 9, issues: [] } }],
+          toolCalls: [
+            {
+              name: 'submit_review',
+              arguments: { verdict: 'APPROVE', summary: 'Correct, small and tested.', score: 9, issues: [] },
+            },
+          ],
         };
       default:
         return { text: 'The demo model only plays the agents.' };
@@ -123,7 +140,9 @@ await api('POST', '/auth/register', { email, password, name: 'Demo' }, undefined
 // With no SMTP_URL the verification mail goes to the API's log (development transport): the demo
 // reads the link's token from there and verifies like the web app would. Should the log not carry
 // it, the documented fallback marks the throw-away demo user verified in the demo's own database.
-const token = await waitFor(() => /verify-email\?token=([A-Za-z0-9._~%-]+)/.exec(appLog)?.[1], 10_000).catch(() => undefined);
+const token = await waitFor(() => /verify-email\?token=([A-Za-z0-9._~%-]+)/.exec(appLog)?.[1], 10_000).catch(
+  () => undefined,
+);
 let how = 'through the link in the development mail log';
 if (token) await api('POST', '/auth/verify-email', { token: decodeURIComponent(token) }, undefined, 200);
 else {
@@ -139,7 +158,12 @@ say(`${green('✓')} signed up ${bold(email)}, email verified ${how}`);
 const { task } = await api(
   'POST',
   '/tasks',
-  { title: 'Sum two numbers', description: 'Export sum(a, b) from sum.mjs returning a + b.', language: 'javascript', config: { maxIterations: 3 } },
+  {
+    title: 'Sum two numbers',
+    description: 'Export sum(a, b) from sum.mjs returning a + b.',
+    language: 'javascript',
+    config: { maxIterations: 3 },
+  },
   accessToken,
   201,
 );
@@ -167,7 +191,9 @@ await stream(`${base}/api/v1/agents/runs/${run.id}/stream`, accessToken, (type, 
       delta = `${delta}${d.text}`.slice(-70);
       return drawProgress(delta);
     case 'agent.completed': {
-      const usage = d.stepUsage?.inputTokens ? ` · ${d.stepUsage.inputTokens + d.stepUsage.outputTokens} tokens · $${d.stepUsage.costUsd}` : '';
+      const usage = d.stepUsage?.inputTokens
+        ? ` · ${d.stepUsage.inputTokens + d.stepUsage.outputTokens} tokens · $${d.stepUsage.costUsd}`
+        : '';
       const mark = d.status === 'completed' ? green('✓') : red('✗');
       return say(`  ${mark} ${d.summary ?? d.agent}${dim(usage)} ${dim(`(run so far: $${d.usage.costUsd})`)}`);
     }
@@ -175,13 +201,16 @@ await stream(`${base}/api/v1/agents/runs/${run.id}/stream`, accessToken, (type, 
       progress.tests = `${d.passed}✓ ${d.failed}✗`;
       const verdict = d.failed > 0 ? red(`${d.failed} failed`) : green('all passing');
       say(`  ${yellow('🧪')} tests ran in the sandbox: ${d.passed} passed, ${verdict}`);
-      for (const failure of d.failures ?? []) say(`     ${red('✗')} ${failure.name}: ${dim(String(failure.message).replace(/\s+/g, ' ').slice(0, 110))}`);
+      for (const failure of d.failures ?? [])
+        say(`     ${red('✗')} ${failure.name}: ${dim(String(failure.message).replace(/\s+/g, ' ').slice(0, 110))}`);
       return;
     }
     case 'run.awaiting_input':
       return say(yellow('⏸  waiting for plan approval (POST /api/v1/agents/runs/:id/resume)'));
     case 'run.completed':
-      return say(`\n${green(bold('✔ run completed'))} after ${d.iteration} iteration(s) · ${d.usage.inputTokens + d.usage.outputTokens} tokens · $${d.usage.costUsd} · ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return say(
+        `\n${green(bold('✔ run completed'))} after ${d.iteration} iteration(s) · ${d.usage.inputTokens + d.usage.outputTokens} tokens · $${d.usage.costUsd} · ${((Date.now() - started) / 1000).toFixed(1)} s`,
+      );
     case 'run.failed':
       return say(`\n${red(bold('✘ run failed'))}: ${d.code} ${d.error ?? ''}`);
     case 'run.cancelled':
@@ -193,7 +222,9 @@ await stream(`${base}/api/v1/agents/runs/${run.id}/stream`, accessToken, (type, 
 
 // --- 5. where to look ----------------------------------------------------------------------------------
 const result = await api('GET', `/tasks/${task.id}/result`, undefined, accessToken, 200);
-say(`\n${bold('Result')}: tests ${result.tests?.passed ?? 0} passed / ${result.tests?.failed ?? 0} failed · review ${result.review?.verdict ?? '-'}`);
+say(
+  `\n${bold('Result')}: tests ${result.tests?.passed ?? 0} passed / ${result.tests?.failed ?? 0} failed · review ${result.review?.verdict ?? '-'}`,
+);
 say(dim(result.diff.trimEnd()));
 say(`
 ${bold('See it in the API')} (Authorization: Bearer <token below>):

@@ -7,7 +7,9 @@ const isTypeScript = (prompt) => /\btypescript\b/i.test(prompt);
 function solution(prompt) {
   if (isPython(prompt)) {
     return {
-      code: [{ path: 'solution.py', content: 'def add(a, b):\n    """Return the sum of a and b."""\n    return a + b\n' }],
+      code: [
+        { path: 'solution.py', content: 'def add(a, b):\n    """Return the sum of a and b."""\n    return a + b\n' },
+      ],
       tests: [
         {
           path: 'test_solution.py',
@@ -20,7 +22,9 @@ function solution(prompt) {
   const ext = isTypeScript(prompt) ? 'ts' : 'js';
   const signature = ext === 'ts' ? 'export function add(a: number, b: number): number' : 'export function add(a, b)';
   return {
-    code: [{ path: `solution.${ext}`, content: `/** Returns the sum of a and b. */\n${signature} {\n  return a + b;\n}\n` }],
+    code: [
+      { path: `solution.${ext}`, content: `/** Returns the sum of a and b. */\n${signature} {\n  return a + b;\n}\n` },
+    ],
     tests: [
       {
         path: `solution.test.${ext}`,
@@ -53,7 +57,11 @@ export function handler(request) {
         ],
       };
     case 'write_files':
-      return { text: 'Writing the code.', usage, toolCalls: [{ name: 'write_files', arguments: { files: code, notes: 'Pure function, no dependencies.' } }] };
+      return {
+        text: 'Writing the code.',
+        usage,
+        toolCalls: [{ name: 'write_files', arguments: { files: code, notes: 'Pure function, no dependencies.' } }],
+      };
     case 'write_tests':
       return { text: 'Writing the tests.', usage, toolCalls: [{ name: 'write_tests', arguments: { files: tests } }] };
     case 'submit_review':
@@ -63,7 +71,12 @@ export function handler(request) {
         toolCalls: [
           {
             name: 'submit_review',
-            arguments: { verdict: 'APPROVE', summary: 'Correct, small and tested.', score: 9, issues: [{ severity: 'info', message: 'Consider input validation.' }] },
+            arguments: {
+              verdict: 'APPROVE',
+              summary: 'Correct, small and tested.',
+              score: 9,
+              issues: [{ severity: 'info', message: 'Consider input validation.' }],
+            },
           },
         ],
       };

@@ -21,7 +21,11 @@ function newest(dir) {
 }
 
 const stale = () => {
-  const sources = Math.max(newest(join(root, 'src')), newest(join(root, 'migrations')), statSync(join(root, 'tsconfig.build.json')).mtimeMs);
+  const sources = Math.max(
+    newest(join(root, 'src')),
+    newest(join(root, 'migrations')),
+    statSync(join(root, 'tsconfig.build.json')).mtimeMs,
+  );
   return !existsSync(stamp) || statSync(stamp).mtimeMs < sources;
 };
 
@@ -35,7 +39,8 @@ async function buildIfNeeded() {
       break;
     } catch {
       // A lock older than five minutes belongs to a build that died.
-      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000) rmSync(lock, { recursive: true, force: true });
+      if (existsSync(lock) && Date.now() - statSync(lock).mtimeMs > 300_000)
+        rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error('timed out waiting for another build');
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -43,9 +48,13 @@ async function buildIfNeeded() {
   try {
     if (!stale()) return;
     process.stderr.write('quorum: building…\n');
-    const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
-      stdio: 'inherit',
-    });
+    const build = spawnSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
+      {
+        stdio: 'inherit',
+      },
+    );
     if (build.status !== 0) process.exit(build.status ?? 1);
   } finally {
     rmSync(lock, { recursive: true, force: true });

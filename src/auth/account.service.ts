@@ -10,7 +10,6 @@ import { EmailTokensService } from './email-tokens.service.js';
 import { PasswordService } from './password.service.js';
 import { SessionsService } from './sessions.service.js';
 
-
 /** Email verification, password reset and password change. */
 @Injectable()
 export class AccountService {
@@ -89,7 +88,8 @@ export class AccountService {
   /** Changes the password of the signed-in user and ends their other sessions. */
   async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
     const user = await this.users.findWithSecrets({ id: userId });
-    if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword))) throw new InvalidCredentialsError();
+    if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword)))
+      throw new InvalidCredentialsError();
     this.passwords.assertAcceptable(newPassword, 'newPassword');
     await this.users.setPasswordHash(userId, await this.passwords.hash(newPassword));
     await this.sessions.revokeAll(userId, 'password_changed', sessionId);

@@ -59,7 +59,9 @@ export class AuthController {
   @HttpCode(200)
   @Throttle(SIGN_IN_THROTTLE)
   @ApiExtraModels(TokenPairView, MfaRequiredView)
-  @ApiOkResponse({ schema: { oneOf: [{ $ref: getSchemaPath(TokenPairView) }, { $ref: getSchemaPath(MfaRequiredView) }] } })
+  @ApiOkResponse({
+    schema: { oneOf: [{ $ref: getSchemaPath(TokenPairView) }, { $ref: getSchemaPath(MfaRequiredView) }] },
+  })
   async login(
     @Body() dto: LoginDto,
     @Req() req: Request,
@@ -150,11 +152,7 @@ export class AuthController {
 
   /** Cookie mode: the tokens go only into httpOnly cookies, out of reach of page scripts. */
   private toCookies(res: Response, pair: TokenPair): TokenPairView {
-    setAuthCookies(
-      res,
-      { ...pair, refreshExpiresIn: this.refreshTtlSeconds },
-      this.secureCookies,
-    );
+    setAuthCookies(res, { ...pair, refreshExpiresIn: this.refreshTtlSeconds }, this.secureCookies);
     return { expiresIn: pair.expiresIn, tokenType: pair.tokenType, user: pair.user };
   }
 }

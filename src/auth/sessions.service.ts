@@ -22,7 +22,8 @@ export interface IssuedSession {
   refreshToken: string;
 }
 
-export type RevokeReason = 'logout' | 'revoked' | 'token_reused' | 'password_changed' | 'password_reset' | 'deactivated';
+export type RevokeReason =
+  'logout' | 'revoked' | 'token_reused' | 'password_changed' | 'password_reset' | 'deactivated';
 
 /**
  * Sessions (one per device) and their rotating refresh tokens. A refresh token is used by a
@@ -104,7 +105,10 @@ export class SessionsService {
           userAgent: client.userAgent?.slice(0, 512) ?? session.userAgent,
         },
       );
-      return { kind: 'rotated' as const, issued: { session: { ...session, lastUsedAt: now, expiresAt }, refreshToken } };
+      return {
+        kind: 'rotated' as const,
+        issued: { session: { ...session, lastUsedAt: now, expiresAt }, refreshToken },
+      };
     });
     if (outcome.kind === 'rotated') return outcome.issued;
     if (outcome.kind === 'expired') throw new InvalidRefreshTokenError();
@@ -162,7 +166,10 @@ export class SessionsService {
   }
 
   async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<void> {
-    await this.sessions.update({ id: sessionId, userId, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: reason });
+    await this.sessions.update(
+      { id: sessionId, userId, revokedAt: IsNull() },
+      { revokedAt: new Date(), revokedReason: reason },
+    );
     await this.stateCache.invalidate(userId);
   }
 

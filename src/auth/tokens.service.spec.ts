@@ -33,12 +33,15 @@ describe('TokensService access tokens', () => {
     const [header, payload, signature] = token.split('.');
     const forged = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     forged.sub = '00000000-0000-4000-8000-000000000002';
-    expect(() => service.verifyAccess(`${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`)).toThrow(
-      InvalidTokenError,
-    );
+    expect(() =>
+      service.verifyAccess(`${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`),
+    ).toThrow(InvalidTokenError);
     expect(() => service.verifyAccess(`${token}x`)).toThrow(InvalidTokenError);
     // Signed under another secret: never valid here, cached or not.
-    const foreign = tokens('another-secret-entirely-0123456789abcdef0123456789').signAccess('00000000-0000-4000-8000-000000000001', 'session-1');
+    const foreign = tokens('another-secret-entirely-0123456789abcdef0123456789').signAccess(
+      '00000000-0000-4000-8000-000000000001',
+      'session-1',
+    );
     expect(() => service.verifyAccess(foreign)).toThrow(InvalidTokenError);
   });
 
@@ -59,6 +62,8 @@ describe('TokensService access tokens', () => {
 
   it('never accepts an MFA step token as an access token', () => {
     const service = tokens();
-    expect(() => service.verifyAccess(service.signMfa('00000000-0000-4000-8000-000000000001', 'password'))).toThrow(InvalidTokenError);
+    expect(() => service.verifyAccess(service.signMfa('00000000-0000-4000-8000-000000000001', 'password'))).toThrow(
+      InvalidTokenError,
+    );
   });
 });

@@ -51,9 +51,16 @@ export class TokensService {
     this.mfaTtlSeconds = auth.mfaTokenTtlSeconds;
     this.jwt = new JwtService({
       // A KeyObject once, rather than a string jsonwebtoken turns into a key on every verify.
-      secret: createSecretKey(Buffer.from(config.get('secrets', { infer: true }).jwtSecret, 'utf8')) as unknown as string,
+      secret: createSecretKey(
+        Buffer.from(config.get('secrets', { infer: true }).jwtSecret, 'utf8'),
+      ) as unknown as string,
       signOptions: { algorithm: 'HS256', issuer: auth.issuer, audience: auth.audience },
-      verifyOptions: { algorithms: ['HS256'], issuer: auth.issuer, audience: auth.audience, clockTolerance: this.clockToleranceSeconds },
+      verifyOptions: {
+        algorithms: ['HS256'],
+        issuer: auth.issuer,
+        audience: auth.audience,
+        clockTolerance: this.clockToleranceSeconds,
+      },
     });
   }
 
@@ -70,8 +77,17 @@ export class TokensService {
       this.verifiedAccess.delete(token);
       throw new TokenExpiredError();
     }
-    const claims = this.verify(token, () => new InvalidTokenError(), () => new TokenExpiredError());
-    if (claims.typ !== 'access' || typeof claims.sid !== 'string' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') {
+    const claims = this.verify(
+      token,
+      () => new InvalidTokenError(),
+      () => new TokenExpiredError(),
+    );
+    if (
+      claims.typ !== 'access' ||
+      typeof claims.sid !== 'string' ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.exp !== 'number'
+    ) {
       throw new InvalidTokenError();
     }
     const verified = Object.freeze(claims as unknown as AccessClaims & { exp: number });

@@ -31,11 +31,17 @@ const ROOT_ROUTES = [
 ];
 
 /** Where each root route is mounted, and whether it takes everything below (`*path`). */
-const ROOT_MOUNTS = ROOT_ROUTES.map(({ path }) => ({ mount: `/${path.replace(/\/\*path$/, '')}`, subtree: path.endsWith('/*path') }));
+const ROOT_MOUNTS = ROOT_ROUTES.map(({ path }) => ({
+  mount: `/${path.replace(/\/\*path$/, '')}`,
+  subtree: path.endsWith('/*path'),
+}));
 
 /** Whether anything is served at this URL: the API prefix or a root route. The docs are checked before this. */
 export function isServedPath(url: string): boolean {
-  return isUnder(url, `/${API_PREFIX}`) || ROOT_MOUNTS.some(({ mount, subtree }) => (subtree ? url.startsWith(`${mount}/`) : isUnder(url, mount)));
+  return (
+    isUnder(url, `/${API_PREFIX}`) ||
+    ROOT_MOUNTS.some(({ mount, subtree }) => (subtree ? url.startsWith(`${mount}/`) : isUnder(url, mount)))
+  );
 }
 
 /**
@@ -51,17 +57,19 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   // The JSON API and the Swagger UI page need different headers: the API gets only what matters
   // for JSON (OWASP REST Security Cheat Sheet), the docs page helmet's HTML set with its scripts.
   // Constant headers, worked out once from helmet's configuration (see fixedHeaders).
-  const apiHeaders = fixedHeaders(helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    xFrameOptions: { action: 'deny' },
-    hsts: settings.production,
-    crossOriginOpenerPolicy: false,
-    originAgentCluster: false,
-    xDnsPrefetchControl: false,
-    xDownloadOptions: false,
-    xPermittedCrossDomainPolicies: false,
-    xXssProtection: false,
-  }));
+  const apiHeaders = fixedHeaders(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+      xFrameOptions: { action: 'deny' },
+      hsts: settings.production,
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  );
   const docsHeaders = helmet({
     contentSecurityPolicy: {
       directives: { defaultSrc: ["'self'"], scriptSrc: ["'self'", "'unsafe-inline'"], imgSrc: ["'self'", 'data:'] },
@@ -77,7 +85,9 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   const front = (req: Request, res: Response, next: NextFunction) => {
     startRequestClock(req);
     if (req.url.startsWith(`/${DOCS_PATH}`)) {
-      return docsHeaders(req, res, (error?: unknown) => (error ? next(error) : docs(req, res, (miss?: unknown) => next(miss ?? notFound(req)))));
+      return docsHeaders(req, res, (error?: unknown) =>
+        error ? next(error) : docs(req, res, (miss?: unknown) => next(miss ?? notFound(req))),
+      );
     }
     // Answers carry account data and tokens: no cache keeps them (routes may set their own policy).
     res.setHeader('Cache-Control', 'no-store');

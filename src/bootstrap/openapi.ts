@@ -20,26 +20,33 @@ export function setupOpenApi(app: NestExpressApplication): RequestHandler {
   const adapter = app.getHttpAdapter();
   const adapterFacade = new Proxy(adapter, {
     get: (target, property, receiver) =>
-      property === 'get' ? (path: string, handler: RequestHandler) => docs.get(path, handler) : Reflect.get(target, property, receiver),
+      property === 'get'
+        ? (path: string, handler: RequestHandler) => docs.get(path, handler)
+        : Reflect.get(target, property, receiver),
   });
   const appFacade = new Proxy(app, {
     get: (target, property, receiver) => {
       if (property === 'getHttpAdapter') return () => adapterFacade;
-      if (property === 'useStaticAssets') return (root: string, options: { prefix: string }) => docs.use(options.prefix, express.static(root));
+      if (property === 'useStaticAssets')
+        return (root: string, options: { prefix: string }) => docs.use(options.prefix, express.static(root));
       return Reflect.get(target, property, receiver);
     },
   });
-  const document = () => SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setOpenAPIVersion('3.1.0')
-      .setTitle('Quorum API')
-      .setDescription('Backend of the Quorum AI coding-agent platform. Errors are RFC 9457 problem details.')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
-      .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
-      .build(),
-  );
-  SwaggerModule.setup(DOCS_PATH, appFacade as INestApplication, document, { jsonDocumentUrl: `${DOCS_PATH}-json`, useGlobalPrefix: false });
+  const document = () =>
+    SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setOpenAPIVersion('3.1.0')
+        .setTitle('Quorum API')
+        .setDescription('Backend of the Quorum AI coding-agent platform. Errors are RFC 9457 problem details.')
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
+        .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
+        .build(),
+    );
+  SwaggerModule.setup(DOCS_PATH, appFacade as INestApplication, document, {
+    jsonDocumentUrl: `${DOCS_PATH}-json`,
+    useGlobalPrefix: false,
+  });
   return docs;
 }

@@ -31,7 +31,9 @@ export async function checkPostgres(url: string): Promise<boolean> {
   try {
     return (await ensureDatabase(url)).created;
   } catch (error) {
-    throw new PreflightError(`Cannot reach PostgreSQL at ${redactUrl(url)} (${reason(error)}): ${HOW_TO_START.postgres}.`);
+    throw new PreflightError(
+      `Cannot reach PostgreSQL at ${redactUrl(url)} (${reason(error)}): ${HOW_TO_START.postgres}.`,
+    );
   }
 }
 
@@ -51,7 +53,9 @@ export async function checkRedis(url: string): Promise<void> {
     await client.connect();
     await client.ping();
   } catch (error) {
-    throw new PreflightError(`Cannot reach Redis at ${redactUrl(url)} (${reason(socketError ?? error)}): ${HOW_TO_START.redis}.`);
+    throw new PreflightError(
+      `Cannot reach Redis at ${redactUrl(url)} (${reason(socketError ?? error)}): ${HOW_TO_START.redis}.`,
+    );
   } finally {
     client.disconnect();
   }

@@ -52,6 +52,9 @@ export class UnauthorizedError extends DomainError {
 export class RateLimitedError extends DomainError {
   constructor(retryAfterSeconds: number, message = 'Too many requests; try again later.') {
     const seconds = Math.max(1, Math.ceil(retryAfterSeconds));
-    super('RATE_LIMITED', message, 429, { headers: { 'Retry-After': String(seconds) }, extra: { retryAfter: seconds } });
+    super('RATE_LIMITED', message, 429, {
+      headers: { 'Retry-After': String(seconds) },
+      extra: { retryAfter: seconds },
+    });
   }
 }

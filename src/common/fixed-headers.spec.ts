@@ -6,7 +6,10 @@ describe('fixedHeaders', () => {
     const headers = new Map(
       fixedHeaders(
         helmet({
-          contentSecurityPolicy: { useDefaults: false, directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+          contentSecurityPolicy: {
+            useDefaults: false,
+            directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+          },
           xFrameOptions: { action: 'deny' },
         }),
       ),
@@ -17,10 +20,12 @@ describe('fixedHeaders', () => {
   });
 
   it('refuses a middleware whose headers depend on the request or that finishes later', () => {
-    expect(() => fixedHeaders((req, res, next) => {
-      res.setHeader('X-Path', String(req.url));
-      next();
-    })).toThrow(/depend on the request/);
+    expect(() =>
+      fixedHeaders((req, res, next) => {
+        res.setHeader('X-Path', String(req.url));
+        next();
+      }),
+    ).toThrow(/depend on the request/);
     expect(() => fixedHeaders((_req, _res, next) => void setTimeout(next, 0))).toThrow(/synchronously/);
   });
 });

@@ -95,7 +95,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
 
     const parserError = exception as BodyParserError;
-    if (parserError && typeof parserError === 'object' && typeof parserError.status === 'number' && parserError.expose) {
+    if (
+      parserError &&
+      typeof parserError === 'object' &&
+      typeof parserError.status === 'number' &&
+      parserError.expose
+    ) {
       if (parserError.type === 'entity.too.large') {
         return base(413, 'PAYLOAD_TOO_LARGE', 'The request body is larger than this endpoint accepts.');
       }

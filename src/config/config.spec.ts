@@ -44,10 +44,16 @@ describe('configuration', () => {
 
   it('names the variable when a value is malformed', () => {
     expect(withEnv({ PORT: 'eighty' }, () => configError(() => appConfig())).variable).toBe('PORT');
-    expect(withEnv({ PORT: '70000' }, () => configError(() => appConfig())).message).toMatch(/^PORT: must be at most 65535/);
-    expect(withEnv({ DATABASE_URL: 'mysql://x/y' }, () => configError(() => databaseConfig())).variable).toBe('DATABASE_URL');
+    expect(withEnv({ PORT: '70000' }, () => configError(() => appConfig())).message).toMatch(
+      /^PORT: must be at most 65535/,
+    );
+    expect(withEnv({ DATABASE_URL: 'mysql://x/y' }, () => configError(() => databaseConfig())).variable).toBe(
+      'DATABASE_URL',
+    );
     expect(withEnv({ REDIS_URL: 'not a url' }, () => configError(() => redisConfig())).variable).toBe('REDIS_URL');
-    expect(withEnv({ WORKER_IN_PROCESS: 'maybe' }, () => configError(() => appConfig())).message).toContain('true or false');
+    expect(withEnv({ WORKER_IN_PROCESS: 'maybe' }, () => configError(() => appConfig())).message).toContain(
+      'true or false',
+    );
     expect(withEnv({ NODE_ENV: 'staging' }, () => configError(() => appConfig())).variable).toBe('NODE_ENV');
   });
 
@@ -58,16 +64,24 @@ describe('configuration', () => {
   it('refuses to start in production without real secrets', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'quorum-config-'));
     const base = { NODE_ENV: 'production', DATA_DIR: dataDir };
-    expect(withEnv({ ...base, JWT_SECRET: undefined, ENCRYPTION_KEY: undefined }, () => configError(() => secretsConfig())).variable).toBe(
-      'JWT_SECRET',
-    );
     expect(
-      withEnv({ ...base, JWT_SECRET: 'changeme', ENCRYPTION_KEY: 'a'.repeat(64) }, () => configError(() => secretsConfig())).message,
+      withEnv({ ...base, JWT_SECRET: undefined, ENCRYPTION_KEY: undefined }, () => configError(() => secretsConfig()))
+        .variable,
+    ).toBe('JWT_SECRET');
+    expect(
+      withEnv({ ...base, JWT_SECRET: 'changeme', ENCRYPTION_KEY: 'a'.repeat(64) }, () =>
+        configError(() => secretsConfig()),
+      ).message,
     ).toContain('placeholder');
     expect(
-      withEnv({ ...base, JWT_SECRET: 'k3Jq9zP0vL2mN8sT4wY6bC1dF5gH7jR0aE2iU4oQ', ENCRYPTION_KEY: 'abcd' }, () => configError(() => secretsConfig())).variable,
+      withEnv({ ...base, JWT_SECRET: 'k3Jq9zP0vL2mN8sT4wY6bC1dF5gH7jR0aE2iU4oQ', ENCRYPTION_KEY: 'abcd' }, () =>
+        configError(() => secretsConfig()),
+      ).variable,
     ).toBe('ENCRYPTION_KEY');
-    const ok = withEnv({ ...base, JWT_SECRET: 'k3Jq9zP0vL2mN8sT4wY6bC1dF5gH7jR0aE2iU4oQ', ENCRYPTION_KEY: 'ab'.repeat(32) }, () => secretsConfig());
+    const ok = withEnv(
+      { ...base, JWT_SECRET: 'k3Jq9zP0vL2mN8sT4wY6bC1dF5gH7jR0aE2iU4oQ', ENCRYPTION_KEY: 'ab'.repeat(32) },
+      () => secretsConfig(),
+    );
     expect(ok.encryptionKey).toHaveLength(32);
     expect(existsSync(join(dataDir, 'secrets.json'))).toBe(false);
   });

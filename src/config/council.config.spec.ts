@@ -30,7 +30,13 @@ describe('council config', () => {
     expect(withEnv({}, () => councilConfig())).toEqual({
       enabledByDefault: false,
       judges: ['security', 'performance', 'maintainability'],
-      aggregation: { vetoJudges: ['security'], vetoVerdict: 'REVISE', tieVerdict: 'REVISE', requirePassingTests: true, minJudges: 1 },
+      aggregation: {
+        vetoJudges: ['security'],
+        vetoVerdict: 'REVISE',
+        tieVerdict: 'REVISE',
+        requirePassingTests: true,
+        minJudges: 1,
+      },
       stuckDetection: true,
       judgeMaxTokens: 4096,
       maxCostUsd: undefined,
@@ -56,7 +62,13 @@ describe('council config', () => {
     expect(config).toMatchObject({
       enabledByDefault: true,
       judges: ['security', 'accessibility'],
-      aggregation: { vetoJudges: [], vetoVerdict: 'REJECT', tieVerdict: 'REJECT', requirePassingTests: false, minJudges: 2 },
+      aggregation: {
+        vetoJudges: [],
+        vetoVerdict: 'REJECT',
+        tieVerdict: 'REJECT',
+        requirePassingTests: false,
+        minJudges: 2,
+      },
       stuckDetection: false,
       judgeMaxTokens: 1024,
       maxCostUsd: '0.5',

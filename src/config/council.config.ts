@@ -12,9 +12,18 @@ const judgeList = (fallback: string[]) =>
         ? fallback
         : v.trim().toLowerCase() === 'none'
           ? []
-          : [...new Set(v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))],
+          : [
+              ...new Set(
+                v
+                  .split(',')
+                  .map((s) => s.trim().toLowerCase())
+                  .filter(Boolean),
+              ),
+            ],
     )
-    .refine((list) => list.every((name) => JUDGE_NAME_PATTERN.test(name)), { message: 'judge names are lower-case words, comma-separated' });
+    .refine((list) => list.every((name) => JUDGE_NAME_PATTERN.test(name)), {
+      message: 'judge names are lower-case words, comma-separated',
+    });
 
 const nonApprove = z.enum(['REVISE', 'REJECT'], { message: 'must be REVISE or REJECT' });
 

@@ -4,7 +4,9 @@ import { llmConfig } from './llm.config.js';
 describe('llm config', () => {
   const saved = { ...process.env };
   const load = (env: Record<string, string>) => {
-    for (const key of Object.keys(process.env)) if (/^(OPENAI|ANTHROPIC|GOOGLE|LOCAL_LLM|LLM_|AGENT_MODELS|DEFAULT_MODEL|METRICS_TOKEN)/.test(key)) delete process.env[key];
+    for (const key of Object.keys(process.env))
+      if (/^(OPENAI|ANTHROPIC|GOOGLE|LOCAL_LLM|LLM_|AGENT_MODELS|DEFAULT_MODEL|METRICS_TOKEN)/.test(key))
+        delete process.env[key];
     Object.assign(process.env, env);
     return llmConfig();
   };
@@ -35,22 +37,37 @@ describe('llm config', () => {
   });
 
   it('defaults the model to the first configured provider', () => {
-    expect(load({ LOCAL_LLM_BASE_URL: 'http://127.0.0.1:8000/v1', LOCAL_LLM_MODEL: 'demo' }).defaultModel).toBe('local:demo');
+    expect(load({ LOCAL_LLM_BASE_URL: 'http://127.0.0.1:8000/v1', LOCAL_LLM_MODEL: 'demo' }).defaultModel).toBe(
+      'local:demo',
+    );
     expect(load({ ANTHROPIC_API_KEY: 'k' }).defaultModel).toBe('anthropic:claude-sonnet-4-6');
   });
 
   it('names the variable of an unknown provider or model', () => {
-    expect(() => load({ AGENT_MODELS: 'coder=acme:x' })).toThrow(new ConfigError('AGENT_MODELS', 'Model "acme:x" is not usable: unknown provider "acme" (known: openai, anthropic, google, local).'));
+    expect(() => load({ AGENT_MODELS: 'coder=acme:x' })).toThrow(
+      new ConfigError(
+        'AGENT_MODELS',
+        'Model "acme:x" is not usable: unknown provider "acme" (known: openai, anthropic, google, local).',
+      ),
+    );
     expect(() => load({ DEFAULT_MODEL: 'openai:gpt-99' })).toThrow(ConfigError);
-    expect(() => load({ LLM_FALLBACK_ORDER: 'anthropic,nope' })).toThrow(expect.objectContaining({ variable: 'LLM_FALLBACK_ORDER' }));
+    expect(() => load({ LLM_FALLBACK_ORDER: 'anthropic,nope' })).toThrow(
+      expect.objectContaining({ variable: 'LLM_FALLBACK_ORDER' }),
+    );
     expect(() => load({ AGENT_MODELS: 'planner' })).toThrow(expect.objectContaining({ variable: 'AGENT_MODELS' }));
     expect(() => load({ DEFAULT_MODEL: 'local' })).toThrow(expect.objectContaining({ variable: 'DEFAULT_MODEL' }));
   });
 
   it('refuses malformed LLM_PRICES', () => {
     expect(() => load({ LLM_PRICES: 'not json' })).toThrow(expect.objectContaining({ variable: 'LLM_PRICES' }));
-    expect(() => load({ LLM_PRICES: '{"m":{"input":1}}' })).toThrow(expect.objectContaining({ variable: 'LLM_PRICES' }));
-    expect(() => load({ LLM_PRICES: '{"m":{"input":-1,"output":1}}' })).toThrow(expect.objectContaining({ variable: 'LLM_PRICES' }));
-    expect(() => load({ LLM_PRICES: '{"m":{"input":1e-7,"output":1}}' })).toThrow(expect.objectContaining({ variable: 'LLM_PRICES' }));
+    expect(() => load({ LLM_PRICES: '{"m":{"input":1}}' })).toThrow(
+      expect.objectContaining({ variable: 'LLM_PRICES' }),
+    );
+    expect(() => load({ LLM_PRICES: '{"m":{"input":-1,"output":1}}' })).toThrow(
+      expect.objectContaining({ variable: 'LLM_PRICES' }),
+    );
+    expect(() => load({ LLM_PRICES: '{"m":{"input":1e-7,"output":1}}' })).toThrow(
+      expect.objectContaining({ variable: 'LLM_PRICES' }),
+    );
   });
 });

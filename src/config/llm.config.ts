@@ -6,11 +6,13 @@ import { z } from 'zod';
 import { ConfigError } from './config.error.js';
 import { envInt, envList, envUrl, parseEnv } from './env.js';
 
-
 /** `planner=openai:gpt-4o,coder=local:qwen2.5-coder` → { planner: 'openai:gpt-4o', … }. */
 function parseAgentModels(value: string | undefined): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const pair of (value ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const pair of (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = pair.indexOf('=');
     if (eq <= 0 || eq === pair.length - 1) {
       throw new ConfigError('AGENT_MODELS', `"${pair}" must look like agent=provider:model`);
@@ -26,7 +28,9 @@ const priceEntry = z.object({
   cachedInput: z.union([z.number(), z.string()]).optional(),
 });
 
-function parsePrices(value: string | undefined): Record<string, { input: string; output: string; cachedInput?: string }> {
+function parsePrices(
+  value: string | undefined,
+): Record<string, { input: string; output: string; cachedInput?: string }> {
   if (!value) return {};
   let json: unknown;
   try {
@@ -35,7 +39,8 @@ function parsePrices(value: string | undefined): Record<string, { input: string;
     throw new ConfigError('LLM_PRICES', 'must be JSON like {"model":{"input":2.5,"output":10}}');
   }
   const parsed = z.record(z.string(), priceEntry).safeParse(json);
-  if (!parsed.success) throw new ConfigError('LLM_PRICES', 'must map model names to {input, output, cachedInput?} per million tokens');
+  if (!parsed.success)
+    throw new ConfigError('LLM_PRICES', 'must map model names to {input, output, cachedInput?} per million tokens');
   const decimal = /^\d+(\.\d{1,12})?$/;
   const out: Record<string, { input: string; output: string; cachedInput?: string }> = {};
   for (const [model, entry] of Object.entries(parsed.data)) {
@@ -44,7 +49,8 @@ function parsePrices(value: string | undefined): Record<string, { input: string;
     const output = String(entry.output);
     const cachedInput = entry.cachedInput === undefined ? undefined : String(entry.cachedInput);
     for (const v of [input, output, cachedInput]) {
-      if (v !== undefined && !decimal.test(v)) throw new ConfigError('LLM_PRICES', `price ${v} of ${model} is not a plain non-negative decimal`);
+      if (v !== undefined && !decimal.test(v))
+        throw new ConfigError('LLM_PRICES', `price ${v} of ${model} is not a plain non-negative decimal`);
     }
     out[model] = { input, output, ...(cachedInput !== undefined ? { cachedInput } : {}) };
   }
@@ -79,13 +85,21 @@ export const llmConfig = registerAs('llm', () => {
   });
   const localModel = env.LOCAL_LLM_MODEL;
   const providers: Record<ProviderName, { apiKey?: string; baseUrl?: string; enabled: boolean }> = {
-    openai: { apiKey: env.OPENAI_API_KEY, baseUrl: env.OPENAI_BASE_URL, enabled: Boolean(env.OPENAI_API_KEY || env.OPENAI_BASE_URL) },
+    openai: {
+      apiKey: env.OPENAI_API_KEY,
+      baseUrl: env.OPENAI_BASE_URL,
+      enabled: Boolean(env.OPENAI_API_KEY || env.OPENAI_BASE_URL),
+    },
     anthropic: {
       apiKey: env.ANTHROPIC_API_KEY,
       baseUrl: env.ANTHROPIC_BASE_URL,
       enabled: Boolean(env.ANTHROPIC_API_KEY || env.ANTHROPIC_BASE_URL),
     },
-    google: { apiKey: env.GOOGLE_API_KEY, baseUrl: env.GOOGLE_BASE_URL, enabled: Boolean(env.GOOGLE_API_KEY || env.GOOGLE_BASE_URL) },
+    google: {
+      apiKey: env.GOOGLE_API_KEY,
+      baseUrl: env.GOOGLE_BASE_URL,
+      enabled: Boolean(env.GOOGLE_API_KEY || env.GOOGLE_BASE_URL),
+    },
     local: { apiKey: env.LOCAL_LLM_API_KEY, baseUrl: env.LOCAL_LLM_BASE_URL, enabled: Boolean(env.LOCAL_LLM_BASE_URL) },
   };
   const firstEnabled = PROVIDERS.find((p) => providers[p].enabled);

@@ -8,7 +8,10 @@ export const repositoriesConfig = registerAs('repositories', () => {
     ALLOW_HTTP_REPOSITORIES: envBool(false),
     ALLOW_PRIVATE_REPOSITORY_HOSTS: envBool(false),
     GIT_AUTHOR_NAME: z.string().max(200).optional().default('Quorum'),
-    GIT_AUTHOR_EMAIL: z.email({ message: 'must be an email address' }).optional().default('quorum@users.noreply.github.com'),
+    GIT_AUTHOR_EMAIL: z
+      .email({ message: 'must be an email address' })
+      .optional()
+      .default('quorum@users.noreply.github.com'),
     GITHUB_API_URL: envUrl(['http', 'https']).optional().default('https://api.github.com'),
     GIT_LS_REMOTE_TIMEOUT_MS: envInt(15_000, 500, 300_000),
     GIT_CLONE_TIMEOUT_MS: envInt(120_000, 1_000, 3_600_000),

@@ -42,8 +42,12 @@ describe('webhooks config', () => {
   });
 
   it('names the variable of a bad value', () => {
-    expect(() => withEnv({ WEBHOOK_RETRY_SCHEDULE: '0,soon' }, () => webhooksConfig())).toThrow('WEBHOOK_RETRY_SCHEDULE');
+    expect(() => withEnv({ WEBHOOK_RETRY_SCHEDULE: '0,soon' }, () => webhooksConfig())).toThrow(
+      'WEBHOOK_RETRY_SCHEDULE',
+    );
     expect(() => withEnv({ WEBHOOK_TIMEOUT: 'forever' }, () => webhooksConfig())).toThrow('WEBHOOK_TIMEOUT');
-    expect(() => withEnv({ WEBHOOK_ALLOW_PRIVATE_URLS: 'maybe' }, () => webhooksConfig())).toThrow('WEBHOOK_ALLOW_PRIVATE_URLS');
+    expect(() => withEnv({ WEBHOOK_ALLOW_PRIVATE_URLS: 'maybe' }, () => webhooksConfig())).toThrow(
+      'WEBHOOK_ALLOW_PRIVATE_URLS',
+    );
   });
 });

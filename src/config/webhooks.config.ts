@@ -18,7 +18,8 @@ const envDuration = (variable: string, fallback: string) =>
     .optional()
     .transform((value) => {
       const ms = parseDuration(value ?? fallback);
-      if (ms === undefined) throw new ConfigError(variable, `must be a duration like 500ms, 5s, 5m, 2h (got "${value}")`);
+      if (ms === undefined)
+        throw new ConfigError(variable, `must be a duration like 500ms, 5s, 5m, 2h (got "${value}")`);
       return ms;
     });
 

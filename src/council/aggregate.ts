@@ -78,7 +78,9 @@ export function aggregate(
   options: AggregationOptions = DEFAULT_AGGREGATION,
   tests?: TestsSummary,
 ): AggregateResult {
-  const voters = judges.filter((j): j is JudgeVerdict & { verdict: Verdict } => j.status === 'completed' && !!j.verdict);
+  const voters = judges.filter(
+    (j): j is JudgeVerdict & { verdict: Verdict } => j.status === 'completed' && !!j.verdict,
+  );
   const votes: Record<Verdict, number> = { APPROVE: 0, REVISE: 0, REJECT: 0 };
   for (const v of voters) votes[v.verdict] += 1;
   const issues = mergeIssues(judges);
@@ -89,7 +91,9 @@ export function aggregate(
   let vetoedBy: string | undefined;
 
   const veto = voters.find(
-    (j) => options.vetoJudges.includes(j.judge) && (j.verdict === 'REJECT' || j.issues.some((i) => i.severity === 'critical')),
+    (j) =>
+      options.vetoJudges.includes(j.judge) &&
+      (j.verdict === 'REJECT' || j.issues.some((i) => i.severity === 'critical')),
   );
   if (voters.length < Math.max(1, options.minJudges)) {
     verdict = null;
@@ -108,7 +112,10 @@ export function aggregate(
     reason = 'TESTS_FAILING';
   }
 
-  const dissent = verdict === null ? [] : voters.filter((j) => j.verdict !== verdict).map((j) => ({ judge: j.judge, verdict: j.verdict }));
+  const dissent =
+    verdict === null
+      ? []
+      : voters.filter((j) => j.verdict !== verdict).map((j) => ({ judge: j.judge, verdict: j.verdict }));
   return {
     verdict,
     reason,
@@ -144,7 +151,9 @@ function summarize(
       parts.push(`${verdict}: no majority (${tally}).`);
       break;
     case 'TESTS_FAILING':
-      parts.push(`REVISE: judges approved (${tally}) but the tests do not pass (${tests?.passed ?? 0} passed, ${tests?.failed ?? 0} failed).`);
+      parts.push(
+        `REVISE: judges approved (${tally}) but the tests do not pass (${tests?.passed ?? 0} passed, ${tests?.failed ?? 0} failed).`,
+      );
       break;
     default:
       parts.push(`${verdict} by majority (${tally}).`);
@@ -194,7 +203,10 @@ export function mergeIssues(judges: readonly Pick<JudgeVerdict, 'judge' | 'issue
       const norm = normalizeMessage(issue.message);
       const file = issue.file?.trim().replace(/^\.\//, '') || undefined;
       const existing = merged.find(
-        (m) => m.file === file && m.line === issue.line && (m.norm === norm || similarity(m.norm, norm) >= SIMILARITY_THRESHOLD),
+        (m) =>
+          m.file === file &&
+          m.line === issue.line &&
+          (m.norm === norm || similarity(m.norm, norm) >= SIMILARITY_THRESHOLD),
       );
       if (existing) {
         if (SEVERITY_RANK[issue.severity] < SEVERITY_RANK[existing.severity]) {

@@ -33,24 +33,27 @@ function context(config: LangGraphRunnableConfig): CouncilGraphContext<CouncilSe
 }
 
 export function buildCouncilGraph() {
-  return new StateGraph(CouncilState)
-    .addNode('judge', async (state: State, config: LangGraphRunnableConfig) => {
-      if (!state.seat) throw new Error('judge task without a seat');
-      return { verdicts: [await context(config).runJudge(state.seat)] };
-    })
-    .addNode('aggregate', async (state: State, config: LangGraphRunnableConfig) => ({
-      outcome: await context(config).finish(state.verdicts),
-    }))
-    .addConditionalEdges(START, (state: State) => (state.seats.length ? state.seats.map((seat) => new Send('judge', { seat })) : 'aggregate'), [
-      'judge',
-      'aggregate',
-    ])
-    .addEdge('judge', 'aggregate')
-    .addEdge('aggregate', END)
-    // The run graph's reviewer node is the unit of recovery; the fan-out keeps no checkpoints of its
-    // own (a parent would otherwise lend it its checkpointer). Judges that answered are reused from
-    // council_reviews instead (CouncilReviewerService).
-    .compile({ name: 'council', checkpointer: false });
+  return (
+    new StateGraph(CouncilState)
+      .addNode('judge', async (state: State, config: LangGraphRunnableConfig) => {
+        if (!state.seat) throw new Error('judge task without a seat');
+        return { verdicts: [await context(config).runJudge(state.seat)] };
+      })
+      .addNode('aggregate', async (state: State, config: LangGraphRunnableConfig) => ({
+        outcome: await context(config).finish(state.verdicts),
+      }))
+      .addConditionalEdges(
+        START,
+        (state: State) => (state.seats.length ? state.seats.map((seat) => new Send('judge', { seat })) : 'aggregate'),
+        ['judge', 'aggregate'],
+      )
+      .addEdge('judge', 'aggregate')
+      .addEdge('aggregate', END)
+      // The run graph's reviewer node is the unit of recovery; the fan-out keeps no checkpoints of its
+      // own (a parent would otherwise lend it its checkpointer). Judges that answered are reused from
+      // council_reviews instead (CouncilReviewerService).
+      .compile({ name: 'council', checkpointer: false })
+  );
 }
 
 export type CouncilGraph = ReturnType<typeof buildCouncilGraph>;
@@ -64,7 +67,12 @@ export async function runCouncilGraph<S extends CouncilSeat, R>(
 ): Promise<R> {
   const state = await graph.invoke(
     { seats },
-    { configurable: { council: ctx }, signal, recursionLimit: Math.max(25, seats.length + 5), maxConcurrency: Math.max(1, seats.length) },
+    {
+      configurable: { council: ctx },
+      signal,
+      recursionLimit: Math.max(25, seats.length + 5),
+      maxConcurrency: Math.max(1, seats.length),
+    },
   );
   return state.outcome as R;
 }

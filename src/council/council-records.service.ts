@@ -26,7 +26,11 @@ export class CouncilRecordsService {
   ) {}
 
   /** Upsert: a run resumed after a crash re-reviews the same iteration and overwrites its row. */
-  async saveJudgeReview(scope: RunScope, judge: JudgeVerdict & { issues: CouncilIssue[] }, extra: { seat: number; filesHash: string; stepId?: string; latencyMs?: number }): Promise<void> {
+  async saveJudgeReview(
+    scope: RunScope,
+    judge: JudgeVerdict & { issues: CouncilIssue[] },
+    extra: { seat: number; filesHash: string; stepId?: string; latencyMs?: number },
+  ): Promise<void> {
     await this.reviews.upsert(
       {
         runId: scope.runId,
@@ -91,7 +95,10 @@ export class CouncilRecordsService {
    * crash takes their verdicts instead of paying them again.
    */
   async answeredJudges(runId: string, iteration: number, filesHash: string): Promise<JudgeVerdict[]> {
-    const rows = await this.reviews.find({ where: { runId, iteration, filesHash, status: 'completed' }, order: { seat: 'ASC' } });
+    const rows = await this.reviews.find({
+      where: { runId, iteration, filesHash, status: 'completed' },
+      order: { seat: 'ASC' },
+    });
     return rows.map((row) => ({
       judge: row.judge,
       status: 'completed' as const,
@@ -109,13 +116,26 @@ export class CouncilRecordsService {
 
   /** The fingerprint of the latest earlier iteration of the run, for stuck detection. */
   async previousFingerprint(runId: string, iteration: number): Promise<IterationFingerprint | undefined> {
-    const row = await this.verdicts.findOne({ where: { runId, iteration: LessThan(iteration) }, order: { iteration: 'DESC' } });
-    return row ? { iteration: row.iteration, filesHash: row.filesHash, findingsHash: row.findingsHash, hasFindings: row.hasFindings } : undefined;
+    const row = await this.verdicts.findOne({
+      where: { runId, iteration: LessThan(iteration) },
+      order: { iteration: 'DESC' },
+    });
+    return row
+      ? {
+          iteration: row.iteration,
+          filesHash: row.filesHash,
+          findingsHash: row.findingsHash,
+          hasFindings: row.hasFindings,
+        }
+      : undefined;
   }
 
   /** What the council already spent in this run's earlier iterations (USD). */
   async spentInRun(runId: string, beforeIteration: number): Promise<string> {
-    const rows = await this.reviews.find({ select: { costUsd: true }, where: { runId, iteration: LessThan(beforeIteration) } });
+    const rows = await this.reviews.find({
+      select: { costUsd: true },
+      where: { runId, iteration: LessThan(beforeIteration) },
+    });
     return addUsd(...rows.map((r) => r.costUsd));
   }
 
@@ -139,4 +159,3 @@ export class CouncilRecordsService {
     return this.reviews.find({ where: { runId, iteration }, order: { seat: 'ASC' } });
   }
 }
-

@@ -19,7 +19,12 @@ import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
 import { addUsd, normaliseUsd } from './money.js';
-import { correctiveMessage, extractSubmitReview, SUBMIT_REVIEW_TOOL, SUBMIT_REVIEW_TOOL_NAME } from '#src/agents/graph/review-tool.js';
+import {
+  correctiveMessage,
+  extractSubmitReview,
+  SUBMIT_REVIEW_TOOL,
+  SUBMIT_REVIEW_TOOL_NAME,
+} from '#src/agents/graph/review-tool.js';
 import { detectStuck, filesHash, findingsHash, type IterationFingerprint, type StuckCause } from './stuck.js';
 
 interface Seat {
@@ -63,16 +68,33 @@ export class CouncilReviewerService extends CouncilReviewer {
 
   async review(request: ReviewRequest, hooks: ReviewHooks): Promise<ReviewOutcome> {
     const council = this.config.get('council', { infer: true });
-    const scope: RunScope = { userId: request.userId, taskId: request.taskId, runId: request.runId, iteration: request.iteration };
+    const scope: RunScope = {
+      userId: request.userId,
+      taskId: request.taskId,
+      runId: request.runId,
+      iteration: request.iteration,
+    };
     const currentFiles = filesHash(request.files);
-    const review: Review = { request, hooks, scope, userMessage: judgeUserMessage(request), filesHash: currentFiles, errors: [] };
-    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map((definition, index) => ({
-      judge: definition.name,
-      index,
-      definition,
-      override: judgeModelOverride(definition.name, request.models),
-    }));
-    const previous = council.stuckDetection && request.mode === 'build' ? await this.records.previousFingerprint(request.runId, request.iteration) : undefined;
+    const review: Review = {
+      request,
+      hooks,
+      scope,
+      userMessage: judgeUserMessage(request),
+      filesHash: currentFiles,
+      errors: [],
+    };
+    const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map(
+      (definition, index) => ({
+        judge: definition.name,
+        index,
+        definition,
+        override: judgeModelOverride(definition.name, request.models),
+      }),
+    );
+    const previous =
+      council.stuckDetection && request.mode === 'build'
+        ? await this.records.previousFingerprint(request.runId, request.iteration)
+        : undefined;
 
     // The same files as the iteration before: the judges would repeat themselves; do not pay them again.
     const sameFiles = previous && previous.iteration === request.iteration - 1 && previous.filesHash === currentFiles;
@@ -80,20 +102,30 @@ export class CouncilReviewerService extends CouncilReviewer {
     const answered = sameFiles ? [] : await this.records.answeredJudges(request.runId, request.iteration, currentFiles);
     const reused = new Set(answered.map((j) => j.judge));
     if (sameFiles) {
-      for (const seat of seats) skipped.set(seat.judge, `not convened: the files are the same as in iteration ${previous.iteration}`);
+      for (const seat of seats)
+        skipped.set(seat.judge, `not convened: the files are the same as in iteration ${previous.iteration}`);
     } else {
       for (const seat of seats) seat.resolved = this.resolve(seat);
       const cap = request.councilMaxCostUsd ?? council.maxCostUsd;
       if (cap !== undefined) {
-        const spent = addUsd(await this.records.spentInRun(request.runId, request.iteration), ...answered.map((j) => j.costUsd));
+        const spent = addUsd(
+          await this.records.spentInRun(request.runId, request.iteration),
+          ...answered.map((j) => j.costUsd),
+        );
         const plan = planCouncilCost(
-          seats.filter((seat) => !reused.has(seat.judge)).map((seat) => ({
-            judge: seat.judge,
-            // An unroutable judge costs nothing: its call fails before any spend.
-            worstCaseUsd: seat.resolved
-              ? this.llm.worstCaseUsd(seat.resolved, estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage), council.judgeMaxTokens)
-              : '0',
-          })),
+          seats
+            .filter((seat) => !reused.has(seat.judge))
+            .map((seat) => ({
+              judge: seat.judge,
+              // An unroutable judge costs nothing: its call fails before any spend.
+              worstCaseUsd: seat.resolved
+                ? this.llm.worstCaseUsd(
+                    seat.resolved,
+                    estimateTokens(seat.definition.systemPrompt) + estimateTokens(review.userMessage),
+                    council.judgeMaxTokens,
+                  )
+                : '0',
+            })),
           cap,
           spent,
         );
@@ -102,10 +134,15 @@ export class CouncilReviewerService extends CouncilReviewer {
     }
 
     const skippedVerdicts = await Promise.all(
-      seats.filter((seat) => skipped.has(seat.judge)).map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!, currentFiles)),
+      seats
+        .filter((seat) => skipped.has(seat.judge))
+        .map((seat) => this.skipJudge(review, seat, skipped.get(seat.judge)!, currentFiles)),
     );
     const preDecided = [...skippedVerdicts, ...answered.filter((j) => seats.some((seat) => seat.judge === j.judge))];
-    if (answered.length) this.logger.log(`run ${request.runId} iteration ${request.iteration}: reusing the answers of ${[...reused].join(', ')}`);
+    if (answered.length)
+      this.logger.log(
+        `run ${request.runId} iteration ${request.iteration}: reusing the answers of ${[...reused].join(', ')}`,
+      );
     const running = seats.filter((seat) => !skipped.has(seat.judge) && !reused.has(seat.judge));
     const seatOf = new Map(seats.map((seat) => [seat.judge, seat.index]));
 
@@ -148,8 +185,17 @@ export class CouncilReviewerService extends CouncilReviewer {
       costUsd: '0',
     };
     const step = await review.hooks.startStep(seat.definition.agent, seat.resolved ?? {});
-    await review.hooks.finishStep(step, { status: 'skipped', summary: verdict.summary, costUsd: '0', usage: ZERO_USAGE });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: [] }, { seat: seat.index, filesHash, stepId: step.stepId });
+    await review.hooks.finishStep(step, {
+      status: 'skipped',
+      summary: verdict.summary,
+      costUsd: '0',
+      usage: ZERO_USAGE,
+    });
+    await this.records.saveJudgeReview(
+      review.scope,
+      { ...verdict, issues: [] },
+      { seat: seat.index, filesHash, stepId: step.stepId },
+    );
     return verdict;
   }
 
@@ -158,7 +204,10 @@ export class CouncilReviewerService extends CouncilReviewer {
     const started = Date.now();
     const step: StepHandle = await hooks.startStep(seat.definition.agent, seat.resolved ?? {});
     // A judge that hangs fails alone at the agent step timeout; the run's signal still cancels them all.
-    const signal = AbortSignal.any([request.signal, AbortSignal.timeout(this.config.get('agents', { infer: true }).stepTimeoutMs)]);
+    const signal = AbortSignal.any([
+      request.signal,
+      AbortSignal.timeout(this.config.get('agents', { infer: true }).stepTimeoutMs),
+    ]);
     const usage: LlmUsage = { ...ZERO_USAGE };
     let costUsd = '0';
     let provider = seat.resolved?.provider;
@@ -173,7 +222,13 @@ export class CouncilReviewerService extends CouncilReviewer {
       let answer: JudgeVerdict | undefined;
       for (let attempt = 1; attempt <= 2 && !answer; attempt++) {
         const result = await this.llm.call({
-          context: { userId: request.userId, agent: seat.definition.agent, taskId: request.taskId, runId: request.runId, stepId: step.stepId },
+          context: {
+            userId: request.userId,
+            agent: seat.definition.agent,
+            taskId: request.taskId,
+            runId: request.runId,
+            stepId: step.stepId,
+          },
           ...(seat.override ? { model: seat.override } : {}),
           messages,
           tools: [SUBMIT_REVIEW_TOOL],
@@ -199,9 +254,18 @@ export class CouncilReviewerService extends CouncilReviewer {
           break;
         }
         lastError = parsed.error;
-        messages.push({ role: 'assistant', content: result.text, ...(result.toolCalls.length ? { toolCalls: result.toolCalls } : {}) });
+        messages.push({
+          role: 'assistant',
+          content: result.text,
+          ...(result.toolCalls.length ? { toolCalls: result.toolCalls } : {}),
+        });
         for (const call of result.toolCalls) {
-          messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: `Not accepted: ${parsed.error}` });
+          messages.push({
+            role: 'tool',
+            toolCallId: call.id,
+            name: call.name,
+            content: `Not accepted: ${parsed.error}`,
+          });
         }
         messages.push({ role: 'user', content: correctiveMessage(parsed.error) });
       }
@@ -218,7 +282,13 @@ export class CouncilReviewerService extends CouncilReviewer {
       const code = error instanceof DomainError ? error.code : 'LLM_CALL_FAILED';
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn(`judge ${seat.judge} of run ${request.runId} failed: ${code} ${message}`);
-      verdict = { judge: seat.judge, status: 'failed', summary: `Failed: ${message}`, issues: [], error: `${code}: ${message}` };
+      verdict = {
+        judge: seat.judge,
+        status: 'failed',
+        summary: `Failed: ${message}`,
+        issues: [],
+        error: `${code}: ${message}`,
+      };
     }
     verdict = {
       ...verdict,
@@ -235,7 +305,11 @@ export class CouncilReviewerService extends CouncilReviewer {
       summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
       ...(verdict.error ? { error: verdict.error } : {}),
     });
-    await this.records.saveJudgeReview(review.scope, { ...verdict, issues: mergeIssues([verdict]) }, { seat: seat.index, filesHash: review.filesHash, stepId: step.stepId, latencyMs: Date.now() - started });
+    await this.records.saveJudgeReview(
+      review.scope,
+      { ...verdict, issues: mergeIssues([verdict]) },
+      { seat: seat.index, filesHash: review.filesHash, stepId: step.stepId, latencyMs: Date.now() - started },
+    );
     return verdict;
   }
 
@@ -254,7 +328,11 @@ export class CouncilReviewerService extends CouncilReviewer {
       findingsHash: findingsHash(result.issues),
       hasFindings: result.issues.length > 0,
     };
-    const stuck = preStuck ?? (council.stuckDetection && request.mode === 'build' && result.verdict !== 'APPROVE' ? detectStuck(previous, current) : undefined);
+    const stuck =
+      preStuck ??
+      (council.stuckDetection && request.mode === 'build' && result.verdict !== 'APPROVE'
+        ? detectStuck(previous, current)
+        : undefined);
     if (stuck) {
       const what = stuck === 'SAME_FILES' ? 'the same files' : 'the same findings';
       result = {
@@ -267,7 +345,8 @@ export class CouncilReviewerService extends CouncilReviewer {
       if (stuck === 'SAME_FILES' && previous) {
         // Nobody re-reviewed identical files: carry the last findings forward so the result still says what is wrong.
         const last = await this.records.latestVerdict(request.runId);
-        if (last && last.iteration === previous.iteration) result = { ...result, issues: last.issues, ...(last.score !== null ? { score: last.score } : {}) };
+        if (last && last.iteration === previous.iteration)
+          result = { ...result, issues: last.issues, ...(last.score !== null ? { score: last.score } : {}) };
       }
     }
     const costUsd = addUsd(...judges.map((j) => j.costUsd));

@@ -13,9 +13,20 @@ export class CouncilController {
   constructor(private readonly council: CouncilService) {}
 
   @Get(':id/council')
-  @ApiOperation({ summary: "The run's latest council verdict with every judge's verdict (dissent visible) and the council history" })
+  @ApiOperation({
+    summary: "The run's latest council verdict with every judge's verdict (dissent visible) and the council history",
+  })
   @ApiOkResponse({ type: RunCouncilDto })
-  getCouncil(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe({ exceptionFactory: () => new ValidationFailedError([{ field: 'id', message: 'must be a UUID' }]) })) id: string): Promise<RunCouncilDto> {
+  getCouncil(
+    @CurrentUser() user: AuthUser,
+    @Param(
+      'id',
+      new ParseUUIDPipe({
+        exceptionFactory: () => new ValidationFailedError([{ field: 'id', message: 'must be a UUID' }]),
+      }),
+    )
+    id: string,
+  ): Promise<RunCouncilDto> {
     return this.council.getForRun(user.id, id);
   }
 }

@@ -3,7 +3,11 @@ import type { CouncilReview } from './entities/council-review.entity.js';
 import type { CouncilVerdict } from './entities/council-verdict.entity.js';
 import { normaliseUsd } from './money.js';
 /** The API shape of a run's latest council review (GET /agents/runs/:id/council). */
-export function toRunCouncilDto(latest: CouncilVerdict, judges: CouncilReview[], history: CouncilVerdict[]): RunCouncilDto {
+export function toRunCouncilDto(
+  latest: CouncilVerdict,
+  judges: CouncilReview[],
+  history: CouncilVerdict[],
+): RunCouncilDto {
   const dissenters = new Set(latest.dissent.map((d) => d.judge));
   return {
     runId: latest.runId,

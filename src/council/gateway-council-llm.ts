@@ -23,6 +23,10 @@ export class GatewayCouncilLlm extends CouncilLlm {
   }
 
   worstCaseUsd(model: ResolvedModel, inputTokens: number, maxOutputTokens: number): string {
-    return this.prices.cost(model.provider as ProviderName, model.model, { inputTokens, outputTokens: maxOutputTokens, cachedInputTokens: 0 });
+    return this.prices.cost(model.provider as ProviderName, model.model, {
+      inputTokens,
+      outputTokens: maxOutputTokens,
+      cachedInputTokens: 0,
+    });
   }
 }

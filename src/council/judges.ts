@@ -41,7 +41,7 @@ const FOCUS: Record<KnownJudge, string> = {
   maintainability: [
     'Your area is MAINTAINABILITY and CORRECTNESS OF DESIGN.',
     'Look for unclear names, duplicated logic, functions doing too much, missing error handling,',
-    'missing or weak tests for the behaviour, dead code, and deviations from the language\'s idioms.',
+    "missing or weak tests for the behaviour, dead code, and deviations from the language's idioms.",
   ].join('\n'),
 };
 
@@ -108,7 +108,9 @@ export function judgeUserMessage(material: JudgeMaterial): string {
   if (material.plan) parts.push('', '# Plan', material.plan);
   if (material.tests) {
     const output =
-      material.tests.output.length > MAX_TEST_OUTPUT ? `…${material.tests.output.slice(-MAX_TEST_OUTPUT)}` : material.tests.output;
+      material.tests.output.length > MAX_TEST_OUTPUT
+        ? `…${material.tests.output.slice(-MAX_TEST_OUTPUT)}`
+        : material.tests.output;
     parts.push('', `# Tests: ${material.tests.passed} passed, ${material.tests.failed} failed`, '```', output, '```');
   }
   parts.push('', `# Files (${material.files.length})`);

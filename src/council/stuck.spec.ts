@@ -13,18 +13,33 @@ describe('stuck detection', () => {
   });
 
   it('hashes findings ignoring order, case and punctuation', () => {
-    const a = findingsHash([{ severity: 'warning', file: 'a.ts', line: 1, message: 'Fix it!' }, { severity: 'info', message: 'x' }]);
-    const b = findingsHash([{ severity: 'info', message: 'X' }, { severity: 'warning', file: './a.ts', line: 1, message: 'fix it' }]);
+    const a = findingsHash([
+      { severity: 'warning', file: 'a.ts', line: 1, message: 'Fix it!' },
+      { severity: 'info', message: 'x' },
+    ]);
+    const b = findingsHash([
+      { severity: 'info', message: 'X' },
+      { severity: 'warning', file: './a.ts', line: 1, message: 'fix it' },
+    ]);
     expect(a).toBe(b);
   });
 
   it('flags the same files or the same findings in two consecutive iterations', () => {
     const base = { iteration: 1, filesHash: 'f1', findingsHash: 'g1', hasFindings: true };
     expect(detectStuck(undefined, { ...base, iteration: 1 })).toBeUndefined();
-    expect(detectStuck(base, { iteration: 2, filesHash: 'f1', findingsHash: 'g2', hasFindings: true })).toBe('SAME_FILES');
-    expect(detectStuck(base, { iteration: 2, filesHash: 'f2', findingsHash: 'g1', hasFindings: true })).toBe('SAME_FINDINGS');
+    expect(detectStuck(base, { iteration: 2, filesHash: 'f1', findingsHash: 'g2', hasFindings: true })).toBe(
+      'SAME_FILES',
+    );
+    expect(detectStuck(base, { iteration: 2, filesHash: 'f2', findingsHash: 'g1', hasFindings: true })).toBe(
+      'SAME_FINDINGS',
+    );
     expect(detectStuck(base, { iteration: 2, filesHash: 'f2', findingsHash: 'g2', hasFindings: true })).toBeUndefined();
-    expect(detectStuck({ ...base, hasFindings: false }, { iteration: 2, filesHash: 'f2', findingsHash: 'g1', hasFindings: false })).toBeUndefined();
+    expect(
+      detectStuck(
+        { ...base, hasFindings: false },
+        { iteration: 2, filesHash: 'f2', findingsHash: 'g1', hasFindings: false },
+      ),
+    ).toBeUndefined();
     expect(detectStuck(base, { iteration: 3, filesHash: 'f1', findingsHash: 'g1', hasFindings: true })).toBeUndefined();
   });
 });
@@ -43,7 +58,11 @@ describe('council cost plan', () => {
     const plan = planCouncilCost(seats, '0.01', '0.001');
     expect(plan.run.map((s) => s.judge)).toEqual(['security', 'performance']);
     expect(plan.skipped).toEqual([
-      expect.objectContaining({ judge: 'maintainability', worstCaseUsd: '0.004', reason: expect.stringContaining('0.01000000') }),
+      expect.objectContaining({
+        judge: 'maintainability',
+        worstCaseUsd: '0.004',
+        reason: expect.stringContaining('0.01000000'),
+      }),
     ]);
     expect(plan.reservedUsd).toBe('0.00900000');
     expect(planCouncilCost(seats, '0', '0').run).toEqual([]);

@@ -38,9 +38,13 @@ export type StuckCause = 'SAME_FILES' | 'SAME_FINDINGS';
  * Compares this iteration with the one right before it. Same files → the coder changed nothing;
  * same (non-empty) findings → the revision did not address them.
  */
-export function detectStuck(previous: IterationFingerprint | undefined, current: IterationFingerprint): StuckCause | undefined {
+export function detectStuck(
+  previous: IterationFingerprint | undefined,
+  current: IterationFingerprint,
+): StuckCause | undefined {
   if (!previous || previous.iteration !== current.iteration - 1) return undefined;
   if (previous.filesHash === current.filesHash) return 'SAME_FILES';
-  if (current.hasFindings && previous.hasFindings && previous.findingsHash === current.findingsHash) return 'SAME_FINDINGS';
+  if (current.hasFindings && previous.hasFindings && previous.findingsHash === current.findingsHash)
+    return 'SAME_FINDINGS';
   return undefined;
 }

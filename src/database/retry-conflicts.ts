@@ -2,7 +2,8 @@
 const CONFLICT_CODES = new Set(['40P01', '40001']);
 
 export function isConflict(error: unknown): boolean {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.code ??
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } } | null)?.code ??
     (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
   return typeof code === 'string' && CONFLICT_CODES.has(code);
 }

@@ -28,7 +28,20 @@ export const SECRET_KEYS = [
 ] as const;
 
 /** The objects the code logs secrets could sit in (one level down), beside the top level. */
-const CONTAINERS = ['body', 'query', 'params', 'headers', 'dto', 'input', 'data', 'user', 'changes', 'err', 'error', 'options'];
+const CONTAINERS = [
+  'body',
+  'query',
+  'params',
+  'headers',
+  'dto',
+  'input',
+  'data',
+  'user',
+  'changes',
+  'err',
+  'error',
+  'options',
+];
 
 /**
  * Paths whose values pino replaces with [Redacted]: credentials never reach a log line.
@@ -45,7 +58,10 @@ export const REDACT_PATHS = [
 ];
 
 /** JSON lines in production and tests, pretty single lines in development (stdout unless `destination`). */
-export function createRootLogger(app: Pick<AppConfig, 'logLevel' | 'production' | 'nodeEnv'>, destination?: DestinationStream): Logger {
+export function createRootLogger(
+  app: Pick<AppConfig, 'logLevel' | 'production' | 'nodeEnv'>,
+  destination?: DestinationStream,
+): Logger {
   const options = {
     level: app.logLevel,
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
@@ -56,7 +72,10 @@ export function createRootLogger(app: Pick<AppConfig, 'logLevel' | 'production' 
     transport:
       app.production || app.nodeEnv === 'test'
         ? undefined
-        : { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+        : {
+            target: 'pino-pretty',
+            options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+          },
   };
   return destination ? pino({ ...options, transport: undefined }, destination) : pino(options);
 }

@@ -8,7 +8,8 @@ function memoryLogger(level: 'info' | 'warn' = 'info') {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -53,7 +54,9 @@ describe('root logger', () => {
 
 describe('loggableUrl', () => {
   it('redacts credential-like query values and keeps the rest', () => {
-    expect(loggableUrl('/oauth/github/callback?code=abc&state=xyz&x=1')).toBe('/oauth/github/callback?code=[Redacted]&state=[Redacted]&x=1');
+    expect(loggableUrl('/oauth/github/callback?code=abc&state=xyz&x=1')).toBe(
+      '/oauth/github/callback?code=[Redacted]&state=[Redacted]&x=1',
+    );
     expect(loggableUrl('/a?Access_Token=s&page=2&flag')).toBe('/a?Access_Token=[Redacted]&page=2&flag');
     expect(loggableUrl('/a?%74oken=s')).toBe('/a?%74oken=[Redacted]');
     expect(loggableUrl('/a?%zz=1')).toBe('/a?%zz=1');
@@ -129,7 +132,13 @@ describe('requestLogger', () => {
       controller.abort();
       expect(await pending).toMatchObject({ name: 'AbortError' });
       await s.settle();
-      expect(s.lines).toEqual([expect.objectContaining({ level: 40, msg: 'request aborted by the client', req: { method: 'GET', url: '/hang' } })]);
+      expect(s.lines).toEqual([
+        expect.objectContaining({
+          level: 40,
+          msg: 'request aborted by the client',
+          req: { method: 'GET', url: '/hang' },
+        }),
+      ]);
     } finally {
       await s.close();
     }

@@ -31,7 +31,10 @@ export class MailService implements OnApplicationShutdown {
   async send(message: MailMessage): Promise<void> {
     const smtpUrl = this.smtpUrl;
     if (!smtpUrl) {
-      this.logger.log({ to: message.to, subject: message.subject, text: message.text }, 'Mail (no SMTP_URL; logged, not sent)');
+      this.logger.log(
+        { to: message.to, subject: message.subject, text: message.text },
+        'Mail (no SMTP_URL; logged, not sent)',
+      );
       return;
     }
     this.transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));

@@ -47,7 +47,10 @@ export function monthBounds(now: Date): { start: Date; end: Date } {
  */
 @Injectable()
 export class BudgetService {
-  private limitWaiters = new Map<string, { resolve: (limit: string | null) => void; reject: (error: unknown) => void }[]>();
+  private limitWaiters = new Map<
+    string,
+    { resolve: (limit: string | null) => void; reject: (error: unknown) => void }[]
+  >();
   private limitLookup: Promise<void> | null = null;
   private readonly limits: LocalCache<string | null>;
 
@@ -57,7 +60,9 @@ export class BudgetService {
     private readonly notifications: PgNotifications,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.limits = notifications.cache<string | null>(LIMITS_CHANNEL, { ttlMs: config.get('llm', { infer: true }).budgetLimitCacheMs });
+    this.limits = notifications.cache<string | null>(LIMITS_CHANNEL, {
+      ttlMs: config.get('llm', { infer: true }).budgetLimitCacheMs,
+    });
   }
 
   /**
@@ -146,7 +151,12 @@ export class BudgetService {
       const { spent, reserved } = await this.committed(manager, userId, monthBounds(new Date()).start);
       const after = toMicroCents(spent) + toMicroCents(reserved) + toMicroCents(amountUsd);
       if (after > toMicroCents(limit)) {
-        throw new BudgetExceededError({ limitUsd: limit, spentUsd: spent, reservedUsd: reserved, requiredUsd: amountUsd });
+        throw new BudgetExceededError({
+          limitUsd: limit,
+          spentUsd: spent,
+          reservedUsd: reserved,
+          requiredUsd: amountUsd,
+        });
       }
       const inserted = await manager.query<{ id: string }[]>(
         `INSERT INTO llm_budget_reservations (user_id, amount_usd, expires_at)
@@ -172,7 +182,11 @@ export class BudgetService {
   }
 
   /** Spend since `since` and live reservations, read in ONE statement (one snapshot). */
-  private async committed(manager: EntityManager, userId: string, since: Date): Promise<{ spent: string; reserved: string }> {
+  private async committed(
+    manager: EntityManager,
+    userId: string,
+    since: Date,
+  ): Promise<{ spent: string; reserved: string }> {
     const rows = await manager.query<{ spent: string; reserved: string }[]>(
       `SELECT
          (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE user_id = $1 AND created_at >= $2)::numeric(18,8) AS spent,

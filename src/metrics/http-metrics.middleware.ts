@@ -17,7 +17,8 @@ function onResponseFinish(message: unknown): void {
   if (started === undefined) return; // another server in this process (tests' stand-ins)
   const path = req.route?.path as unknown;
   // Nest's not-found fallback under the API prefix is the catch-all route `*path`: no template.
-  const route = typeof path === 'string' && path !== '' && !path.startsWith('*') ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
+  const route =
+    typeof path === 'string' && path !== '' && !path.startsWith('*') ? `${req.baseUrl ?? ''}${path}` : 'unmatched';
   const metrics = platformMetrics();
   metrics.httpRequests.inc({ method: req.method, route, status: String(response.statusCode) });
   metrics.httpDuration.observe({ method: req.method, route }, (performance.now() - started) / 1000);

@@ -13,7 +13,8 @@ export function parseDecimal(value: string, decimals: number): bigint {
   if (fraction.length > decimals && /[1-9]/.test(fraction.slice(decimals))) {
     throw new Error(`${value} has more than ${decimals} decimals`);
   }
-  const units = BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.slice(0, decimals).padEnd(decimals, '0') || '0');
+  const units =
+    BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.slice(0, decimals).padEnd(decimals, '0') || '0');
   return sign ? -units : units;
 }
 

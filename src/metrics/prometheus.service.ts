@@ -41,7 +41,11 @@ export class PrometheusService {
     const gauge = platformMetrics().queueJobs;
     await Promise.all(
       this.queues.map(async (queue) => {
-        const counts = await withTimeout(queue.getJobCounts(...QUEUE_STATES), 1_500, `queue ${queue.name} did not answer`);
+        const counts = await withTimeout(
+          queue.getJobCounts(...QUEUE_STATES),
+          1_500,
+          `queue ${queue.name} did not answer`,
+        );
         for (const state of QUEUE_STATES) gauge.set({ queue: queue.name, state }, counts[state] ?? 0);
       }),
     );

@@ -166,7 +166,7 @@ export class UsageService {
     query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
   ): Promise<UsageSummary> {
     if (query.userId && query.userId !== actor.id) {
-      if (actor.role !== 'admin') throw new ForbiddenError('FORBIDDEN', 'Only admins may read another user\'s usage.');
+      if (actor.role !== 'admin') throw new ForbiddenError('FORBIDDEN', "Only admins may read another user's usage.");
       // An unknown user is a 404, not an empty report that reads as "no spend".
       await this.users.getById(query.userId);
     }
@@ -195,7 +195,9 @@ export class UsageService {
       costUsd: String(raw.costUsd),
     });
     const totalRaw = await base().getRawOne<Record<string, string>>();
-    const { key: _key, ...total } = toRow(totalRaw ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' });
+    const { key: _key, ...total } = toRow(
+      totalRaw ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' },
+    );
     if (!query.groupBy) return { items: [], total };
     const expression = GROUP_EXPRESSIONS[query.groupBy];
     const rows = await base()
@@ -209,6 +211,10 @@ export class UsageService {
 
 /** ISO-8601 date or date-time; a bare date or a time without offset is read as UTC. */
 function parseInstant(value: string): Date {
-  const utc = /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00Z` : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value) ? value : `${value}Z`;
+  const utc = /^\d{4}-\d{2}-\d{2}$/.test(value)
+    ? `${value}T00:00:00Z`
+    : /[zZ]|[+-]\d{2}:?\d{2}$/.test(value)
+      ? value
+      : `${value}Z`;
   return new Date(utc);
 }

@@ -42,7 +42,9 @@ export function authorizationHeader(token: string): string {
  * hooks off, and every setting that could run a program or redirect traffic pinned at the
  * command-line level (GIT_CONFIG_COUNT), which outranks anything a repository's own config says.
  */
-export function gitEnvironment(options: Pick<GitRunOptions, 'token' | 'allowFile' | 'allowHttp' | 'env' | 'config'>): NodeJS.ProcessEnv {
+export function gitEnvironment(
+  options: Pick<GitRunOptions, 'token' | 'allowFile' | 'allowHttp' | 'env' | 'config'>,
+): NodeJS.ProcessEnv {
   const config: Array<[string, string]> = [
     ['core.hooksPath', '/dev/null'],
     ['core.fsmonitor', 'false'],

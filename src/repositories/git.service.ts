@@ -59,7 +59,9 @@ function firstFatalLine(stderr: string): string {
     stderr
       .split('\n')
       .map((l) => l.trim())
-      .find((l) => l.startsWith('fatal:')) ?? stderr.trim().split('\n')[0] ?? '';
+      .find((l) => l.startsWith('fatal:')) ??
+    stderr.trim().split('\n')[0] ??
+    '';
   return line.replace(/^fatal:\s*/, '').slice(0, 300) || 'git gave no reason';
 }
 
@@ -80,7 +82,10 @@ export class GitService {
   }
 
   /** Lists the remote's HEAD and the given branches; fails with a user-facing reason. */
-  async lsRemote(url: string, options: { token?: string; branches?: string[]; onSpawn?: GitRunOptions['onSpawn'] } = {}): Promise<RemoteInfo> {
+  async lsRemote(
+    url: string,
+    options: { token?: string; branches?: string[]; onSpawn?: GitRunOptions['onSpawn'] } = {},
+  ): Promise<RemoteInfo> {
     const patterns = ['HEAD', ...(options.branches ?? []).map((b) => `refs/heads/${b}`)];
     const result = await runGit(['ls-remote', '--symref', url, ...patterns], {
       ...(await this.transport(url)),
@@ -140,7 +145,8 @@ export class GitService {
       void Promise.all([measure(gitDir, this.config.maxFiles), measure(dir, this.config.maxFiles)])
         .then(
           ([g, d]) => {
-            if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2) tooLarge.abort();
+            if (g.bytes + d.bytes > this.config.maxSizeBytes || g.files + d.files > this.config.maxFiles * 2)
+              tooLarge.abort();
           },
           (error: unknown) => this.logger.warn(`measuring a clone in progress failed: ${(error as Error).message}`),
         )
@@ -151,7 +157,19 @@ export class GitService {
     let result: GitRunResult;
     try {
       result = await runGit(
-        ['clone', '--depth', '1', '--single-branch', '--no-tags', '--branch', branch, `--separate-git-dir=${gitDir}`, '--', url, dir],
+        [
+          'clone',
+          '--depth',
+          '1',
+          '--single-branch',
+          '--no-tags',
+          '--branch',
+          branch,
+          `--separate-git-dir=${gitDir}`,
+          '--',
+          url,
+          dir,
+        ],
         {
           ...(await this.transport(url)),
           token,
@@ -178,7 +196,10 @@ export class GitService {
     }
     // The gitlink file would point tools in the workspace at the git directory; nothing there needs it.
     await rm(join(dir, '.git'), { force: true });
-    const [usage, gitUsage] = await Promise.all([measure(dir, this.config.maxFiles), measure(gitDir, Number.MAX_SAFE_INTEGER)]);
+    const [usage, gitUsage] = await Promise.all([
+      measure(dir, this.config.maxFiles),
+      measure(gitDir, Number.MAX_SAFE_INTEGER),
+    ]);
     const sizeBytes = usage.bytes + gitUsage.bytes;
     if (sizeBytes > this.config.maxSizeBytes || usage.files > this.config.maxFiles) {
       await this.removeClone(dir);
@@ -189,9 +210,14 @@ export class GitService {
       );
     }
     // Both only read HEAD: two git processes at once instead of one after the other.
-    const [, head] = await Promise.all([this.git(dir, ['update-ref', BASE_REF, 'HEAD']), this.git(dir, ['rev-parse', 'HEAD'])]);
+    const [, head] = await Promise.all([
+      this.git(dir, ['update-ref', BASE_REF, 'HEAD']),
+      this.git(dir, ['rev-parse', 'HEAD']),
+    ]);
     const headSha = head.trim();
-    this.logger.log(`cloned ${branch}@${headSha.slice(0, 12)} (${Math.ceil(sizeBytes / 1024)} KiB, ${usage.files} files) in ${Date.now() - started} ms`);
+    this.logger.log(
+      `cloned ${branch}@${headSha.slice(0, 12)} (${Math.ceil(sizeBytes / 1024)} KiB, ${usage.files} files) in ${Date.now() - started} ms`,
+    );
     return { branch, headSha, gitDir, sizeBytes, files: usage.files };
   }
 
@@ -204,7 +230,12 @@ export class GitService {
    * Commits every change in the workspace on a new branch `branch` (from the cloned commit).
    * Returns the commit sha, or null when the workspace has no changes.
    */
-  async commitAll(dir: string, branch: string, message: string, author: GitAuthor = this.config.author): Promise<string | null> {
+  async commitAll(
+    dir: string,
+    branch: string,
+    message: string,
+    author: GitAuthor = this.config.author,
+  ): Promise<string | null> {
     await this.git(dir, ['checkout', '-q', '-B', branch]);
     await this.git(dir, ['add', '-A', '--', '.']);
     const sinceBase = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
@@ -226,7 +257,14 @@ export class GitService {
 
   /** The commits since the clone as an mbox that `git am` applies. */
   async formatPatch(dir: string): Promise<string> {
-    return this.git(dir, ['format-patch', '--stdout', '--no-signature', '--binary', '--no-ext-diff', `${BASE_REF}..HEAD`]);
+    return this.git(dir, [
+      'format-patch',
+      '--stdout',
+      '--no-signature',
+      '--binary',
+      '--no-ext-diff',
+      `${BASE_REF}..HEAD`,
+    ]);
   }
 
   /** A unified diff of everything in the workspace (committed or not) against the cloned commit. */
@@ -239,7 +277,14 @@ export class GitService {
    * Pushes `branch` to `url` (given explicitly: no remote configured in the repository is trusted).
    * `force` replaces the remote branch (a re-run of the same task rewrites its own branch).
    */
-  async push(dir: string, url: string, branch: string, token?: string, onSpawn?: GitRunOptions['onSpawn'], force = false): Promise<void> {
+  async push(
+    dir: string,
+    url: string,
+    branch: string,
+    token?: string,
+    onSpawn?: GitRunOptions['onSpawn'],
+    force = false,
+  ): Promise<void> {
     const refspec = `${force ? '+' : ''}refs/heads/${branch}:refs/heads/${branch}`;
     const result = await runGit(
       ['--git-dir', gitDirFor(dir), '--work-tree', dir, 'push', '--porcelain', '--no-verify', url, refspec],
@@ -249,7 +294,12 @@ export class GitService {
   }
 
   /** Applies an mbox from `formatPatch` on top of the checkout, on branch `branch`; the commit keeps its author and date. */
-  async applyPatch(dir: string, branch: string, patch: string, committer: GitAuthor = this.config.author): Promise<string> {
+  async applyPatch(
+    dir: string,
+    branch: string,
+    patch: string,
+    committer: GitAuthor = this.config.author,
+  ): Promise<string> {
     await this.git(dir, ['checkout', '-q', '-B', branch]);
     await this.git(dir, ['am', '--quiet', '--committer-date-is-author-date', '--keep-cr'], {
       stdin: patch,
@@ -299,7 +349,14 @@ export class GitService {
       };
       if (base.length > 0) await commit(base, 'base');
       await commit(files, message);
-      return await this.git(dir, ['format-patch', '--stdout', '--no-signature', '--binary', ...(base.length > 0 ? ['-1'] : ['--root']), 'HEAD']);
+      return await this.git(dir, [
+        'format-patch',
+        '--stdout',
+        '--no-signature',
+        '--binary',
+        ...(base.length > 0 ? ['-1'] : ['--root']),
+        'HEAD',
+      ]);
     } finally {
       await rm(parent, { recursive: true, force: true });
     }
@@ -329,7 +386,9 @@ export class GitService {
       ...extra,
     });
     if (result.code !== 0 || result.timedOut || result.truncated) {
-      this.logger.warn(`git ${args[0]} failed (${result.timedOut ? 'timed out' : `exit ${result.code}`}): ${result.stderr.slice(0, 500)}`);
+      this.logger.warn(
+        `git ${args[0]} failed (${result.timedOut ? 'timed out' : `exit ${result.code}`}): ${result.stderr.slice(0, 500)}`,
+      );
       throw new GitCommandError(args[0], result.stderr);
     }
     return result.stdout;

@@ -42,11 +42,17 @@ export function gitHubRepositoryOf(url: string, apiUrl: string): GitHubRepositor
     const apiHost = new URL(apiUrl).hostname;
     const githubHost = apiHost === 'api.github.com' ? 'github.com' : apiHost;
     if (parsed.hostname !== githubHost) {
-      throw new PullRequestUnsupportedError(`Pull requests are opened on ${githubHost}; this repository is on ${parsed.hostname}.`);
+      throw new PullRequestUnsupportedError(
+        `Pull requests are opened on ${githubHost}; this repository is on ${parsed.hostname}.`,
+      );
     }
     path = parsed.pathname;
   }
-  const parts = path.replace(/\/+$/, '').replace(/\.git$/, '').split('/').filter(Boolean);
+  const parts = path
+    .replace(/\/+$/, '')
+    .replace(/\.git$/, '')
+    .split('/')
+    .filter(Boolean);
   const [owner, repo] = parts.slice(-2);
   if (!owner || !repo || !SEGMENT.test(owner) || !SEGMENT.test(repo)) {
     throw new PullRequestUnsupportedError('The repository URL does not name a GitHub owner and repository.');
@@ -91,15 +97,21 @@ export class GitHubClient {
       if (existing) return existing;
     }
     this.logger.warn(`POST ${path} answered ${response.status}: ${detail}`);
-    if (response.status === 401 || response.status === 403) throw new PullRequestFailedError('GitHub refused the access token', 422);
-    if (response.status === 404) throw new PullRequestFailedError('GitHub does not know the repository, or the token cannot see it', 422);
+    if (response.status === 401 || response.status === 403)
+      throw new PullRequestFailedError('GitHub refused the access token', 422);
+    if (response.status === 404)
+      throw new PullRequestFailedError('GitHub does not know the repository, or the token cannot see it', 422);
     if (response.status === 422) throw new PullRequestFailedError(detail, 422);
     throw new PullRequestFailedError(`GitHub answered ${response.status}`);
   }
 
   private async findOpenPullRequest(input: OpenPullRequestInput): Promise<PullRequestRef | null> {
     const query = new URLSearchParams({ head: `${input.owner}:${input.head}`, base: input.base, state: 'open' });
-    const response = await this.request('GET', `/repos/${encodeURIComponent(input.owner)}/${encodeURIComponent(input.repo)}/pulls?${query}`, input.token);
+    const response = await this.request(
+      'GET',
+      `/repos/${encodeURIComponent(input.owner)}/${encodeURIComponent(input.repo)}/pulls?${query}`,
+      input.token,
+    );
     if (!response.ok) return null;
     const pulls = (await response.json()) as GitHubPull[];
     return pulls[0] ? { url: pulls[0].html_url, number: pulls[0].number } : null;
@@ -132,7 +144,10 @@ export class GitHubClient {
     try {
       const body = (await response.json()) as { message?: string; errors?: Array<{ message?: string; code?: string }> };
       const first = body.errors?.[0];
-      return [body.message, first?.message ?? first?.code].filter(Boolean).join(': ').slice(0, 300) || `status ${response.status}`;
+      return (
+        [body.message, first?.message ?? first?.code].filter(Boolean).join(': ').slice(0, 300) ||
+        `status ${response.status}`
+      );
     } catch {
       return `status ${response.status}`;
     }

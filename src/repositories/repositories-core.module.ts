@@ -25,6 +25,13 @@ import { RepositoryRunnerService } from './repository-runner.service.js';
     RepositoryContextService,
     { provide: RepositoryRunner, useClass: RepositoryRunnerService },
   ],
-  exports: [GitService, GitHubClient, RepositoriesService, RepositoryResultsService, RepositoryContextService, RepositoryRunner],
+  exports: [
+    GitService,
+    GitHubClient,
+    RepositoriesService,
+    RepositoryResultsService,
+    RepositoryContextService,
+    RepositoryRunner,
+  ],
 })
 export class RepositoriesCoreModule {}

@@ -17,7 +17,10 @@ export class RepositoriesController {
   /** Each create runs `git ls-remote` against a remote host: limited per user. */
   @Post()
   @Throttle({ default: { limit: 30, ttl: 60_000 } })
-  @ApiCreatedResponse({ type: RepositoryResponse, description: 'Reachable, branch exists; the token is stored encrypted and never returned.' })
+  @ApiCreatedResponse({
+    type: RepositoryResponse,
+    description: 'Reachable, branch exists; the token is stored encrypted and never returned.',
+  })
   async create(@CurrentUser() user: AuthUser, @Body() body: CreateRepositoryDto): Promise<RepositoryResponse> {
     return RepositoryResponse.of(await this.repositories.create(user.id, body));
   }

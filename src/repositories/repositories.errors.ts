@@ -20,7 +20,11 @@ export class RepositoryUnreachableError extends DomainError {
 
 export class RepositoryAuthFailedError extends DomainError {
   constructor() {
-    super('REPOSITORY_AUTH_FAILED', 'The repository refused the credentials (wrong, expired or missing access token).', 422);
+    super(
+      'REPOSITORY_AUTH_FAILED',
+      'The repository refused the credentials (wrong, expired or missing access token).',
+      422,
+    );
   }
 }
 

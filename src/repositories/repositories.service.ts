@@ -68,12 +68,17 @@ export class RepositoriesService {
       accessTokenEncrypted: token ? this.encryption.encrypt(token, tokenContext(id)) : null,
     });
     const saved = await this.repositories.save(repository);
-    this.logger.log(`repository ${id} added (${saved.name}, branch ${defaultBranch}, token ${token ? 'stored' : 'none'})`);
+    this.logger.log(
+      `repository ${id} added (${saved.name}, branch ${defaultBranch}, token ${token ? 'stored' : 'none'})`,
+    );
     return saved;
   }
 
   list(userId: string, page: PageQueryDto): Promise<Page<Repository>> {
-    return paginate(this.repositories.createQueryBuilder('repository').where('repository.userId = :userId', { userId }), page);
+    return paginate(
+      this.repositories.createQueryBuilder('repository').where('repository.userId = :userId', { userId }),
+      page,
+    );
   }
 
   /** The user's repository; another user's, a deleted one or a malformed id is the same 404. */
@@ -101,7 +106,9 @@ export class RepositoriesService {
     const repository = await this.get(userId, id);
     return {
       repository,
-      token: repository.accessTokenEncrypted ? this.encryption.decrypt(repository.accessTokenEncrypted, tokenContext(repository.id)) : undefined,
+      token: repository.accessTokenEncrypted
+        ? this.encryption.decrypt(repository.accessTokenEncrypted, tokenContext(repository.id))
+        : undefined,
     };
   }
 

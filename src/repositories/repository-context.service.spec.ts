@@ -48,7 +48,9 @@ describe('RepositoryContextService', () => {
   });
 
   it('never follows a link, even when it is asked for', async () => {
-    const view = await service().view(dir, { requestedPaths: ['leak.txt', 'linked-dir/secret.txt', '../etc/passwd', 'image.png'] });
+    const view = await service().view(dir, {
+      requestedPaths: ['leak.txt', 'linked-dir/secret.txt', '../etc/passwd', 'image.png'],
+    });
     expect(view.skipped).toEqual(
       expect.arrayContaining([
         { path: 'leak.txt', reason: 'is a link (not followed)' },

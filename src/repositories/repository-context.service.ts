@@ -34,10 +34,28 @@ export interface RepositoryView {
 }
 
 const IGNORED_DIRECTORIES = new Set([
-  '.git', 'node_modules', 'dist', 'build', 'out', 'coverage', 'vendor', '.venv', 'venv', '__pycache__',
-  '.next', '.nuxt', '.cache', '.idea', '.vscode', 'target', '.tox', '.mypy_cache', '.pytest_cache',
+  '.git',
+  'node_modules',
+  'dist',
+  'build',
+  'out',
+  'coverage',
+  'vendor',
+  '.venv',
+  'venv',
+  '__pycache__',
+  '.next',
+  '.nuxt',
+  '.cache',
+  '.idea',
+  '.vscode',
+  'target',
+  '.tox',
+  '.mypy_cache',
+  '.pytest_cache',
 ]);
-const KEY_FILES = /^(readme(\.\w+)?|package\.json|tsconfig\.json|pyproject\.toml|setup\.py|requirements\.txt|go\.mod|cargo\.toml)$/i;
+const KEY_FILES =
+  /^(readme(\.\w+)?|package\.json|tsconfig\.json|pyproject\.toml|setup\.py|requirements\.txt|go\.mod|cargo\.toml)$/i;
 const SOURCE_FILE = /\.(ts|tsx|js|jsx|mjs|cjs|py|go|rs|java|kt|rb|php|cs|c|h|cpp|hpp|swift|json|ya?ml|toml|md)$/i;
 const MAX_TREE_ENTRIES = 5_000;
 const MAX_FILE_BYTES = 512 * 1024;
@@ -73,7 +91,12 @@ export class RepositoryContextService {
     const lines: string[] = [];
     let treeLength = 0;
     for (const entry of entries) {
-      const line = entry.kind === 'dir' ? `${entry.path}/` : entry.kind === 'link' ? `${entry.path} -> (link, not followed)` : entry.path;
+      const line =
+        entry.kind === 'dir'
+          ? `${entry.path}/`
+          : entry.kind === 'link'
+            ? `${entry.path} -> (link, not followed)`
+            : entry.path;
       if (treeLength + line.length + 1 > treeBudget) {
         lines.push(`… ${entries.length - lines.length} more entries not shown`);
         break;
@@ -99,7 +122,12 @@ export class RepositoryContextService {
       }
     }
     const requestedCount = chosen.length;
-    chosen.push(...rankByRelevance(files.map((f) => f.path), options.query ?? ''));
+    chosen.push(
+      ...rankByRelevance(
+        files.map((f) => f.path),
+        options.query ?? '',
+      ),
+    );
 
     const shown: RepositoryViewFile[] = [];
     const seen = new Set<string>();
@@ -162,7 +190,8 @@ export class RepositoryContextService {
     for (const file of view.files) {
       parts.push(`--- ${file.path} ---`, file.truncated ? `${file.content}\n… (truncated)` : file.content);
     }
-    if (view.skipped.length > 0) parts.push(`Not shown: ${view.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
+    if (view.skipped.length > 0)
+      parts.push(`Not shown: ${view.skipped.map((s) => `${s.path} (${s.reason})`).join('; ')}`);
     return parts.join('\n');
   }
 }

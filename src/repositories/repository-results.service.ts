@@ -9,7 +9,12 @@ import type { AllConfig } from '#src/config/namespaces.js';
 import { RepositoryResult } from './entities/repository-result.entity.js';
 import { GitHubClient, gitHubRepositoryOf, PullRequestRef } from './github.client.js';
 import { GitService } from './git.service.js';
-import { NothingToPublishError, PatchConflictError, PullRequestUnsupportedError, RepositoryDeletedError } from './repositories.errors.js';
+import {
+  NothingToPublishError,
+  PatchConflictError,
+  PullRequestUnsupportedError,
+  RepositoryDeletedError,
+} from './repositories.errors.js';
 import { RepositoriesService } from './repositories.service.js';
 
 export interface PublishResultInput {
@@ -47,7 +52,10 @@ export interface PullRequestInput {
  * Commits the pull request's link (`persist`) together with whatever the caller records about it
  * (the `pull_request.opened` event), in one transaction the caller runs.
  */
-export type PullRequestRecorder = (pull: PullRequestRef, persist: (manager: EntityManager) => Promise<void>) => Promise<void>;
+export type PullRequestRecorder = (
+  pull: PullRequestRef,
+  persist: (manager: EntityManager) => Promise<void>,
+) => Promise<void>;
 
 export const resultBranchFor = (taskId: string) => `quorum/${taskId}`;
 
@@ -96,7 +104,11 @@ export class RepositoryResultsService implements OnModuleInit {
     const branch = resultBranchFor(input.taskId);
     const commitSha = await this.git.commitAll(input.dir, branch, commitMessage(input.title, input.body));
     if (!commitSha) return null;
-    const [patch, diff, baseSha] = await Promise.all([this.git.formatPatch(input.dir), this.git.diff(input.dir), this.git.baseSha(input.dir)]);
+    const [patch, diff, baseSha] = await Promise.all([
+      this.git.formatPatch(input.dir),
+      this.git.diff(input.dir),
+      this.git.baseSha(input.dir),
+    ]);
     const published: PublishedResult = { branch, baseBranch: input.baseBranch, baseSha, commitSha, diff, patch };
     const row = {
       userId: input.userId,
@@ -142,14 +154,16 @@ export class RepositoryResultsService implements OnModuleInit {
     record?: PullRequestRecorder,
   ): Promise<PullRequestRef & { created: boolean }> {
     const result = await this.forRun(userId, runId);
-    if (!result) throw new NothingToPublishError('The run has no committed repository result to open a pull request from.');
+    if (!result)
+      throw new NothingToPublishError('The run has no committed repository result to open a pull request from.');
     if (result.pullRequestUrl && result.pullRequestNumber !== null) {
       return { url: result.pullRequestUrl, number: result.pullRequestNumber, created: false };
     }
     if (!result.repositoryId) throw new RepositoryDeletedError();
     const { repository, token } = await this.repositories.access(userId, result.repositoryId);
     const target = gitHubRepositoryOf(repository.url, this.github.apiUrl);
-    if (!token) throw new PullRequestUnsupportedError('Opening a pull request needs an access token on the repository.');
+    if (!token)
+      throw new PullRequestUnsupportedError('Opening a pull request needs an access token on the repository.');
 
     const dir = join(this.scratchRoot, randomUUID());
     await mkdir(this.scratchRoot, { recursive: true });
@@ -164,9 +178,19 @@ export class RepositoryResultsService implements OnModuleInit {
     } finally {
       await this.git.removeClone(dir);
     }
-    const pull = await this.github.openPullRequest({ ...target, token, head: result.branch, base: result.baseBranch, ...input });
+    const pull = await this.github.openPullRequest({
+      ...target,
+      token,
+      head: result.branch,
+      base: result.baseBranch,
+      ...input,
+    });
     const persist = async (manager: EntityManager) => {
-      await manager.update(RepositoryResult, { id: result.id }, { pullRequestUrl: pull.url, pullRequestNumber: pull.number });
+      await manager.update(
+        RepositoryResult,
+        { id: result.id },
+        { pullRequestUrl: pull.url, pullRequestNumber: pull.number },
+      );
     };
     if (record) await record(pull, persist);
     else await persist(this.results.manager);

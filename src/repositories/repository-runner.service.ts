@@ -44,10 +44,19 @@ export class RepositoryRunnerService extends RepositoryRunner {
       baseSha = reused;
     } else {
       await this.workspaces.create(run.id);
-      const prepared = await this.repositories.prepareWorkspace(run.userId, repositoryId, run.input.config.branch, dir, signal);
+      const prepared = await this.repositories.prepareWorkspace(
+        run.userId,
+        repositoryId,
+        run.input.config.branch,
+        dir,
+        signal,
+      );
       branch = prepared.branch;
       baseSha = prepared.baseSha;
-      this.logger.log({ runId: run.id, repositoryId, branch, baseSha, files: prepared.files }, 'repository checkout ready');
+      this.logger.log(
+        { runId: run.id, repositoryId, branch, baseSha, files: prepared.files },
+        'repository checkout ready',
+      );
     }
     const view = async (requestedPaths: string[], query: string) => this.context.view(dir, { requestedPaths, query });
     return {
@@ -55,7 +64,8 @@ export class RepositoryRunnerService extends RepositoryRunner {
       branch,
       baseSha,
       view: async (requestedPaths, query) => this.context.render(await view(requestedPaths, query)),
-      viewFiles: async (requestedPaths, query) => (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),
+      viewFiles: async (requestedPaths, query) =>
+        (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),
     };
   }
 

@@ -5,8 +5,12 @@ const open = { allowLocal: true, allowHttp: true };
 
 describe('normaliseRepositoryUrl', () => {
   it('accepts https URLs and normalises them', () => {
-    expect(normaliseRepositoryUrl(' https://github.com/acme/widgets.git/ ', strict)).toBe('https://github.com/acme/widgets.git');
-    expect(normaliseRepositoryUrl('https://GitHub.com:8443/acme/widgets', strict)).toBe('https://github.com:8443/acme/widgets');
+    expect(normaliseRepositoryUrl(' https://github.com/acme/widgets.git/ ', strict)).toBe(
+      'https://github.com/acme/widgets.git',
+    );
+    expect(normaliseRepositoryUrl('https://GitHub.com:8443/acme/widgets', strict)).toBe(
+      'https://github.com:8443/acme/widgets',
+    );
   });
 
   it.each([
@@ -29,9 +33,15 @@ describe('normaliseRepositoryUrl', () => {
   it('turns local paths into file:// URLs only when allowed', () => {
     expect(normaliseRepositoryUrl('/srv/git/../git/widgets.git/', open)).toBe('file:///srv/git/widgets.git');
     expect(normaliseRepositoryUrl('file:///srv/git/widgets.git', open)).toBe('file:///srv/git/widgets.git');
-    expect(() => normaliseRepositoryUrl('file://evil.host/x', open)).toThrow(expect.objectContaining({ code: 'REPOSITORY_URL_INVALID' }));
-    expect(() => normaliseRepositoryUrl('relative/path', open)).toThrow(expect.objectContaining({ code: 'REPOSITORY_URL_INVALID' }));
-    expect(normaliseRepositoryUrl('http://127.0.0.1:9/acme/widgets.git', open)).toBe('http://127.0.0.1:9/acme/widgets.git');
+    expect(() => normaliseRepositoryUrl('file://evil.host/x', open)).toThrow(
+      expect.objectContaining({ code: 'REPOSITORY_URL_INVALID' }),
+    );
+    expect(() => normaliseRepositoryUrl('relative/path', open)).toThrow(
+      expect.objectContaining({ code: 'REPOSITORY_URL_INVALID' }),
+    );
+    expect(normaliseRepositoryUrl('http://127.0.0.1:9/acme/widgets.git', open)).toBe(
+      'http://127.0.0.1:9/acme/widgets.git',
+    );
   });
 
   it('names a repository by its last two segments', () => {

@@ -20,7 +20,8 @@ export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy)
     throw new RepositoryUrlInvalidError('must be an https URL of a git repository');
   }
   if (input.startsWith('/') || /^file:/i.test(input)) {
-    if (!policy.allowLocal) throw new RepositoryUrlForbiddenError('local repositories are not allowed on this server; use an https URL');
+    if (!policy.allowLocal)
+      throw new RepositoryUrlForbiddenError('local repositories are not allowed on this server; use an https URL');
     let path = input;
     if (/^file:/i.test(input)) {
       let parsed: URL;
@@ -29,7 +30,8 @@ export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy)
       } catch {
         throw new RepositoryUrlInvalidError('is not a valid file:// URL');
       }
-      if (parsed.host && parsed.host !== 'localhost') throw new RepositoryUrlInvalidError('a file:// URL must not name a host');
+      if (parsed.host && parsed.host !== 'localhost')
+        throw new RepositoryUrlInvalidError('a file:// URL must not name a host');
       path = decodeURIComponent(parsed.pathname);
     }
     if (!isAbsolute(path)) throw new RepositoryUrlInvalidError('a local repository must be an absolute path');
@@ -49,7 +51,8 @@ export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy)
   if (url.username || url.password) {
     throw new RepositoryUrlInvalidError('must not contain credentials; send the token as accessToken');
   }
-  if (!url.hostname || url.search || url.hash) throw new RepositoryUrlInvalidError('must be a plain repository URL without query or fragment');
+  if (!url.hostname || url.search || url.hash)
+    throw new RepositoryUrlInvalidError('must be a plain repository URL without query or fragment');
   if (url.pathname === '/' || url.pathname === '') throw new RepositoryUrlInvalidError('must name a repository path');
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
@@ -57,5 +60,13 @@ export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy)
 /** A display name: the last two path segments (`owner/repo`), without `.git`. */
 export function repositoryNameOf(url: string): string {
   const path = url.startsWith('file://') ? url.slice('file://'.length) : new URL(url).pathname;
-  return path.replace(/\/+$/, '').replace(/\.git$/, '').split('/').filter(Boolean).slice(-2).join('/') || url;
+  return (
+    path
+      .replace(/\/+$/, '')
+      .replace(/\.git$/, '')
+      .split('/')
+      .filter(Boolean)
+      .slice(-2)
+      .join('/') || url
+  );
 }

@@ -9,8 +9,11 @@ import { UnsafePathError } from './repositories.errors.js';
  */
 export function normaliseRelativePath(path: string): string {
   if (!path || path.includes('\0') || isAbsolute(path) || /^[A-Za-z]:/.test(path)) throw new UnsafePathError(path);
-  const normalised = normalize(path.replaceAll('\\', '/')).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
-  if (!normalised || normalised === '.' || normalised === '..' || normalised.startsWith(`..${sep}`)) throw new UnsafePathError(path);
+  const normalised = normalize(path.replaceAll('\\', '/'))
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
+  if (!normalised || normalised === '.' || normalised === '..' || normalised.startsWith(`..${sep}`))
+    throw new UnsafePathError(path);
   if (normalised.split(sep).some((part) => part === '..' || part === '.git')) throw new UnsafePathError(path);
   return normalised;
 }
@@ -43,7 +46,11 @@ export async function resolveInside(root: string, path: string): Promise<string>
  * last component, lstat on the others). Returns null when the file does not exist or is not a
  * regular file.
  */
-export async function readInside(root: string, path: string, maxBytes: number): Promise<{ content: Buffer; size: number } | null> {
+export async function readInside(
+  root: string,
+  path: string,
+  maxBytes: number,
+): Promise<{ content: Buffer; size: number } | null> {
   const absolute = await resolveInside(root, path);
   let handle;
   try {

@@ -17,8 +17,15 @@ export class TaskPublishingController {
   @Get(':id/patch')
   @ApiOperation({ summary: "The latest run's result as a git am-able patch (409 NO_RESULT before there is one)" })
   @ApiProduces('text/x-patch')
-  @ApiOkResponse({ description: 'git format-patch output', content: { 'text/x-patch': { schema: { type: 'string' } } } })
-  async patch(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+  @ApiOkResponse({
+    description: 'git format-patch output',
+    content: { 'text/x-patch': { schema: { type: 'string' } } },
+  })
+  async patch(
+    @CurrentUser() user: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<string> {
     const { filename, patch } = await this.publishing.patch(user.id, id);
     res.type('text/x-patch; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
@@ -28,7 +35,9 @@ export class TaskPublishingController {
   @Post(':id/pull-request')
   @HttpCode(201)
   @Throttle({ default: { limit: 10, ttl: 60_000 } })
-  @ApiOperation({ summary: 'Push quorum/<task-id> and open a GitHub pull request (repository tasks); asking again returns it' })
+  @ApiOperation({
+    summary: 'Push quorum/<task-id> and open a GitHub pull request (repository tasks); asking again returns it',
+  })
   @ApiCreatedResponse({ type: PullRequestResponse })
   openPullRequest(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<PullRequestResponse> {
     return this.publishing.openPullRequest(user.id, id);

@@ -43,9 +43,12 @@ export class TaskPublishingService {
     const result = run.result;
     const files = [...(result?.files ?? []), ...(result?.tests?.files ?? [])];
     const base = new Map(run.input.files.map((f) => [f.path, f.content]));
-    if (!result || files.every((f) => base.get(f.path) === f.content)) throw new NothingToPublishError(this.noResultMessage(run));
+    if (!result || files.every((f) => base.get(f.path) === f.content))
+      throw new NothingToPublishError(this.noResultMessage(run));
     const message = `${pullRequestTitle(run.input)}\n\n${run.input.description.trim()}\n`;
-    const patch = await this.git.patchFromFiles(run.input.files, files, message, { date: run.finishedAt ?? run.updatedAt });
+    const patch = await this.git.patchFromFiles(run.input.files, files, message, {
+      date: run.finishedAt ?? run.updatedAt,
+    });
     return { filename, patch };
   }
 
@@ -55,21 +58,26 @@ export class TaskPublishingService {
    */
   async openPullRequest(userId: string, taskId: string): Promise<PullRequestRef> {
     const run = await this.latestRun(userId, taskId);
-    if (!run.input.repositoryId) throw new PullRequestUnsupportedError('Only a task on a repository can open a pull request.');
+    if (!run.input.repositoryId)
+      throw new PullRequestUnsupportedError('Only a task on a repository can open a pull request.');
     const stored = await this.results.forRun(userId, run.id);
     if (!stored) throw new NothingToPublishError(this.noResultMessage(run));
     const content = contentOf(run);
-    const pull = await this.results.openPullRequest(userId, run.id, { title: pullRequestTitle(content), body: renderPullRequestBody(content) }, (opened, persist) =>
-      this.events.transaction(async (manager) => {
-        await persist(manager);
-        await this.events.append(manager, run, 'pull_request.opened', {
-          url: opened.url,
-          number: opened.number,
-          branch: stored.branch,
-          base: stored.baseBranch,
-          commitSha: stored.commitSha,
-        });
-      }),
+    const pull = await this.results.openPullRequest(
+      userId,
+      run.id,
+      { title: pullRequestTitle(content), body: renderPullRequestBody(content) },
+      (opened, persist) =>
+        this.events.transaction(async (manager) => {
+          await persist(manager);
+          await this.events.append(manager, run, 'pull_request.opened', {
+            url: opened.url,
+            number: opened.number,
+            branch: stored.branch,
+            base: stored.baseBranch,
+            commitSha: stored.commitSha,
+          });
+        }),
     );
     return { url: pull.url, number: pull.number };
   }
@@ -82,7 +90,8 @@ export class TaskPublishingService {
   }
 
   private noResultMessage(run: Run): string {
-    if (run.status === 'queued' || run.status === 'running' || run.status === 'awaiting_input') return `The task's run is still ${run.status.replace('_', ' ')}.`;
+    if (run.status === 'queued' || run.status === 'running' || run.status === 'awaiting_input')
+      return `The task's run is still ${run.status.replace('_', ' ')}.`;
     return "The task's latest run produced no changes.";
   }
 }
@@ -97,12 +106,22 @@ function contentOf(run: Run): PullRequestContent {
     title: run.input.title,
     description: run.input.description,
     plan: plan ?? null,
-    tests: result?.tests ? { passed: result.tests.passed, failed: result.tests.failed, output: result.tests.output } : null,
+    tests: result?.tests
+      ? { passed: result.tests.passed, failed: result.tests.failed, output: result.tests.output }
+      : null,
     review: result?.review
-      ? { verdict: result.review.verdict, summary: result.review.summary, score: result.review.score, issues: result.review.issues }
+      ? {
+          verdict: result.review.verdict,
+          summary: result.review.summary,
+          score: result.review.score,
+          issues: result.review.issues,
+        }
       : null,
     council: council
-      ? { verdict: council.verdict, judges: council.judges.map((j) => ({ judge: j.judge, verdict: j.verdict ?? j.status, summary: j.summary })) }
+      ? {
+          verdict: council.verdict,
+          judges: council.judges.map((j) => ({ judge: j.judge, verdict: j.verdict ?? j.status, summary: j.summary })),
+        }
       : null,
   };
 }

@@ -9,10 +9,19 @@ describe('normaliseWorkspacePath', () => {
     expect(normaliseWorkspacePath(raw)).toEqual({ path: expected });
   });
 
-  it.each(['', '/etc/passwd', '../x.js', 'a/../../x', 'C:/x', 'a\\b', 'x\u0000y', '.', 'dir/', '.git/config', 'node_modules/x/index.js'])(
-    'refuses %j',
-    (raw) => {
-      expect(normaliseWorkspacePath(raw)).toHaveProperty('error');
-    },
-  );
+  it.each([
+    '',
+    '/etc/passwd',
+    '../x.js',
+    'a/../../x',
+    'C:/x',
+    'a\\b',
+    'x\u0000y',
+    '.',
+    'dir/',
+    '.git/config',
+    'node_modules/x/index.js',
+  ])('refuses %j', (raw) => {
+    expect(normaliseWorkspacePath(raw)).toHaveProperty('error');
+  });
 });

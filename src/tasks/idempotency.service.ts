@@ -44,7 +44,10 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   async purgeExpired(): Promise<number> {
     try {
       return await this.events.transaction(async (manager) => {
-        const [, count] = (await manager.query('DELETE FROM idempotency_keys WHERE expires_at < now()')) as [unknown, number];
+        const [, count] = (await manager.query('DELETE FROM idempotency_keys WHERE expires_at < now()')) as [
+          unknown,
+          number,
+        ];
         return count;
       });
     } catch (error) {
@@ -63,11 +66,10 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
     const requestHash = createHash('sha256').update(stableJson(scope.request)).digest('hex');
     return this.events.transaction(async (manager) => {
       // Expired keys are forgotten first, so reusing one after its lifetime starts afresh.
-      await manager.query('DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND expires_at < now()', [
-        scope.userId,
-        scope.name,
-        key,
-      ]);
+      await manager.query(
+        'DELETE FROM idempotency_keys WHERE user_id = $1 AND scope = $2 AND key = $3 AND expires_at < now()',
+        [scope.userId, scope.name, key],
+      );
       const inserted: Array<{ id: string }> = await manager.query(
         `INSERT INTO idempotency_keys (user_id, scope, key, request_hash, response_status, response_body, expires_at)
          VALUES ($1, $2, $3, $4, 0, 'null', now() + ($5 || ' milliseconds')::interval)
@@ -75,12 +77,18 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
         [scope.userId, scope.name, key, requestHash, String(this.ttlMs)],
       );
       if (inserted.length === 0) {
-        const existing = await manager.findOneOrFail(IdempotencyKey, { where: { userId: scope.userId, scope: scope.name, key } });
+        const existing = await manager.findOneOrFail(IdempotencyKey, {
+          where: { userId: scope.userId, scope: scope.name, key },
+        });
         if (existing.requestHash !== requestHash) throw new IdempotencyConflictError();
         return { status: existing.responseStatus, body: existing.responseBody as T, replayed: true };
       }
       const response = await work(manager);
-      await manager.update(IdempotencyKey, { id: inserted[0].id }, { responseStatus: response.status, responseBody: response.body as object });
+      await manager.update(
+        IdempotencyKey,
+        { id: inserted[0].id },
+        { responseStatus: response.status, responseBody: response.body as object },
+      );
       return { ...response, replayed: false };
     });
   }

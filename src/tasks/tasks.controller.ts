@@ -1,5 +1,27 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+  Query,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RunEnvelopeDto } from '#src/agents/runs/dto/run-response.dto.js';
 import { TaskEnvelopeDto, TaskPageDto, TaskResultDto } from './dto/task-response.dto.js';
 import type { Response } from 'express';
@@ -13,7 +35,8 @@ import { TasksService } from './tasks.service.js';
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
   required: false,
-  description: 'Same key + same body within 24 h returns the original response; a different body is 409 IDEMPOTENCY_CONFLICT.',
+  description:
+    'Same key + same body within 24 h returns the original response; a different body is 409 IDEMPOTENCY_CONFLICT.',
 };
 
 @ApiTags('tasks')

@@ -13,7 +13,13 @@ import { TasksController } from './tasks.controller.js';
 import { TasksService } from './tasks.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Task, IdempotencyKey]), TasksCoreModule, RunsCoreModule, LlmModule, RepositoriesCoreModule],
+  imports: [
+    TypeOrmModule.forFeature([Task, IdempotencyKey]),
+    TasksCoreModule,
+    RunsCoreModule,
+    LlmModule,
+    RepositoriesCoreModule,
+  ],
   controllers: [TasksController],
   providers: [TasksService, IdempotencyService, { provide: ModelRefValidator, useClass: GatewayModelRefValidator }],
   // For the task routes other modules serve (repositories: /tasks/:id/patch, /tasks/:id/pull-request).

@@ -39,7 +39,11 @@ export class TasksService {
     this.limits = config.get('agents', { infer: true }).limits;
   }
 
-  async create(userId: string, dto: CreateTaskDto, idempotencyKey?: string): Promise<{ status: number; body: { task: TaskView } }> {
+  async create(
+    userId: string,
+    dto: CreateTaskDto,
+    idempotencyKey?: string,
+  ): Promise<{ status: number; body: { task: TaskView } }> {
     const files = this.checkFiles(dto.files ?? []);
     const config = this.checkConfig(dto.config);
     const mode = dto.mode ?? 'build';
@@ -48,24 +52,27 @@ export class TasksService {
     }
     // Another user's repository is as unknown as a missing one (404 REPOSITORY_NOT_FOUND).
     if (dto.repositoryId) await this.repositories.assertUsable(userId, dto.repositoryId, config.branch);
-    return this.idempotency.execute({ userId, name: 'POST /tasks', key: idempotencyKey, request: dto }, async (manager) => {
-      const task = await manager.save(
-        manager.create(Task, {
-          userId,
-          title: dto.title.trim() || dto.title,
-          description: dto.description,
-          language: dto.language,
-          mode,
-          repositoryId: dto.repositoryId ?? null,
-          files,
-          config,
-          status: 'draft',
-        }),
-      );
-      const view = toTaskView(task);
-      await this.events.recordTaskEvent(manager, userId, 'task.created', { taskId: task.id, task: view });
-      return { status: 201, body: { task: view } };
-    });
+    return this.idempotency.execute(
+      { userId, name: 'POST /tasks', key: idempotencyKey, request: dto },
+      async (manager) => {
+        const task = await manager.save(
+          manager.create(Task, {
+            userId,
+            title: dto.title.trim() || dto.title,
+            description: dto.description,
+            language: dto.language,
+            mode,
+            repositoryId: dto.repositoryId ?? null,
+            files,
+            config,
+            status: 'draft',
+          }),
+        );
+        const view = toTaskView(task);
+        await this.events.recordTaskEvent(manager, userId, 'task.created', { taskId: task.id, task: view });
+        return { status: 201, body: { task: view } };
+      },
+    );
   }
 
   async list(userId: string, query: TaskQueryDto): Promise<Page<TaskView>> {
@@ -113,7 +120,11 @@ export class TasksService {
   }
 
   /** Queues a run: run row + `run.queued` + task status commit together; the job is added after commit. */
-  async execute(userId: string, taskId: string, idempotencyKey?: string): Promise<{ status: number; body: { run: RunView } }> {
+  async execute(
+    userId: string,
+    taskId: string,
+    idempotencyKey?: string,
+  ): Promise<{ status: number; body: { run: RunView } }> {
     const response = await this.idempotency.execute(
       { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
       async (manager) => {
@@ -156,10 +167,20 @@ export class TasksService {
       files: result?.files ?? [],
       diff: result?.diff ?? '',
       tests: result?.tests
-        ? { passed: result.tests.passed, failed: result.tests.failed, output: result.tests.output, files: result.tests.files }
+        ? {
+            passed: result.tests.passed,
+            failed: result.tests.failed,
+            output: result.tests.output,
+            files: result.tests.files,
+          }
         : null,
       review: result?.review
-        ? { verdict: result.review.verdict, summary: result.review.summary, issues: result.review.issues, score: result.review.score }
+        ? {
+            verdict: result.review.verdict,
+            summary: result.review.summary,
+            issues: result.review.issues,
+            score: result.review.score,
+          }
         : null,
       council: result?.review?.council,
       plan: result?.plan,
@@ -176,7 +197,9 @@ export class TasksService {
   }
 
   private async lockOwned(manager: EntityManager, userId: string, taskId: string): Promise<Task> {
-    const task = await manager.getRepository(Task).findOne({ where: { id: taskId, userId }, lock: { mode: 'pessimistic_write' } });
+    const task = await manager
+      .getRepository(Task)
+      .findOne({ where: { id: taskId, userId }, lock: { mode: 'pessimistic_write' } });
     if (!task) throw new TaskNotFoundError();
     return task;
   }
@@ -184,7 +207,8 @@ export class TasksService {
   /** Count, size and path rules; a violation names the field (`files[2].path`). */
   private checkFiles(files: TaskFileDto[]): TaskFile[] {
     const errors: FieldError[] = [];
-    if (files.length > this.limits.maxFiles) errors.push({ field: 'files', message: `at most ${this.limits.maxFiles} files` });
+    if (files.length > this.limits.maxFiles)
+      errors.push({ field: 'files', message: `at most ${this.limits.maxFiles} files` });
     const seen = new Set<string>();
     let total = 0;
     const normalised = files.map((file, index) => {
@@ -198,10 +222,12 @@ export class TasksService {
       }
       const bytes = Buffer.byteLength(file.content, 'utf8');
       total += bytes;
-      if (bytes > this.limits.maxFileBytes) errors.push({ field: `files[${index}].content`, message: `must be at most ${this.limits.maxFileBytes} bytes` });
+      if (bytes > this.limits.maxFileBytes)
+        errors.push({ field: `files[${index}].content`, message: `must be at most ${this.limits.maxFileBytes} bytes` });
       return { path, content: file.content };
     });
-    if (total > this.limits.maxTotalBytes) errors.push({ field: 'files', message: `must total at most ${this.limits.maxTotalBytes} bytes` });
+    if (total > this.limits.maxTotalBytes)
+      errors.push({ field: 'files', message: `must total at most ${this.limits.maxTotalBytes} bytes` });
     if (errors.length > 0) throw new ValidationFailedError(errors);
     return normalised;
   }

@@ -53,7 +53,10 @@ export class UserStateCache implements OnApplicationShutdown {
 
   /** The cached state (or undefined) and the generation to stamp a fresh fill with. */
   read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
-    return this.readStamped<SessionState>(userId, this.sessionKey(sessionId)).then(({ value, gen }) => ({ state: value, gen }));
+    return this.readStamped<SessionState>(userId, this.sessionKey(sessionId)).then(({ value, gen }) => ({
+      state: value,
+      gen,
+    }));
   }
 
   write(sessionId: string, gen: number, state: SessionState): Promise<void> {
@@ -98,7 +101,11 @@ export class UserStateCache implements OnApplicationShutdown {
   /** Call after committing any change to the user or to one of their sessions. */
   async invalidate(userId: string): Promise<void> {
     const key = this.genKey(userId);
-    await this.redis.multi().incr(key).expire(key, 8 * 24 * 3600).exec();
+    await this.redis
+      .multi()
+      .incr(key)
+      .expire(key, 8 * 24 * 3600)
+      .exec();
   }
 
   private sessionKey(sessionId: string): string {

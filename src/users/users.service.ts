@@ -132,7 +132,10 @@ export class UsersService {
     await this.stateCache.invalidate(id);
   }
 
-  async setTotp(id: string, changes: { totpSecret?: string | null; totpEnabled?: boolean; totpLastStep?: string | null }) {
+  async setTotp(
+    id: string,
+    changes: { totpSecret?: string | null; totpEnabled?: boolean; totpLastStep?: string | null },
+  ) {
     await this.users.update({ id }, changes);
     await this.stateCache.invalidate(id);
   }

@@ -12,7 +12,12 @@ describe('webhook signer', () => {
 
   it('produces signatures the standardwebhooks library verifies', () => {
     const secret = generateWebhookSecret();
-    const body = JSON.stringify({ id: 'e1', type: 'run.started', createdAt: '2026-01-01T00:00:00.000Z', data: { x: 'ü' } });
+    const body = JSON.stringify({
+      id: 'e1',
+      type: 'run.started',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      data: { x: 'ü' },
+    });
     const headers = webhookHeaders([secret], 'e1', body);
     expect(new Webhook(secret).verify(body, { ...headers })).toEqual(JSON.parse(body));
   });

@@ -63,7 +63,10 @@ describe('webhook URL guard', () => {
     'http://localhost:8080/hook',
     'http://169.254.169.254/latest/meta-data/',
   ])('refuses %s unless private URLs are allowed', async (url) => {
-    await expect(assertWebhookUrlAllowed(url, false)).rejects.toMatchObject({ code: 'WEBHOOK_URL_FORBIDDEN', status: 400 });
+    await expect(assertWebhookUrlAllowed(url, false)).rejects.toMatchObject({
+      code: 'WEBHOOK_URL_FORBIDDEN',
+      status: 400,
+    });
     await expect(assertWebhookUrlAllowed(url, true)).resolves.toEqual(new URL(url).toString());
   });
 });

@@ -21,7 +21,17 @@ function blockList(entries: Array<[string, number]>, family: Family): BlockList 
 const IPV4_CLASSES: Array<[string, BlockList]> = [
   ['unspecified', blockList([['0.0.0.0', 8]], 'ipv4')],
   ['loopback', blockList([['127.0.0.0', 8]], 'ipv4')],
-  ['private', blockList([['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16]], 'ipv4')],
+  [
+    'private',
+    blockList(
+      [
+        ['10.0.0.0', 8],
+        ['172.16.0.0', 12],
+        ['192.168.0.0', 16],
+      ],
+      'ipv4',
+    ),
+  ],
   ['link-local', blockList([['169.254.0.0', 16]], 'ipv4')],
   ['carrier-grade NAT', blockList([['100.64.0.0', 10]], 'ipv4')],
   ['multicast', blockList([['224.0.0.0', 4]], 'ipv4')],
@@ -46,10 +56,30 @@ const IPV6_CLASSES: Array<[string, BlockList]> = [
   ['loopback', blockList([['::1', 128]], 'ipv6')],
   ['IPv4-mapped', blockList([['::ffff:0:0', 96]], 'ipv6')],
   ['IPv4-compatible', blockList([['::', 96]], 'ipv6')],
-  ['link-local', blockList([['fe80::', 10], ['fec0::', 10]], 'ipv6')],
+  [
+    'link-local',
+    blockList(
+      [
+        ['fe80::', 10],
+        ['fec0::', 10],
+      ],
+      'ipv6',
+    ),
+  ],
   ['unique-local', blockList([['fc00::', 7]], 'ipv6')],
   ['multicast', blockList([['ff00::', 8]], 'ipv6')],
-  ['reserved', blockList([['100::', 64], ['2001:db8::', 32], ['2001::', 32], ['64:ff9b:1::', 48]], 'ipv6')],
+  [
+    'reserved',
+    blockList(
+      [
+        ['100::', 64],
+        ['2001:db8::', 32],
+        ['2001::', 32],
+        ['64:ff9b:1::', 48],
+      ],
+      'ipv6',
+    ),
+  ],
 ];
 
 /** Only global unicast space (2000::/3) is reachable on the public IPv6 internet. */
@@ -107,7 +137,8 @@ export function parseWebhookUrl(raw: string): URL {
   } catch {
     throw new WebhookUrlForbiddenError('not a valid absolute URL');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new WebhookUrlForbiddenError('only http and https URLs are allowed');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new WebhookUrlForbiddenError('only http and https URLs are allowed');
   if (url.username || url.password) throw new WebhookUrlForbiddenError('credentials in the URL are not allowed');
   if (!url.hostname) throw new WebhookUrlForbiddenError('the URL has no host');
   return url;

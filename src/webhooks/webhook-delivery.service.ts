@@ -83,12 +83,22 @@ export class WebhookDeliveryService {
       const target = await resolveWebhookTarget(url, this.config.allowPrivateUrls);
       const secrets = this.secrets.signingSecrets({ ...delivery, id: delivery.subscriptionId });
       const headers = webhookHeaders(secrets, delivery.eventId, delivery.body);
-      return await this.client.send({ url, target, headers: { ...headers }, body: delivery.body, timeoutMs: this.config.timeoutMs });
+      return await this.client.send({
+        url,
+        target,
+        headers: { ...headers },
+        body: delivery.body,
+        timeoutMs: this.config.timeoutMs,
+      });
     } catch (error) {
       // Logged as a failed attempt so the schedule moves on: a row that can never be sent (say, a
       // secret sealed under another ENCRYPTION_KEY) must not bounce between the queue and the sweeper.
-      if (!(error instanceof WebhookUrlForbiddenError)) this.logger.error(`delivery ${delivery.id}: ${(error as Error).message}`);
-      const message = error instanceof WebhookUrlForbiddenError ? error.message : `could not prepare the request: ${(error as Error).message}`;
+      if (!(error instanceof WebhookUrlForbiddenError))
+        this.logger.error(`delivery ${delivery.id}: ${(error as Error).message}`);
+      const message =
+        error instanceof WebhookUrlForbiddenError
+          ? error.message
+          : `could not prepare the request: ${(error as Error).message}`;
       return { ok: false, statusCode: null, durationMs: 0, responseBody: null, error: message };
     }
   }
@@ -116,7 +126,10 @@ export class WebhookDeliveryService {
     }
 
     return this.dataSource.transaction(async (manager) => {
-      const [logged] = (await manager.query(`${INSERT_ATTEMPT}`, attemptParams(delivery, attempt, result))) as unknown[];
+      const [logged] = (await manager.query(
+        `${INSERT_ATTEMPT}`,
+        attemptParams(delivery, attempt, result),
+      )) as unknown[];
       if (!logged) return undefined; // another worker already logged this attempt
       const gone = result.statusCode === 410;
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].
@@ -170,5 +183,13 @@ const INSERT_ATTEMPT = `INSERT INTO webhook_delivery_attempts (delivery_id, user
   VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (delivery_id, attempt) DO NOTHING RETURNING id`;
 
 function attemptParams(delivery: DeliveryToSend, attempt: number, result: WebhookSendResult): unknown[] {
-  return [delivery.id, delivery.userId, attempt, result.statusCode, result.durationMs, result.responseBody, result.error];
+  return [
+    delivery.id,
+    delivery.userId,
+    attempt,
+    result.statusCode,
+    result.durationMs,
+    result.responseBody,
+    result.error,
+  ];
 }

@@ -48,7 +48,11 @@ export class WebhookDispatcher {
       attempts.map(({ deliveryId, attempt, delayMs }) => ({
         name: JobName.WebhookDelivery,
         data: { deliveryId, attempt } satisfies JobOf<JobName.WebhookDelivery>,
-        opts: { ...DELIVERY_JOB_OPTIONS, jobId: deliveryJobId(deliveryId, attempt), delay: delayMs && delayMs > 0 ? delayMs : undefined },
+        opts: {
+          ...DELIVERY_JOB_OPTIONS,
+          jobId: deliveryJobId(deliveryId, attempt),
+          delay: delayMs && delayMs > 0 ? delayMs : undefined,
+        },
       })),
     );
   }

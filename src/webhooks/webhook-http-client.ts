@@ -106,7 +106,10 @@ export class WebhookHttpClient implements OnModuleDestroy {
         req.destroy();
       }, timeoutMs);
       req.on('error', (error: NodeJS.ErrnoException) => {
-        finish(false, error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message);
+        finish(
+          false,
+          error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message,
+        );
       });
       req.end(body);
     });

@@ -1,7 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, EntityManager, EntitySubscriberInterface, TransactionCommitEvent, TransactionRollbackEvent } from 'typeorm';
+import {
+  DataSource,
+  EntityManager,
+  EntitySubscriberInterface,
+  TransactionCommitEvent,
+  TransactionRollbackEvent,
+} from 'typeorm';
 import { EventEnvelope, WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { DeliveryAttemptRef, WebhookDispatcher } from './webhook-dispatcher.service.js';
@@ -43,11 +49,19 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
        RETURNING id`,
       [userId, event.id, event.type, JSON.stringify(event), this.firstDelayMs],
     );
-    this.enqueueAfterCommit(manager, rows.map((row) => row.id));
+    this.enqueueAfterCommit(
+      manager,
+      rows.map((row) => row.id),
+    );
   }
 
   /** Records a delivery to one subscription regardless of its filter (the `webhook.test` event). */
-  async recordFor(manager: EntityManager, subscriptionId: string, userId: string, event: EventEnvelope): Promise<string> {
+  async recordFor(
+    manager: EntityManager,
+    subscriptionId: string,
+    userId: string,
+    event: EventEnvelope,
+  ): Promise<string> {
     const [row]: Array<{ id: string }> = await manager.query(
       `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
        VALUES ($1, $2, $3, $4, $5, now()) RETURNING id`,
@@ -86,7 +100,9 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
   private enqueueInBackground(refs: DeliveryAttemptRef[]): void {
     this.dispatcher.enqueue(refs).catch((error: Error) => {
       // The rows are committed and pending: the sweeper enqueues them later.
-      this.logger.warn(`enqueue of ${refs.length} webhook deliveries failed (${error.message}); the sweeper will retry`);
+      this.logger.warn(
+        `enqueue of ${refs.length} webhook deliveries failed (${error.message}); the sweeper will retry`,
+      );
     });
   }
 }

@@ -31,12 +31,15 @@ export class WebhookSecrets {
   }
 
   /** The secrets an attempt is signed with: the current one, plus the previous one inside its grace period. */
-  signingSecrets(row: {
-    id: string;
-    secretCiphertext: string;
-    previousSecretCiphertext: string | null;
-    previousSecretExpiresAt: Date | null;
-  }, now = new Date()): string[] {
+  signingSecrets(
+    row: {
+      id: string;
+      secretCiphertext: string;
+      previousSecretCiphertext: string | null;
+      previousSecretExpiresAt: Date | null;
+    },
+    now = new Date(),
+  ): string[] {
     const secrets = [this.open(row.id, row.secretCiphertext)];
     if (row.previousSecretCiphertext && row.previousSecretExpiresAt && row.previousSecretExpiresAt > now) {
       secrets.push(this.open(row.id, row.previousSecretCiphertext, 'previous'));

@@ -16,7 +16,14 @@ import { WebhooksService } from './webhooks.service.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature([WebhookSubscription, WebhookDelivery, WebhookDeliveryAttempt])],
-  providers: [WebhookOutboxService, WebhookDispatcher, WebhookDeliveryService, WebhookHttpClient, WebhookSecrets, WebhooksService],
+  providers: [
+    WebhookOutboxService,
+    WebhookDispatcher,
+    WebhookDeliveryService,
+    WebhookHttpClient,
+    WebhookSecrets,
+    WebhooksService,
+  ],
   exports: [WebhookOutboxService, WebhookDispatcher, WebhookDeliveryService, WebhooksService],
 })
 export class WebhooksCoreModule {}

@@ -1,5 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post, Query } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -45,7 +52,11 @@ export class WebhooksController {
 
   @Patch(':id')
   @ApiOkResponse({ type: WebhookView })
-  update(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateWebhookDto): Promise<WebhookView> {
+  update(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() dto: UpdateWebhookDto,
+  ): Promise<WebhookView> {
     return this.webhooks.update(user.id, id, dto);
   }
 
@@ -58,8 +69,14 @@ export class WebhooksController {
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
-  @ApiOkResponse({ type: RotatedSecretView, description: 'The new secret, shown once; the old one signs too until previousSecretExpiresAt.' })
-  rotateSecret(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<RotatedSecretView> {
+  @ApiOkResponse({
+    type: RotatedSecretView,
+    description: 'The new secret, shown once; the old one signs too until previousSecretExpiresAt.',
+  })
+  rotateSecret(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+  ): Promise<RotatedSecretView> {
     return this.webhooks.rotateSecret(user.id, id);
   }
 
@@ -84,7 +101,10 @@ export class WebhooksController {
   @Post(':id/deliveries/:deliveryId/retry')
   @HttpCode(202)
   @Throttle(SEND_LIMIT)
-  @ApiAcceptedResponse({ type: WebhookDeliveryView, description: 'One more attempt was queued, with the same webhook-id.' })
+  @ApiAcceptedResponse({
+    type: WebhookDeliveryView,
+    description: 'One more attempt was queued, with the same webhook-id.',
+  })
   retry(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,

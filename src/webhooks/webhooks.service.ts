@@ -63,7 +63,8 @@ export class WebhooksService {
       // Serialises one user's creations so two at once cannot both slip under the limit.
       await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`webhooks:${userId}`]);
       const count = await manager.count(WebhookSubscription, { where: { userId } });
-      if (count >= this.config.maxSubscriptionsPerUser) throw new WebhookLimitReachedError(this.config.maxSubscriptionsPerUser);
+      if (count >= this.config.maxSubscriptionsPerUser)
+        throw new WebhookLimitReachedError(this.config.maxSubscriptionsPerUser);
       return manager.save(
         manager.create(WebhookSubscription, {
           id,
@@ -80,7 +81,10 @@ export class WebhooksService {
   }
 
   async list(userId: string, page: PageQueryDto): Promise<Page<WebhookView>> {
-    const result = await paginate(this.subscriptions.createQueryBuilder('webhook').where('webhook.userId = :userId', { userId }), page);
+    const result = await paginate(
+      this.subscriptions.createQueryBuilder('webhook').where('webhook.userId = :userId', { userId }),
+      page,
+    );
     return { items: result.items.map((row) => this.view(row)), nextCursor: result.nextCursor };
   }
 
@@ -134,7 +138,9 @@ export class WebhooksService {
       createdAt: new Date().toISOString(),
       data: { webhookId: row.id, message: 'This is a test event from Quorum.' },
     };
-    const deliveryId = await this.dataSource.transaction((manager) => this.outbox.recordFor(manager, row.id, userId, event));
+    const deliveryId = await this.dataSource.transaction((manager) =>
+      this.outbox.recordFor(manager, row.id, userId, event),
+    );
     return this.deliveryView(await this.deliveries.findOneByOrFail({ id: deliveryId }), []);
   }
 
@@ -145,10 +151,18 @@ export class WebhooksService {
       page,
     );
     const attempts = result.items.length
-      ? await this.attempts.find({ where: { deliveryId: In(result.items.map((d) => d.id)) }, order: { attempt: 'ASC' } })
+      ? await this.attempts.find({
+          where: { deliveryId: In(result.items.map((d) => d.id)) },
+          order: { attempt: 'ASC' },
+        })
       : [];
     return {
-      items: result.items.map((d) => this.deliveryView(d, attempts.filter((a) => a.deliveryId === d.id))),
+      items: result.items.map((d) =>
+        this.deliveryView(
+          d,
+          attempts.filter((a) => a.deliveryId === d.id),
+        ),
+      ),
       nextCursor: result.nextCursor,
     };
   }
@@ -181,7 +195,9 @@ export class WebhooksService {
   }
 
   private async findOwned(userId: string, id: string, withSecret = false): Promise<WebhookSubscription> {
-    const query = this.subscriptions.createQueryBuilder('webhook').where('webhook.id = :id AND webhook.userId = :userId', { id, userId });
+    const query = this.subscriptions
+      .createQueryBuilder('webhook')
+      .where('webhook.id = :id AND webhook.userId = :userId', { id, userId });
     if (withSecret) query.addSelect('webhook.secretCiphertext');
     const row = await query.getOne();
     if (!row) throw new WebhookNotFoundError();

@@ -11,7 +11,12 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
   beforeAll(async () => {
     smtp = await startSmtpCapture();
     t = await createTestApp({
-      env: { SMTP_URL: smtp.url, WEB_APP_URL: 'http://web.test', MAIL_FROM: 'Quorum <no-reply@quorum.test>', ADMIN_EMAILS: ADMIN_EMAIL },
+      env: {
+        SMTP_URL: smtp.url,
+        WEB_APP_URL: 'http://web.test',
+        MAIL_FROM: 'Quorum <no-reply@quorum.test>',
+        ADMIN_EMAILS: ADMIN_EMAIL,
+      },
     });
   });
   afterAll(async () => {
@@ -19,7 +24,8 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
     await smtp.close();
   });
 
-  const mailTo = (email: string, subject: RegExp) => smtp.waitFor((m) => m.to.includes(email) && subject.test(m.subject));
+  const mailTo = (email: string, subject: RegExp) =>
+    smtp.waitFor((m) => m.to.includes(email) && subject.test(m.subject));
   const mailCount = (email: string) => smtp.messages.filter((m) => m.to.includes(email)).length;
 
   describe('email verification', () => {
@@ -34,7 +40,9 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       expect(res.body.user).toMatchObject({ email, emailVerified: true, role: 'user' });
       const again = await t.http().post('/api/v1/auth/verify-email').send({ token }).expect(400);
       expect(again.body.code).toBe('INVALID_TOKEN');
-      const [row] = await t.app.get(DataSource).query('SELECT token_hash FROM email_tokens WHERE user_id = $1', [res.body.user.id]);
+      const [row] = await t.app
+        .get(DataSource)
+        .query('SELECT token_hash FROM email_tokens WHERE user_id = $1', [res.body.user.id]);
       expect(row.token_hash).not.toBe(token); // stored hashed
     });
 
@@ -107,11 +115,19 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
       const mail = await mailTo(user.email, /reset/i);
       expect(mail.text).toContain('http://web.test/reset-password?token=');
       const token = linkToken(mail, '/reset-password');
-      const weak = await t.http().post('/api/v1/auth/password/reset').send({ token, password: 'password1' }).expect(400);
+      const weak = await t
+        .http()
+        .post('/api/v1/auth/password/reset')
+        .send({ token, password: 'password1' })
+        .expect(400);
       expect(weak.body.code).toBe('PASSWORD_TOO_COMMON');
       const password = strongPassword();
       await t.http().post('/api/v1/auth/password/reset').send({ token, password }).expect(204);
-      const replay = await t.http().post('/api/v1/auth/password/reset').send({ token, password: strongPassword() }).expect(400);
+      const replay = await t
+        .http()
+        .post('/api/v1/auth/password/reset')
+        .send({ token, password: strongPassword() })
+        .expect(400);
       expect(replay.body.code).toBe('INVALID_TOKEN');
       const me = await t.http().get('/api/v1/users/me').set(user.auth).expect(401);
       expect(me.body.code).toBe('SESSION_REVOKED');
@@ -130,9 +146,17 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
     });
 
     it('refuses a bad token and bad input', async () => {
-      const bad = await t.http().post('/api/v1/auth/password/reset').send({ token: 'x', password: strongPassword() }).expect(400);
+      const bad = await t
+        .http()
+        .post('/api/v1/auth/password/reset')
+        .send({ token: 'x', password: strongPassword() })
+        .expect(400);
       expect(bad.body.code).toBe('INVALID_TOKEN');
-      const tooLong = await t.http().post('/api/v1/auth/password/reset').send({ token: 'x', password: 'a'.repeat(129) }).expect(400);
+      const tooLong = await t
+        .http()
+        .post('/api/v1/auth/password/reset')
+        .send({ token: 'x', password: 'a'.repeat(129) })
+        .expect(400);
       expect(tooLong.body.code).toBe('VALIDATION_FAILED');
       const badEmail = await t.http().post('/api/v1/auth/password/forgot').send({ email: 'not-an-email' }).expect(400);
       expect(badEmail.body.code).toBe('VALIDATION_FAILED');
@@ -142,9 +166,18 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
   describe('POST /auth/password/change', () => {
     it('changes the password and revokes the other sessions, keeping this one', async () => {
       const user = await registerUser(t);
-      const other = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const other = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: user.password })
+        .expect(200);
       const newPassword = strongPassword();
-      await t.http().post('/api/v1/auth/password/change').set(user.auth).send({ currentPassword: user.password, newPassword }).expect(204);
+      await t
+        .http()
+        .post('/api/v1/auth/password/change')
+        .set(user.auth)
+        .send({ currentPassword: user.password, newPassword })
+        .expect(204);
       await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
       await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${other.body.accessToken}`).expect(401);
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: newPassword }).expect(200);
@@ -168,20 +201,34 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
         .send({ currentPassword: user.password, newPassword: 'Qwerty123' })
         .expect(400);
       expect(common.body.code).toBe('PASSWORD_TOO_COMMON');
-      await t.http().post('/api/v1/auth/password/change').send({ currentPassword: 'x', newPassword: strongPassword() }).expect(401);
+      await t
+        .http()
+        .post('/api/v1/auth/password/change')
+        .send({ currentPassword: 'x', newPassword: strongPassword() })
+        .expect(401);
     });
   });
 
   describe('sessions API', () => {
     it('lists the sessions with the current one marked', async () => {
       const user = await registerUser(t);
-      await t.http().post('/api/v1/auth/login').set('User-Agent', 'second-device/1.0').send({ email: user.email, password: user.password }).expect(200);
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .set('User-Agent', 'second-device/1.0')
+        .send({ email: user.email, password: user.password })
+        .expect(200);
       const res = await t.http().get('/api/v1/auth/sessions').set(user.auth).expect(200);
       expect(res.body.items).toHaveLength(2);
       expect(res.body.items.filter((s: { current: boolean }) => s.current)).toHaveLength(1);
       expect(res.body.items.map((s: { userAgent: string }) => s.userAgent)).toContain('second-device/1.0');
       expect(res.body.items[0]).toEqual(
-        expect.objectContaining({ id: expect.any(String), ip: expect.any(String), createdAt: expect.any(String), lastUsedAt: expect.any(String) }),
+        expect.objectContaining({
+          id: expect.any(String),
+          ip: expect.any(String),
+          createdAt: expect.any(String),
+          lastUsedAt: expect.any(String),
+        }),
       );
       await t.http().get('/api/v1/auth/sessions').expect(401);
     });
@@ -189,7 +236,11 @@ describe('auth: email verification, password reset and change, sessions (HTTP)',
     it("revokes one session; another user's session id is 404", async () => {
       const user = await registerUser(t);
       const stranger = await registerUser(t);
-      const second = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const second = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: user.password })
+        .expect(200);
       const list = await t.http().get('/api/v1/auth/sessions').set(user.auth).expect(200);
       const target = list.body.items.find((s: { current: boolean }) => !s.current).id;
       const strangerList = await t.http().get('/api/v1/auth/sessions').set(stranger.auth).expect(200);

@@ -26,17 +26,27 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
   describe('POST /auth/register', () => {
     it('creates an unverified user and never returns secrets', async () => {
       const email = uniqueEmail();
-      const res = await t.http().post('/api/v1/auth/register').send({ email, password: strongPassword(), name: 'Ada' }).expect(201);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email, password: strongPassword(), name: 'Ada' })
+        .expect(201);
       expect(res.body.user).toMatchObject({ email, name: 'Ada', role: 'user', emailVerified: false, isActive: true });
       expect(JSON.stringify(res.body)).not.toMatch(/hash|argon/i);
-      const [row] = await t.app.get(DataSource).query('SELECT password_hash FROM users WHERE id = $1', [res.body.user.id]);
+      const [row] = await t.app
+        .get(DataSource)
+        .query('SELECT password_hash FROM users WHERE id = $1', [res.body.user.id]);
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
     });
 
     it('refuses a taken email (case-insensitively) with 409 EMAIL_TAKEN', async () => {
       const email = uniqueEmail();
       await t.http().post('/api/v1/auth/register').send({ email, password: strongPassword() }).expect(201);
-      const res = await t.http().post('/api/v1/auth/register').send({ email: email.toUpperCase(), password: strongPassword() }).expect(409);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: email.toUpperCase(), password: strongPassword() })
+        .expect(409);
       expect(res.body.code).toBe('EMAIL_TAKEN');
     });
 
@@ -54,14 +64,34 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
     });
 
     it('enforces 8..128 characters and the common-password list', async () => {
-      const short = await t.http().post('/api/v1/auth/register').send({ email: uniqueEmail(), password: 'Ab1!xyz' }).expect(400);
+      const short = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: uniqueEmail(), password: 'Ab1!xyz' })
+        .expect(400);
       expect(short.body.code).toBe('VALIDATION_FAILED');
-      const long = await t.http().post('/api/v1/auth/register').send({ email: uniqueEmail(), password: 'a'.repeat(129) }).expect(400);
+      const long = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: uniqueEmail(), password: 'a'.repeat(129) })
+        .expect(400);
       expect(long.body.code).toBe('VALIDATION_FAILED');
-      await t.http().post('/api/v1/auth/register').send({ email: uniqueEmail(), password: 'b'.repeat(128) + '' }).expect(201);
-      const common = await t.http().post('/api/v1/auth/register').send({ email: uniqueEmail(), password: 'Baseball' }).expect(400);
+      await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: uniqueEmail(), password: 'b'.repeat(128) + '' })
+        .expect(201);
+      const common = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: uniqueEmail(), password: 'Baseball' })
+        .expect(400);
       expect(common.body.code).toBe('PASSWORD_TOO_COMMON');
-      const badEmail = await t.http().post('/api/v1/auth/register').send({ email: 'nope', password: strongPassword() }).expect(400);
+      const badEmail = await t
+        .http()
+        .post('/api/v1/auth/register')
+        .send({ email: 'nope', password: strongPassword() })
+        .expect(400);
       expect(badEmail.body.errors[0].field).toBe('email');
     });
   });
@@ -82,8 +112,16 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
 
     it('answers an unknown email exactly like a wrong password', async () => {
       const user = await registerUser(t);
-      const wrong = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-password-1' }).expect(401);
-      const unknown = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail(), password: 'wrong-password-1' }).expect(401);
+      const wrong = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: 'wrong-password-1' })
+        .expect(401);
+      const unknown = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: uniqueEmail(), password: 'wrong-password-1' })
+        .expect(401);
       expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
       expect(unknown.body.code).toBe('INVALID_CREDENTIALS');
       expect(unknown.body.detail).toBe(wrong.body.detail);
@@ -109,7 +147,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
     });
 
     it('refuses a password over 128 characters before hashing (400)', async () => {
-      const res = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail(), password: 'x'.repeat(129) }).expect(400);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: uniqueEmail(), password: 'x'.repeat(129) })
+        .expect(400);
       expect(res.body.code).toBe('VALIDATION_FAILED');
     });
   });
@@ -130,7 +172,13 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const wrongKey = jwt.sign(claims, 'another-secret-another-secret-another-secret', { algorithm: 'HS256' });
       const { iat: _iat, exp: _exp, iss: _iss, aud: _aud, ...body } = claims;
       const sign = (payload: object, options: jwt.SignOptions = {}) =>
-        jwt.sign(payload, JWT_SECRET, { algorithm: 'HS256', issuer: 'quorum', audience: 'quorum-api', expiresIn: 60, ...options });
+        jwt.sign(payload, JWT_SECRET, {
+          algorithm: 'HS256',
+          issuer: 'quorum',
+          audience: 'quorum-api',
+          expiresIn: 60,
+          ...options,
+        });
       const wrongIssuer = sign(body, { issuer: 'evil' });
       const wrongAudience = sign(body, { audience: 'other-api' });
       const wrongTyp = sign({ ...body, typ: 'mfa' });
@@ -147,7 +195,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const res = await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${expired}`).expect(401);
       expect(res.body.code).toBe('TOKEN_EXPIRED');
       // Control: the same claims signed correctly are accepted.
-      await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${sign(body)}`).expect(200);
+      await t
+        .http()
+        .get('/api/v1/users/me')
+        .set('Authorization', `Bearer ${sign(body)}`)
+        .expect(200);
     });
   });
 
@@ -157,7 +209,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const first = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(200);
       expect(first.body.refreshToken).not.toBe(user.refreshToken);
       await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${first.body.accessToken}`).expect(200);
-      const second = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: first.body.refreshToken }).expect(200);
+      const second = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: first.body.refreshToken })
+        .expect(200);
       expect(second.body.accessToken).toBeTruthy();
     });
 
@@ -167,9 +223,17 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const reuse = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(401);
       expect(reuse.body.code).toBe('TOKEN_REUSED');
       // Every token of that session is dead now, including the newest pair.
-      const me = await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${rotated.body.accessToken}`).expect(401);
+      const me = await t
+        .http()
+        .get('/api/v1/users/me')
+        .set('Authorization', `Bearer ${rotated.body.accessToken}`)
+        .expect(401);
       expect(me.body.code).toBe('SESSION_REVOKED');
-      const next = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: rotated.body.refreshToken }).expect(401);
+      const next = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: rotated.body.refreshToken })
+        .expect(401);
       expect(next.body.code).toBe('SESSION_REVOKED');
     });
 
@@ -177,7 +241,9 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       for (let round = 0; round < 3; round++) {
         const user = await registerUser(t);
         const results = await Promise.all(
-          Array.from({ length: 4 }, () => t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken })),
+          Array.from({ length: 4 }, () =>
+            t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }),
+          ),
         );
         const ok = results.filter((r) => r.status === 200);
         expect(ok.length).toBeLessThanOrEqual(1);
@@ -190,7 +256,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
     });
 
     it('refuses unknown tokens and bad input', async () => {
-      const unknown = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: 'x'.repeat(43) }).expect(401);
+      const unknown = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .send({ refreshToken: 'x'.repeat(43) })
+        .expect(401);
       expect(unknown.body.code).toBe('INVALID_REFRESH_TOKEN');
       const none = await t.http().post('/api/v1/auth/refresh').send({}).expect(401);
       expect(none.body.code).toBe('INVALID_REFRESH_TOKEN');
@@ -236,7 +306,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       expect(me.body.code).toBe('ACCOUNT_DISABLED');
       const refresh = await t.http().post('/api/v1/auth/refresh').send({ refreshToken: user.refreshToken }).expect(403);
       expect(refresh.body.code).toBe('ACCOUNT_DISABLED');
-      const login = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(403);
+      const login = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: user.password })
+        .expect(403);
       expect(login.body.code).toBe('ACCOUNT_DISABLED');
     });
 
@@ -252,7 +326,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
   describe('cookie mode', () => {
     async function cookieLogin() {
       const user = await registerUser(t);
-      const res = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password, cookie: true }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: user.password, cookie: true })
+        .expect(200);
       return { user, res, cookies: cookiesOf(res) };
     }
 
@@ -264,7 +342,9 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const raw = res.headers['set-cookie'] as unknown as string[];
       expect(raw.find((c) => c.startsWith('access_token='))).toMatch(/HttpOnly/);
       expect(raw.find((c) => c.startsWith('access_token='))).toMatch(/SameSite=Lax/);
-      expect(raw.find((c) => c.startsWith('refresh_token='))).toMatch(/Path=\/api\/v1\/auth.*HttpOnly|HttpOnly.*Path=\/api\/v1\/auth/);
+      expect(raw.find((c) => c.startsWith('refresh_token='))).toMatch(
+        /Path=\/api\/v1\/auth.*HttpOnly|HttpOnly.*Path=\/api\/v1\/auth/,
+      );
       expect(raw.find((c) => c.startsWith('csrf_token='))).not.toMatch(/HttpOnly/);
       expect(cookies.access_token).toBeTruthy();
     });
@@ -283,7 +363,13 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
         .send({ name: 'x' })
         .expect(403);
       expect(mismatch.body.code).toBe('CSRF_TOKEN_INVALID');
-      await t.http().patch('/api/v1/users/me').set('Cookie', jar).set('X-CSRF-Token', cookies.csrf_token).send({ name: 'x' }).expect(200);
+      await t
+        .http()
+        .patch('/api/v1/users/me')
+        .set('Cookie', jar)
+        .set('X-CSRF-Token', cookies.csrf_token)
+        .send({ name: 'x' })
+        .expect(200);
     });
 
     it('Bearer requests skip CSRF', async () => {
@@ -296,12 +382,23 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       const jar = `refresh_token=${cookies.refresh_token}; csrf_token=${cookies.csrf_token}`;
       const noCsrf = await t.http().post('/api/v1/auth/refresh').set('Cookie', jar).send({}).expect(403);
       expect(noCsrf.body.code).toBe('CSRF_TOKEN_INVALID');
-      const res = await t.http().post('/api/v1/auth/refresh').set('Cookie', jar).set('X-CSRF-Token', cookies.csrf_token).send({}).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/refresh')
+        .set('Cookie', jar)
+        .set('X-CSRF-Token', cookies.csrf_token)
+        .send({})
+        .expect(200);
       expect(res.body.refreshToken).toBeUndefined();
       const next = cookiesOf(res);
       expect(next.refresh_token).not.toBe(cookies.refresh_token);
       const access = `access_token=${next.access_token}; csrf_token=${next.csrf_token}`;
-      const out = await t.http().post('/api/v1/auth/logout').set('Cookie', access).set('X-CSRF-Token', next.csrf_token).expect(204);
+      const out = await t
+        .http()
+        .post('/api/v1/auth/logout')
+        .set('Cookie', access)
+        .set('X-CSRF-Token', next.csrf_token)
+        .expect(204);
       expect((out.headers['set-cookie'] as unknown as string[]).join(';')).toMatch(/access_token=;/);
       await t.http().get('/api/v1/users/me').set('Cookie', access).expect(401);
     });
@@ -346,7 +443,11 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
     try {
       const admin = await registerUser(t, { role: 'admin' });
       const user = await registerUser(t);
-      const second = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+      const second = await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: user.email, password: user.password })
+        .expect(200);
       const secondAuth = { Authorization: `Bearer ${second.body.accessToken}` };
       // Both sessions are cached by the other process first.
       await other.http().get('/api/v1/users/me').set(user.auth).expect(200);

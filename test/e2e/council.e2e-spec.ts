@@ -8,8 +8,13 @@ import { runEvents, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
-const PLAN = { summary: 'Write sum and test it', steps: [{ title: 'Implement sum', detail: 'in sum.mjs', files: ['sum.mjs'] }] };
-const UNSAFE = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return eval(`${a} + ${b}`);\n}\n' }] };
+const PLAN = {
+  summary: 'Write sum and test it',
+  steps: [{ title: 'Implement sum', detail: 'in sum.mjs', files: ['sum.mjs'] }],
+};
+const UNSAFE = {
+  files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return eval(`${a} + ${b}`);\n}\n' }],
+};
 const SAFE = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return a + b;\n}\n' }] };
 const TESTS = {
   files: [
@@ -25,8 +30,18 @@ const TESTS = {
     },
   ],
 };
-const REVIEW_FILES = [{ path: 'src/db.js', content: "export function find(db, id) {\n  return db.query('SELECT * FROM users WHERE id = ' + id);\n}\n" }];
-const EVAL_ISSUE = { severity: 'critical', file: 'sum.mjs', line: 2, message: 'eval of user input allows code injection' };
+const REVIEW_FILES = [
+  {
+    path: 'src/db.js',
+    content: "export function find(db, id) {\n  return db.query('SELECT * FROM users WHERE id = ' + id);\n}\n",
+  },
+];
+const EVAL_ISSUE = {
+  severity: 'critical',
+  file: 'sum.mjs',
+  line: 2,
+  message: 'eval of user input allows code injection',
+};
 
 interface JudgeBody {
   judge: string;
@@ -90,28 +105,67 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
 
   async function council(runId: string) {
     const res = await t.http().get(`/api/v1/agents/runs/${runId}/council`).set(user.auth).expect(200);
-    return res.body as { verdict: string; reason: string; score: number; judges: JudgeBody[]; dissent: { judge: string; verdict: string }[]; iterations: { iteration: number; verdict: string; reason: string }[]; issues: { severity: string; judges: string[]; message: string }[]; costUsd: string; vetoedBy?: string };
+    return res.body as {
+      verdict: string;
+      reason: string;
+      score: number;
+      judges: JudgeBody[];
+      dissent: { judge: string; verdict: string }[];
+      iterations: { iteration: number; verdict: string; reason: string }[];
+      issues: { severity: string; judges: string[]; message: string }[];
+      costUsd: string;
+      vetoedBy?: string;
+    };
   }
 
   it('reviews a review-only task without planner, coder or tester, with a score and every judge', async () => {
-    const sqli = { severity: 'critical', file: 'src/db.js', line: 2, message: 'SQL injection: id is concatenated into the query' };
+    const sqli = {
+      severity: 'critical',
+      file: 'src/db.js',
+      line: 2,
+      message: 'SQL injection: id is concatenated into the query',
+    };
     const script = scriptCouncil(fake, {
       judges: {
         security: [review('REJECT', [sqli], 2)],
-        performance: [review('APPROVE', [{ severity: 'info', file: 'src/db.js', line: 2, message: 'SELECT * fetches every column' }], 8)],
-        maintainability: [review('REVISE', [{ ...sqli, severity: 'warning', message: 'sql injection: id concatenated into the query!' }])],
+        performance: [
+          review(
+            'APPROVE',
+            [{ severity: 'info', file: 'src/db.js', line: 2, message: 'SELECT * fetches every column' }],
+            8,
+          ),
+        ],
+        maintainability: [
+          review('REVISE', [
+            { ...sqli, severity: 'warning', message: 'sql injection: id concatenated into the query!' },
+          ]),
+        ],
       },
     });
-    const { task, run } = await runTask({ mode: 'review', files: REVIEW_FILES, title: 'Review db.js', description: 'Review it.' });
+    const { task, run } = await runTask({
+      mode: 'review',
+      files: REVIEW_FILES,
+      title: 'Review db.js',
+      description: 'Review it.',
+    });
     expect(run.status).toBe('completed');
     expect([...script.asked].sort()).toEqual(['maintainability', 'performance', 'security']);
     expect(fake.requests.every((r) => r.forcedTool === 'submit_review')).toBe(true);
-    expect(run.steps.map((s) => s.agent).sort()).toEqual(['judge.maintainability', 'judge.performance', 'judge.security']);
+    expect(run.steps.map((s) => s.agent).sort()).toEqual([
+      'judge.maintainability',
+      'judge.performance',
+      'judge.security',
+    ]);
 
     const result = await t.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200);
     // Veto (security REJECT) → REVISE; mean of 2, 8 and 10 − 1.5 = 8.5 → 6.2.
     expect(result.body.review).toMatchObject({ verdict: 'REVISE', score: 6.2 });
-    expect(result.body.review.issues[0]).toMatchObject({ severity: 'critical', file: 'src/db.js', line: 2, judges: ['security', 'maintainability'] });
+    expect(result.body.review.issues[0]).toMatchObject({
+      severity: 'critical',
+      file: 'src/db.js',
+      line: 2,
+      judges: ['security', 'maintainability'],
+    });
     expect(result.body.review.issues).toHaveLength(2);
     expect(result.body.council.judges.map((j: JudgeBody) => [j.judge, j.verdict])).toEqual([
       ['security', 'REJECT'],
@@ -121,7 +175,11 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
 
     const body = await council(run.id);
     expect(body).toMatchObject({ verdict: 'REVISE', reason: 'VETO', vetoedBy: 'security', score: 6.2 });
-    expect(body.judges.find((j) => j.judge === 'performance')).toMatchObject({ verdict: 'APPROVE', dissent: true, score: 8 });
+    expect(body.judges.find((j) => j.judge === 'performance')).toMatchObject({
+      verdict: 'APPROVE',
+      dissent: true,
+      score: 8,
+    });
   });
 
   it('completes a build task on a unanimous approval, recording each judge step with its cost', async () => {
@@ -129,7 +187,11 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
       submit_plan: [{ tool: PLAN }],
       write_files: [{ tool: SAFE }],
       write_tests: [{ tool: TESTS }],
-      judges: { security: [review('APPROVE', [], 9)], performance: [review('APPROVE', [], 9)], maintainability: [review('APPROVE', [], 8)] },
+      judges: {
+        security: [review('APPROVE', [], 9)],
+        performance: [review('APPROVE', [], 9)],
+        maintainability: [review('APPROVE', [], 8)],
+      },
     });
     const { run } = await runTask();
     expect(run.status).toBe('completed');
@@ -146,7 +208,9 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
       expect(step.status).toBe('completed');
       expect(Number(step.costUsd)).toBeGreaterThan(0);
     }
-    expect(new Set(fake.requests.filter((r) => r.forcedTool === 'submit_review').map((r) => r.format))).toEqual(new Set(['anthropic', 'google']));
+    expect(new Set(fake.requests.filter((r) => r.forcedTool === 'submit_review').map((r) => r.format))).toEqual(
+      new Set(['anthropic', 'google']),
+    );
     const body = await council(run.id);
     expect(body).toMatchObject({ verdict: 'APPROVE', reason: 'MAJORITY', dissent: [], score: 8.7 });
     for (const judge of body.judges) {
@@ -156,17 +220,32 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
       expect(Number(judge.costUsd)).toBeGreaterThan(0);
       expect(judge.inputTokens).toBe(step.inputTokens);
     }
-    expect(Number(body.costUsd)).toBeCloseTo(judgeSteps.reduce((sum, s) => sum + Number(s.costUsd), 0), 8);
+    expect(Number(body.costUsd)).toBeCloseTo(
+      judgeSteps.reduce((sum, s) => sum + Number(s.costUsd), 0),
+      8,
+    );
 
-    const rows = await t.app.get(DataSource).query('SELECT judge, cost_usd, status FROM council_reviews WHERE run_id = $1 ORDER BY judge', [run.id]);
+    const rows = await t.app
+      .get(DataSource)
+      .query('SELECT judge, cost_usd, status FROM council_reviews WHERE run_id = $1 ORDER BY judge', [run.id]);
     expect(rows.map((r: { judge: string }) => r.judge)).toEqual(['maintainability', 'performance', 'security']);
     expect(rows.every((r: { cost_usd: string }) => Number(r.cost_usd) > 0)).toBe(true);
 
     const events = await runEvents(t, user.auth, run.id);
     const completed = events.filter((e) => e.type === 'council.completed');
     expect(completed).toHaveLength(1);
-    expect(completed[0].data).toMatchObject({ taskId: run.taskId, runId: run.id, iteration: 1, verdict: 'APPROVE', votes: { APPROVE: 3, REVISE: 0, REJECT: 0 } });
-    expect(completed[0].data.judges.map((j: { judge: string; costUsd: string }) => j.judge)).toEqual(['security', 'performance', 'maintainability']);
+    expect(completed[0].data).toMatchObject({
+      taskId: run.taskId,
+      runId: run.id,
+      iteration: 1,
+      verdict: 'APPROVE',
+      votes: { APPROVE: 3, REVISE: 0, REJECT: 0 },
+    });
+    expect(completed[0].data.judges.map((j: { judge: string; costUsd: string }) => j.judge)).toEqual([
+      'security',
+      'performance',
+      'maintainability',
+    ]);
     const started = events.filter((e) => e.type === 'agent.started' && String(e.data.agent).startsWith('judge.'));
     expect(started).toHaveLength(3);
   });
@@ -175,15 +254,32 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     scriptCouncil(fake, {
       judges: {
         security: [review('APPROVE', [], 9)],
-        performance: [review('REVISE', [{ severity: 'warning', file: 'src/db.js', line: 2, message: 'no index on id' }], 6, 'Needs an index.')],
+        performance: [
+          review(
+            'REVISE',
+            [{ severity: 'warning', file: 'src/db.js', line: 2, message: 'no index on id' }],
+            6,
+            'Needs an index.',
+          ),
+        ],
         maintainability: [review('APPROVE', [], 8)],
       },
     });
-    const { task, run } = await runTask({ mode: 'review', files: [{ path: 'src/db.js', content: 'export const x = 1;\n' }] });
+    const { task, run } = await runTask({
+      mode: 'review',
+      files: [{ path: 'src/db.js', content: 'export const x = 1;\n' }],
+    });
     expect(run.status).toBe('completed');
     const body = await council(run.id);
-    expect(body).toMatchObject({ verdict: 'APPROVE', reason: 'MAJORITY', dissent: [{ judge: 'performance', verdict: 'REVISE' }] });
-    expect(body.judges.find((j) => j.judge === 'performance')).toMatchObject({ dissent: true, summary: 'Needs an index.' });
+    expect(body).toMatchObject({
+      verdict: 'APPROVE',
+      reason: 'MAJORITY',
+      dissent: [{ judge: 'performance', verdict: 'REVISE' }],
+    });
+    expect(body.judges.find((j) => j.judge === 'performance')).toMatchObject({
+      dissent: true,
+      summary: 'Needs an index.',
+    });
     const result = await t.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200);
     expect(result.body.review.summary).toContain('Dissent: performance REVISE');
     const [event] = (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'council.completed');
@@ -206,7 +302,13 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     const coder = fake.requests.filter((r) => r.forcedTool === 'write_files');
     expect(coder[1].prompt).toContain('eval of user input allows code injection');
     const body = await council(run.id);
-    expect(body).toMatchObject({ verdict: 'APPROVE', iterations: [{ iteration: 1, verdict: 'REVISE', reason: 'VETO' }, { iteration: 2, verdict: 'APPROVE', reason: 'MAJORITY' }] });
+    expect(body).toMatchObject({
+      verdict: 'APPROVE',
+      iterations: [
+        { iteration: 1, verdict: 'REVISE', reason: 'VETO' },
+        { iteration: 2, verdict: 'APPROVE', reason: 'MAJORITY' },
+      ],
+    });
     const events = (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'council.completed');
     expect(events.map((e) => [e.data.iteration, e.data.verdict, e.data.reason])).toEqual([
       [1, 'REVISE', 'VETO'],
@@ -229,7 +331,11 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     expect(run.steps.find((s) => s.agent === 'judge.security')).toMatchObject({ status: 'failed' });
     const body = await council(run.id);
     expect(body).toMatchObject({ verdict: 'APPROVE', score: 8.5 });
-    expect(body.judges.find((j) => j.judge === 'security')).toMatchObject({ status: 'failed', verdict: null, error: expect.stringMatching(/^[A-Z_]+: /) });
+    expect(body.judges.find((j) => j.judge === 'security')).toMatchObject({
+      status: 'failed',
+      verdict: null,
+      error: expect.stringMatching(/^[A-Z_]+: /),
+    });
   });
 
   it('stops a run as STUCK when the coder brings the same files again', async () => {
@@ -238,7 +344,11 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
       submit_plan: [{ tool: PLAN }],
       write_files: [{ tool: SAFE }, { tool: SAFE }, { tool: SAFE }],
       write_tests: [{ tool: TESTS }],
-      judges: { security: [review('REVISE', [issue])], performance: [review('REVISE', [issue])], maintainability: [review('APPROVE')] },
+      judges: {
+        security: [review('REVISE', [issue])],
+        performance: [review('REVISE', [issue])],
+        maintainability: [review('APPROVE')],
+      },
     });
     const { run } = await runTask({ config: { maxIterations: 3 } });
     expect(run).toMatchObject({ status: 'failed', errorCode: 'STUCK', iteration: 2 });
@@ -249,12 +359,18 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     const judgeSteps = run.steps.filter((s) => s.agent.startsWith('judge.') && s.iteration === 2);
     expect(judgeSteps.map((s) => s.status)).toEqual(['skipped', 'skipped', 'skipped']);
     const body = await council(run.id);
-    expect(body).toMatchObject({ verdict: 'REJECT', reason: 'STUCK', issues: [expect.objectContaining({ message: issue.message })] });
+    expect(body).toMatchObject({
+      verdict: 'REJECT',
+      reason: 'STUCK',
+      issues: [expect.objectContaining({ message: issue.message })],
+    });
   });
 
   it('stops a run as STUCK when two iterations bring the same findings', async () => {
     const issue = { severity: 'warning', file: 'sum.mjs', line: 2, message: 'Guard against non-numeric input.' };
-    const second = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return Number(a) + Number(b);\n}\n' }] };
+    const second = {
+      files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return Number(a) + Number(b);\n}\n' }],
+    };
     scriptCouncil(fake, {
       submit_plan: [{ tool: PLAN }],
       write_files: [{ tool: SAFE }, { tool: second }],
@@ -268,16 +384,27 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     const { run } = await runTask({ config: { maxIterations: 5 } });
     expect(run).toMatchObject({ status: 'failed', errorCode: 'STUCK', iteration: 2 });
     expect(run.error).toContain('the same findings as iteration 1');
-    expect(run.steps.filter((s) => s.agent === 'judge.security').map((s) => s.status)).toEqual(['completed', 'completed']);
+    expect(run.steps.filter((s) => s.agent === 'judge.security').map((s) => s.status)).toEqual([
+      'completed',
+      'completed',
+    ]);
     const events = (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'council.completed');
     expect(events.map((e) => e.data.reason)).toEqual(['MAJORITY', 'STUCK']);
-    expect(events[1].data.issues).toEqual([expect.objectContaining({ message: issue.message, judges: ['security', 'maintainability'] })]);
+    expect(events[1].data.issues).toEqual([
+      expect.objectContaining({ message: issue.message, judges: ['security', 'maintainability'] }),
+    ]);
   });
 
   it('delivers council.completed to webhooks, and its records go with the task', async () => {
     const webhooks = t.app.get(WebhooksService, { strict: false });
     await webhooks.create(user.id, { url: `${receiver.url}/hooks`, events: ['council.completed'] } as never);
-    scriptCouncil(fake, { judges: { security: [review('APPROVE', [], 9)], performance: [review('REVISE', [], 5)], maintainability: [review('APPROVE', [], 9)] } });
+    scriptCouncil(fake, {
+      judges: {
+        security: [review('APPROVE', [], 9)],
+        performance: [review('REVISE', [], 5)],
+        maintainability: [review('APPROVE', [], 9)],
+      },
+    });
     const { task, run } = await runTask({ mode: 'review', files: REVIEW_FILES });
     expect(run.status).toBe('completed');
     const [delivery] = await receiver.waitFor(1);
@@ -285,20 +412,38 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     expect(delivery.headers['webhook-id']).toBe(envelope.id);
     expect(envelope).toMatchObject({
       type: 'council.completed',
-      data: { runId: run.id, taskId: task.id, verdict: 'APPROVE', dissent: [{ judge: 'performance', verdict: 'REVISE' }] },
+      data: {
+        runId: run.id,
+        taskId: task.id,
+        verdict: 'APPROVE',
+        dissent: [{ judge: 'performance', verdict: 'REVISE' }],
+      },
     });
-    expect(envelope.data.judges.map((j: { judge: string; verdict: string }) => `${j.judge}:${j.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
+    expect(envelope.data.judges.map((j: { judge: string; verdict: string }) => `${j.judge}:${j.verdict}`)).toEqual([
+      'security:APPROVE',
+      'performance:REVISE',
+      'maintainability:APPROVE',
+    ]);
 
     const db = t.app.get(DataSource);
-    const count = async () => Number((await db.query('SELECT count(*) AS n FROM council_reviews WHERE run_id = $1', [run.id]))[0].n);
+    const count = async () =>
+      Number((await db.query('SELECT count(*) AS n FROM council_reviews WHERE run_id = $1', [run.id]))[0].n);
     expect(await count()).toBe(3);
     await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(204);
     expect(await count()).toBe(0);
-    expect(Number((await db.query('SELECT count(*) AS n FROM council_verdicts WHERE run_id = $1', [run.id]))[0].n)).toBe(0);
+    expect(
+      Number((await db.query('SELECT count(*) AS n FROM council_verdicts WHERE run_id = $1', [run.id]))[0].n),
+    ).toBe(0);
   });
 
   it('skips judges over the task council cost cap and records the skip', async () => {
-    scriptCouncil(fake, { judges: { security: [review('APPROVE', [], 9)], performance: [review('APPROVE', [], 9)], maintainability: [review('APPROVE', [], 9)] } });
+    scriptCouncil(fake, {
+      judges: {
+        security: [review('APPROVE', [], 9)],
+        performance: [review('APPROVE', [], 9)],
+        maintainability: [review('APPROVE', [], 9)],
+      },
+    });
     // Worst case = prompt + 4096 output tokens: security on claude-haiku-4-5 ($5/M out) ≈ $0.021, each
     // judge on gemini-2.5-flash ($2.5/M out) ≈ $0.0104: the first two fit in $0.035, the third does not.
     const { run } = await runTask({ mode: 'review', files: REVIEW_FILES, config: { councilMaxCostUsd: '0.035' } });
@@ -330,7 +475,9 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
   });
 
   it('guards GET /agents/runs/:id/council: auth, ownership, bad ids', async () => {
-    scriptCouncil(fake, { judges: { security: [review('APPROVE')], performance: [review('APPROVE')], maintainability: [review('APPROVE')] } });
+    scriptCouncil(fake, {
+      judges: { security: [review('APPROVE')], performance: [review('APPROVE')], maintainability: [review('APPROVE')] },
+    });
     const { run } = await runTask({ mode: 'review', files: REVIEW_FILES });
     await t.http().get(`/api/v1/agents/runs/${run.id}/council`).expect(401);
     const other = await registerUser(t);
@@ -341,7 +488,9 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     await t.http().get('/api/v1/agents/runs/00000000-0000-4000-8000-000000000000/council').set(user.auth).expect(404);
     const docs = await t.http().get('/api/docs-json').expect(200);
     expect(docs.body.paths['/api/v1/agents/runs/{id}/council'].get.responses['200']).toBeDefined();
-    expect(Object.keys(docs.body.components.schemas)).toEqual(expect.arrayContaining(['RunCouncilDto', 'CouncilJudgeDto']));
+    expect(Object.keys(docs.body.components.schemas)).toEqual(
+      expect.arrayContaining(['RunCouncilDto', 'CouncilJudgeDto']),
+    );
     const badCap = await t
       .http()
       .post('/api/v1/tasks')

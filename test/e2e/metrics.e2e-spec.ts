@@ -35,7 +35,10 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
   describe('GET /usage', () => {
     it('sums the signed-in user’s usage, grouped as asked', async () => {
       const total = await t.http().get('/api/v1/metrics/usage').set(alice.auth).expect(200);
-      expect(total.body).toEqual({ items: [], total: { calls: 3, inputTokens: 3000, outputTokens: 300, costUsd: '0.01150000' } });
+      expect(total.body).toEqual({
+        items: [],
+        total: { calls: 3, inputTokens: 3000, outputTokens: 300, costUsd: '0.01150000' },
+      });
 
       const byModel = await t.http().get('/api/v1/metrics/usage?groupBy=model').set(alice.auth).expect(200);
       expect(byModel.body.items).toEqual([
@@ -52,16 +55,29 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
       const byTask = await t.http().get('/api/v1/metrics/usage?groupBy=task').set(alice.auth).expect(200);
       expect(byTask.body.items).toEqual([expect.objectContaining({ key: taskId, calls: 3 })]);
       const byDay = await t.http().get('/api/v1/metrics/usage?groupBy=day').set(alice.auth).expect(200);
-      expect(byDay.body.items).toEqual([expect.objectContaining({ key: new Date().toISOString().slice(0, 10), calls: 3 })]);
+      expect(byDay.body.items).toEqual([
+        expect.objectContaining({ key: new Date().toISOString().slice(0, 10), calls: 3 }),
+      ]);
     });
 
     it('filters by date range', async () => {
       const today = new Date().toISOString().slice(0, 10);
       const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-      const inRange = await t.http().get(`/api/v1/metrics/usage?from=${today}&to=${tomorrow}`).set(alice.auth).expect(200);
+      const inRange = await t
+        .http()
+        .get(`/api/v1/metrics/usage?from=${today}&to=${tomorrow}`)
+        .set(alice.auth)
+        .expect(200);
       expect(inRange.body.total.calls).toBe(3);
-      const future = await t.http().get(`/api/v1/metrics/usage?from=${tomorrow}&groupBy=day`).set(alice.auth).expect(200);
-      expect(future.body).toEqual({ items: [], total: { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' } });
+      const future = await t
+        .http()
+        .get(`/api/v1/metrics/usage?from=${tomorrow}&groupBy=day`)
+        .set(alice.auth)
+        .expect(200);
+      expect(future.body).toEqual({
+        items: [],
+        total: { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' },
+      });
     });
 
     it('shows users only their own usage; admins may pass ?userId=', async () => {
@@ -78,7 +94,14 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
     });
 
     it('rejects bad input with 400 and anonymous callers with 401', async () => {
-      for (const query of ['groupBy=week', 'from=yesterday', 'to=2026-13-40', 'userId=not-a-uuid', 'from=2026-11-02&to=2026-11-01', 'extra=1']) {
+      for (const query of [
+        'groupBy=week',
+        'from=yesterday',
+        'to=2026-13-40',
+        'userId=not-a-uuid',
+        'from=2026-11-02&to=2026-11-01',
+        'extra=1',
+      ]) {
         const res = await t.http().get(`/api/v1/metrics/usage?${query}`).set(alice.auth).expect(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');
       }
@@ -89,13 +112,23 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
   describe('GET/PUT /budget', () => {
     it('starts without a limit, showing this month’s spend', async () => {
       const res = await t.http().get('/api/v1/metrics/budget').set(alice.auth).expect(200);
-      expect(res.body).toMatchObject({ monthlyLimitUsd: null, spentUsd: '0.01150000', reservedUsd: '0.00000000', remainingUsd: null });
+      expect(res.body).toMatchObject({
+        monthlyLimitUsd: null,
+        spentUsd: '0.01150000',
+        reservedUsd: '0.00000000',
+        remainingUsd: null,
+      });
       expect(Date.parse(res.body.periodStart)).toBeLessThanOrEqual(Date.now());
       expect(Date.parse(res.body.periodEnd)).toBeGreaterThan(Date.now());
     });
 
     it('sets, normalises and removes the limit; each user has their own', async () => {
-      const set = await t.http().put('/api/v1/metrics/budget').set(alice.auth).send({ monthlyLimitUsd: 12.5 }).expect(200);
+      const set = await t
+        .http()
+        .put('/api/v1/metrics/budget')
+        .set(alice.auth)
+        .send({ monthlyLimitUsd: 12.5 })
+        .expect(200);
       expect(set.body).toMatchObject({ monthlyLimitUsd: '12.50000000', remainingUsd: '12.48850000' });
       await t.http().put('/api/v1/metrics/budget').set(alice.auth).send({ monthlyLimitUsd: '0.01' }).expect(200);
       expect((await t.http().get('/api/v1/metrics/budget').set(bob.auth).expect(200)).body.monthlyLimitUsd).toBeNull();
@@ -103,16 +136,29 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
       // Over budget: the next model call is refused before reaching a provider.
       const before = fake.requests.length;
       await expect(
-        t.app.get(LlmGatewayService).call({ context: { userId: alice.id, agent: 'coder' }, messages: [{ role: 'user', content: 'hi' }] }),
+        t.app
+          .get(LlmGatewayService)
+          .call({ context: { userId: alice.id, agent: 'coder' }, messages: [{ role: 'user', content: 'hi' }] }),
       ).rejects.toMatchObject({ code: 'BUDGET_EXCEEDED', status: 402 });
       expect(fake.requests.length).toBe(before);
 
-      const cleared = await t.http().put('/api/v1/metrics/budget').set(alice.auth).send({ monthlyLimitUsd: null }).expect(200);
+      const cleared = await t
+        .http()
+        .put('/api/v1/metrics/budget')
+        .set(alice.auth)
+        .send({ monthlyLimitUsd: null })
+        .expect(200);
       expect(cleared.body).toMatchObject({ monthlyLimitUsd: null, remainingUsd: null });
     });
 
     it('rejects bad input with 400 and anonymous callers with 401', async () => {
-      for (const body of [{}, { monthlyLimitUsd: -1 }, { monthlyLimitUsd: '1.123456789' }, { monthlyLimitUsd: 'ten' }, { monthlyLimitUsd: 1, extra: true }]) {
+      for (const body of [
+        {},
+        { monthlyLimitUsd: -1 },
+        { monthlyLimitUsd: '1.123456789' },
+        { monthlyLimitUsd: 'ten' },
+        { monthlyLimitUsd: 1, extra: true },
+      ]) {
         const res = await t.http().put('/api/v1/metrics/budget').set(alice.auth).send(body).expect(400);
         expect(res.body.code).toBe('VALIDATION_FAILED');
       }
@@ -123,7 +169,9 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
 
   it('publishes the routes in the OpenAPI document', async () => {
     const doc = await t.http().get('/api/docs-json').expect(200);
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/api/v1/metrics/usage', '/api/v1/metrics/budget']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/api/v1/metrics/usage', '/api/v1/metrics/budget']),
+    );
     expect(Object.keys(doc.body.paths)).not.toContain('/metrics');
   });
 });

@@ -35,7 +35,12 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
     // keys.generate() builds the JWK in Node's own realm, which the server's plain-object check
     // rejects under jest's VM modules; a key made here and copied into a local object is accepted.
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    await oidc.issuer.keys.add({ ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>), kid: 'test-key', alg: 'RS256', use: 'sig' });
+    await oidc.issuer.keys.add({
+      ...(privateKey.export({ format: 'jwk' }) as Record<string, unknown>),
+      kid: 'test-key',
+      alg: 'RS256',
+      use: 'sig',
+    });
     await oidc.start(0, '127.0.0.1');
     oidc.service.on('beforeTokenSigning', (token: { payload: Record<string, unknown> }) => {
       // Only the ID token carries the nonce slot; put the identity claims on every token.
@@ -122,20 +127,45 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       expect([...done.searchParams.keys()]).toEqual(['code']);
       expect(github.tokenRequests.at(-1)?.code_verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
 
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
-      expect(res.body).toMatchObject({ tokenType: 'Bearer', user: { email, emailVerified: true, name: 'Grace Hopper' } });
-      const me = await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(200);
+      expect(res.body).toMatchObject({
+        tokenType: 'Bearer',
+        user: { email, emailVerified: true, name: 'Grace Hopper' },
+      });
+      const me = await t
+        .http()
+        .get('/api/v1/users/me')
+        .set('Authorization', `Bearer ${res.body.accessToken}`)
+        .expect(200);
       expect(me.body.avatarUrl).toBe('https://avatars.example/grace.png');
-      const accounts = await t.http().get('/api/v1/auth/oauth/accounts').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
+      const accounts = await t
+        .http()
+        .get('/api/v1/auth/oauth/accounts')
+        .set('Authorization', `Bearer ${res.body.accessToken}`)
+        .expect(200);
       expect(accounts.body.items).toEqual([{ provider: 'github', email, createdAt: expect.any(String) }]);
-      const [row] = await t.app.get(DataSource).query("SELECT access_token FROM oauth_accounts WHERE provider = 'github' AND email = $1", [email]);
+      const [row] = await t.app
+        .get(DataSource)
+        .query("SELECT access_token FROM oauth_accounts WHERE provider = 'github' AND email = $1", [email]);
       expect(row.access_token).toMatch(/^v1\./); // provider token encrypted at rest
 
-      const replay = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(401);
+      const replay = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(401);
       expect(replay.body.code).toBe('INVALID_OAUTH_CODE');
       // Signing in again finds the same account by provider + subject.
       const again = await fullFlow('github');
-      const second = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: again.searchParams.get('code') }).expect(200);
+      const second = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: again.searchParams.get('code') })
+        .expect(200);
       expect(second.body.user.id).toBe(res.body.user.id);
     });
 
@@ -148,7 +178,11 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
 
       github.signInAs(ghUser(user.email, true));
       const done = await fullFlow('github');
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(200);
       expect(res.body.user.id).toBe(user.id);
       expect(res.body.user.emailVerified).toBe(true);
     });
@@ -158,7 +192,9 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       github.signInAs(ghUser(email, false));
       const done = await fullFlow('github');
       expect(done.searchParams.get('error')).toBe('email_not_verified');
-      const [{ count }] = await t.app.get(DataSource).query('SELECT count(*)::int AS count FROM users WHERE email = $1', [email]);
+      const [{ count }] = await t.app
+        .get(DataSource)
+        .query('SELECT count(*)::int AS count FROM users WHERE email = $1', [email]);
       expect(count).toBe(0);
     });
 
@@ -199,7 +235,11 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
 
     it('a provider error (user denied) comes back as ?error=access_denied', async () => {
       const { binding } = await start('github');
-      const res = await t.http().get('/oauth/github/callback?error=access_denied&state=x').set('Cookie', `oauth_binding=${binding}`).expect(302);
+      const res = await t
+        .http()
+        .get('/oauth/github/callback?error=access_denied&state=x')
+        .set('Cookie', `oauth_binding=${binding}`)
+        .expect(302);
       expect(new URL(res.headers.location).searchParams.get('error')).toBe('access_denied');
     });
 
@@ -220,7 +260,11 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
 
       // Once linked, the identity signs in even though its email is not verified by GitHub.
       const login = await fullFlow('github');
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: login.searchParams.get('code') }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: login.searchParams.get('code') })
+        .expect(200);
       expect(res.body.user.id).toBe(user.id);
     });
 
@@ -228,7 +272,11 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       const email = uniqueEmail('only-gh');
       github.signInAs(ghUser(email));
       const done = await fullFlow('github');
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(200);
       const auth = { Authorization: `Bearer ${res.body.accessToken}` };
       const last = await t.http().delete('/api/v1/auth/oauth/accounts/github').set(auth).expect(409);
       expect(last.body.code).toBe('LAST_SIGN_IN_METHOD');
@@ -245,10 +293,16 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
 
     it('a user with 2FA gets the second step after the exchange; a deactivated one gets an error', async () => {
       const user = await registerUser(t);
-      await t.app.get(DataSource).query("UPDATE users SET totp_enabled = true, totp_secret = 'x' WHERE id = $1", [user.id]);
+      await t.app
+        .get(DataSource)
+        .query("UPDATE users SET totp_enabled = true, totp_secret = 'x' WHERE id = $1", [user.id]);
       github.signInAs(ghUser(user.email));
       const done = await fullFlow('github');
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(200);
       expect(res.body).toEqual({ mfaRequired: true, mfaToken: expect.any(String) });
 
       const admin = await registerUser(t, { role: 'admin' });
@@ -267,24 +321,35 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
   });
 
   describe('Google and Microsoft (OIDC discovery against oauth2-mock-server)', () => {
-    it.each(['google', 'microsoft'])('%s: signs in with a verified email; PKCE, state and nonce are sent', async (provider) => {
-      const email = uniqueEmail(provider);
-      oidcUser = { sub: `${provider}-${email}`, email, email_verified: true, name: 'Ada Lovelace' };
-      const { authorizeUrl, binding } = await start(provider);
-      expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
-      expect(authorizeUrl.searchParams.get('nonce')).toBeTruthy();
-      expect(authorizeUrl.searchParams.get('state')).toBeTruthy();
-      expect(authorizeUrl.searchParams.get('scope')).toBe('openid email profile');
-      const done = await callback(await authorize(authorizeUrl), binding);
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
-      expect(res.body.user).toMatchObject({ email, emailVerified: true, name: 'Ada Lovelace' });
-    });
+    it.each(['google', 'microsoft'])(
+      '%s: signs in with a verified email; PKCE, state and nonce are sent',
+      async (provider) => {
+        const email = uniqueEmail(provider);
+        oidcUser = { sub: `${provider}-${email}`, email, email_verified: true, name: 'Ada Lovelace' };
+        const { authorizeUrl, binding } = await start(provider);
+        expect(authorizeUrl.searchParams.get('code_challenge_method')).toBe('S256');
+        expect(authorizeUrl.searchParams.get('nonce')).toBeTruthy();
+        expect(authorizeUrl.searchParams.get('state')).toBeTruthy();
+        expect(authorizeUrl.searchParams.get('scope')).toBe('openid email profile');
+        const done = await callback(await authorize(authorizeUrl), binding);
+        const res = await t
+          .http()
+          .post('/api/v1/auth/oauth/exchange')
+          .send({ code: done.searchParams.get('code') })
+          .expect(200);
+        expect(res.body.user).toMatchObject({ email, emailVerified: true, name: 'Ada Lovelace' });
+      },
+    );
 
     it("microsoft: Entra's xms_edov claim counts as a verified email (Entra sends no email_verified); google: it does not", async () => {
       const email = uniqueEmail('entra');
       oidcUser = { sub: `ms-${email}`, email, xms_edov: true };
       const done = await fullFlow('microsoft');
-      await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code') }).expect(200);
+      await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code') })
+        .expect(200);
       oidcUser = { sub: `g-${email}`, email: uniqueEmail('g-edov'), xms_edov: true };
       expect((await fullFlow('google')).searchParams.get('error')).toBe('email_not_verified');
     });
@@ -314,7 +379,11 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       const email = uniqueEmail('gc');
       oidcUser = { sub: `g-${email}`, email, email_verified: true };
       const done = await fullFlow('google');
-      const res = await t.http().post('/api/v1/auth/oauth/exchange').send({ code: done.searchParams.get('code'), cookie: true }).expect(200);
+      const res = await t
+        .http()
+        .post('/api/v1/auth/oauth/exchange')
+        .send({ code: done.searchParams.get('code'), cookie: true })
+        .expect(200);
       expect(res.body.accessToken).toBeUndefined();
       expect(setCookie(res, 'access_token')).toBeTruthy();
     });

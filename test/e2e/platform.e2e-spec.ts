@@ -48,12 +48,15 @@ describe('platform (HTTP)', () => {
     expect(init.text).toContain('"openapi": "3.1.0"');
   });
 
-  it.each(['/api/docs/no-such-file.js', '/nope', '/api/v1x/health/live', '/metricsx', '/oauth'])('answers %s, which nothing serves, with a 404 problem', async (path) => {
-    const res = await t.http().post(path).set('X-Request-Id', 'lost-1').send({ a: 1 }).expect(404);
-    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: 'lost-1' });
-    expect(res.body.detail).toBe(`No route for POST ${path}.`);
-  });
+  it.each(['/api/docs/no-such-file.js', '/nope', '/api/v1x/health/live', '/metricsx', '/oauth'])(
+    'answers %s, which nothing serves, with a 404 problem',
+    async (path) => {
+      const res = await t.http().post(path).set('X-Request-Id', 'lost-1').send({ a: 1 }).expect(404);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(res.body).toMatchObject({ status: 404, code: 'NOT_FOUND', requestId: 'lost-1' });
+      expect(res.body.detail).toBe(`No route for POST ${path}.`);
+    },
+  );
 });
 
 describe('platform (HTTP) with CORS_ORIGINS', () => {

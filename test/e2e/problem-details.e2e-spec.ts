@@ -55,7 +55,12 @@ describe('problem details, request ids, limits (HTTP)', () => {
       .send({ name: 'x'.repeat(21), count: 11, role: 'admin' })
       .expect(400)
       .expect('Content-Type', PROBLEM);
-    expect(res.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request', instance: '/api/v1/test-errors/echo' });
+    expect(res.body).toMatchObject({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      title: 'Bad Request',
+      instance: '/api/v1/test-errors/echo',
+    });
     const fields = res.body.errors.map((e: { field: string }) => e.field).sort();
     expect(fields).toEqual(['count', 'name', 'role']);
     expect(res.body.errors.find((e: { field: string }) => e.field === 'role').message).toBe('is not an accepted field');
@@ -63,12 +68,21 @@ describe('problem details, request ids, limits (HTTP)', () => {
   });
 
   it('400: malformed JSON', async () => {
-    const res = await t.http().post('/api/v1/test-errors/echo').set('Content-Type', 'application/json').send('{"name":').expect(400);
+    const res = await t
+      .http()
+      .post('/api/v1/test-errors/echo')
+      .set('Content-Type', 'application/json')
+      .send('{"name":')
+      .expect(400);
     expect(res.body.code).toBe('MALFORMED_JSON');
   });
 
   it('accepts a valid body', async () => {
-    await t.http().post('/api/v1/test-errors/echo').send({ name: 'ok', count: 3 }).expect(201, { name: 'ok', count: 3 });
+    await t
+      .http()
+      .post('/api/v1/test-errors/echo')
+      .send({ name: 'ok', count: 3 })
+      .expect(201, { name: 'ok', count: 3 });
   });
 
   it('404: unknown route', async () => {
@@ -131,7 +145,10 @@ describe('problem details, request ids, limits (HTTP)', () => {
 describe('rate limiting (HTTP)', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await createTestApp({ imports: [FailingModule], env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '3' } });
+    t = await createTestApp({
+      imports: [FailingModule],
+      env: { RATE_LIMIT_ENABLED: 'true', RATE_LIMIT_PER_MINUTE: '3' },
+    });
   });
   afterAll(async () => {
     await t.close();

@@ -28,7 +28,8 @@ describe('GET /metrics (Prometheus)', () => {
   });
 
   it('counts each answered request once by route template, and none of other servers in the process', async () => {
-    const scrape = async () => (await t.http().get('/metrics').set('Authorization', `Bearer ${token}`).expect(200)).text;
+    const scrape = async () =>
+      (await t.http().get('/metrics').set('Authorization', `Bearer ${token}`).expect(200)).text;
     const value = (text: string, series: string) => {
       const line = text.split('\n').find((l) => l.startsWith(`${series} `));
       return line ? Number(line.slice(series.length + 1)) : 0;
@@ -61,7 +62,9 @@ describe('GET /metrics (Prometheus)', () => {
     const { text } = await t.http().get('/metrics').set('Authorization', `Bearer ${token}`).expect(200);
     expect(text).toMatch(/quorum_http_requests_total\{method="GET",route="\/api\/v1\/health\/live",status="200"\} \d+/);
     expect(text).toMatch(/quorum_queue_jobs\{queue="agent-runs",state="waiting"\} 0/);
-    expect(text).toMatch(/quorum_llm_calls_total\{provider="openai",model="gpt-4o",agent="planner",outcome="success"\} [1-9]/);
+    expect(text).toMatch(
+      /quorum_llm_calls_total\{provider="openai",model="gpt-4o",agent="planner",outcome="success"\} [1-9]/,
+    );
     expect(text).toMatch(/quorum_llm_tokens_total\{provider="openai",model="gpt-4o",kind="input"\} [1-9]/);
     expect(text).toMatch(/quorum_llm_cost_usd_total\{provider="openai",model="gpt-4o"\} 0\.00035/);
     expect(text).toMatch(/quorum_llm_circuit_state\{provider="openai"\} 0/);

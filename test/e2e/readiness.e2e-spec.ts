@@ -39,7 +39,11 @@ describe('readiness (HTTP)', () => {
   it('is ready with database, redis and queue up', async () => {
     const res = await t.http().get('/api/v1/health/ready').expect(200);
     expect(res.body.status).toBe('ok');
-    expect(res.body.checks).toMatchObject({ database: { status: 'up' }, redis: { status: 'up' }, queue: { status: 'up' } });
+    expect(res.body.checks).toMatchObject({
+      database: { status: 'up' },
+      redis: { status: 'up' },
+      queue: { status: 'up' },
+    });
   });
 
   it('answers 503 naming redis when Redis stops, and recovers', async () => {
@@ -51,6 +55,10 @@ describe('readiness (HTTP)', () => {
     expect(res.body.checks.database.status).toBe('up');
     await t.http().get('/api/v1/health/live').expect(200);
     redis = startRedis(port);
-    await waitFor(async () => (await t.http().get('/api/v1/health/ready')).status === 200, 15_000, 'readiness to recover');
+    await waitFor(
+      async () => (await t.http().get('/api/v1/health/ready')).status === 200,
+      15_000,
+      'readiness to recover',
+    );
   });
 });

@@ -29,7 +29,15 @@ describe('repositories (HTTP)', () => {
     repo = createBareRepo({ 'README.md': '# widgets\n' }, { branches: ['develop'] });
     server = await startGitHttpServer(repo.root, TOKEN);
     url = `${server.url}/${repo.relative}`;
-    t = await createTestApp({ env: { ALLOW_LOCAL_REPOSITORIES: 'true', ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true', LOG_LEVEL: 'debug', GIT_LS_REMOTE_TIMEOUT_MS: '3000' } });
+    t = await createTestApp({
+      env: {
+        ALLOW_LOCAL_REPOSITORIES: 'true',
+        ALLOW_HTTP_REPOSITORIES: 'true',
+        ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
+        LOG_LEVEL: 'debug',
+        GIT_LS_REMOTE_TIMEOUT_MS: '3000',
+      },
+    });
     alice = await registerUser(t);
     bob = await registerUser(t);
   });
@@ -41,7 +49,9 @@ describe('repositories (HTTP)', () => {
   });
 
   it('adds a repository after checking it answers with the token; the token is stored encrypted and never returned', async () => {
-    const res = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, accessToken: TOKEN }).expect(201));
+    const res = record(
+      await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, accessToken: TOKEN }).expect(201),
+    );
     expect(res.body).toEqual({
       id: expect.any(String),
       url,
@@ -61,15 +71,31 @@ describe('repositories (HTTP)', () => {
   });
 
   it('uses the given branch and refuses a branch the remote does not have', async () => {
-    const dev = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, defaultBranch: 'develop', accessToken: TOKEN }).expect(201));
+    const dev = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url, defaultBranch: 'develop', accessToken: TOKEN })
+        .expect(201),
+    );
     expect(dev.body.defaultBranch).toBe('develop');
-    const missing = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, defaultBranch: 'nope', accessToken: TOKEN }).expect(422));
+    const missing = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url, defaultBranch: 'nope', accessToken: TOKEN })
+        .expect(422),
+    );
     expect(missing.body).toMatchObject({ code: 'BRANCH_NOT_FOUND', status: 422 });
     expect(missing.headers['content-type']).toMatch(/application\/problem\+json/);
   });
 
   it('refuses a wrong or missing token with a clear 422', async () => {
-    const wrong = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, accessToken: 'ghp_wrong' }).expect(422));
+    const wrong = record(
+      await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, accessToken: 'ghp_wrong' }).expect(422),
+    );
     expect(wrong.body).toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
     const none = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url }).expect(422));
     expect(none.body).toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
@@ -80,14 +106,33 @@ describe('repositories (HTTP)', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    const res = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `http://127.0.0.1:${port}/acme/widgets.git` }).expect(422));
-    expect(res.body).toMatchObject({ code: 'REPOSITORY_UNREACHABLE', detail: expect.stringContaining('could not be reached') });
-    const nowhere = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${repo.root}/nothing.git` }).expect(422));
+    const res = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url: `http://127.0.0.1:${port}/acme/widgets.git` })
+        .expect(422),
+    );
+    expect(res.body).toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+      detail: expect.stringContaining('could not be reached'),
+    });
+    const nowhere = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url: `${repo.root}/nothing.git` })
+        .expect(422),
+    );
     expect(nowhere.body.code).toBe('REPOSITORY_UNREACHABLE');
   });
 
   it('accepts a local repository when the server allows it', async () => {
-    const res = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201));
+    const res = record(
+      await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201),
+    );
     expect(res.body).toMatchObject({ url: `file://${repo.path}`, defaultBranch: 'main', hasAccessToken: false });
   });
 
@@ -111,11 +156,15 @@ describe('repositories (HTTP)', () => {
     const first = record(await t.http().get('/api/v1/repositories?limit=2').set(alice.auth).expect(200));
     expect(first.body.items).toHaveLength(2);
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = record(await t.http().get(`/api/v1/repositories?limit=2&cursor=${first.body.nextCursor}`).set(alice.auth).expect(200));
+    const second = record(
+      await t.http().get(`/api/v1/repositories?limit=2&cursor=${first.body.nextCursor}`).set(alice.auth).expect(200),
+    );
     const all = [...first.body.items, ...second.body.items];
     expect(all).toHaveLength(3);
     expect(new Set(all.map((r: { id: string }) => r.id)).size).toBe(3);
-    expect(all.every((r: Record<string, unknown>) => !('accessToken' in r) && !('accessTokenEncrypted' in r))).toBe(true);
+    expect(all.every((r: Record<string, unknown>) => !('accessToken' in r) && !('accessTokenEncrypted' in r))).toBe(
+      true,
+    );
     const times = all.map((r: { createdAt: string }) => Date.parse(r.createdAt));
     expect([...times].sort((a, b) => b - a)).toEqual(times);
 
@@ -126,9 +175,13 @@ describe('repositories (HTTP)', () => {
   });
 
   it('hides another user’s repository (404) and requires sign-in (401) on every route', async () => {
-    const mine = record(await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201));
+    const mine = record(
+      await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201),
+    );
     const id = mine.body.id as string;
-    expect((await t.http().get(`/api/v1/repositories/${id}`).set(bob.auth).expect(404)).body.code).toBe('REPOSITORY_NOT_FOUND');
+    expect((await t.http().get(`/api/v1/repositories/${id}`).set(bob.auth).expect(404)).body.code).toBe(
+      'REPOSITORY_NOT_FOUND',
+    );
     await t.http().delete(`/api/v1/repositories/${id}`).set(bob.auth).expect(404);
     await t.http().get('/api/v1/repositories/not-a-uuid').set(alice.auth).expect(404);
     await t.http().get('/api/v1/repositories').expect(401);
@@ -173,7 +226,12 @@ describe('repositories in the OpenAPI document', () => {
   it('publishes the routes and marks the token write-only', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/v1/repositories', '/api/v1/repositories/{id}', '/api/v1/tasks/{id}/patch', '/api/v1/tasks/{id}/pull-request']),
+      expect.arrayContaining([
+        '/api/v1/repositories',
+        '/api/v1/repositories/{id}',
+        '/api/v1/tasks/{id}/patch',
+        '/api/v1/tasks/{id}/pull-request',
+      ]),
     );
     expect(Object.keys(doc.paths['/api/v1/tasks/{id}/patch'].get.responses['200'].content)).toEqual(['text/x-patch']);
     expect(doc.components.schemas.CreateRepositoryDto.properties.accessToken.writeOnly).toBe(true);
@@ -182,13 +240,34 @@ describe('repositories in the OpenAPI document', () => {
 
   it('refuses local repositories unless ALLOW_LOCAL_REPOSITORIES=true, and private or loopback hosts', async () => {
     const user = await registerUser(t);
-    const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: '/srv/git/widgets.git' }).expect(400);
+    const res = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(user.auth)
+      .send({ url: '/srv/git/widgets.git' })
+      .expect(400);
     expect(res.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
-    const file = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: 'file:///srv/git/widgets.git' }).expect(400);
+    const file = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(user.auth)
+      .send({ url: 'file:///srv/git/widgets.git' })
+      .expect(400);
     expect(file.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
-    const http = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: 'http://127.0.0.1:9/a/b.git' }).expect(400);
+    const http = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(user.auth)
+      .send({ url: 'http://127.0.0.1:9/a/b.git' })
+      .expect(400);
     expect(http.body.code).toBe('REPOSITORY_URL_INVALID');
-    for (const url of ['https://127.0.0.1/a/b.git', 'https://localhost/a/b.git', 'https://169.254.169.254/latest/meta-data', 'https://[::1]/a/b.git', 'https://10.1.2.3/a/b.git']) {
+    for (const url of [
+      'https://127.0.0.1/a/b.git',
+      'https://localhost/a/b.git',
+      'https://169.254.169.254/latest/meta-data',
+      'https://[::1]/a/b.git',
+      'https://10.1.2.3/a/b.git',
+    ]) {
       const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url }).expect(400);
       expect(res.body.code).toBe('REPOSITORY_URL_FORBIDDEN');
     }

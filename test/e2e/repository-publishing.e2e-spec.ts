@@ -45,15 +45,33 @@ describe('repository results: clone, commit, patch, pull request', () => {
 
   beforeAll(async () => {
     repo = createBareRepo(
-      { 'README.md': '# widgets\n', 'src/sum.js': 'export const sum = (a, b) => a - b;\n', 'test/sum.test.js': '// tests\n' },
+      {
+        'README.md': '# widgets\n',
+        'src/sum.js': 'export const sum = (a, b) => a - b;\n',
+        'test/sum.test.js': '// tests\n',
+      },
       { symlinks: { 'etc-passwd': '/etc/passwd' } },
     );
     server = await startGitHttpServer(repo.root, TOKEN);
     github = await startFakeGitHub(TOKEN);
-    t = await createTestApp({ workerInProcess: false, env: { ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true', GITHUB_API_URL: github.url, GIT_AUTHOR_NAME: 'Quorum Test', GIT_AUTHOR_EMAIL: 'quorum@test.example' } });
+    t = await createTestApp({
+      workerInProcess: false,
+      env: {
+        ALLOW_HTTP_REPOSITORIES: 'true',
+        ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
+        GITHUB_API_URL: github.url,
+        GIT_AUTHOR_NAME: 'Quorum Test',
+        GIT_AUTHOR_EMAIL: 'quorum@test.example',
+      },
+    });
     alice = await registerUser(t);
     bob = await registerUser(t);
-    const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN }).expect(201);
+    const created = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(alice.auth)
+      .send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN })
+      .expect(201);
     repositoryId = created.body.id;
     repositories = t.app.get(RepositoriesService);
     results = t.app.get(RepositoryResultsService);
@@ -68,12 +86,20 @@ describe('repository results: clone, commit, patch, pull request', () => {
   it('runs a task on a clone and turns the result into a commit, a git am-able patch and a pull request', async () => {
     const { taskId, runId } = await newRun(repositoryId);
     const dir = workspace();
-    const prepared = await commandLinesContaining(TOKEN, () => repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir));
+    const prepared = await commandLinesContaining(TOKEN, () =>
+      repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir),
+    );
     expect(prepared.hits).toEqual([]);
-    expect(prepared.result).toMatchObject({ repositoryId, branch: 'main', baseSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(prepared.result).toMatchObject({
+      repositoryId,
+      branch: 'main',
+      baseSha: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
     expect(existsSync(join(dir, '.git'))).toBe(false);
 
-    const view = await t.app.get(RepositoryContextService).view(dir, { requestedPaths: ['src/sum.js', 'etc-passwd'], query: 'fix sum' });
+    const view = await t.app
+      .get(RepositoryContextService)
+      .view(dir, { requestedPaths: ['src/sum.js', 'etc-passwd'], query: 'fix sum' });
     expect(view.files.map((f) => f.path)).toContain('src/sum.js');
     expect(view.tree).toContain('etc-passwd -> (link, not followed)');
     expect(JSON.stringify(view)).not.toContain('root:x:0:0');
@@ -92,7 +118,11 @@ describe('repository results: clone, commit, patch, pull request', () => {
       title: 'Fix sum',
       body: 'sum subtracted instead of adding.',
     });
-    expect(published).toMatchObject({ branch: `quorum/${taskId}`, baseBranch: 'main', baseSha: prepared.result.baseSha });
+    expect(published).toMatchObject({
+      branch: `quorum/${taskId}`,
+      baseBranch: 'main',
+      baseSha: prepared.result.baseSha,
+    });
     expect(published!.diff).toContain('+export const sum = (a, b) => a + b;');
     expect(published!.diff).toContain('b/test/sum.more.test.js');
     expect(published!.patch).toContain('From: Quorum Test <quorum@test.example>');
@@ -111,7 +141,10 @@ describe('repository results: clone, commit, patch, pull request', () => {
 
     github.requests.length = 0;
     const opened = await commandLinesContaining(TOKEN, () =>
-      results.openPullRequest(alice.id, runId, { title: 'Fix sum', body: '## Plan\n1. Fix the operator\n\n## Tests\n3 passed, 0 failed' }),
+      results.openPullRequest(alice.id, runId, {
+        title: 'Fix sum',
+        body: '## Plan\n1. Fix the operator\n\n## Tests\n3 passed, 0 failed',
+      }),
     );
     expect(opened.hits).toEqual([]);
     expect(opened.result).toEqual({ url: 'https://github.test/acme/widgets/pull/1', number: 1, created: true });
@@ -119,7 +152,12 @@ describe('repository results: clone, commit, patch, pull request', () => {
     expect(github.requests[0]).toMatchObject({
       method: 'POST',
       path: '/repos/acme/widgets/pulls',
-      body: { head: `quorum/${taskId}`, base: 'main', title: 'Fix sum', body: expect.stringContaining('3 passed, 0 failed') },
+      body: {
+        head: `quorum/${taskId}`,
+        base: 'main',
+        title: 'Fix sum',
+        body: expect.stringContaining('3 passed, 0 failed'),
+      },
     });
     expect(github.requests[0].headers.authorization).toBe(`Bearer ${TOKEN}`);
     // The branch on the remote is the very commit the run made.
@@ -129,7 +167,9 @@ describe('repository results: clone, commit, patch, pull request', () => {
     expect(again).toEqual({ url: opened.result.url, number: 1, created: false });
     expect(github.requests).toHaveLength(1);
     expect((await results.latestForTask(alice.id, taskId))?.pullRequestUrl).toBe(opened.result.url);
-    await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({ code: 'NO_RESULT' });
+    await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({
+      code: 'NO_RESULT',
+    });
   });
 
   it('answers 409 PATCH_CONFLICT when the base branch moved under the result', async () => {
@@ -137,7 +177,15 @@ describe('repository results: clone, commit, patch, pull request', () => {
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
     writeFileSync(join(dir, 'README.md'), '# widgets, by the agent\n');
-    await results.publishResult({ userId: alice.id, taskId, runId, repositoryId, dir, baseBranch: 'main', title: 'Readme' });
+    await results.publishResult({
+      userId: alice.id,
+      taskId,
+      runId,
+      repositoryId,
+      dir,
+      baseBranch: 'main',
+      title: 'Readme',
+    });
     // Someone else changes the same line on main meanwhile.
     const other = freshClone(repo.path);
     try {
@@ -147,7 +195,10 @@ describe('repository results: clone, commit, patch, pull request', () => {
     } finally {
       other.cleanup();
     }
-    await expect(results.openPullRequest(alice.id, runId, { title: 'Readme', body: '' })).rejects.toMatchObject({ code: 'PATCH_CONFLICT', status: 409 });
+    await expect(results.openPullRequest(alice.id, runId, { title: 'Readme', body: '' })).rejects.toMatchObject({
+      code: 'PATCH_CONFLICT',
+      status: 409,
+    });
   });
 
   it('erases a task’s results with the task', async () => {
@@ -155,7 +206,15 @@ describe('repository results: clone, commit, patch, pull request', () => {
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
     writeFileSync(join(dir, 'NOTES.md'), 'notes\n');
-    await results.publishResult({ userId: alice.id, taskId, runId, repositoryId, dir, baseBranch: 'main', title: 'Notes' });
+    await results.publishResult({
+      userId: alice.id,
+      taskId,
+      runId,
+      repositoryId,
+      dir,
+      baseBranch: 'main',
+      title: 'Notes',
+    });
     expect(await results.forRun(alice.id, runId)).not.toBeNull();
     await t.http().post(`/api/v1/tasks/${taskId}/cancel`).set(alice.auth).expect(202);
     await t.http().delete(`/api/v1/tasks/${taskId}`).set(alice.auth).expect(204);
@@ -166,17 +225,35 @@ describe('repository results: clone, commit, patch, pull request', () => {
     const dir = workspace();
     await repositories.prepareWorkspace(alice.id, repositoryId, 'main', dir);
     await expect(
-      results.publishResult({ userId: alice.id, taskId: randomUUID(), runId: randomUUID(), repositoryId, dir, baseBranch: 'main', title: 'Nothing' }),
+      results.publishResult({
+        userId: alice.id,
+        taskId: randomUUID(),
+        runId: randomUUID(),
+        repositoryId,
+        dir,
+        baseBranch: 'main',
+        title: 'Nothing',
+      }),
     ).resolves.toBeNull();
   });
 
   it('refuses another user’s repository, a missing branch and a deleted repository', async () => {
-    await expect(repositories.prepareWorkspace(bob.id, repositoryId, undefined, workspace())).rejects.toMatchObject({ code: 'REPOSITORY_NOT_FOUND', status: 404 });
-    await expect(repositories.prepareWorkspace(alice.id, repositoryId, 'nope', workspace())).rejects.toMatchObject({ code: 'BRANCH_NOT_FOUND' });
+    await expect(repositories.prepareWorkspace(bob.id, repositoryId, undefined, workspace())).rejects.toMatchObject({
+      code: 'REPOSITORY_NOT_FOUND',
+      status: 404,
+    });
+    await expect(repositories.prepareWorkspace(alice.id, repositoryId, 'nope', workspace())).rejects.toMatchObject({
+      code: 'BRANCH_NOT_FOUND',
+    });
   });
 
   it('keeps the result of a run whose repository was deleted mid-run, but cannot open a pull request for it', async () => {
-    const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN }).expect(201);
+    const created = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(alice.auth)
+      .send({ url: `${server.url}/${repo.relative}`, accessToken: TOKEN })
+      .expect(201);
     const id = created.body.id as string;
     const { taskId, runId } = await newRun(id);
     const dir = workspace();
@@ -184,10 +261,23 @@ describe('repository results: clone, commit, patch, pull request', () => {
     writeFileSync(join(dir, 'README.md'), '# widgets\n\nMore docs.\n');
     await t.http().delete(`/api/v1/repositories/${id}`).set(alice.auth).expect(204);
 
-    const published = await results.publishResult({ userId: alice.id, taskId, runId, repositoryId: id, dir, baseBranch: 'main', title: 'Docs' });
+    const published = await results.publishResult({
+      userId: alice.id,
+      taskId,
+      runId,
+      repositoryId: id,
+      dir,
+      baseBranch: 'main',
+      title: 'Docs',
+    });
     expect(published?.patch).toContain('+More docs.');
     expect((await results.latestForTask(alice.id, taskId))?.repositoryId).toBeNull();
-    await expect(results.openPullRequest(alice.id, runId, { title: 'Docs', body: '' })).rejects.toMatchObject({ code: 'REPOSITORY_DELETED', status: 409 });
-    await expect(repositories.prepareWorkspace(alice.id, id, undefined, workspace())).rejects.toMatchObject({ code: 'REPOSITORY_NOT_FOUND' });
+    await expect(results.openPullRequest(alice.id, runId, { title: 'Docs', body: '' })).rejects.toMatchObject({
+      code: 'REPOSITORY_DELETED',
+      status: 409,
+    });
+    await expect(repositories.prepareWorkspace(alice.id, id, undefined, workspace())).rejects.toMatchObject({
+      code: 'REPOSITORY_NOT_FOUND',
+    });
   });
 });

@@ -32,7 +32,10 @@ const NEW_TESTS = [
   "test('adds zero', () => assert.equal(sum(2, 0), 2));",
   '',
 ].join('\n');
-const PLAN = { summary: 'Make sum add', steps: [{ title: 'Fix the operator', detail: 'a - b → a + b', files: ['src/sum.mjs'] }] };
+const PLAN = {
+  summary: 'Make sum add',
+  steps: [{ title: 'Fix the operator', detail: 'a - b → a + b', files: ['src/sum.mjs'] }],
+};
 const APPROVE = { verdict: 'APPROVE', summary: 'Correct now.', score: 9, issues: [] };
 
 /**
@@ -55,7 +58,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
   beforeAll(async () => {
     output = captureOutput();
     repo = createBareRepo(
-      { 'README.md': '# widgets\n', 'src/sum.mjs': SUM_BUGGY, 'src/one.mjs': 'export const one = () => 1;\n', 'test/one.test.mjs': EXISTING_TEST },
+      {
+        'README.md': '# widgets\n',
+        'src/sum.mjs': SUM_BUGGY,
+        'src/one.mjs': 'export const one = () => 1;\n',
+        'test/one.test.mjs': EXISTING_TEST,
+      },
       { symlinks: { 'passwd-link': '/etc/passwd' } },
     );
     server = await startGitHttpServer(repo.root, TOKEN);
@@ -65,7 +73,8 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     t = await createTestApp({
       env: fakeLlmEnv(fake, {
         AGENT_TIMEOUT_SECONDS: '10',
-        ALLOW_HTTP_REPOSITORIES: 'true', ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
+        ALLOW_HTTP_REPOSITORIES: 'true',
+        ALLOW_PRIVATE_REPOSITORY_HOSTS: 'true',
         GITHUB_API_URL: github.url,
         GIT_AUTHOR_NAME: 'Quorum Agent',
         GIT_AUTHOR_EMAIL: 'agent@quorum.test',
@@ -91,7 +100,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
   });
 
   async function addRepository(user = alice): Promise<string> {
-    const res = await t.http().post('/api/v1/repositories').set(user.auth).send({ url: url(), accessToken: TOKEN }).expect(201);
+    const res = await t
+      .http()
+      .post('/api/v1/repositories')
+      .set(user.auth)
+      .send({ url: url(), accessToken: TOKEN })
+      .expect(201);
     bodies.push(res.text);
     return res.body.id;
   }
@@ -101,7 +115,13 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       .http()
       .post('/api/v1/tasks')
       .set(alice.auth)
-      .send({ title: 'Fix sum', description: 'sum() subtracts; it must add.', language: 'javascript', repositoryId, ...extra })
+      .send({
+        title: 'Fix sum',
+        description: 'sum() subtracts; it must add.',
+        language: 'javascript',
+        repositoryId,
+        ...extra,
+      })
       .expect(201);
     const run = await t.http().post(`/api/v1/tasks/${task.body.task.id}/execute`).set(alice.auth).expect(202);
     return { taskId: task.body.task.id as string, runId: run.body.run.id as string };
@@ -114,7 +134,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       write_tests: [{ tool: { files: [{ path: 'test/sum.test.mjs', content: NEW_TESTS }] } }],
       submit_review: [{ tool: APPROVE }],
     });
-    await t.http().post('/api/v1/webhooks').set(alice.auth).send({ url: `${receiver.url}/hooks`, events: ['pull_request.opened'] }).expect(201);
+    await t
+      .http()
+      .post('/api/v1/webhooks')
+      .set(alice.auth)
+      .send({ url: `${receiver.url}/hooks`, events: ['pull_request.opened'] })
+      .expect(201);
     const repositoryId = await addRepository();
     // Every process on the machine is sampled while the run clones, tests and commits.
     const watched = await commandLinesContaining(TOKEN, async () => {
@@ -143,7 +168,11 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(result.diff).toContain('-  return a - b;');
     expect(result.diff).toContain('+  return a + b;');
     expect(result.diff).toContain('b/test/sum.test.mjs');
-    expect(result.repository).toMatchObject({ branch: `quorum/${taskId}`, baseBranch: 'main', commitSha: expect.stringMatching(/^[0-9a-f]{40}$/) });
+    expect(result.repository).toMatchObject({
+      branch: `quorum/${taskId}`,
+      baseBranch: 'main',
+      commitSha: expect.stringMatching(/^[0-9a-f]{40}$/),
+    });
 
     // The checkout and its git directory are gone once the run completed.
     expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
@@ -169,21 +198,39 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(pr.body).toEqual({ url: 'https://github.test/acme/widgets/pull/1', number: 1 });
     expect(github.requests).toHaveLength(1);
     const sent = github.requests[0];
-    expect(sent).toMatchObject({ method: 'POST', path: '/repos/acme/widgets/pulls', body: { head: `quorum/${taskId}`, base: 'main', title: 'Fix sum' } });
+    expect(sent).toMatchObject({
+      method: 'POST',
+      path: '/repos/acme/widgets/pulls',
+      body: { head: `quorum/${taskId}`, base: 'main', title: 'Fix sum' },
+    });
     const body = (sent.body as { body: string }).body;
     expect(body).toContain('## Plan\n\nMake sum add');
     expect(body).toContain('1. **Fix the operator** (`src/sum.mjs`)');
     expect(body).toContain('✅ 3 passed, 0 failed');
     expect(body).toContain('## Review: APPROVE (score 9/10)');
-    expect(git(['log', '-1', '--format=%an <%ae>%n%s', `refs/heads/quorum/${taskId}`], repo.path).trim()).toBe('Quorum Agent <agent@quorum.test>\nFix sum');
+    expect(git(['log', '-1', '--format=%an <%ae>%n%s', `refs/heads/quorum/${taskId}`], repo.path).trim()).toBe(
+      'Quorum Agent <agent@quorum.test>\nFix sum',
+    );
 
     const events = await runEvents(t, alice.auth, runId);
     expect(events.filter((e) => e.type === 'pull_request.opened')).toEqual([
-      expect.objectContaining({ data: expect.objectContaining({ taskId, runId, url: pr.body.url, number: 1, branch: `quorum/${taskId}`, base: 'main' }) }),
+      expect.objectContaining({
+        data: expect.objectContaining({
+          taskId,
+          runId,
+          url: pr.body.url,
+          number: 1,
+          branch: `quorum/${taskId}`,
+          base: 'main',
+        }),
+      }),
     ]);
     const [delivery] = await receiver.waitFor(1);
     expect(delivery.headers['webhook-signature']).toMatch(/^v1,/);
-    expect(JSON.parse(delivery.body)).toMatchObject({ type: 'pull_request.opened', data: { taskId, runId, url: pr.body.url, number: 1 } });
+    expect(JSON.parse(delivery.body)).toMatchObject({
+      type: 'pull_request.opened',
+      data: { taskId, runId, url: pr.body.url, number: 1 },
+    });
     expect(delivery.body).not.toContain(TOKEN);
     const again = await t.http().post(`/api/v1/tasks/${taskId}/pull-request`).set(alice.auth).expect(201);
     expect(again.body).toEqual(pr.body);
@@ -213,8 +260,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       .set(alice.auth)
       .send({ title: 'x', description: 'y', language: 'javascript', repositoryId: await addRepository() })
       .expect(201);
-    expect((await t.http().get(`/api/v1/tasks/${draft.body.task.id}/patch`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
-    expect((await t.http().post(`/api/v1/tasks/${draft.body.task.id}/pull-request`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
+    expect(
+      (await t.http().get(`/api/v1/tasks/${draft.body.task.id}/patch`).set(alice.auth).expect(409)).body.code,
+    ).toBe('NO_RESULT');
+    expect(
+      (await t.http().post(`/api/v1/tasks/${draft.body.task.id}/pull-request`).set(alice.auth).expect(409)).body.code,
+    ).toBe('NO_RESULT');
   });
 
   it('fails the run clearly when the repository was deleted before it started, or its token was revoked', async () => {
@@ -276,16 +327,32 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     const outside = mkdtempSync(join(tmpdir(), 'quorum-outside-'));
     const target = join(outside, 'target.txt');
     writeFileSync(target, 'ORIGINAL\n');
-    const linked = createBareRepo({ 'README.md': '# linked\n' }, { symlinks: { 'outside-link': target }, owner: 'acme', name: 'linked' });
+    const linked = createBareRepo(
+      { 'README.md': '# linked\n' },
+      { symlinks: { 'outside-link': target }, owner: 'acme', name: 'linked' },
+    );
     const linkedServer = await startGitHttpServer(linked.root, TOKEN);
     try {
       scriptAgents(fake, {
         submit_plan: [{ tool: PLAN }],
         write_files: [{ tool: { files: [{ path: 'outside-link', content: 'OVERWRITTEN\n' }] } }],
-        write_tests: [{ tool: { files: [{ path: 'test/x.test.mjs', content: "import { test } from 'node:test';\ntest('x', () => {});\n" }] } }],
+        write_tests: [
+          {
+            tool: {
+              files: [
+                { path: 'test/x.test.mjs', content: "import { test } from 'node:test';\ntest('x', () => {});\n" },
+              ],
+            },
+          },
+        ],
         submit_review: [{ tool: APPROVE }],
       });
-      const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${linkedServer.url}/${linked.relative}`, accessToken: TOKEN }).expect(201);
+      const created = await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url: `${linkedServer.url}/${linked.relative}`, accessToken: TOKEN })
+        .expect(201);
       const { runId } = await runTask(created.body.id);
       const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
       expect(run.status).toBe('failed');
@@ -299,9 +366,24 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
   });
 
   it('reviews the relevant part of the repository for a review-only task', async () => {
-    scriptAgents(fake, { submit_review: [{ tool: { verdict: 'REVISE', summary: 'sum subtracts.', score: 3, issues: [{ severity: 'critical', file: 'src/sum.mjs', line: 2, message: 'uses -' }] } }] });
+    scriptAgents(fake, {
+      submit_review: [
+        {
+          tool: {
+            verdict: 'REVISE',
+            summary: 'sum subtracts.',
+            score: 3,
+            issues: [{ severity: 'critical', file: 'src/sum.mjs', line: 2, message: 'uses -' }],
+          },
+        },
+      ],
+    });
     const repositoryId = await addRepository();
-    const { taskId, runId } = await runTask(repositoryId, { mode: 'review', title: 'Review sum', description: 'Is sum correct?' });
+    const { taskId, runId } = await runTask(repositoryId, {
+      mode: 'review',
+      title: 'Review sum',
+      description: 'Is sum correct?',
+    });
     const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 45_000);
     expect(run.status).toBe('completed');
     const reviewer = fake.requests.find((r) => r.forcedTool === 'submit_review')!;
@@ -310,14 +392,24 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(result.review).toMatchObject({ verdict: 'REVISE', score: 3 });
     expect(result.diff).toBe('');
     expect(existsSync(join(t.env.DATA_DIR, 'workspaces', runId))).toBe(false);
-    expect((await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(409)).body.code).toBe('NO_RESULT');
+    expect((await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(409)).body.code).toBe(
+      'NO_RESULT',
+    );
   });
 
   it('cancels a run while it is still cloning, within seconds', async () => {
-    const big = createBareRepo({ 'blob.txt': randomBytes(2 * 1024 * 1024).toString('base64') }, { owner: 'acme', name: 'big' });
+    const big = createBareRepo(
+      { 'blob.txt': randomBytes(2 * 1024 * 1024).toString('base64') },
+      { owner: 'acme', name: 'big' },
+    );
     const slow = await startGitHttpServer(big.root, TOKEN, { chunkDelayMs: 150 });
     try {
-      const created = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: `${slow.url}/${big.relative}`, accessToken: TOKEN }).expect(201);
+      const created = await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url: `${slow.url}/${big.relative}`, accessToken: TOKEN })
+        .expect(201);
       const checked = slow.authorizations.length;
       const { taskId, runId } = await runTask(created.body.id);
       // The clone is under way once the server has answered its ref advertisement and ref listing.
@@ -345,7 +437,12 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
       .http()
       .post('/api/v1/tasks')
       .set(alice.auth)
-      .send({ title: 'Fix sum', description: 'It must add.', language: 'javascript', files: [{ path: 'src/sum.mjs', content: SUM_BUGGY }] })
+      .send({
+        title: 'Fix sum',
+        description: 'It must add.',
+        language: 'javascript',
+        files: [{ path: 'src/sum.mjs', content: SUM_BUGGY }],
+      })
       .expect(201);
     const taskId = task.body.task.id;
     const run = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);

@@ -43,7 +43,9 @@ describe('agent run limits and integrations', () => {
   it('fails with BUDGET_EXCEEDED when the budget cannot cover a call, and records every webhook event but deltas', async () => {
     const t = await app({ AGENT_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     const user = await registerUser(t);
-    const webhook = await t.app.get(WebhooksService).create(user.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] } as never);
+    const webhook = await t.app
+      .get(WebhooksService)
+      .create(user.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] } as never);
     expect(webhook.id).toBeDefined();
 
     // Webhook outbox: a review run's events commit with delivery rows (no agent.delta).
@@ -53,7 +55,9 @@ describe('agent run limits and integrations', () => {
     const stored = await runEvents(t, user.auth, ok.run.id);
     const deliveries: Array<{ event_type: string; event_id: string }> = await t.app
       .get(DataSource)
-      .query('SELECT event_type, event_id FROM webhook_deliveries WHERE user_id = $1 ORDER BY created_at, event_type', [user.id]);
+      .query('SELECT event_type, event_id FROM webhook_deliveries WHERE user_id = $1 ORDER BY created_at, event_type', [
+        user.id,
+      ]);
     const types = deliveries.map((d) => d.event_type);
     expect(types).toContain('task.created');
     expect(types).not.toContain('agent.delta');
@@ -65,7 +69,10 @@ describe('agent run limits and integrations', () => {
     const { run } = await start(t, user.auth);
     const failed = await waitForRun(t, user.auth, run.id, ['completed', 'failed']);
     expect(failed).toMatchObject({ status: 'failed', errorCode: 'BUDGET_EXCEEDED' });
-    expect((await runEvents(t, user.auth, run.id)).at(-1)).toMatchObject({ type: 'run.failed', data: { code: 'BUDGET_EXCEEDED' } });
+    expect((await runEvents(t, user.auth, run.id)).at(-1)).toMatchObject({
+      type: 'run.failed',
+      data: { code: 'BUDGET_EXCEEDED' },
+    });
   });
 
   it('fails a step that outlives AGENT_TIMEOUT_SECONDS and a run that outlives AGENT_RUN_TIMEOUT_SECONDS', async () => {
@@ -77,7 +84,11 @@ describe('agent run limits and integrations', () => {
     expect(timedOut).toMatchObject({ status: 'failed', errorCode: 'AGENT_TIMEOUT' });
     expect(timedOut.steps).toEqual([expect.objectContaining({ agent: 'reviewer', status: 'failed' })]);
 
-    const runLimited = await app({ AGENT_TIMEOUT_SECONDS: '30', AGENT_RUN_TIMEOUT_SECONDS: '1', LLM_TIMEOUT_MS: '30000' });
+    const runLimited = await app({
+      AGENT_TIMEOUT_SECONDS: '30',
+      AGENT_RUN_TIMEOUT_SECONDS: '1',
+      LLM_TIMEOUT_MS: '30000',
+    });
     const other = await registerUser(runLimited);
     scriptAgents(fake, { submit_review: [{ kind: 'hang' }] });
     const second = await start(runLimited, other.auth);
@@ -90,9 +101,13 @@ describe('agent run limits and integrations', () => {
     const user = await registerUser(api);
     const { run } = await start(api, user.auth);
     // Simulate the crash: the job is gone while the run row says queued.
-    const queue = api.app.get<{ getJob(id: string): Promise<{ remove(): Promise<void> } | undefined> }>('BullQueue_agent-runs');
+    const queue = api.app.get<{ getJob(id: string): Promise<{ remove(): Promise<void> } | undefined> }>(
+      'BullQueue_agent-runs',
+    );
     await (await queue.getJob(run.id))!.remove();
-    await api.app.get(DataSource).query(`UPDATE runs SET updated_at = now() - interval '1 hour' WHERE id = $1`, [run.id]);
+    await api.app
+      .get(DataSource)
+      .query(`UPDATE runs SET updated_at = now() - interval '1 hour' WHERE id = $1`, [run.id]);
 
     scriptAgents(fake, { submit_review: [{ tool: APPROVE }] });
     const worker = await createTestApp({

@@ -11,7 +11,8 @@ const TESTS = {
   files: [
     {
       path: 'sum.test.mjs',
-      content: "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { sum } from './sum.mjs';\ntest('adds', () => assert.equal(sum(2, 2), 4));\n",
+      content:
+        "import { test } from 'node:test';\nimport assert from 'node:assert/strict';\nimport { sum } from './sum.mjs';\ntest('adds', () => assert.equal(sum(2, 2), 4));\n",
     },
   ],
 };
@@ -28,7 +29,11 @@ describe('run recovery across worker processes', () => {
     fake = await startFakeLlm();
     api = await createTestApp({
       workerInProcess: false,
-      env: fakeLlmEnv(fake, { AGENT_JOB_LOCK_MS: '2000', AGENT_JOB_STALLED_INTERVAL_MS: '500', SSE_HEARTBEAT_MS: '1000' }),
+      env: fakeLlmEnv(fake, {
+        AGENT_JOB_LOCK_MS: '2000',
+        AGENT_JOB_STALLED_INTERVAL_MS: '500',
+        SSE_HEARTBEAT_MS: '1000',
+      }),
     });
     user = await registerUser(api);
   });
@@ -49,7 +54,14 @@ describe('run recovery across worker processes', () => {
     });
     const first = await startWorkerProcess(api.env);
     workers.push(first);
-    const task = (await api.http().post('/api/v1/tasks').set(user.auth).send({ title: 'Sum', description: 'sum(a, b)', language: 'javascript' }).expect(201)).body.task;
+    const task = (
+      await api
+        .http()
+        .post('/api/v1/tasks')
+        .set(user.auth)
+        .send({ title: 'Sum', description: 'sum(a, b)', language: 'javascript' })
+        .expect(201)
+    ).body.task;
     const run = (await api.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run;
 
     // Read the live stream from this API until the coder has started, then drop the connection.
@@ -73,7 +85,12 @@ describe('run recovery across worker processes', () => {
       // Same DATA_DIR: the development JWT secret is kept there, so the first API's token is valid.
       env: fakeLlmEnv(fake, { DATA_DIR: api.env.DATA_DIR }),
     });
-    const tail = await readSse(secondApi, `/api/v1/agents/runs/${run.id}/stream`, { ...user.auth, 'Last-Event-ID': lastId }, { timeoutMs: 90_000 });
+    const tail = await readSse(
+      secondApi,
+      `/api/v1/agents/runs/${run.id}/stream`,
+      { ...user.auth, 'Last-Event-ID': lastId },
+      { timeoutMs: 90_000 },
+    );
     expect(tail.status).toBe(200);
     expect(tail.ended).toBe(true);
 

@@ -24,7 +24,14 @@ describe('agent runs against hostile generated tests', () => {
   });
 
   async function run(config: Record<string, unknown> = {}) {
-    const task = (await t.http().post('/api/v1/tasks').set(user.auth).send({ title: 'x', description: 'x', language: 'javascript', config }).expect(201)).body.task;
+    const task = (
+      await t
+        .http()
+        .post('/api/v1/tasks')
+        .set(user.auth)
+        .send({ title: 'x', description: 'x', language: 'javascript', config })
+        .expect(201)
+    ).body.task;
     const queued = (await t.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run;
     return waitForRun(t, user.auth, queued.id, ['completed', 'failed', 'cancelled'], 20_000);
   }
@@ -37,7 +44,12 @@ describe('agent runs against hostile generated tests', () => {
       `test('reaches no network', async () => { await assert.rejects(fetch('${fake.url}/openai/v1/models', { signal: AbortSignal.timeout(1500) })); });`,
       '',
     ].join('\n');
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ tool: CODE }], write_tests: [{ tool: { files: [{ path: 'probe.test.mjs', content: probe }] } }], submit_review: [{ tool: APPROVE }] });
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: CODE }],
+      write_tests: [{ tool: { files: [{ path: 'probe.test.mjs', content: probe }] } }],
+      submit_review: [{ tool: APPROVE }],
+    });
     const done = await run();
     expect(done.status).toBe('completed');
     const tests = (await runEvents(t, user.auth, done.id)).filter((e) => e.type === 'tests.completed');
@@ -46,13 +58,28 @@ describe('agent runs against hostile generated tests', () => {
 
   it('reports a test that never ends as a failed test, and the worker goes on with the next run', async () => {
     const spin = "import { test } from 'node:test';\ntest('spins', () => { for (;;) {} });\n";
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ tool: CODE }], write_tests: [{ tool: { files: [{ path: 'spin.test.mjs', content: spin }] } }] });
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: CODE }],
+      write_tests: [{ tool: { files: [{ path: 'spin.test.mjs', content: spin }] } }],
+    });
     const failed = await run({ maxIterations: 1 });
     expect(failed).toMatchObject({ status: 'failed', errorCode: 'MAX_ITERATIONS' });
     const tests = (await runEvents(t, user.auth, failed.id)).find((e) => e.type === 'tests.completed')!;
     expect(tests.data.failed).toBeGreaterThanOrEqual(1);
 
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ tool: CODE }], write_tests: [{ tool: { files: [{ path: 'ok.test.mjs', content: "import { test } from 'node:test';\ntest('ok', () => {});\n" }] } }], submit_review: [{ tool: APPROVE }] });
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: CODE }],
+      write_tests: [
+        {
+          tool: {
+            files: [{ path: 'ok.test.mjs', content: "import { test } from 'node:test';\ntest('ok', () => {});\n" }],
+          },
+        },
+      ],
+      submit_review: [{ tool: APPROVE }],
+    });
     expect((await run()).status).toBe('completed');
   });
 });

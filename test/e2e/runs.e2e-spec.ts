@@ -7,7 +7,10 @@ import { fakeLlmEnv } from '../support/llm.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 
-const PLAN = { summary: 'Write sum and test it', steps: [{ title: 'Implement sum', detail: 'in sum.mjs', files: ['sum.mjs'] }] };
+const PLAN = {
+  summary: 'Write sum and test it',
+  steps: [{ title: 'Implement sum', detail: 'in sum.mjs', files: ['sum.mjs'] }],
+};
 const BUGGY = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return a - b;\n}\n' }] };
 const FIXED = { files: [{ path: 'sum.mjs', content: 'export function sum(a, b) {\n  return a + b;\n}\n' }] };
 const TESTS = {
@@ -26,7 +29,12 @@ const TESTS = {
   ],
 };
 const APPROVE = { verdict: 'APPROVE', summary: 'Looks right.', score: 9, issues: [] };
-const REVISE = { verdict: 'REVISE', summary: 'Name the parameters better.', score: 5, issues: [{ severity: 'warning', file: 'sum.mjs', line: 1, message: 'use descriptive parameter names' }] };
+const REVISE = {
+  verdict: 'REVISE',
+  summary: 'Name the parameters better.',
+  score: 5,
+  issues: [{ severity: 'warning', file: 'sum.mjs', line: 1, message: 'use descriptive parameter names' }],
+};
 
 describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
   let fake: FakeLlm;
@@ -102,14 +110,24 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     expect(events[0]).toMatchObject({ type: 'run.queued', data: { taskId: task.id, runId: run.id } });
     expect(events.at(-1)).toMatchObject({ type: 'run.completed', data: { usage: run.usage } });
     const completed = events.filter((e) => e.type === 'agent.completed');
-    expect(completed.every((e) => e.data.usage && typeof e.data.usage.costUsd === 'string' && e.data.agent && e.data.iteration !== undefined)).toBe(true);
+    expect(
+      completed.every(
+        (e) =>
+          e.data.usage && typeof e.data.usage.costUsd === 'string' && e.data.agent && e.data.iteration !== undefined,
+      ),
+    ).toBe(true);
 
     // The revision was asked to fix the real failing test.
     const coderRequests = fake.requests.filter((r) => r.forcedTool === 'write_files');
     expect(coderRequests[1].prompt).toContain('adds two numbers');
 
     const result = await t.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200);
-    expect(result.body).toMatchObject({ runId: run.id, status: 'completed', tests: { passed: 2, failed: 0 }, review: { verdict: 'APPROVE' } });
+    expect(result.body).toMatchObject({
+      runId: run.id,
+      status: 'completed',
+      tests: { passed: 2, failed: 0 },
+      review: { verdict: 'APPROVE' },
+    });
     expect(result.body.files).toEqual([{ path: 'sum.mjs', content: FIXED.files[0].content }]);
     expect(result.body.diff).toContain('+++ b/sum.mjs');
     expect(result.body.diff).toContain('+  return a + b;');
@@ -117,7 +135,9 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     const after = await t.http().get(`/api/v1/tasks/${task.id}`).set(user.auth).expect(200);
     expect(after.body.task.status).toBe('completed');
     // A finished run keeps its result on the run row; its LangGraph checkpoints are dropped.
-    const checkpoints = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [run.id]);
+    const checkpoints = await t.app
+      .get(DataSource)
+      .query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [run.id]);
     expect(checkpoints[0].n).toBe(0);
   });
 
@@ -135,11 +155,17 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
       'REVISE: Name the parameters better.',
       'APPROVE: Looks right.',
     ]);
-    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')[1].prompt).toContain('use descriptive parameter names');
+    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')[1].prompt).toContain(
+      'use descriptive parameter names',
+    );
   });
 
   it('fails with MAX_ITERATIONS when the tests never pass', async () => {
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ tool: BUGGY }], write_tests: [{ tool: TESTS }] });
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: BUGGY }],
+      write_tests: [{ tool: TESTS }],
+    });
     const task = await createTask({ config: { maxIterations: 1 } });
     const run = await waitForRun(t, user.auth, (await execute(task.id)).id, ['completed', 'failed']);
     expect(run).toMatchObject({ status: 'failed', errorCode: 'MAX_ITERATIONS', iteration: 1 });
@@ -163,7 +189,10 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
   });
 
   it('fails the run when the model errors mid-run', async () => {
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ kind: 'error', status: 400, message: 'bad request from provider' }] });
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ kind: 'error', status: 400, message: 'bad request from provider' }],
+    });
     const task = await createTask();
     const run = await waitForRun(t, user.auth, (await execute(task.id)).id, ['completed', 'failed']);
     expect(run.status).toBe('failed');
@@ -189,8 +218,15 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     expect(events.at(-1)).toMatchObject({ type: 'run.awaiting_input', data: { plan: PLAN } });
 
     await t.http().post(`/api/v1/agents/runs/${run.id}/resume`).set(user.auth).send({ approve: false }).expect(400);
-    await t.http().post(`/api/v1/agents/runs/${run.id}/resume`).set(user.auth).send({ approve: false, feedback: 'Use a loop please' }).expect(202);
-    await until(async () => (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'run.awaiting_input').length === 2);
+    await t
+      .http()
+      .post(`/api/v1/agents/runs/${run.id}/resume`)
+      .set(user.auth)
+      .send({ approve: false, feedback: 'Use a loop please' })
+      .expect(202);
+    await until(
+      async () => (await runEvents(t, user.auth, run.id)).filter((e) => e.type === 'run.awaiting_input').length === 2,
+    );
     expect(fake.requests.filter((r) => r.forcedTool === 'submit_plan')[1].prompt).toContain('Use a loop please');
     events = await runEvents(t, user.auth, run.id);
     expect(events.at(-1)!.data.plan.summary).toBe('Second plan with a loop');
@@ -206,7 +242,9 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ kind: 'hang' }] });
     const task = await createTask();
     const queued = await execute(task.id);
-    await until(async () => (await runEvents(t, user.auth, queued.id)).some((e) => e.type === 'agent.started' && e.data.agent === 'coder'));
+    await until(async () =>
+      (await runEvents(t, user.auth, queued.id)).some((e) => e.type === 'agent.started' && e.data.agent === 'coder'),
+    );
     const started = Date.now();
     const cancel = await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(202);
     expect(cancel.body.run.id).toBe(queued.id);
@@ -214,15 +252,33 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     expect(run.status).toBe('cancelled');
     expect(Date.now() - started).toBeLessThan(2_000);
     expect((await runEvents(t, user.auth, run.id)).at(-1)!.type).toBe('run.cancelled');
-    await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(409).expect((res) => expect(res.body.code).toBe('RUN_NOT_CANCELLABLE'));
+    await t
+      .http()
+      .post(`/api/v1/tasks/${task.id}/cancel`)
+      .set(user.auth)
+      .expect(409)
+      .expect((res) => expect(res.body.code).toBe('RUN_NOT_CANCELLABLE'));
   });
 
   it('cancels during the sandbox run within 2 s', async () => {
-    const forever = { files: [{ path: 'loop.test.mjs', content: "import { test } from 'node:test';\ntest('spins', () => { for (;;) {} });\n" }] };
-    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [{ tool: FIXED }], write_tests: [{ tool: forever }] });
+    const forever = {
+      files: [
+        {
+          path: 'loop.test.mjs',
+          content: "import { test } from 'node:test';\ntest('spins', () => { for (;;) {} });\n",
+        },
+      ],
+    };
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [{ tool: FIXED }],
+      write_tests: [{ tool: forever }],
+    });
     const task = await createTask();
     const queued = await execute(task.id);
-    await until(async () => (await runEvents(t, user.auth, queued.id)).some((e) => e.type === 'agent.started' && e.data.agent === 'sandbox'));
+    await until(async () =>
+      (await runEvents(t, user.auth, queued.id)).some((e) => e.type === 'agent.started' && e.data.agent === 'sandbox'),
+    );
     const started = Date.now();
     await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(202);
     const run = await waitForRun(t, user.auth, queued.id, ['cancelled', 'failed', 'completed'], 5_000);
@@ -233,12 +289,19 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
 
   it('reviews submitted files in review mode without planning or coding', async () => {
     scriptAgents(fake, { submit_review: [{ tool: REVISE }] });
-    const task = await createTask({ mode: 'review', files: [{ path: './src//sum.mjs', content: FIXED.files[0].content }] });
+    const task = await createTask({
+      mode: 'review',
+      files: [{ path: './src//sum.mjs', content: FIXED.files[0].content }],
+    });
     const run = await waitForRun(t, user.auth, (await execute(task.id)).id, ['completed', 'failed']);
     expect(run.status).toBe('completed');
     expect(run.steps.map((s) => s.agent)).toEqual(['reviewer']);
     const result = await t.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200);
-    expect(result.body.review).toMatchObject({ verdict: 'REVISE', score: 5, issues: [expect.objectContaining({ severity: 'warning' })] });
+    expect(result.body.review).toMatchObject({
+      verdict: 'REVISE',
+      score: 5,
+      issues: [expect.objectContaining({ severity: 'warning' })],
+    });
     expect(result.body.files).toEqual([{ path: 'src/sum.mjs', content: FIXED.files[0].content }]);
     expect(result.body.diff).toBe('');
   });
@@ -271,8 +334,13 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     // Events stored after the terminal one (a pull request opened later) are replayed too, then the stream ends.
     const events = t.app.get(RunEventsService);
     const runRow = await t.app.get(DataSource).getRepository(Run).findOneByOrFail({ id: queued.id });
-    await events.transaction((manager) => events.append(manager, runRow, 'pull_request.opened', { url: 'https://github.test/pr/1', number: 1 }));
-    const replay = await readSse(t, `/api/v1/agents/runs/${queued.id}/stream`, { ...user.auth, 'Last-Event-ID': String(stored.length - 1) });
+    await events.transaction((manager) =>
+      events.append(manager, runRow, 'pull_request.opened', { url: 'https://github.test/pr/1', number: 1 }),
+    );
+    const replay = await readSse(t, `/api/v1/agents/runs/${queued.id}/stream`, {
+      ...user.auth,
+      'Last-Event-ID': String(stored.length - 1),
+    });
     expect(replay.ended).toBe(true);
     expect(replay.events.map((e) => e.event)).toEqual(['run.completed', 'pull_request.opened']);
   });

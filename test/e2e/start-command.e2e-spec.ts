@@ -98,7 +98,11 @@ describe('the one-command start', () => {
       expect(code).toBe(1);
       const lines = child.output().trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(`^quorum: Cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${deadRedis}.*ECONNREFUSED.*redis-server`));
+      expect(lines[0]).toMatch(
+        new RegExp(
+          `^quorum: Cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${deadRedis}.*ECONNREFUSED.*redis-server`,
+        ),
+      );
       expect(child.output()).not.toContain('s3cret');
     }, 90_000);
 
@@ -113,7 +117,9 @@ describe('the one-command start', () => {
       expect(code).toBe(1);
       const lines = child.output().trim().split('\n');
       expect(lines).toHaveLength(1);
-      expect(lines[0]).toMatch(/^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum .*ECONNREFUSED.*pg_ctlcluster/);
+      expect(lines[0]).toMatch(
+        /^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum .*ECONNREFUSED.*pg_ctlcluster/,
+      );
     }, 90_000);
 
     it('exits with one line naming a malformed variable', async () => {
@@ -125,10 +131,17 @@ describe('the one-command start', () => {
     }, 90_000);
 
     it('refuses production start without real secrets', async () => {
-      child = spawnChild(['dist/src/main.js'], { ...freshEnv(1, 'unused'), NODE_ENV: 'production', JWT_SECRET: '', ENCRYPTION_KEY: '' });
+      child = spawnChild(['dist/src/main.js'], {
+        ...freshEnv(1, 'unused'),
+        NODE_ENV: 'production',
+        JWT_SECRET: '',
+        ENCRYPTION_KEY: '',
+      });
       const { code } = await child.exited;
       expect(code).toBe(1);
-      expect(child.output().trim()).toBe('quorum: invalid configuration: JWT_SECRET: is required in production (NODE_ENV=production)');
+      expect(child.output().trim()).toBe(
+        'quorum: invalid configuration: JWT_SECRET: is required in production (NODE_ENV=production)',
+      );
     }, 90_000);
   });
 });

@@ -21,12 +21,27 @@ describe('tasks (HTTP)', () => {
     t.http().post('/api/v1/tasks').set(user.auth).set(headers).send(body);
 
   it('creates, reads, lists, updates and deletes a task', async () => {
-    const created = await create({ ...base, files: [{ path: './lib//a.js', content: 'x' }], config: { maxIterations: 2, judges: ['security'] } }).expect(201);
+    const created = await create({
+      ...base,
+      files: [{ path: './lib//a.js', content: 'x' }],
+      config: { maxIterations: 2, judges: ['security'] },
+    }).expect(201);
     const task = created.body.task;
-    expect(task).toMatchObject({ title: 'Sum', language: 'javascript', mode: 'build', status: 'draft', files: [{ path: 'lib/a.js', content: 'x' }] });
+    expect(task).toMatchObject({
+      title: 'Sum',
+      language: 'javascript',
+      mode: 'build',
+      status: 'draft',
+      files: [{ path: 'lib/a.js', content: 'x' }],
+    });
     expect(task.config).toEqual({ maxIterations: 2, judges: ['security'] });
     expect((await t.http().get(`/api/v1/tasks/${task.id}`).set(user.auth).expect(200)).body.task.id).toBe(task.id);
-    const patched = await t.http().patch(`/api/v1/tasks/${task.id}`).set(user.auth).send({ title: 'Sum 2' }).expect(200);
+    const patched = await t
+      .http()
+      .patch(`/api/v1/tasks/${task.id}`)
+      .set(user.auth)
+      .send({ title: 'Sum 2' })
+      .expect(200);
     expect(patched.body.task.title).toBe('Sum 2');
     await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(204);
     await t.http().get(`/api/v1/tasks/${task.id}`).set(user.auth).expect(404);
@@ -35,10 +50,24 @@ describe('tasks (HTTP)', () => {
   it('pages newest first and filters by status', async () => {
     const owner = await registerUser(t);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await t.http().post('/api/v1/tasks').set(owner.auth).send({ ...base, title: `t${i}` }).expect(201)).body.task.id);
+    for (let i = 0; i < 3; i++)
+      ids.push(
+        (
+          await t
+            .http()
+            .post('/api/v1/tasks')
+            .set(owner.auth)
+            .send({ ...base, title: `t${i}` })
+            .expect(201)
+        ).body.task.id,
+      );
     const first = await t.http().get('/api/v1/tasks?limit=2').set(owner.auth).expect(200);
     expect(first.body.items.map((x: { id: string }) => x.id)).toEqual([ids[2], ids[1]]);
-    const second = await t.http().get(`/api/v1/tasks?limit=2&cursor=${first.body.nextCursor}`).set(owner.auth).expect(200);
+    const second = await t
+      .http()
+      .get(`/api/v1/tasks?limit=2&cursor=${first.body.nextCursor}`)
+      .set(owner.auth)
+      .expect(200);
     expect(second.body).toEqual({ items: [expect.objectContaining({ id: ids[0] })], nextCursor: null });
     await t.http().post(`/api/v1/tasks/${ids[1]}/execute`).set(owner.auth).expect(202);
     const queued = await t.http().get('/api/v1/tasks?status=queued').set(owner.auth).expect(200);
@@ -57,7 +86,17 @@ describe('tasks (HTTP)', () => {
     await problem({ ...base, title: 'x'.repeat(201) }, 'title');
     await problem({ ...base, description: undefined }, 'description');
     await problem({ ...base, language: 'cobol' }, 'language');
-    await problem({ ...base, files: [{ path: 'ok.js', content: '' }, { path: 'b.js', content: '' }, { path: '../x.js', content: '' }] }, 'files[2].path');
+    await problem(
+      {
+        ...base,
+        files: [
+          { path: 'ok.js', content: '' },
+          { path: 'b.js', content: '' },
+          { path: '../x.js', content: '' },
+        ],
+      },
+      'files[2].path',
+    );
     await problem({ ...base, files: [{ path: '/etc/passwd', content: '' }] }, 'files[0].path');
     await problem({ ...base, files: [{ path: 'a.js', content: 'x'.repeat(101) }] }, 'files[0].content');
     await problem({ ...base, files: [1, 2, 3, 4].map((i) => ({ path: `f${i}.js`, content: '' })) }, 'files');
@@ -89,12 +128,18 @@ describe('tasks (HTTP)', () => {
     await create(base, { 'Idempotency-Key': 'bad key with spaces' }).expect(400);
 
     // After its lifetime a key is forgotten: the same key then creates a new task.
-    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key]);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key]);
     const fresh = await create({ ...base, title: 'Other' }, { 'Idempotency-Key': key }).expect(201);
     expect(fresh.body.task.id).not.toBe(first.body.task.id);
-    await t.app.get(DataSource).query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key2]);
+    await t.app
+      .get(DataSource)
+      .query(`UPDATE idempotency_keys SET expires_at = now() - interval '1 second' WHERE key = $1`, [key2]);
     expect(await t.app.get(IdempotencyService).purgeExpired()).toBeGreaterThanOrEqual(1);
-    const left = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [key2]);
+    const left = await t.app
+      .get(DataSource)
+      .query('SELECT count(*)::int AS n FROM idempotency_keys WHERE key = $1', [key2]);
     expect(left[0].n).toBe(0);
   });
 
@@ -112,7 +157,9 @@ describe('tasks (HTTP)', () => {
     expect(second.body.code).toBe('RUN_ACTIVE');
     // Concurrent executes without a key: exactly one wins.
     const other = (await create(base).expect(201)).body.task;
-    const racing = await Promise.all([1, 2, 3].map(() => t.http().post(`/api/v1/tasks/${other.id}/execute`).set(user.auth)));
+    const racing = await Promise.all(
+      [1, 2, 3].map(() => t.http().post(`/api/v1/tasks/${other.id}/execute`).set(user.auth)),
+    );
     expect(racing.map((r) => r.status).sort()).toEqual([202, 409, 409]);
 
     const del = await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(409);
@@ -126,8 +173,12 @@ describe('tasks (HTTP)', () => {
     // Cancelling a queued run ends it at once (and drops any checkpoint of it); then the task may be deleted.
     const db = t.app.get(DataSource);
     const fakeCheckpoint = (runId: string) =>
-      db.query(`INSERT INTO langgraph.checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ($1, gen_random_uuid()::text, '{}')`, [runId]);
-    const checkpointsOf = async (runId: string) => (await db.query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [runId]))[0].n;
+      db.query(
+        `INSERT INTO langgraph.checkpoints (thread_id, checkpoint_id, checkpoint) VALUES ($1, gen_random_uuid()::text, '{}')`,
+        [runId],
+      );
+    const checkpointsOf = async (runId: string) =>
+      (await db.query('SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = $1', [runId]))[0].n;
     await fakeCheckpoint(a.body.run.id);
     const cancelled = await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(202);
     expect(await checkpointsOf(a.body.run.id)).toBe(0);
@@ -136,7 +187,10 @@ describe('tasks (HTTP)', () => {
     const run = await t.http().get(`/api/v1/agents/runs/${a.body.run.id}`).set(user.auth).expect(200);
     expect(run.body).toMatchObject({ status: 'cancelled', steps: [] });
     const events = await t.http().get(`/api/v1/agents/runs/${a.body.run.id}/events`).set(user.auth).expect(200);
-    expect(events.body.items.map((e: { type: string; seq: number }) => `${e.seq}:${e.type}`)).toEqual(['1:run.queued', '2:run.cancelled']);
+    expect(events.body.items.map((e: { type: string; seq: number }) => `${e.seq}:${e.type}`)).toEqual([
+      '1:run.queued',
+      '2:run.cancelled',
+    ]);
     await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(409);
     await t.http().delete(`/api/v1/tasks/${task.id}`).set(user.auth).expect(204);
     await t.http().get(`/api/v1/agents/runs/${a.body.run.id}`).set(user.auth).expect(404);
@@ -162,11 +216,26 @@ describe('tasks (HTTP)', () => {
 
   it('publishes the task and run routes with their response shapes in the OpenAPI document', async () => {
     const doc = (await t.http().get('/api/docs-json').expect(200)).body;
-    for (const path of ['/api/v1/tasks', '/api/v1/tasks/{id}', '/api/v1/tasks/{id}/execute', '/api/v1/tasks/{id}/cancel', '/api/v1/tasks/{id}/result', '/api/v1/agents/runs', '/api/v1/agents/runs/{id}', '/api/v1/agents/runs/{id}/events', '/api/v1/agents/runs/{id}/stream', '/api/v1/agents/runs/{id}/resume']) {
+    for (const path of [
+      '/api/v1/tasks',
+      '/api/v1/tasks/{id}',
+      '/api/v1/tasks/{id}/execute',
+      '/api/v1/tasks/{id}/cancel',
+      '/api/v1/tasks/{id}/result',
+      '/api/v1/agents/runs',
+      '/api/v1/agents/runs/{id}',
+      '/api/v1/agents/runs/{id}/events',
+      '/api/v1/agents/runs/{id}/stream',
+      '/api/v1/agents/runs/{id}/resume',
+    ]) {
       expect(doc.paths[path]).toBeDefined();
     }
-    expect(doc.paths['/api/v1/tasks/{id}/execute'].post.responses['202'].content['application/json'].schema.$ref).toContain('RunEnvelopeDto');
+    expect(
+      doc.paths['/api/v1/tasks/{id}/execute'].post.responses['202'].content['application/json'].schema.$ref,
+    ).toContain('RunEnvelopeDto');
     expect(doc.components.schemas.RunWithStepsDto.properties.steps).toBeDefined();
-    expect(doc.components.schemas.CreateTaskDto.required).toEqual(expect.arrayContaining(['title', 'description', 'language']));
+    expect(doc.components.schemas.CreateTaskDto.required).toEqual(
+      expect.arrayContaining(['title', 'description', 'language']),
+    );
   });
 });

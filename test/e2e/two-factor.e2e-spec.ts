@@ -11,12 +11,21 @@ function codeFor(secret: string, steps = 0): string {
 
 async function enableTwoFactor(t: TestApp, user: RegisteredUser): Promise<{ secret: string; backupCodes: string[] }> {
   const setup = await t.http().post('/api/v1/two-factor/setup').set(user.auth).expect(200);
-  const enabled = await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: codeFor(setup.body.secret) }).expect(200);
+  const enabled = await t
+    .http()
+    .post('/api/v1/two-factor/enable')
+    .set(user.auth)
+    .send({ code: codeFor(setup.body.secret) })
+    .expect(200);
   return { secret: setup.body.secret, backupCodes: enabled.body.backupCodes };
 }
 
 async function mfaToken(t: TestApp, user: RegisteredUser): Promise<string> {
-  const res = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+  const res = await t
+    .http()
+    .post('/api/v1/auth/login')
+    .send({ email: user.email, password: user.password })
+    .expect(200);
   expect(res.body).toEqual({ mfaRequired: true, mfaToken: expect.any(String) });
   return res.body.mfaToken;
 }
@@ -35,7 +44,11 @@ describe('two-factor authentication (HTTP)', () => {
 
   it('setup returns a secret, an otpauth URL and a QR code; enable needs a valid code and returns 10 backup codes once', async () => {
     const user = await registerUser(t);
-    await t.http().get('/api/v1/two-factor/status').set(user.auth).expect(200, { enabled: false, backupCodesRemaining: 0 });
+    await t
+      .http()
+      .get('/api/v1/two-factor/status')
+      .set(user.auth)
+      .expect(200, { enabled: false, backupCodesRemaining: 0 });
     const early = await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: '123456' }).expect(409);
     expect(early.body.code).toBe('TWO_FACTOR_NOT_SET_UP');
     const setup = await t.http().post('/api/v1/two-factor/setup').set(user.auth).expect(200);
@@ -44,16 +57,30 @@ describe('two-factor authentication (HTTP)', () => {
     expect(new URL(setup.body.otpauthUrl).searchParams.get('secret')).toBe(setup.body.secret);
     expect(setup.body.qrCodeDataUrl).toMatch(/^data:image\/png;base64,/);
 
-    const malformed = await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: '12ab56' }).expect(400);
+    const malformed = await t
+      .http()
+      .post('/api/v1/two-factor/enable')
+      .set(user.auth)
+      .send({ code: '12ab56' })
+      .expect(400);
     expect(malformed.body.code).toBe('VALIDATION_FAILED');
     const wrongCode = String((Number(codeFor(setup.body.secret)) + 1) % 1_000_000).padStart(6, '0');
     const wrong = await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: wrongCode }).expect(401);
     expect(wrong.body.code).toBe('INVALID_2FA_CODE');
 
-    const enabled = await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: codeFor(setup.body.secret) }).expect(200);
+    const enabled = await t
+      .http()
+      .post('/api/v1/two-factor/enable')
+      .set(user.auth)
+      .send({ code: codeFor(setup.body.secret) })
+      .expect(200);
     expect(enabled.body.backupCodes).toHaveLength(10);
     expect(new Set(enabled.body.backupCodes).size).toBe(10);
-    await t.http().get('/api/v1/two-factor/status').set(user.auth).expect(200, { enabled: true, backupCodesRemaining: 10 });
+    await t
+      .http()
+      .get('/api/v1/two-factor/status')
+      .set(user.auth)
+      .expect(200, { enabled: true, backupCodesRemaining: 10 });
     const again = await t.http().post('/api/v1/two-factor/setup').set(user.auth).expect(409);
     expect(again.body.code).toBe('TWO_FACTOR_ALREADY_ENABLED');
     const me = await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
@@ -67,10 +94,18 @@ describe('two-factor authentication (HTTP)', () => {
     const token = await mfaToken(t, user);
     const code = codeFor(secret, 1);
     const res = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code }).expect(200);
-    expect(res.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), refreshToken: expect.any(String) });
+    expect(res.body).toMatchObject({
+      tokenType: 'Bearer',
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+    });
     await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${res.body.accessToken}`).expect(200);
 
-    const replay = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, user), code }).expect(401);
+    const replay = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: await mfaToken(t, user), code })
+      .expect(401);
     expect(replay.body.code).toBe('INVALID_2FA_CODE');
   });
 
@@ -79,7 +114,9 @@ describe('two-factor authentication (HTTP)', () => {
     const { secret } = await enableTwoFactor(t, user);
     const tokens = [await mfaToken(t, user), await mfaToken(t, user), await mfaToken(t, user)];
     const code = codeFor(secret, 1);
-    const results = await Promise.all(tokens.map((mfa) => t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: mfa, code })));
+    const results = await Promise.all(
+      tokens.map((mfa) => t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: mfa, code })),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 401)).toHaveLength(2);
   });
@@ -88,25 +125,49 @@ describe('two-factor authentication (HTTP)', () => {
     const user = await registerUser(t);
     const { backupCodes } = await enableTwoFactor(t, user);
     const token = await mfaToken(t, user);
-    await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, backupCode: backupCodes[0].toUpperCase() }).expect(200);
-    const reusedToken = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, backupCode: backupCodes[1] }).expect(401);
+    await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: token, backupCode: backupCodes[0].toUpperCase() })
+      .expect(200);
+    const reusedToken = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: token, backupCode: backupCodes[1] })
+      .expect(401);
     expect(reusedToken.body.code).toBe('INVALID_MFA_TOKEN');
-    const reusedCode = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, user), backupCode: backupCodes[0] }).expect(401);
+    const reusedCode = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: await mfaToken(t, user), backupCode: backupCodes[0] })
+      .expect(401);
     expect(reusedCode.body.code).toBe('INVALID_2FA_CODE');
-    await t.http().get('/api/v1/two-factor/status').set(user.auth).expect(200, { enabled: true, backupCodesRemaining: 9 });
+    await t
+      .http()
+      .get('/api/v1/two-factor/status')
+      .set(user.auth)
+      .expect(200, { enabled: true, backupCodesRemaining: 9 });
   });
 
   it('token kinds do not mix: an access token is no mfaToken and an mfaToken is no access token', async () => {
     const user = await registerUser(t);
     const { secret } = await enableTwoFactor(t, user);
-    const asMfa = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: user.accessToken, code: codeFor(secret, 1) }).expect(401);
+    const asMfa = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: user.accessToken, code: codeFor(secret, 1) })
+      .expect(401);
     expect(asMfa.body.code).toBe('INVALID_MFA_TOKEN');
     const token = await mfaToken(t, user);
     const asAccess = await t.http().get('/api/v1/users/me').set('Authorization', `Bearer ${token}`).expect(401);
     expect(asAccess.body.code).toBe('INVALID_TOKEN');
     const none = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token }).expect(400);
     expect(none.body.code).toBe('VALIDATION_FAILED');
-    const extra = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: '123456', role: 'admin' }).expect(400);
+    const extra = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: token, code: '123456', role: 'admin' })
+      .expect(400);
     expect(extra.body.code).toBe('VALIDATION_FAILED');
   });
 
@@ -119,7 +180,11 @@ describe('two-factor authentication (HTTP)', () => {
       expect(res.status).toBe(401);
     }
     const wrong = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: '000000' }).expect(429);
-    const right = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, backupCode: backupCodes[0] }).expect(429);
+    const right = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: token, backupCode: backupCodes[0] })
+      .expect(429);
     expect(wrong.body.code).toBe('RATE_LIMITED');
     expect(right.body.code).toBe(wrong.body.code);
     expect(right.body.detail).toBe(wrong.body.detail);
@@ -129,12 +194,30 @@ describe('two-factor authentication (HTTP)', () => {
   it('regenerating backup codes needs a current code and kills the old ones', async () => {
     const user = await registerUser(t);
     const { secret, backupCodes } = await enableTwoFactor(t, user);
-    const wrong = await t.http().post('/api/v1/two-factor/backup-codes/regenerate').set(user.auth).send({ code: '000000' }).expect(401);
+    const wrong = await t
+      .http()
+      .post('/api/v1/two-factor/backup-codes/regenerate')
+      .set(user.auth)
+      .send({ code: '000000' })
+      .expect(401);
     expect(wrong.body.code).toBe('INVALID_2FA_CODE');
-    const res = await t.http().post('/api/v1/two-factor/backup-codes/regenerate').set(user.auth).send({ code: codeFor(secret, 1) }).expect(200);
+    const res = await t
+      .http()
+      .post('/api/v1/two-factor/backup-codes/regenerate')
+      .set(user.auth)
+      .send({ code: codeFor(secret, 1) })
+      .expect(200);
     expect(res.body.backupCodes).toHaveLength(10);
-    await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, user), backupCode: backupCodes[0] }).expect(401);
-    await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, user), backupCode: res.body.backupCodes[0] }).expect(200);
+    await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: await mfaToken(t, user), backupCode: backupCodes[0] })
+      .expect(401);
+    await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: await mfaToken(t, user), backupCode: res.body.backupCodes[0] })
+      .expect(200);
   });
 
   it('disabling needs a current code or the password', async () => {
@@ -145,11 +228,24 @@ describe('two-factor authentication (HTTP)', () => {
     await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ password: 'not-the-password' }).expect(401);
     await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ code: '000000' }).expect(401);
     await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ code: backupCodes[0] }).expect(204);
-    await t.http().get('/api/v1/two-factor/status').set(user.auth).expect(200, { enabled: false, backupCodesRemaining: 0 });
+    await t
+      .http()
+      .get('/api/v1/two-factor/status')
+      .set(user.auth)
+      .expect(200, { enabled: false, backupCodesRemaining: 0 });
     await smtp.waitFor((m) => m.to.includes(user.email) && /two-factor/i.test(m.subject));
-    const login = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
+    const login = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: user.email, password: user.password })
+      .expect(200);
     expect(login.body.accessToken).toBeTruthy();
-    const notOn = await t.http().post('/api/v1/two-factor/disable').set(user.auth).send({ password: user.password }).expect(409);
+    const notOn = await t
+      .http()
+      .post('/api/v1/two-factor/disable')
+      .set(user.auth)
+      .send({ password: user.password })
+      .expect(409);
     expect(notOn.body.code).toBe('TWO_FACTOR_NOT_ENABLED');
 
     const other = await registerUser(t);
@@ -161,7 +257,10 @@ describe('two-factor authentication (HTTP)', () => {
     const user = await registerUser(t);
     await enableTwoFactor(t, user);
     await t.http().post('/api/v1/auth/password/forgot').send({ email: user.email }).expect(202);
-    const token = linkToken(await smtp.waitFor((m) => m.to.includes(user.email) && /reset/i.test(m.subject)), '/reset-password');
+    const token = linkToken(
+      await smtp.waitFor((m) => m.to.includes(user.email) && /reset/i.test(m.subject)),
+      '/reset-password',
+    );
     const password = strongPassword();
     await t.http().post('/api/v1/auth/password/reset').send({ token, password }).expect(204);
     const login = await t.http().post('/api/v1/auth/login').send({ email: user.email, password }).expect(200);
@@ -184,8 +283,16 @@ describe('password lockout (HTTP)', () => {
     for (let i = 0; i < 3; i++) {
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-password' }).expect(401);
     }
-    const wrong = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-password' }).expect(429);
-    const right = await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(429);
+    const wrong = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: user.email, password: 'wrong-password' })
+      .expect(429);
+    const right = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: user.email, password: user.password })
+      .expect(429);
     expect(right.body.code).toBe('RATE_LIMITED');
     expect(right.body.detail).toBe(wrong.body.detail);
     expect(right.headers['retry-after']).toBeDefined();
@@ -194,19 +301,30 @@ describe('password lockout (HTTP)', () => {
     for (let i = 0; i < 3; i++) {
       await t.http().post('/api/v1/auth/login').send({ email: ghost, password: 'wrong-password' }).expect(401);
     }
-    const unknown = await t.http().post('/api/v1/auth/login').send({ email: ghost, password: 'wrong-password' }).expect(429);
+    const unknown = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: ghost, password: 'wrong-password' })
+      .expect(429);
     expect(unknown.body.detail).toBe(right.body.detail);
   });
 
   it('locks an IP after repeated failures across accounts', async () => {
     // 6 failures so far from this IP (previous test); 6 more on fresh emails reach the limit of 12.
     for (let i = 0; i < 6; i++) {
-      await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail('spray'), password: 'wrong-password' }).expect(401);
+      await t
+        .http()
+        .post('/api/v1/auth/login')
+        .send({ email: uniqueEmail('spray'), password: 'wrong-password' })
+        .expect(401);
     }
-    const res = await t.http().post('/api/v1/auth/login').send({ email: uniqueEmail('spray'), password: 'wrong-password' }).expect(429);
+    const res = await t
+      .http()
+      .post('/api/v1/auth/login')
+      .send({ email: uniqueEmail('spray'), password: 'wrong-password' })
+      .expect(429);
     expect(res.body.code).toBe('RATE_LIMITED');
   });
-
 });
 
 describe('2FA lockout per IP (HTTP)', () => {
@@ -224,10 +342,15 @@ describe('2FA lockout per IP (HTTP)', () => {
     for (const user of users) await enableTwoFactor(t, user);
     for (const user of users.slice(0, 3)) {
       const token = await mfaToken(t, user);
-      for (let i = 0; i < 4; i++) await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: '000000' }).expect(401);
+      for (let i = 0; i < 4; i++)
+        await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: '000000' }).expect(401);
     }
     const last = users[3];
-    const res = await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: await mfaToken(t, last), code: '000000' }).expect(429);
+    const res = await t
+      .http()
+      .post('/api/v1/auth/login/2fa')
+      .send({ mfaToken: await mfaToken(t, last), code: '000000' })
+      .expect(429);
     expect(res.body.code).toBe('RATE_LIMITED');
   });
 });
@@ -250,7 +373,8 @@ describe('rate limits on sign-in routes (HTTP)', () => {
   });
 
   it('forgot-password allows 5 a minute', async () => {
-    for (let i = 0; i < 5; i++) await t.http().post('/api/v1/auth/password/forgot').send({ email: uniqueEmail() }).expect(202);
+    for (let i = 0; i < 5; i++)
+      await t.http().post('/api/v1/auth/password/forgot').send({ email: uniqueEmail() }).expect(202);
     await t.http().post('/api/v1/auth/password/forgot').send({ email: uniqueEmail() }).expect(429);
   });
 });

@@ -35,7 +35,11 @@ describe('users (HTTP)', () => {
     it('shows a profile change made through another API process at once', async () => {
       // Two API processes on one database and Redis: each keeps profiles in memory too, so this
       // checks that a change committed elsewhere is never served stale from here.
-      const other = await createTestApp({ databaseUrl: t.databaseUrl, redisPrefix: t.redisPrefix, env: { DATA_DIR: t.env.DATA_DIR } });
+      const other = await createTestApp({
+        databaseUrl: t.databaseUrl,
+        redisPrefix: t.redisPrefix,
+        env: { DATA_DIR: t.env.DATA_DIR },
+      });
       try {
         const user = await registerUser(t, { name: 'Grace' });
         for (let i = 0; i < 2; i++) await t.http().get('/api/v1/users/me').set(user.auth).expect(200);
@@ -72,14 +76,28 @@ describe('users (HTTP)', () => {
       await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(200);
       const none = await t.http().delete('/api/v1/users/me').set(user.auth).send({}).expect(400);
       expect(none.body.code).toBe('VALIDATION_FAILED');
-      const wrong = await t.http().delete('/api/v1/users/me').set(user.auth).send({ password: 'not-my-password' }).expect(401);
+      const wrong = await t
+        .http()
+        .delete('/api/v1/users/me')
+        .set(user.auth)
+        .send({ password: 'not-my-password' })
+        .expect(401);
       expect(wrong.body.code).toBe('INVALID_CREDENTIALS');
       await t.http().delete('/api/v1/users/me').set(user.auth).send({ password: user.password }).expect(204);
 
       const db = t.app.get(DataSource);
-      for (const table of ['users', 'user_sessions', 'refresh_tokens', 'email_tokens', 'backup_codes', 'oauth_accounts']) {
+      for (const table of [
+        'users',
+        'user_sessions',
+        'refresh_tokens',
+        'email_tokens',
+        'backup_codes',
+        'oauth_accounts',
+      ]) {
         const column = table === 'users' ? 'id' : 'user_id';
-        const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM ${table} WHERE ${column} = $1`, [user.id]);
+        const [{ count }] = await db.query(`SELECT count(*)::int AS count FROM ${table} WHERE ${column} = $1`, [
+          user.id,
+        ]);
         expect({ table, count }).toEqual({ table, count: 0 });
       }
       await t.http().get('/api/v1/users/me').set(user.auth).expect(401);
@@ -94,7 +112,12 @@ describe('users (HTTP)', () => {
       await t.http().post('/api/v1/two-factor/enable').set(user.auth).send({ code: totp.generate() }).expect(200);
       const wrong = await t.http().delete('/api/v1/users/me').set(user.auth).send({ code: '000000' }).expect(401);
       expect(wrong.body.code).toBe('INVALID_2FA_CODE');
-      await t.http().delete('/api/v1/users/me').set(user.auth).send({ code: totp.generate({ timestamp: Date.now() + 30_000 }) }).expect(204);
+      await t
+        .http()
+        .delete('/api/v1/users/me')
+        .set(user.auth)
+        .send({ code: totp.generate({ timestamp: Date.now() + 30_000 }) })
+        .expect(204);
       await t.http().get('/api/v1/users/me').set(user.auth).expect(401);
     });
   });
@@ -107,12 +130,20 @@ describe('users (HTTP)', () => {
       const page = await t.http().get('/api/v1/users?limit=2').set(admin.auth).expect(200);
       expect(page.body.items.map((u: { id: string }) => u.id)).toEqual([b.id, a.id]);
       expect(page.body.nextCursor).toEqual(expect.any(String));
-      const next = await t.http().get(`/api/v1/users?limit=2&cursor=${page.body.nextCursor}`).set(admin.auth).expect(200);
+      const next = await t
+        .http()
+        .get(`/api/v1/users?limit=2&cursor=${page.body.nextCursor}`)
+        .set(admin.auth)
+        .expect(200);
       expect(next.body.items[0].id).toBe(admin.id);
       const one = await t.http().get(`/api/v1/users/${a.id}`).set(admin.auth).expect(200);
       expect(one.body.email).toBe(a.email);
       expect(JSON.stringify(page.body)).not.toMatch(/password|totp/i);
-      const missing = await t.http().get('/api/v1/users/00000000-0000-4000-8000-000000000000').set(admin.auth).expect(404);
+      const missing = await t
+        .http()
+        .get('/api/v1/users/00000000-0000-4000-8000-000000000000')
+        .set(admin.auth)
+        .expect(404);
       expect(missing.body.code).toBe('USER_NOT_FOUND');
       const bad = await t.http().get('/api/v1/users?limit=500').set(admin.auth).expect(400);
       expect(bad.body.code).toBe('VALIDATION_FAILED');
@@ -131,13 +162,33 @@ describe('users (HTTP)', () => {
     it('PATCH /users/:id changes role and active state; refuses other fields and self-demotion', async () => {
       const admin = await registerUser(t, { role: 'admin' });
       const user = await registerUser(t);
-      const res = await t.http().patch(`/api/v1/users/${user.id}`).set(admin.auth).send({ role: 'admin', isActive: true }).expect(200);
+      const res = await t
+        .http()
+        .patch(`/api/v1/users/${user.id}`)
+        .set(admin.auth)
+        .send({ role: 'admin', isActive: true })
+        .expect(200);
       expect(res.body.role).toBe('admin');
-      const extra = await t.http().patch(`/api/v1/users/${user.id}`).set(admin.auth).send({ emailVerified: false }).expect(400);
+      const extra = await t
+        .http()
+        .patch(`/api/v1/users/${user.id}`)
+        .set(admin.auth)
+        .send({ emailVerified: false })
+        .expect(400);
       expect(extra.body.code).toBe('VALIDATION_FAILED');
-      const badRole = await t.http().patch(`/api/v1/users/${user.id}`).set(admin.auth).send({ role: 'root' }).expect(400);
+      const badRole = await t
+        .http()
+        .patch(`/api/v1/users/${user.id}`)
+        .set(admin.auth)
+        .send({ role: 'root' })
+        .expect(400);
       expect(badRole.body.code).toBe('VALIDATION_FAILED');
-      const self = await t.http().patch(`/api/v1/users/${admin.id}`).set(admin.auth).send({ isActive: false }).expect(409);
+      const self = await t
+        .http()
+        .patch(`/api/v1/users/${admin.id}`)
+        .set(admin.auth)
+        .send({ isActive: false })
+        .expect(409);
       expect(self.body.code).toBe('CANNOT_CHANGE_OWN_ACCESS');
       await t.http().patch(`/api/v1/users/${user.id}`).set(admin.auth).send({ isActive: false }).expect(200);
       await t.http().get('/api/v1/users/me').set(user.auth).expect(403);

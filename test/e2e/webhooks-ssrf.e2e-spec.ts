@@ -44,8 +44,17 @@ describe('webhook URL guard (HTTP, private URLs not allowed)', () => {
     ['javascript scheme', 'javascript:alert(1)'],
     ['credentials', 'https://user:pass@example.com/hook'],
   ])('refuses %s (%s) with 400 WEBHOOK_URL_FORBIDDEN', async (_label, url) => {
-    const res = await t.http().post(BASE).set(user.auth).send({ url, events: ['*'] }).expect(400);
-    expect(res.body).toMatchObject({ code: 'WEBHOOK_URL_FORBIDDEN', status: 400, errors: [{ field: 'url', message: expect.any(String) }] });
+    const res = await t
+      .http()
+      .post(BASE)
+      .set(user.auth)
+      .send({ url, events: ['*'] })
+      .expect(400);
+    expect(res.body).toMatchObject({
+      code: 'WEBHOOK_URL_FORBIDDEN',
+      status: 400,
+      errors: [{ field: 'url', message: expect.any(String) }],
+    });
   });
 
   it('stores none of them', async () => {
@@ -55,12 +64,27 @@ describe('webhook URL guard (HTTP, private URLs not allowed)', () => {
   it('refuses a private URL on update too, keeping the old one', async () => {
     // Saved earlier with a public URL (inserted directly: this offline test cannot resolve one).
     const id = randomUUID();
-    await t.app.get(DataSource).query(
-      'INSERT INTO webhook_subscriptions (id, user_id, url, events, secret_ciphertext) VALUES ($1, $2, $3, $4, $5)',
-      [id, user.id, 'https://hooks.example.com/quorum', ['*'], t.app.get(WebhookSecrets).seal(id, generateWebhookSecret())],
-    );
-    const res = await t.http().patch(`${BASE}/${id}`).set(user.auth).send({ url: 'http://[::ffff:169.254.169.254]/' }).expect(400);
+    await t.app
+      .get(DataSource)
+      .query(
+        'INSERT INTO webhook_subscriptions (id, user_id, url, events, secret_ciphertext) VALUES ($1, $2, $3, $4, $5)',
+        [
+          id,
+          user.id,
+          'https://hooks.example.com/quorum',
+          ['*'],
+          t.app.get(WebhookSecrets).seal(id, generateWebhookSecret()),
+        ],
+      );
+    const res = await t
+      .http()
+      .patch(`${BASE}/${id}`)
+      .set(user.auth)
+      .send({ url: 'http://[::ffff:169.254.169.254]/' })
+      .expect(400);
     expect(res.body.code).toBe('WEBHOOK_URL_FORBIDDEN');
-    expect((await t.http().get(`${BASE}/${id}`).set(user.auth).expect(200)).body.url).toBe('https://hooks.example.com/quorum');
+    expect((await t.http().get(`${BASE}/${id}`).set(user.auth).expect(200)).body.url).toBe(
+      'https://hooks.example.com/quorum',
+    );
   });
 });

@@ -25,7 +25,11 @@ describe('webhooks (HTTP)', () => {
   beforeEach(() => receiver.respond(answer(200, 'ok')));
 
   const create = (user: RegisteredUser, body: Record<string, unknown> = {}) =>
-    t.http().post(BASE).set(user.auth).send({ url: `${receiver.url}/hook`, events: ['*'], ...body });
+    t
+      .http()
+      .post(BASE)
+      .set(user.auth)
+      .send({ url: `${receiver.url}/hook`, events: ['*'], ...body });
 
   async function settledDeliveries(user: RegisteredUser, id: string, count = 1) {
     return eventually(async () => {
@@ -38,7 +42,11 @@ describe('webhooks (HTTP)', () => {
   it('requires a signed-in user', async () => {
     const res = await t.http().get(BASE).expect(401);
     expect(res.body.code).toBe('UNAUTHENTICATED');
-    await t.http().post(BASE).send({ url: receiver.url, events: ['*'] }).expect(401);
+    await t
+      .http()
+      .post(BASE)
+      .send({ url: receiver.url, events: ['*'] })
+      .expect(401);
   });
 
   it('creates a webhook and shows its secret only once', async () => {
@@ -59,7 +67,9 @@ describe('webhooks (HTTP)', () => {
     expect(listed.body).toEqual({ items: [got.body], nextCursor: null });
     expect(JSON.stringify(listed.body)).not.toContain('whsec_');
     // At rest the secret is encrypted, never plain.
-    const [row] = await t.app.get(DataSource).query('SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1', [res.body.id]);
+    const [row] = await t.app
+      .get(DataSource)
+      .query('SELECT secret_ciphertext FROM webhook_subscriptions WHERE id = $1', [res.body.id]);
     expect(row.secret_ciphertext).not.toContain(res.body.secret.slice(6));
   });
 
@@ -96,12 +106,31 @@ describe('webhooks (HTTP)', () => {
       .set(user.auth)
       .send({ url: `${receiver.url}/other`, events: ['task.created'], description: 'new', enabled: false })
       .expect(200);
-    expect(res.body).toMatchObject({ url: `${receiver.url}/other`, events: ['task.created'], description: 'new', enabled: false, disabledReason: 'user' });
+    expect(res.body).toMatchObject({
+      url: `${receiver.url}/other`,
+      events: ['task.created'],
+      description: 'new',
+      enabled: false,
+      disabledReason: 'user',
+    });
     const enabled = await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ enabled: true }).expect(200);
     expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null });
-    expect((await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ events: ['nope'] }).expect(400)).body.code).toBe('VALIDATION_FAILED');
-    expect((await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ enabled: 'yes' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
-    expect((await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ secret: 'x' }).expect(400)).body.code).toBe('VALIDATION_FAILED');
+    expect(
+      (
+        await t
+          .http()
+          .patch(`${BASE}/${hook.id}`)
+          .set(user.auth)
+          .send({ events: ['nope'] })
+          .expect(400)
+      ).body.code,
+    ).toBe('VALIDATION_FAILED');
+    expect(
+      (await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ enabled: 'yes' }).expect(400)).body.code,
+    ).toBe('VALIDATION_FAILED');
+    expect(
+      (await t.http().patch(`${BASE}/${hook.id}`).set(user.auth).send({ secret: 'x' }).expect(400)).body.code,
+    ).toBe('VALIDATION_FAILED');
   });
 
   it('limits webhooks per user (WEBHOOK_MAX_SUBSCRIPTIONS_PER_USER) and pages the list', async () => {
@@ -124,7 +153,9 @@ describe('webhooks (HTTP)', () => {
     receiver.respond(answer(200, '{"received":true}'));
     const queued = await t.http().post(`${BASE}/${hook.id}/test`).set(user.auth).expect(202);
     expect(queued.body).toMatchObject({ eventType: 'webhook.test', status: 'pending', attempts: [] });
-    const request = (await eventually(async () => receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId)))!;
+    const request = (await eventually(async () =>
+      receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId),
+    ))!;
     const event = new Webhook(hook.secret).verify(request.body, request.headers as Record<string, string>);
     expect(event).toMatchObject({ id: queued.body.eventId, type: 'webhook.test', data: { webhookId: hook.id } });
 
@@ -136,7 +167,16 @@ describe('webhooks (HTTP)', () => {
       status: 'succeeded',
       attemptCount: 1,
       lastStatusCode: 200,
-      attempts: [{ attempt: 1, statusCode: 200, durationMs: expect.any(Number), responseBody: '{"received":true}', error: null, createdAt: expect.any(String) }],
+      attempts: [
+        {
+          attempt: 1,
+          statusCode: 200,
+          durationMs: expect.any(Number),
+          responseBody: '{"received":true}',
+          error: null,
+          createdAt: expect.any(String),
+        },
+      ],
     });
   });
 
@@ -144,10 +184,16 @@ describe('webhooks (HTTP)', () => {
     const user = await registerUser(t);
     const { body: hook } = await create(user).expect(201);
     const rotated = await t.http().post(`${BASE}/${hook.id}/rotate-secret`).set(user.auth).expect(200);
-    expect(rotated.body).toEqual({ id: hook.id, secret: expect.stringMatching(/^whsec_/), previousSecretExpiresAt: expect.any(String) });
+    expect(rotated.body).toEqual({
+      id: hook.id,
+      secret: expect.stringMatching(/^whsec_/),
+      previousSecretExpiresAt: expect.any(String),
+    });
     expect(rotated.body.secret).not.toBe(hook.secret);
     const queued = await t.http().post(`${BASE}/${hook.id}/test`).set(user.auth).expect(202);
-    const request = (await eventually(async () => receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId)))!;
+    const request = (await eventually(async () =>
+      receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId),
+    ))!;
     const headers = request.headers as Record<string, string>;
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
     expect(new Webhook(rotated.body.secret).verify(request.body, headers)).toMatchObject({ type: 'webhook.test' });
@@ -158,8 +204,15 @@ describe('webhooks (HTTP)', () => {
     const user = await registerUser(t);
     const { body: hook } = await create(user).expect(201);
     receiver.respond(answer(500, 'nope'));
-    const event = { id: randomUUID(), type: 'run.failed' as const, createdAt: new Date().toISOString(), data: { taskId: randomUUID(), runId: randomUUID() } };
-    await t.app.get(DataSource).transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
+    const event = {
+      id: randomUUID(),
+      type: 'run.failed' as const,
+      createdAt: new Date().toISOString(),
+      data: { taskId: randomUUID(), runId: randomUUID() },
+    };
+    await t.app
+      .get(DataSource)
+      .transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
     const [failed] = await settledDeliveries(user, hook.id);
     expect(failed).toMatchObject({ status: 'failed', attemptCount: 1, lastStatusCode: 500, lastError: 'HTTP 500' });
     expect(failed.attempts[0]).toMatchObject({ statusCode: 500, responseBody: 'nope', error: 'HTTP 500' });
@@ -184,7 +237,9 @@ describe('webhooks (HTTP)', () => {
     const res = await t.http().post(`${BASE}/${hook.id}/test`).set(user.auth).expect(409);
     expect(res.body.code).toBe('WEBHOOK_DISABLED');
     const event = { id: randomUUID(), type: 'run.completed' as const, createdAt: new Date().toISOString(), data: {} };
-    await t.app.get(DataSource).transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
+    await t.app
+      .get(DataSource)
+      .transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
     expect((await t.http().get(`${BASE}/${hook.id}/deliveries`).set(user.auth).expect(200)).body.items).toEqual([]);
   });
 

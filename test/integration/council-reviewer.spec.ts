@@ -44,9 +44,17 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
   });
 
   async function seedRun() {
-    const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [`council-${randomUUID()}@example.com`]);
-    const [task] = await db.query(`INSERT INTO tasks (user_id, title, description, language) VALUES ($1, 't', 'd', 'javascript') RETURNING id`, [user.id]);
-    const [run] = await db.query(`INSERT INTO runs (task_id, user_id, input) VALUES ($1, $2, '{}') RETURNING id`, [task.id, user.id]);
+    const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [
+      `council-${randomUUID()}@example.com`,
+    ]);
+    const [task] = await db.query(
+      `INSERT INTO tasks (user_id, title, description, language) VALUES ($1, 't', 'd', 'javascript') RETURNING id`,
+      [user.id],
+    );
+    const [run] = await db.query(`INSERT INTO runs (task_id, user_id, input) VALUES ($1, $2, '{}') RETURNING id`, [
+      task.id,
+      user.id,
+    ]);
     return { userId: user.id as string, taskId: task.id as string, runId: run.id as string };
   }
 
@@ -83,33 +91,57 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
   });
 
   const rows = (runId: string) =>
-    db.query('SELECT iteration, judge, seat, status, verdict, cost_usd, input_tokens, model FROM council_reviews WHERE run_id = $1 ORDER BY iteration, seat', [runId]);
+    db.query(
+      'SELECT iteration, judge, seat, status, verdict, cost_usd, input_tokens, model FROM council_reviews WHERE run_id = $1 ORDER BY iteration, seat',
+      [runId],
+    );
 
   it('records each judge once per iteration, re-asks only unanswered judges on a resumed review, and cascades with the user', async () => {
     fake.script((req) => (reviewerOf(req) === 'performance' ? answer('REVISE') : answer('APPROVE')));
     const ids = await seedRun();
     const first = hooks();
-    expect(await council.review(request(ids), first.value)).toMatchObject({ verdict: 'APPROVE', council: { reason: 'MAJORITY' } });
+    expect(await council.review(request(ids), first.value)).toMatchObject({
+      verdict: 'APPROVE',
+      council: { reason: 'MAJORITY' },
+    });
     // gpt-4o: 1000 in × $2.5/M + 100 out × $10/M = $0.0035 per judge.
     expect(first.steps.map((s) => [s.agent, s.status, s.costUsd])).toEqual([
       ['judge.security', 'completed', '0.0035'],
       ['judge.performance', 'completed', '0.0035'],
       ['judge.maintainability', 'completed', '0.0035'],
     ]);
-    const usage = await db.query(`SELECT count(*)::int AS n, sum(cost_usd)::text AS cost FROM llm_usage WHERE run_id = $1 AND agent LIKE 'judge.%'`, [ids.runId]);
+    const usage = await db.query(
+      `SELECT count(*)::int AS n, sum(cost_usd)::text AS cost FROM llm_usage WHERE run_id = $1 AND agent LIKE 'judge.%'`,
+      [ids.runId],
+    );
     expect(usage[0]).toEqual({ n: 3, cost: '0.01050000' });
 
     // A worker crash re-runs the review of the same iteration: answered judges are reused, not paid again.
     fake.reset();
     fake.script(() => answer('REJECT'));
     const again = hooks();
-    expect(await council.review(request(ids), again.value)).toMatchObject({ verdict: 'APPROVE', council: { reason: 'MAJORITY' } });
+    expect(await council.review(request(ids), again.value)).toMatchObject({
+      verdict: 'APPROVE',
+      council: { reason: 'MAJORITY' },
+    });
     expect(fake.requests).toHaveLength(0);
     expect(again.steps).toEqual([]);
     const stored = await rows(ids.runId);
-    expect(stored.map((r: { judge: string; verdict: string }) => `${r.judge}:${r.verdict}`)).toEqual(['security:APPROVE', 'performance:REVISE', 'maintainability:APPROVE']);
-    expect(stored.every((r: { cost_usd: string; model: string; input_tokens: number }) => r.cost_usd === '0.00350000' && r.model === 'gpt-4o' && r.input_tokens === 1000)).toBe(true);
-    const [verdict] = await db.query('SELECT count(*)::int AS n, max(reason) AS reason FROM council_verdicts WHERE run_id = $1', [ids.runId]);
+    expect(stored.map((r: { judge: string; verdict: string }) => `${r.judge}:${r.verdict}`)).toEqual([
+      'security:APPROVE',
+      'performance:REVISE',
+      'maintainability:APPROVE',
+    ]);
+    expect(
+      stored.every(
+        (r: { cost_usd: string; model: string; input_tokens: number }) =>
+          r.cost_usd === '0.00350000' && r.model === 'gpt-4o' && r.input_tokens === 1000,
+      ),
+    ).toBe(true);
+    const [verdict] = await db.query(
+      'SELECT count(*)::int AS n, max(reason) AS reason FROM council_verdicts WHERE run_id = $1',
+      [ids.runId],
+    );
     expect(verdict).toEqual({ n: 1, reason: 'MAJORITY' });
 
     await db.query('DELETE FROM users WHERE id = $1', [ids.userId]);
@@ -123,7 +155,11 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
     // Spent $0.0105; each judge's worst case is ≈ $0.0033 (prompt + 256 output tokens): one more fits under $0.017.
     const second = hooks();
     const outcome = await council.review(
-      request(ids, { iteration: 2, councilMaxCostUsd: '0.017', files: [{ path: 'sum.mjs', content: 'export const sum = (a, b) => Number(a) + Number(b);\n' }] }),
+      request(ids, {
+        iteration: 2,
+        councilMaxCostUsd: '0.017',
+        files: [{ path: 'sum.mjs', content: 'export const sum = (a, b) => Number(a) + Number(b);\n' }],
+      }),
       second.value,
     );
     expect(outcome.council!.judges.map((j) => j.status)).toEqual(['completed', 'skipped', 'skipped']);
@@ -134,6 +170,14 @@ describe('CouncilModule in a worker context, on PostgreSQL with the real gateway
       ['skipped', '0.00000000'],
       ['skipped', '0.00000000'],
     ]);
-    expect(second.events[0].data.judges).toEqual(expect.arrayContaining([expect.objectContaining({ judge: 'maintainability', status: 'skipped', summary: expect.stringMatching(/worst case 0\.003\d+ USD on top of 0\.013\d+ USD would exceed it/) })]));
+    expect(second.events[0].data.judges).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          judge: 'maintainability',
+          status: 'skipped',
+          summary: expect.stringMatching(/worst case 0\.003\d+ USD on top of 0\.013\d+ USD would exceed it/),
+        }),
+      ]),
+    );
   });
 });

@@ -5,7 +5,11 @@ import { handler } from '../../tools/fake-llm-demo.mjs';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
-const tool = (name: string): ToolDefinition => ({ name, description: name, parameters: { type: 'object', properties: {} } });
+const tool = (name: string): ToolDefinition => ({
+  name,
+  description: name,
+  parameters: { type: 'object', properties: {} },
+});
 
 describe('fake LLM demo script (tools/fake-llm-demo.mjs)', () => {
   let fake: FakeLlm;
@@ -36,9 +40,16 @@ describe('fake LLM demo script (tools/fake-llm-demo.mjs)', () => {
         tools: [tool(name)],
         toolChoice: { name },
       });
-    expect((await ask('submit_plan')).toolCalls[0].arguments).toMatchObject({ summary: expect.any(String), steps: expect.any(Array) });
-    expect((await ask('write_files')).toolCalls[0].arguments).toMatchObject({ files: [{ path: file, content: expect.stringContaining('add') }] });
-    expect((await ask('write_tests')).toolCalls[0].arguments).toMatchObject({ files: [expect.objectContaining({ content: expect.stringContaining('add') })] });
+    expect((await ask('submit_plan')).toolCalls[0].arguments).toMatchObject({
+      summary: expect.any(String),
+      steps: expect.any(Array),
+    });
+    expect((await ask('write_files')).toolCalls[0].arguments).toMatchObject({
+      files: [{ path: file, content: expect.stringContaining('add') }],
+    });
+    expect((await ask('write_tests')).toolCalls[0].arguments).toMatchObject({
+      files: [expect.objectContaining({ content: expect.stringContaining('add') })],
+    });
     expect((await ask('submit_review')).toolCalls[0].arguments).toMatchObject({ verdict: 'APPROVE' });
   });
 });

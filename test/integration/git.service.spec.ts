@@ -15,7 +15,9 @@ const TOKEN = 'ghp_integrationSecretToken1234567890';
 
 function gitService(overrides: Partial<RepositoriesConfig> = {}): GitService {
   const base = repositoriesConfig();
-  const config = new ConfigService({ repositories: { ...base, allowLocal: true, allowHttp: true, allowPrivateHosts: true, ...overrides } });
+  const config = new ConfigService({
+    repositories: { ...base, allowLocal: true, allowHttp: true, allowPrivateHosts: true, ...overrides },
+  });
   return new GitService(config as unknown as ConfigService<never, true>);
 }
 
@@ -59,12 +61,18 @@ describe('GitService (real git)', () => {
   });
 
   it('reports a wrong or missing token as an authentication failure', async () => {
-    await expect(gitService().lsRemote(url, { token: 'wrong-token' })).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED', status: 422 });
+    await expect(gitService().lsRemote(url, { token: 'wrong-token' })).rejects.toMatchObject({
+      code: 'REPOSITORY_AUTH_FAILED',
+      status: 422,
+    });
     await expect(gitService().lsRemote(url)).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
   });
 
   it('reports a missing branch', async () => {
-    await expect(gitService().resolveBranch(url, 'missing', TOKEN)).rejects.toMatchObject({ code: 'BRANCH_NOT_FOUND', status: 422 });
+    await expect(gitService().resolveBranch(url, 'missing', TOKEN)).rejects.toMatchObject({
+      code: 'BRANCH_NOT_FOUND',
+      status: 422,
+    });
   });
 
   it('reports an unreachable remote and a remote that never answers, within the time bound', async () => {
@@ -72,21 +80,27 @@ describe('GitService (real git)', () => {
     await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((r) => closed.close(() => r()));
-    await expect(gitService().lsRemote(`http://127.0.0.1:${port}/a/b.git`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService().lsRemote(`http://127.0.0.1:${port}/a/b.git`)).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
 
     const silent: Server = createServer(() => undefined);
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const started = Date.now();
     try {
       await expect(
-        gitService({ lsRemoteTimeoutMs: 700 }).lsRemote(`http://127.0.0.1:${(silent.address() as AddressInfo).port}/a/b.git`),
+        gitService({ lsRemoteTimeoutMs: 700 }).lsRemote(
+          `http://127.0.0.1:${(silent.address() as AddressInfo).port}/a/b.git`,
+        ),
       ).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE', message: expect.stringContaining('no answer') });
       expect(Date.now() - started).toBeLessThan(15_000);
     } finally {
       silent.closeAllConnections();
       await new Promise<void>((r) => silent.close(() => r()));
     }
-    await expect(gitService().lsRemote(join(scratch, 'does-not-exist'))).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService().lsRemote(join(scratch, 'does-not-exist'))).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
   });
 
   it('refuses private and loopback hosts unless allowed, and pins git to the address it checked', async () => {
@@ -96,24 +110,40 @@ describe('GitService (real git)', () => {
       message: expect.stringContaining('loopback'),
     });
     const byName = `http://localhost:${port}/${repo.relative}`;
-    await expect(gitService({ allowPrivateHosts: false }).lsRemote(byName, { token: TOKEN })).rejects.toMatchObject({ code: 'REPOSITORY_URL_FORBIDDEN' });
+    await expect(gitService({ allowPrivateHosts: false }).lsRemote(byName, { token: TOKEN })).rejects.toMatchObject({
+      code: 'REPOSITORY_URL_FORBIDDEN',
+    });
     const info = await gitService().lsRemote(byName, { token: TOKEN });
     expect(info.headBranch).toBe('main');
-    await expect(gitService().lsRemote(`http://no-such-host.invalid/${repo.relative}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService().lsRemote(`http://no-such-host.invalid/${repo.relative}`)).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
   });
 
   it('refuses transports that are not enabled', async () => {
-    await expect(gitService({ allowLocal: false }).lsRemote(repo.path)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
-    await expect(gitService({ allowLocal: false }).lsRemote(`file://${repo.path}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
-    await expect(gitService({ allowHttp: false }).lsRemote(url, { token: TOKEN })).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
-    await expect(gitService().lsRemote(`ext::sh -c touch% ${join(scratch, 'pwned')}`)).rejects.toMatchObject({ code: 'REPOSITORY_UNREACHABLE' });
+    await expect(gitService({ allowLocal: false }).lsRemote(repo.path)).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
+    await expect(gitService({ allowLocal: false }).lsRemote(`file://${repo.path}`)).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
+    await expect(gitService({ allowHttp: false }).lsRemote(url, { token: TOKEN })).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
+    await expect(gitService().lsRemote(`ext::sh -c touch% ${join(scratch, 'pwned')}`)).rejects.toMatchObject({
+      code: 'REPOSITORY_UNREACHABLE',
+    });
     expect(existsSync(join(scratch, 'pwned'))).toBe(false);
   });
 
   it('clones, commits on a branch, formats a patch that git am applies to a fresh clone, and pushes; the token is never on a command line', async () => {
     const service = gitService();
     const dir = join(scratch, 'ws');
-    const { result: clone, hits, samples } = await commandLinesContaining(TOKEN, () => service.shallowClone(url, 'main', dir, TOKEN));
+    const {
+      result: clone,
+      hits,
+      samples,
+    } = await commandLinesContaining(TOKEN, () => service.shallowClone(url, 'main', dir, TOKEN));
     expect(samples).toBeGreaterThan(0);
     expect(hits).toEqual([]);
     expect(clone.branch).toBe('main');
@@ -129,7 +159,10 @@ describe('GitService (real git)', () => {
     expect(diff).toContain('-export const answer = 42;');
     expect(diff).toContain('+export const added = true;');
 
-    const sha = await service.commitAll(dir, 'quorum/task-1', 'Change the answer\n\nBody line.', { name: 'Quorum Bot', email: 'bot@quorum.test' });
+    const sha = await service.commitAll(dir, 'quorum/task-1', 'Change the answer\n\nBody line.', {
+      name: 'Quorum Bot',
+      email: 'bot@quorum.test',
+    });
     expect(sha).toMatch(/^[0-9a-f]{40}$/);
     const patch = await service.formatPatch(dir);
     expect(patch).toMatch(/^From [0-9a-f]{40} /);
@@ -141,7 +174,9 @@ describe('GitService (real git)', () => {
       git(['am', '-q'], target.dir, patch);
       expect(readFileSync(join(target.dir, 'src/index.js'), 'utf8')).toBe('export const answer = 43;\n');
       expect(readFileSync(join(target.dir, 'src/new.js'), 'utf8')).toBe('export const added = true;\n');
-      expect(git(['log', '-1', '--format=%an <%ae>%n%s'], target.dir).trim()).toBe('Quorum Bot <bot@quorum.test>\nChange the answer');
+      expect(git(['log', '-1', '--format=%an <%ae>%n%s'], target.dir).trim()).toBe(
+        'Quorum Bot <bot@quorum.test>\nChange the answer',
+      );
     } finally {
       target.cleanup();
     }
@@ -149,7 +184,9 @@ describe('GitService (real git)', () => {
     const push = await commandLinesContaining(TOKEN, () => service.push(dir, url, 'quorum/task-1', TOKEN));
     expect(push.hits).toEqual([]);
     expect(git(['rev-parse', 'refs/heads/quorum/task-1'], repo.path).trim()).toBe(sha);
-    await expect(service.push(dir, url, 'quorum/task-1', 'bad-token')).rejects.toMatchObject({ code: 'REPOSITORY_AUTH_FAILED' });
+    await expect(service.push(dir, url, 'quorum/task-1', 'bad-token')).rejects.toMatchObject({
+      code: 'REPOSITORY_AUTH_FAILED',
+    });
   });
 
   it('re-creates the same commit from a patch on a fresh clone (the pull-request path)', async () => {
@@ -190,7 +227,9 @@ describe('GitService (real git)', () => {
       });
       expect(existsSync(dir)).toBe(false);
       expect(existsSync(gitDirFor(dir))).toBe(false);
-      await expect(gitService({ maxFiles: 10 }).shallowClone(repo.path, 'main', dir)).resolves.toMatchObject({ files: 2 });
+      await expect(gitService({ maxFiles: 10 }).shallowClone(repo.path, 'main', dir)).resolves.toMatchObject({
+        files: 2,
+      });
     } finally {
       big.cleanup();
     }
@@ -220,7 +259,9 @@ describe('GitService (real git)', () => {
       const cancel = new AbortController();
       setTimeout(() => cancel.abort(new Error('cancelled')), 300);
       const started = Date.now();
-      await expect(gitService().shallowClone(`${slow.url}/${big.relative}`, 'main', dir, TOKEN, undefined, cancel.signal)).rejects.toThrow('cancelled');
+      await expect(
+        gitService().shallowClone(`${slow.url}/${big.relative}`, 'main', dir, TOKEN, undefined, cancel.signal),
+      ).rejects.toThrow('cancelled');
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(existsSync(dir)).toBe(false);
       expect(existsSync(gitDirFor(dir))).toBe(false);
@@ -265,7 +306,9 @@ describe('GitService.patchFromFiles', () => {
     } finally {
       rmSync(target, { recursive: true, force: true });
     }
-    await expect(service.patchFromFiles([], [{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({ code: 'UNSAFE_PATH' });
+    await expect(service.patchFromFiles([], [{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
+    });
   });
 });
 
@@ -273,7 +316,10 @@ describe('GitService.patchFromFiles on top of the task’s own files', () => {
   it('patches only the change, and applies where the base files are', async () => {
     const service = gitService();
     const base = [{ path: 'sum.js', content: 'export const sum = (a, b) => a - b;\n' }];
-    const result = [{ path: 'sum.js', content: 'export const sum = (a, b) => a + b;\n' }, { path: 'sum.test.js', content: '// t\n' }];
+    const result = [
+      { path: 'sum.js', content: 'export const sum = (a, b) => a + b;\n' },
+      { path: 'sum.test.js', content: '// t\n' },
+    ];
     const patch = await service.patchFromFiles(base, result, 'Fix sum');
     expect(patch).toContain('-export const sum = (a, b) => a - b;');
     expect(patch).not.toContain('Subject: [PATCH] base');

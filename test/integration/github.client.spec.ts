@@ -11,7 +11,9 @@ describe('GitHubClient (against a local GitHub REST stand-in)', () => {
 
   beforeAll(async () => {
     github = await startFakeGitHub(TOKEN);
-    const config = new ConfigService({ repositories: { ...repositoriesConfig(), githubApiUrl: github.url, githubTimeoutMs: 1_000 } });
+    const config = new ConfigService({
+      repositories: { ...repositoriesConfig(), githubApiUrl: github.url, githubTimeoutMs: 1_000 },
+    });
     client = new GitHubClient(config as unknown as ConfigService<never, true>);
   });
   afterAll(async () => {
@@ -22,10 +24,21 @@ describe('GitHubClient (against a local GitHub REST stand-in)', () => {
     github.respond(() => undefined);
   });
 
-  const input = { owner: 'acme', repo: 'widgets', token: TOKEN, head: 'quorum/t1', base: 'main', title: 'Fix it', body: 'Plan…' };
+  const input = {
+    owner: 'acme',
+    repo: 'widgets',
+    token: TOKEN,
+    head: 'quorum/t1',
+    base: 'main',
+    title: 'Fix it',
+    body: 'Plan…',
+  };
 
   it('opens a pull request with the right head, base, title and body', async () => {
-    await expect(client.openPullRequest(input)).resolves.toEqual({ url: 'https://github.test/acme/widgets/pull/1', number: 1 });
+    await expect(client.openPullRequest(input)).resolves.toEqual({
+      url: 'https://github.test/acme/widgets/pull/1',
+      number: 1,
+    });
     expect(github.requests).toHaveLength(1);
     const [request] = github.requests;
     expect(request.method).toBe('POST');
@@ -42,17 +55,34 @@ describe('GitHubClient (against a local GitHub REST stand-in)', () => {
   });
 
   it('maps GitHub failures to clear problems', async () => {
-    await expect(client.openPullRequest({ ...input, head: 'quorum/t2', token: 'wrong' })).rejects.toMatchObject({ code: 'PULL_REQUEST_FAILED', status: 422 });
+    await expect(client.openPullRequest({ ...input, head: 'quorum/t2', token: 'wrong' })).rejects.toMatchObject({
+      code: 'PULL_REQUEST_FAILED',
+      status: 422,
+    });
     github.respond(() => ({ status: 404, body: { message: 'Not Found' } }));
     await expect(client.openPullRequest({ ...input, head: 'quorum/t3' })).rejects.toMatchObject({ status: 422 });
     github.respond(() => ({ status: 500, body: { message: 'boom' } }));
-    await expect(client.openPullRequest({ ...input, head: 'quorum/t4' })).rejects.toMatchObject({ code: 'PULL_REQUEST_FAILED', status: 502 });
+    await expect(client.openPullRequest({ ...input, head: 'quorum/t4' })).rejects.toMatchObject({
+      code: 'PULL_REQUEST_FAILED',
+      status: 502,
+    });
   });
 
   it('names the GitHub repository of a URL', () => {
-    expect(gitHubRepositoryOf('https://github.com/acme/widgets.git', 'https://api.github.com')).toEqual({ owner: 'acme', repo: 'widgets' });
-    expect(gitHubRepositoryOf('https://ghe.corp.test/team/app', 'https://ghe.corp.test/api/v3')).toEqual({ owner: 'team', repo: 'app' });
-    expect(gitHubRepositoryOf('file:///tmp/x/acme/widgets.git', 'https://api.github.com')).toEqual({ owner: 'acme', repo: 'widgets' });
-    expect(() => gitHubRepositoryOf('https://gitlab.com/acme/widgets', 'https://api.github.com')).toThrow(/github\.com/);
+    expect(gitHubRepositoryOf('https://github.com/acme/widgets.git', 'https://api.github.com')).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+    });
+    expect(gitHubRepositoryOf('https://ghe.corp.test/team/app', 'https://ghe.corp.test/api/v3')).toEqual({
+      owner: 'team',
+      repo: 'app',
+    });
+    expect(gitHubRepositoryOf('file:///tmp/x/acme/widgets.git', 'https://api.github.com')).toEqual({
+      owner: 'acme',
+      repo: 'widgets',
+    });
+    expect(() => gitHubRepositoryOf('https://gitlab.com/acme/widgets', 'https://api.github.com')).toThrow(
+      /github\.com/,
+    );
   });
 });

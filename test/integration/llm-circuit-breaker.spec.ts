@@ -41,8 +41,10 @@ describe('LLM circuit breaker shared through Redis, with fallback', () => {
     const gatewayA = first.app.get(LlmGatewayService);
     const gatewayB = second.app.get(LlmGatewayService);
     const breakerB = second.app.get(CircuitBreakerService);
-    fake.script(
-      (r) => (r.model === 'gpt-4o' ? { kind: 'error', status: 500, message: 'upstream down' } : { text: `served by ${r.model}` }),
+    fake.script((r) =>
+      r.model === 'gpt-4o'
+        ? { kind: 'error', status: 500, message: 'upstream down' }
+        : { text: `served by ${r.model}` },
     );
 
     // Two consecutive 500s (first attempt + one retry) open openai's circuit; local serves the call.
@@ -50,9 +52,10 @@ describe('LLM circuit breaker shared through Redis, with fallback', () => {
     const served = await gatewayA.call(req);
     expect(served).toMatchObject({ provider: 'local', text: 'served by qwen2.5-coder' });
     expect(fake.requests.map((r) => r.model)).toEqual(['gpt-4o', 'gpt-4o', 'qwen2.5-coder']);
-    const rows = await first.dataSource.query('SELECT provider, outcome, error_code FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [
-      req.context.runId,
-    ]);
+    const rows = await first.dataSource.query(
+      'SELECT provider, outcome, error_code FROM llm_usage WHERE run_id = $1 ORDER BY attempt',
+      [req.context.runId],
+    );
     expect(rows).toEqual([
       { provider: 'openai', outcome: 'error', error_code: 'server:500' },
       { provider: 'openai', outcome: 'error', error_code: 'server:500' },

@@ -9,7 +9,10 @@ const SUBMIT_PLAN: ToolDefinition = {
   description: 'Submit the plan',
   parameters: {
     type: 'object',
-    properties: { summary: { type: 'string' }, steps: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } } },
+    properties: {
+      summary: { type: 'string' },
+      steps: { type: 'array', items: { type: 'object', properties: { title: { type: 'string' } } } },
+    },
     required: ['summary', 'steps'],
   },
 };
@@ -64,25 +67,47 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
     expect(fake.requests[0]).toMatchObject({ format: 'openai', model: 'gpt-4o', stream: false });
     expect(fake.requests[0].headers.authorization).toBe('Bearer sk-test');
     expect(await usageRows(req.context.runId!)).toEqual([
-      expect.objectContaining({ provider: 'openai', model: 'gpt-4o', attempt: 1, input_tokens: 1200, output_tokens: 300, cached_input_tokens: 200, cost_usd: '0.00575000', outcome: 'success' }),
+      expect.objectContaining({
+        provider: 'openai',
+        model: 'gpt-4o',
+        attempt: 1,
+        input_tokens: 1200,
+        output_tokens: 300,
+        cached_input_tokens: 200,
+        cost_usd: '0.00575000',
+        outcome: 'success',
+      }),
     ]);
   });
 
   it('returns a tool call with parsed arguments', async () => {
-    fake.script('gpt-4o', { toolCalls: [{ name: 'submit_plan', arguments: { summary: 'S', steps: [{ title: 'one' }] } }] });
+    fake.script('gpt-4o', {
+      toolCalls: [{ name: 'submit_plan', arguments: { summary: 'S', steps: [{ title: 'one' }] } }],
+    });
     const result = await gateway.call(request({ tools: [SUBMIT_PLAN], toolChoice: { name: 'submit_plan' } }));
     expect(result.finishReason).toBe('tool_calls');
-    expect(result.toolCalls).toEqual([{ id: expect.any(String), name: 'submit_plan', arguments: { summary: 'S', steps: [{ title: 'one' }] } }]);
+    expect(result.toolCalls).toEqual([
+      { id: expect.any(String), name: 'submit_plan', arguments: { summary: 'S', steps: [{ title: 'one' }] } },
+    ]);
     const body = fake.requests[0].body as { tools: unknown[]; tool_choice: unknown };
     expect(body.tool_choice).toEqual({ type: 'function', function: { name: 'submit_plan' } });
     expect(body.tools).toHaveLength(1);
   });
 
   it('assembles a streamed tool call from deltas and streams text to onDelta', async () => {
-    const args = { summary: 'A longer summary that spans several chunks', steps: [{ title: 'first' }, { title: 'second' }] };
-    fake.script('gpt-4o', { text: 'Thinking about it…', toolCalls: [{ name: 'submit_plan', arguments: args }], usage: { input: 50, output: 40 } });
+    const args = {
+      summary: 'A longer summary that spans several chunks',
+      steps: [{ title: 'first' }, { title: 'second' }],
+    };
+    fake.script('gpt-4o', {
+      text: 'Thinking about it…',
+      toolCalls: [{ name: 'submit_plan', arguments: args }],
+      usage: { input: 50, output: 40 },
+    });
     const deltas: string[] = [];
-    const result = await gateway.call(request({ tools: [SUBMIT_PLAN], toolChoice: 'required', onDelta: (d) => deltas.push(d) }));
+    const result = await gateway.call(
+      request({ tools: [SUBMIT_PLAN], toolChoice: 'required', onDelta: (d) => deltas.push(d) }),
+    );
     expect(fake.requests[0].stream).toBe(true);
     expect(deltas.length).toBeGreaterThan(1);
     expect(deltas.join('')).toBe('Thinking about it…');
@@ -94,12 +119,21 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
   it('serves local models through LOCAL_LLM_BASE_URL at zero cost', async () => {
     fake.script('qwen2.5-coder', { text: 'local answer', usage: { input: 10, output: 5 } });
     const result = await gateway.call(request({ model: 'local:qwen2.5-coder' }));
-    expect(result).toMatchObject({ text: 'local answer', provider: 'local', model: 'qwen2.5-coder', costUsd: '0.00000000' });
+    expect(result).toMatchObject({
+      text: 'local answer',
+      provider: 'local',
+      model: 'qwen2.5-coder',
+      costUsd: '0.00000000',
+    });
     expect((fake.requests[0].body as { max_tokens?: number }).max_tokens).toBe(4096);
   });
 
   it('waits for retry-after on 429, then succeeds; both attempts are recorded', async () => {
-    fake.script('gpt-4o', { kind: 'error', status: 429, retryAfterSeconds: 1 }, { text: 'after the pause', usage: { input: 10, output: 2 } });
+    fake.script(
+      'gpt-4o',
+      { kind: 'error', status: 429, retryAfterSeconds: 1 },
+      { text: 'after the pause', usage: { input: 10, output: 2 } },
+    );
     const req = request();
     const result = await gateway.call(req);
     expect(result.text).toBe('after the pause');
@@ -138,7 +172,12 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
     expect(result.toolCalls[0].arguments).toEqual({ summary: 'ok', steps: [] });
     const rows = await usageRows(req.context.runId!);
     // The broken answer was billed: its tokens and cost are on record.
-    expect(rows[0]).toMatchObject({ outcome: 'malformed', input_tokens: 100, output_tokens: 20, cost_usd: '0.00045000' });
+    expect(rows[0]).toMatchObject({
+      outcome: 'malformed',
+      input_tokens: 100,
+      output_tokens: 20,
+      cost_usd: '0.00045000',
+    });
   });
 
   it('returns an answer without the expected tool call as is (the agent decides)', async () => {
@@ -159,7 +198,10 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
       req.context.userId = await createUserRow(ctx2.dataSource);
       const result = await ctx2.app.get(LlmGatewayService).call(req);
       expect(result).toMatchObject({ provider: 'local', text: 'local saves the day' });
-      const rows = await ctx2.dataSource.query('SELECT provider, outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [req.context.runId]);
+      const rows = await ctx2.dataSource.query(
+        'SELECT provider, outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt',
+        [req.context.runId],
+      );
       expect(rows).toEqual([
         { provider: 'openai', outcome: 'timeout' },
         { provider: 'openai', outcome: 'timeout' },
@@ -182,10 +224,15 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
 
   it('routes agents by AGENT_MODELS and DEFAULT_MODEL, and rejects unknown models', () => {
     expect(gateway.resolveModel('planner')).toEqual({ provider: 'openai', model: 'gpt-4o' });
-    expect(gateway.resolveModel('coder', 'anthropic:claude-sonnet-4-6')).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-6' });
+    expect(gateway.resolveModel('coder', 'anthropic:claude-sonnet-4-6')).toEqual({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-6',
+    });
     expect(gateway.assertModelRef('local')).toEqual({ provider: 'local', model: 'qwen2.5-coder' });
     expect(gateway.assertModelRef('local:qwen2.5-coder:7b')).toEqual({ provider: 'local', model: 'qwen2.5-coder:7b' });
-    expect(() => gateway.assertModelRef('acme:gpt-4o')).toThrow(expect.objectContaining({ code: 'UNKNOWN_MODEL', status: 400 }));
+    expect(() => gateway.assertModelRef('acme:gpt-4o')).toThrow(
+      expect.objectContaining({ code: 'UNKNOWN_MODEL', status: 400 }),
+    );
     expect(() => gateway.assertModelRef('openai:gpt-99')).toThrow(expect.objectContaining({ code: 'UNKNOWN_MODEL' }));
   });
 });

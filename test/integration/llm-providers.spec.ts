@@ -12,7 +12,14 @@ const WRITE_FILES: ToolDefinition = {
   parameters: {
     type: 'object',
     properties: {
-      files: { type: 'array', items: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } }, required: ['path', 'content'] } },
+      files: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: { path: { type: 'string' }, content: { type: 'string' } },
+          required: ['path', 'content'],
+        },
+      },
       notes: { type: 'string' },
     },
     required: ['files'],
@@ -90,7 +97,9 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
 
     it('returns a tool call, forced, with parsed arguments', async () => {
-      const args = { files: [{ path: 'src/add.ts', content: 'export const add = (a: number, b: number) => a + b;\n' }] };
+      const args = {
+        files: [{ path: 'src/add.ts', content: 'export const add = (a: number, b: number) => a + b;\n' }],
+      };
       fake.script(model, { toolCalls: [{ name: 'write_files', arguments: args }] });
       const result = await gateway.call(request({ tools: [WRITE_FILES], toolChoice: { name: 'write_files' } }));
       expect(result.finishReason).toBe('tool_calls');
@@ -99,10 +108,18 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
 
     it('assembles a streamed tool call', async () => {
-      const args = { files: [{ path: 'a.py', content: 'def add(a, b):\n    return a + b\n' }, { path: 'b.py', content: '"quoted" \\ text' }], notes: 'two files' };
+      const args = {
+        files: [
+          { path: 'a.py', content: 'def add(a, b):\n    return a + b\n' },
+          { path: 'b.py', content: '"quoted" \\ text' },
+        ],
+        notes: 'two files',
+      };
       fake.script(model, { text: 'Writing.', toolCalls: [{ name: 'write_files', arguments: args }] });
       const deltas: string[] = [];
-      const result = await gateway.call(request({ tools: [WRITE_FILES], toolChoice: 'required', onDelta: (d) => deltas.push(d) }));
+      const result = await gateway.call(
+        request({ tools: [WRITE_FILES], toolChoice: 'required', onDelta: (d) => deltas.push(d) }),
+      );
       expect(fake.requests[0].stream).toBe(true);
       expect(result.toolCalls).toEqual([{ id: expect.any(String), name: 'write_files', arguments: args }]);
       expect(deltas.join('')).toBe('Writing.');
@@ -131,15 +148,24 @@ describe('LLM providers through their real SDKs against the fake server', () => 
     });
 
     it('records what a stream cut mid-answer billed, then retries', async () => {
-      fake.script(model, { text: 'A long answer that never finishes', usage: { input: 3000, output: 50 }, cutAfterChunks: 2 }, { text: 'complete' });
+      fake.script(
+        model,
+        { text: 'A long answer that never finishes', usage: { input: 3000, output: 50 }, cutAfterChunks: 2 },
+        { text: 'complete' },
+      );
       const req = request({ onDelta: () => undefined });
       expect((await gateway.call(req)).text).toBe('complete');
-      const rows = await ctx.dataSource.query('SELECT outcome, input_tokens, cost_usd FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [
-        req.context.runId,
-      ]);
+      const rows = await ctx.dataSource.query(
+        'SELECT outcome, input_tokens, cost_usd FROM llm_usage WHERE run_id = $1 ORDER BY attempt',
+        [req.context.runId],
+      );
       expect(rows.map((r: { outcome: string }) => r.outcome)).toEqual(['error', 'success']);
       // Anthropic reports the prompt's tokens in message_start, before the cut: that attempt was billed.
-      if (provider === 'anthropic') expect(rows[0]).toMatchObject({ input_tokens: 3000, cost_usd: prices.cost(provider, model, { inputTokens: 3000, outputTokens: 1, cachedInputTokens: 0 }) });
+      if (provider === 'anthropic')
+        expect(rows[0]).toMatchObject({
+          input_tokens: 3000,
+          cost_usd: prices.cost(provider, model, { inputTokens: 3000, outputTokens: 1, cachedInputTokens: 0 }),
+        });
     });
 
     it('does not retry or fall back on a validation error', async () => {
@@ -160,7 +186,9 @@ describe('LLM providers through their real SDKs against the fake server', () => 
       const breaker = ctx.app.get(CircuitBreakerService);
       await breaker.reset(provider);
       let failing = true;
-      fake.script((r) => (r.model === model && failing ? { kind: 'error', status: 500 } : { text: `served by ${r.model}` }));
+      fake.script((r) =>
+        r.model === model && failing ? { kind: 'error', status: 500 } : { text: `served by ${r.model}` },
+      );
       const first = await gateway.call(request());
       const fallbackProvider = provider === 'openai' ? 'anthropic' : 'openai';
       expect(first.provider).toBe(fallbackProvider);
@@ -199,7 +227,13 @@ describe('the per-call deadline on each provider', () => {
 
   beforeAll(async () => {
     fake = await startFakeLlm();
-    ctx = await createLlmContext({ env: fakeLlmEnv(fake, { LLM_TIMEOUT_MS: String(TIMEOUT_MS), LLM_MAX_RETRIES: '0', LLM_BREAKER_FAILURE_THRESHOLD: '100' }) });
+    ctx = await createLlmContext({
+      env: fakeLlmEnv(fake, {
+        LLM_TIMEOUT_MS: String(TIMEOUT_MS),
+        LLM_MAX_RETRIES: '0',
+        LLM_BREAKER_FAILURE_THRESHOLD: '100',
+      }),
+    });
     gateway = ctx.app.get(LlmGatewayService);
     userId = await createUserRow(ctx.dataSource);
   });
@@ -217,9 +251,11 @@ describe('the per-call deadline on each provider', () => {
       ...over,
     });
     const outcomes = async (req: LlmCallRequest) =>
-      (await ctx.dataSource.query('SELECT outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [req.context.runId])).map(
-        (row: { outcome: string }) => row.outcome,
-      );
+      (
+        await ctx.dataSource.query('SELECT outcome FROM llm_usage WHERE run_id = $1 ORDER BY attempt', [
+          req.context.runId,
+        ])
+      ).map((row: { outcome: string }) => row.outcome);
 
     it('times out a request that is never answered', async () => {
       fake.script(model, { kind: 'hang' });

@@ -36,9 +36,14 @@ function twoProcesses(cacheMs: { breaker: number; budgetLimit: number }) {
       LLM_FALLBACK_ORDER: 'local',
     });
     state.first = await createLlmContext({ env });
-    state.second = await createLlmContext({ env, databaseUrl: state.first.env.DATABASE_URL, redisPrefix: state.first.env.REDIS_PREFIX });
+    state.second = await createLlmContext({
+      env,
+      databaseUrl: state.first.env.DATABASE_URL,
+      redisPrefix: state.first.env.REDIS_PREFIX,
+    });
     // The local copies are only used once each process's subscription is confirmed.
-    const live = (ctx: LlmTestContext) => ctx.app.get(InvalidationBus).isLive() && ctx.app.get(PgNotifications).isLive();
+    const live = (ctx: LlmTestContext) =>
+      ctx.app.get(InvalidationBus).isLive() && ctx.app.get(PgNotifications).isLive();
     await waitFor(async () => live(state.first) && live(state.second));
   });
   afterAll(async () => {
@@ -125,7 +130,6 @@ describe('LLM gateway state kept per process, changed by another', () => {
     await expect(gatewayB.call(request(userId))).resolves.toMatchObject({ provider: 'openai' });
     expect(await breakerA.recordFailure('openai')).toBe('closed');
   });
-
 });
 
 describe('LLM gateway state kept per process, a message lost', () => {

@@ -13,7 +13,14 @@ describe('RunEventsService', () => {
   beforeAll(async () => {
     t = await createTestApp({ workerInProcess: false });
     const user = await registerUser(t);
-    const task = (await t.http().post('/api/v1/tasks').set(user.auth).send({ title: 't', description: 'd', language: 'python' }).expect(201)).body.task;
+    const task = (
+      await t
+        .http()
+        .post('/api/v1/tasks')
+        .set(user.auth)
+        .send({ title: 't', description: 'd', language: 'python' })
+        .expect(201)
+    ).body.task;
     const runId = (await t.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run.id;
     run = await t.app.get(DataSource).getRepository(Run).findOneByOrFail({ id: runId });
   });
@@ -24,9 +31,13 @@ describe('RunEventsService', () => {
   it('gives concurrent appends of one run a gapless, unique seq and publishes each once, after commit', async () => {
     const events = t.app.get(RunEventsService);
     const received: number[] = [];
-    const unsubscribe = await t.app.get(RunEventsBus).subscribe(events.channel(run.id), (message) => received.push(message.seq!));
+    const unsubscribe = await t.app
+      .get(RunEventsBus)
+      .subscribe(events.channel(run.id), (message) => received.push(message.seq!));
     const appended = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => events.transaction((manager) => events.append(manager, run, 'agent.started', { agent: 'x', iteration: i }))),
+      Array.from({ length: 40 }, (_, i) =>
+        events.transaction((manager) => events.append(manager, run, 'agent.started', { agent: 'x', iteration: i })),
+      ),
     );
     const seqs = appended.map((m) => m.seq!).sort((a, b) => a - b);
     expect(seqs).toEqual(Array.from({ length: 40 }, (_, i) => i + 2)); // seq 1 is run.queued
@@ -40,7 +51,9 @@ describe('RunEventsService', () => {
         throw new Error('rollback');
       }),
     ).rejects.toThrow('rollback');
-    const next = await events.transaction((manager) => events.append(manager, run, 'agent.completed', { agent: 'x', iteration: 0 }));
+    const next = await events.transaction((manager) =>
+      events.append(manager, run, 'agent.completed', { agent: 'x', iteration: 0 }),
+    );
     expect(next.seq).toBe(42);
     await until(async () => received.length >= 41);
     await unsubscribe();
@@ -49,6 +62,8 @@ describe('RunEventsService', () => {
 
   it('refuses an append outside RunEventsService.transaction()', async () => {
     const events = t.app.get(RunEventsService);
-    await expect(t.app.get(DataSource).transaction((manager) => events.append(manager, run, 'agent.started', {}))).rejects.toThrow(/RunEventsService.transaction/);
+    await expect(
+      t.app.get(DataSource).transaction((manager) => events.append(manager, run, 'agent.started', {})),
+    ).rejects.toThrow(/RunEventsService.transaction/);
   });
 });

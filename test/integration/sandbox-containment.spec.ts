@@ -36,7 +36,9 @@ describe('SandboxService containment (bwrap, real processes)', () => {
   /** After whatever the previous test did, the sandbox still runs an ordinary test. */
   async function expectHealthy(): Promise<void> {
     const dir = await workspace([{ path: 'ok.test.mjs', content: testFile(`test('fine', () => assert.ok(true));`) }]);
-    await expect(h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small })).resolves.toMatchObject({
+    await expect(
+      h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: small }),
+    ).resolves.toMatchObject({
       status: 'passed',
       passed: 1,
     });
@@ -121,7 +123,7 @@ for (const target of ${JSON.stringify([...outsideFiles, '/usr/quorum-escape.txt'
     expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['seed.txt', 'write.test.mjs']);
   });
 
-  it('keeps a cloned repository\'s .git read-only and hands the workspace back to its owner', async () => {
+  it("keeps a cloned repository's .git read-only and hands the workspace back to its owner", async () => {
     const dir = await workspace([
       {
         path: 'git.test.mjs',
@@ -137,12 +139,17 @@ test('writes a result', () => { writeFileSync('result.txt', 'ok'); });`),
     expect(result.failures[0]).toMatchObject({ name: 'plants a hook', message: expect.stringMatching(/EROFS/) });
     expect(existsSync(join(dir, '.git', 'hooks', 'post-commit'))).toBe(false);
     expect(existsSync(join(dir, 'result.txt'))).toBe(false);
-    for (const file of ['git.test.mjs', '.', '.git/HEAD']) expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
+    for (const file of ['git.test.mjs', '.', '.git/HEAD'])
+      expect(statSync(join(dir, file)).uid).toBe(process.getuid!());
   });
 
   it('refuses to bind anything but a workspace into the sandbox', async () => {
-    await expect(h.sandbox.runTests({ workspaceDir: h.dataDir, language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
-    await expect(h.sandbox.runTests({ workspaceDir: '/', language: 'javascript' })).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
+    await expect(h.sandbox.runTests({ workspaceDir: h.dataDir, language: 'javascript' })).rejects.toMatchObject({
+      code: 'WORKSPACE_UNSAFE_PATH',
+    });
+    await expect(h.sandbox.runTests({ workspaceDir: '/', language: 'javascript' })).rejects.toMatchObject({
+      code: 'WORKSPACE_UNSAFE_PATH',
+    });
   });
 
   it('contains a fork bomb (RLIMIT_NPROC in its own user namespace), reports it and stays healthy', async () => {
@@ -182,9 +189,15 @@ test('fork bomb', () => {
   });
 
   it('kills code that loops forever at the wall-clock limit and reports a timeout', async () => {
-    const dir = await workspace([{ path: 'loop.test.mjs', content: testFile(`test('spins', () => { for (;;) {} });`) }]);
+    const dir = await workspace([
+      { path: 'loop.test.mjs', content: testFile(`test('spins', () => { for (;;) {} });`) },
+    ]);
     const started = Date.now();
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, timeoutSeconds: 2 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, timeoutSeconds: 2 },
+    });
     const elapsed = Date.now() - started;
     expect(result).toMatchObject({ status: 'timeout', timedOut: true });
     expect(result.error).toContain('2 s');
@@ -206,7 +219,11 @@ test('prints 100 MB', async () => {
     ]);
     const rssBefore = process.memoryUsage().rss;
     const started = Date.now();
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, maxOutputBytes: 64 * 1024 },
+    });
     expect(result).toMatchObject({ status: 'error', truncated: true });
     expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * 1024 * 1024);
@@ -221,7 +238,11 @@ test('prints 100 MB', async () => {
         content: `import unittest\n\nclass Loud(unittest.TestCase):\n    def test_prints(self):\n        line = "y" * 1023\n        for _ in range(100 * 1024):\n            print(line)\n`,
       },
     ]);
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'python',
+      limits: { ...small, maxOutputBytes: 64 * 1024 },
+    });
     expect(result).toMatchObject({ status: 'error', truncated: true });
     expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
   });
@@ -236,7 +257,11 @@ test('prints 100 MB', async () => {
 });`),
       },
     ]);
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, maxOutputBytes: 64 * 1024 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, maxOutputBytes: 64 * 1024 },
+    });
     expect(['failed', 'error']).toContain(result.status);
     expect(Buffer.byteLength(result.output)).toBeLessThanOrEqual(64 * 1024);
     await expectHealthy();
@@ -264,7 +289,8 @@ test('prints 100 MB', async () => {
     const dir = await workspace([
       {
         path: 'test_hog.py',
-        content: 'import unittest\n\nclass Hog(unittest.TestCase):\n    def test_allocates(self):\n        block = bytearray(1024 * 1024 * 1024)\n        self.assertEqual(len(block), 1024 ** 3)\n',
+        content:
+          'import unittest\n\nclass Hog(unittest.TestCase):\n    def test_allocates(self):\n        block = bytearray(1024 * 1024 * 1024)\n        self.assertEqual(len(block), 1024 ** 3)\n',
       },
     ]);
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', limits: small });
@@ -285,7 +311,12 @@ test('runs forever with a detached child', async () => {
       },
     ]);
     const controller = new AbortController();
-    const running = h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, timeoutSeconds: 30 }, signal: controller.signal });
+    const running = h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, timeoutSeconds: 30 },
+      signal: controller.signal,
+    });
     await waitFor(() => pidsWithMarker(marker).length > 0, 10_000);
     const abortedAt = Date.now();
     controller.abort();
@@ -307,7 +338,11 @@ test('fills the disk', () => {
 });`),
       },
     ]);
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 16 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, diskMb: 16 },
+    });
     expect(result).toMatchObject({ status: 'failed', failed: 1 });
     expect(result.failures[0].message).toContain('ENOSPC');
     expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['fill.test.mjs']);
@@ -316,7 +351,11 @@ test('fills the disk', () => {
   it('reports a workspace larger than the sandbox disk as an error', async () => {
     const dir = await workspace([{ path: 'ok.test.mjs', content: testFile(`test('fine', () => {});`) }]);
     writeFileSync(join(dir, 'huge.bin'), Buffer.alloc(10 * 1024 * 1024));
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { ...small, diskMb: 8 } });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { ...small, diskMb: 8 },
+    });
     expect(result).toMatchObject({ status: 'error', error: "The workspace does not fit in the sandbox's 8 MB disk." });
   });
 });

@@ -63,12 +63,21 @@ test('runs forever', async () => {
 `,
       },
     ]);
-    const timedOut = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { timeoutSeconds: 1 } });
+    const timedOut = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { timeoutSeconds: 1 },
+    });
     expect(timedOut).toMatchObject({ status: 'timeout', timedOut: true });
     await waitFor(() => pidsWithMarker(marker).length === 0, 1000);
 
     const controller = new AbortController();
-    const running = h.sandbox.runTests({ workspaceDir: dir, language: 'javascript', limits: { timeoutSeconds: 30 }, signal: controller.signal });
+    const running = h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'javascript',
+      limits: { timeoutSeconds: 30 },
+      signal: controller.signal,
+    });
     await waitFor(() => pidsWithMarker(marker).length > 0, 10_000);
     const abortedAt = Date.now();
     controller.abort();

@@ -74,15 +74,28 @@ describe('SandboxService runners (bwrap, real processes)', () => {
       { path: 'add.test.mjs', content: JS_TESTS },
     ]);
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript' });
-    expect(result).toMatchObject({ status: 'failed', passed: 3, failed: 1, total: 4, exitCode: 1, timedOut: false, truncated: false });
-    expect(result.failures).toEqual([{ name: 'edge cases > is wrong on purpose', message: expect.stringContaining('two plus two') }]);
+    expect(result).toMatchObject({
+      status: 'failed',
+      passed: 3,
+      failed: 1,
+      total: 4,
+      exitCode: 1,
+      timedOut: false,
+      truncated: false,
+    });
+    expect(result.failures).toEqual([
+      { name: 'edge cases > is wrong on purpose', message: expect.stringContaining('two plus two') },
+    ]);
     expect(result.output).toContain('✔ adds small numbers');
   });
 
   it('reports a fully passing javascript suite as passed', async () => {
     const dir = await workspace([
       { path: 'add.mjs', content: JS_LIB },
-      { path: 'test/add.test.mjs', content: JS_TESTS.replace(/test\('is wrong[^\n]+\n/, '').replace("'./add.mjs'", "'../add.mjs'") },
+      {
+        path: 'test/add.test.mjs',
+        content: JS_TESTS.replace(/test\('is wrong[^\n]+\n/, '').replace("'./add.mjs'", "'../add.mjs'"),
+      },
     ]);
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'javascript' });
     expect(result).toMatchObject({ status: 'passed', passed: 3, failed: 0, total: 3, exitCode: 0, failures: [] });
@@ -125,7 +138,9 @@ test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); as
     ]);
     const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python' });
     expect(result).toMatchObject({ status: 'failed', passed: 3, failed: 1, total: 4 });
-    expect(result.failures).toEqual([{ name: 'test_calc.CalcTest.test_add_wrong', message: 'AssertionError: 4 != 5 : two plus two' }]);
+    expect(result.failures).toEqual([
+      { name: 'test_calc.CalcTest.test_add_wrong', message: 'AssertionError: 4 != 5 : two plus two' },
+    ]);
     // -B: no __pycache__ left in the workspace
     expect((await h.workspaces.readFiles(dir)).map((f) => f.path)).toEqual(['calc.py', 'calc_test.py', 'test_calc.py']);
   });
@@ -146,13 +161,17 @@ test('imports resolve', () => { assert.equal(double(sum({ a: 1, b: 2 })), 6); as
     expect(result.failures.map((f) => f.name)).toEqual(['test_calc.CalcTest.test_add_wrong']);
   });
 
-  it('runs a custom command (argv, sandbox PATH) and parses it with the language\'s parser', async () => {
+  it("runs a custom command (argv, sandbox PATH) and parses it with the language's parser", async () => {
     const dir = await workspace([
       { path: 'calc.py', content: PY_LIB },
       { path: 'test_calc.py', content: PY_PREFIX_TESTS },
       { path: 'calc_test.py', content: PY_SUFFIX_TESTS },
     ]);
-    const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python', command: ['python3', '-m', 'unittest', '-v', 'calc_test'] });
+    const result = await h.sandbox.runTests({
+      workspaceDir: dir,
+      language: 'python',
+      command: ['python3', '-m', 'unittest', '-v', 'calc_test'],
+    });
     expect(result).toMatchObject({ status: 'passed', passed: 1, failed: 0, total: 1 });
   });
 
@@ -182,7 +201,9 @@ describe('SandboxService with a python that does not exist', () => {
     try {
       h = await createSandboxHarness({ SANDBOX_PYTHON: '/nonexistent/python3' });
       spy.mockRestore();
-      expect(warnings).toEqual([expect.stringContaining('SANDBOX_PYTHON=/nonexistent/python3 does not run in the sandbox')]);
+      expect(warnings).toEqual([
+        expect.stringContaining('SANDBOX_PYTHON=/nonexistent/python3 does not run in the sandbox'),
+      ]);
       const dir = await h.workspaces.create(randomUUID());
       await h.workspaces.writeFiles(dir, [{ path: 'test_x.py', content: PY_SUFFIX_TESTS }]);
       const result = await h.sandbox.runTests({ workspaceDir: dir, language: 'python' });

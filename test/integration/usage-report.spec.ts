@@ -10,7 +10,16 @@ describe('usage report: grouping, date filters, ownership', () => {
   const taskA = randomUUID();
 
   async function insert(userId: string, at: string, over: Partial<Record<string, unknown>> = {}) {
-    const row = { agent: 'coder', provider: 'openai', model: 'gpt-4o', task_id: taskA, input: 100, output: 10, cost: '0.00035000', ...over };
+    const row = {
+      agent: 'coder',
+      provider: 'openai',
+      model: 'gpt-4o',
+      task_id: taskA,
+      input: 100,
+      output: 10,
+      cost: '0.00035000',
+      ...over,
+    };
     await ctx.dataSource.query(
       `INSERT INTO llm_usage (user_id, task_id, agent, provider, model, attempt, input_tokens, output_tokens, cached_input_tokens, cost_usd, latency_ms, outcome, created_at)
        VALUES ($1, $2, $3, $4, $5, 1, $6, $7, 0, $8, 5, 'success', $9)`,
@@ -25,7 +34,11 @@ describe('usage report: grouping, date filters, ownership', () => {
     bob = await createUserRow(ctx.dataSource);
     await insert(alice, '2026-10-31T23:59:59.999Z');
     await insert(alice, '2026-11-01T00:00:00Z', { agent: 'planner' });
-    await insert(alice, '2026-11-01T12:00:00Z', { provider: 'anthropic', model: 'claude-sonnet-4-6', cost: '0.00045000' });
+    await insert(alice, '2026-11-01T12:00:00Z', {
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-6',
+      cost: '0.00045000',
+    });
     await insert(alice, '2026-11-02T08:00:00Z', { task_id: null, cost: '0.10000001' });
     await insert(bob, '2026-11-01T10:00:00Z', { cost: '9.00000000' });
   });
@@ -67,20 +80,36 @@ describe('usage report: grouping, date filters, ownership', () => {
   it('filters by from (inclusive) and to (exclusive), dates read as UTC', async () => {
     const oct = await usage.report({ id: alice, role: 'user' }, { to: '2026-11-01' });
     expect(oct.total.calls).toBe(1);
-    const day = await usage.report({ id: alice, role: 'user' }, { from: '2026-11-01T00:00:00', to: '2026-11-01T12:00:00Z' });
+    const day = await usage.report(
+      { id: alice, role: 'user' },
+      { from: '2026-11-01T00:00:00', to: '2026-11-01T12:00:00Z' },
+    );
     expect(day.total.calls).toBe(1);
-    const offset = await usage.report({ id: alice, role: 'user' }, { from: '2026-11-01T09:00:00+09:00', to: '2026-11-02' });
+    const offset = await usage.report(
+      { id: alice, role: 'user' },
+      { from: '2026-11-01T09:00:00+09:00', to: '2026-11-02' },
+    );
     expect(offset.total.calls).toBe(2);
     expect((await usage.report({ id: alice, role: 'user' }, {})).total.calls).toBe(4);
     expect((await usage.report({ id: alice, role: 'user' }, { groupBy: 'day', from: '2030-01-01' })).items).toEqual([]);
   });
 
   it('shows users only their own usage; admins may name a user', async () => {
-    expect((await usage.report({ id: bob, role: 'user' }, {})).total).toEqual({ calls: 1, inputTokens: 100, outputTokens: 10, costUsd: '9.00000000' });
-    await expect(usage.report({ id: bob, role: 'user' }, { userId: alice })).rejects.toMatchObject({ code: 'FORBIDDEN', status: 403 });
+    expect((await usage.report({ id: bob, role: 'user' }, {})).total).toEqual({
+      calls: 1,
+      inputTokens: 100,
+      outputTokens: 10,
+      costUsd: '9.00000000',
+    });
+    await expect(usage.report({ id: bob, role: 'user' }, { userId: alice })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+      status: 403,
+    });
     expect((await usage.report({ id: bob, role: 'user' }, { userId: bob })).total.calls).toBe(1);
     expect((await usage.report({ id: bob, role: 'admin' }, { userId: alice })).total.calls).toBe(4);
-    await expect(usage.report({ id: bob, role: 'admin' }, { userId: randomUUID() })).rejects.toMatchObject({ status: 404 });
+    await expect(usage.report({ id: bob, role: 'admin' }, { userId: randomUUID() })).rejects.toMatchObject({
+      status: 404,
+    });
   });
 
   it('writes concurrent records in shared batches, and one bad record fails alone', async () => {
@@ -109,11 +138,18 @@ describe('usage report: grouping, date filters, ownership', () => {
     ]);
     expect(results.filter((r) => r.status === 'rejected')).toHaveLength(1);
     expect(results[4].status).toBe('rejected');
-    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({ calls: 8, inputTokens: 8, outputTokens: 8, costUsd: '0.00000008' });
+    expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({
+      calls: 8,
+      inputTokens: 8,
+      outputTokens: 8,
+      costUsd: '0.00000008',
+    });
   });
 
   it('rejects a range whose end is not after its start', async () => {
-    await expect(usage.report({ id: alice, role: 'user' }, { from: '2026-11-02', to: '2026-11-01' })).rejects.toMatchObject({
+    await expect(
+      usage.report({ id: alice, role: 'user' }, { from: '2026-11-02', to: '2026-11-01' }),
+    ).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
       status: 400,
     });

@@ -13,7 +13,12 @@ import { createTestApp, TestApp } from '../support/test-app.js';
 import { answer, eventually, startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
 function envelope(type: EventEnvelope['type'], data: Record<string, unknown> = {}): EventEnvelope {
-  return { id: randomUUID(), type, createdAt: new Date().toISOString(), data: { taskId: randomUUID(), runId: randomUUID(), ...data } };
+  return {
+    id: randomUUID(),
+    type,
+    createdAt: new Date().toISOString(),
+    data: { taskId: randomUUID(), runId: randomUUID(), ...data },
+  };
 }
 
 describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', () => {
@@ -48,7 +53,9 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   });
 
   async function createUser(): Promise<string> {
-    const [row] = (await db.query('INSERT INTO users (email) VALUES ($1) RETURNING id', [`${randomUUID()}@example.com`])) as Array<{ id: string }>;
+    const [row] = (await db.query('INSERT INTO users (email) VALUES ($1) RETURNING id', [
+      `${randomUUID()}@example.com`,
+    ])) as Array<{ id: string }>;
     return row.id;
   }
 
@@ -61,10 +68,14 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   }
 
   async function settled(userId: string, webhookId: string, count = 1) {
-    return eventually(async () => {
-      const items = await deliveriesOf(userId, webhookId);
-      return items.length >= count && items.every((d) => d.status !== 'pending') && items;
-    }, 10_000, 'deliveries to settle');
+    return eventually(
+      async () => {
+        const items = await deliveriesOf(userId, webhookId);
+        return items.length >= count && items.every((d) => d.status !== 'pending') && items;
+      },
+      10_000,
+      'deliveries to settle',
+    );
   }
 
   it('delivers a recorded event, signed per Standard Webhooks, and logs the attempt', async () => {
@@ -87,16 +98,31 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     expect(verified).toEqual(event);
 
     const [delivery] = await settled(userId, hook.id);
-    expect(delivery).toMatchObject({ eventId: event.id, eventType: 'run.started', status: 'succeeded', attemptCount: 1, lastStatusCode: 200 });
+    expect(delivery).toMatchObject({
+      eventId: event.id,
+      eventType: 'run.started',
+      status: 'succeeded',
+      attemptCount: 1,
+      lastStatusCode: 200,
+    });
     expect(delivery.attempts).toEqual([
-      expect.objectContaining({ attempt: 1, statusCode: 200, responseBody: 'ok', error: null, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        attempt: 1,
+        statusCode: 200,
+        responseBody: 'ok',
+        error: null,
+        durationMs: expect.any(Number),
+      }),
     ]);
   });
 
   it('matches subscriptions by event filter, only enabled ones and only the owner’s', async () => {
     const userId = await createUser();
     const otherId = await createUser();
-    const completedOnly = await webhooks.create(userId, { url: `${receiver.url}/completed`, events: ['run.completed', 'run.failed'] });
+    const completedOnly = await webhooks.create(userId, {
+      url: `${receiver.url}/completed`,
+      events: ['run.completed', 'run.failed'],
+    });
     const all = await webhooks.create(userId, { url: `${receiver.url}/all`, events: ['*'] });
     const disabled = await webhooks.create(userId, { url: `${receiver.url}/disabled`, events: ['*'] });
     await webhooks.update(userId, disabled.id, { enabled: false });
@@ -110,7 +136,10 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     await settled(userId, completedOnly.id, 1);
 
     expect(receiver.requests.map((r) => r.path).sort()).toEqual(['/all', '/all', '/completed']);
-    expect((await deliveriesOf(userId, all.id)).map((d) => d.eventType).sort()).toEqual(['run.completed', 'run.started']);
+    expect((await deliveriesOf(userId, all.id)).map((d) => d.eventType).sort()).toEqual([
+      'run.completed',
+      'run.started',
+    ]);
     expect(await deliveriesOf(userId, disabled.id)).toEqual([]);
   });
 
@@ -135,7 +164,8 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     const hook = await webhooks.create(userId, { url: receiver.url, events: ['run.failed'] });
     receiver.respond((_req, index, res) => {
       if (index === 0) res.writeHead(500).end('boom');
-      else if (index === 1) setTimeout(() => res.writeHead(200).end('late'), 1_000); // past the 300 ms timeout
+      else if (index === 1)
+        setTimeout(() => res.writeHead(200).end('late'), 1_000); // past the 300 ms timeout
       else res.writeHead(204).end();
     });
     const event = envelope('run.failed');
@@ -178,7 +208,9 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     const retried = await webhooks.retryDelivery(userId, hook.id, failed.id);
     expect(retried.status).toBe('pending');
     await receiver.waitFor(4);
-    await expect(webhooks.retryDelivery(userId, hook.id, failed.id)).rejects.toMatchObject({ code: 'WEBHOOK_DELIVERY_IN_PROGRESS' });
+    await expect(webhooks.retryDelivery(userId, hook.id, failed.id)).rejects.toMatchObject({
+      code: 'WEBHOOK_DELIVERY_IN_PROGRESS',
+    });
     release();
     const [done] = await settled(userId, hook.id);
     expect(done).toMatchObject({ status: 'succeeded', attemptCount: 4, lastStatusCode: 200 });
@@ -216,12 +248,18 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     await webhooks.listDeliveries(userId, hook.id, {});
     expect(await deliveriesOf(userId, hook.id)).toHaveLength(1);
     await expect(webhooks.sendTest(userId, hook.id)).rejects.toMatchObject({ code: 'WEBHOOK_DISABLED' });
-    await expect(webhooks.retryDelivery(userId, hook.id, delivery.id)).rejects.toMatchObject({ code: 'WEBHOOK_DISABLED' });
+    await expect(webhooks.retryDelivery(userId, hook.id, delivery.id)).rejects.toMatchObject({
+      code: 'WEBHOOK_DISABLED',
+    });
     expect(receiver.requests).toHaveLength(1);
 
     // Enabling again clears the reason and the streak; deliveries resume.
     receiver.respond(answer(200));
-    expect(await webhooks.update(userId, hook.id, { enabled: true })).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+    expect(await webhooks.update(userId, hook.id, { enabled: true })).toMatchObject({
+      enabled: true,
+      disabledReason: null,
+      failingSince: null,
+    });
     await emit(userId, envelope('run.failed'));
     await receiver.waitFor(2);
   });
@@ -229,7 +267,9 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   it('disables the endpoint once it has failed for longer than WEBHOOK_DISABLE_AFTER (24 h)', async () => {
     const userId = await createUser();
     const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
-    await db.query(`UPDATE webhook_subscriptions SET failing_since = now() - interval '25 hours' WHERE id = $1`, [hook.id]);
+    await db.query(`UPDATE webhook_subscriptions SET failing_since = now() - interval '25 hours' WHERE id = $1`, [
+      hook.id,
+    ]);
     receiver.respond(answer(500));
     await emit(userId, envelope('run.started'));
     const [delivery] = await settled(userId, hook.id);
@@ -255,7 +295,10 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     expect(new Webhook(hook.secret).verify(request.body, headers)).toEqual(event);
 
     // After the grace period only the new secret signs.
-    await db.query(`UPDATE webhook_subscriptions SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`, [hook.id]);
+    await db.query(
+      `UPDATE webhook_subscriptions SET previous_secret_expires_at = now() - interval '1 second' WHERE id = $1`,
+      [hook.id],
+    );
     await emit(userId, envelope('run.completed'));
     const [, later] = await receiver.waitFor(2);
     const laterHeaders = later.headers as Record<string, string>;
@@ -282,7 +325,10 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     const queued = await webhooks.sendTest(userId, hook.id);
     expect(queued).toMatchObject({ eventType: 'webhook.test', status: 'pending' });
     const [request] = await receiver.waitFor(1);
-    const body = new Webhook(hook.secret).verify(request.body, request.headers as Record<string, string>) as EventEnvelope;
+    const body = new Webhook(hook.secret).verify(
+      request.body,
+      request.headers as Record<string, string>,
+    ) as EventEnvelope;
     expect(body).toMatchObject({ id: queued.eventId, type: 'webhook.test', data: { webhookId: hook.id } });
   });
 
@@ -291,7 +337,9 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
     // A second connection pool stands in for the process that died: it commits the outbox rows,
     // but its after-commit enqueue never runs (only the app's DataSource has the subscriber).
-    const crashed = new DataSource(dataSourceOptions({ url: t.databaseUrl, poolSize: 1, logging: false, migrationsRun: false }));
+    const crashed = new DataSource(
+      dataSourceOptions({ url: t.databaseUrl, poolSize: 1, logging: false, migrationsRun: false }),
+    );
     await crashed.initialize();
     const event = envelope('task.created');
     try {

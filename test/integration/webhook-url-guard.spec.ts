@@ -24,7 +24,9 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
     db = t.app.get(DataSource);
     webhooks = t.app.get(WebhooksService);
     receiver = await startWebhookReceiver();
-    [{ id: userId }] = await db.query('INSERT INTO users (email) VALUES ($1) RETURNING id', [`${randomUUID()}@example.com`]);
+    [{ id: userId }] = await db.query('INSERT INTO users (email) VALUES ($1) RETURNING id', [
+      `${randomUUID()}@example.com`,
+    ]);
   });
   afterAll(async () => {
     await receiver.close();
@@ -44,7 +46,13 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
     const id = randomUUID();
     await db.query(
       `INSERT INTO webhook_subscriptions (id, user_id, url, events, secret_ciphertext) VALUES ($1, $2, $3, $4, $5)`,
-      [id, userId, `http://localhost:${receiver.port}/hook`, ['*'], t.app.get(WebhookSecrets).seal(id, generateWebhookSecret())],
+      [
+        id,
+        userId,
+        `http://localhost:${receiver.port}/hook`,
+        ['*'],
+        t.app.get(WebhookSecrets).seal(id, generateWebhookSecret()),
+      ],
     );
     await db.transaction((manager) =>
       t.app.get(WebhookOutboxService).record(manager, userId, {
@@ -59,10 +67,16 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
       return items[0]?.status === 'failed' && items;
     });
     expect(delivery.attempts).toEqual([
-      expect.objectContaining({ attempt: 1, statusCode: null, error: expect.stringContaining('resolves to a loopback address') }),
+      expect.objectContaining({
+        attempt: 1,
+        statusCode: null,
+        error: expect.stringContaining('resolves to a loopback address'),
+      }),
     ]);
     expect(receiver.requests).toHaveLength(0);
-    await expect(webhooks.update(userId, id, { url: 'http://10.0.0.7/hook' })).rejects.toMatchObject({ code: 'WEBHOOK_URL_FORBIDDEN' });
+    await expect(webhooks.update(userId, id, { url: 'http://10.0.0.7/hook' })).rejects.toMatchObject({
+      code: 'WEBHOOK_URL_FORBIDDEN',
+    });
   });
 
   it('connects to the checked address while Host names the URL’s host (no second DNS lookup)', async () => {

@@ -41,11 +41,14 @@ export async function registerUser(t: TestApp, opts: RegisterUserOptions = {}): 
     .http()
     .post('/api/v1/auth/register')
     .send({ email, password, ...(opts.name ? { name: opts.name } : {}) });
-  if (registered.status !== 201) throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
+  if (registered.status !== 201)
+    throw new Error(`register failed: ${registered.status} ${JSON.stringify(registered.body)}`);
   const id = registered.body.user.id as string;
   const verified = opts.verified ?? true;
   const role = opts.role ?? 'user';
-  await t.app.get(DataSource).query('UPDATE users SET email_verified = $2, role = $3 WHERE id = $1', [id, verified, role]);
+  await t.app
+    .get(DataSource)
+    .query('UPDATE users SET email_verified = $2, role = $3 WHERE id = $1', [id, verified, role]);
   const login = await t.http().post('/api/v1/auth/login').send({ email, password });
   if (login.status !== 200 || !login.body.accessToken) {
     throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);

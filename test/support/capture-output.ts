@@ -8,7 +8,8 @@ import { createRequire } from 'node:module';
  */
 export function captureOutput(options: { passThrough?: boolean } = {}): { text(): string; restore(): void } {
   const pass = options.passThrough ?? false;
-  const size = (data: unknown) => (typeof data === 'string' ? Buffer.byteLength(data) : data instanceof Uint8Array ? data.length : 0);
+  const size = (data: unknown) =>
+    typeof data === 'string' ? Buffer.byteLength(data) : data instanceof Uint8Array ? data.length : 0;
   const chunks: string[] = [];
   const record = (data: unknown) => {
     if (typeof data === 'string') chunks.push(data);

@@ -28,7 +28,9 @@ export function scriptCouncil(fake: Pick<FakeLlm, 'script'>, script: CouncilScri
     write_tests: [...(script.write_tests ?? [])],
     reviewer: [...(script.reviewer ?? [])],
   };
-  const judges: Record<string, AgentReply[]> = Object.fromEntries(Object.entries(script.judges ?? {}).map(([name, replies]) => [name, [...replies]]));
+  const judges: Record<string, AgentReply[]> = Object.fromEntries(
+    Object.entries(script.judges ?? {}).map(([name, replies]) => [name, [...replies]]),
+  );
   const asked: string[] = [];
   fake.script((request) => {
     const tool = request.forcedTool ?? request.tools[0];
@@ -42,8 +44,15 @@ export function scriptCouncil(fake: Pick<FakeLlm, 'script'>, script: CouncilScri
       asked.push(tool);
       next = queues[tool]?.shift();
     }
-    if (!next) return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` } satisfies FakeReply;
-    if ('tool' in next) return { text: next.text, toolCalls: [{ name: tool, arguments: next.tool }], delayMs: next.delayMs, usage: next.usage } satisfies FakeReply;
+    if (!next)
+      return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` } satisfies FakeReply;
+    if ('tool' in next)
+      return {
+        text: next.text,
+        toolCalls: [{ name: tool, arguments: next.tool }],
+        delayMs: next.delayMs,
+        usage: next.usage,
+      } satisfies FakeReply;
     if ('text' in next) return { text: next.text } satisfies FakeReply;
     return next satisfies FakeReply;
   });
@@ -54,6 +63,11 @@ export function scriptCouncil(fake: Pick<FakeLlm, 'script'>, script: CouncilScri
   };
 }
 
-export const review = (verdict: 'APPROVE' | 'REVISE' | 'REJECT', issues: unknown[] = [], score?: number, summary = `${verdict.toLowerCase()} from the judge`): AgentReply => ({
+export const review = (
+  verdict: 'APPROVE' | 'REVISE' | 'REJECT',
+  issues: unknown[] = [],
+  score?: number,
+  summary = `${verdict.toLowerCase()} from the judge`,
+): AgentReply => ({
   tool: { verdict, summary, issues, ...(score !== undefined ? { score } : {}) },
 });

@@ -57,7 +57,8 @@ export async function startFakeGitHubOAuth(): Promise<FakeGitHubOAuth> {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (req.method === 'GET' && url.pathname === '/login/oauth/authorize') {
         const redirectUri = url.searchParams.get('redirect_uri');
-        if (url.searchParams.get('client_id') !== clientId || !redirectUri || !current) return json(res, 400, { error: 'bad request' });
+        if (url.searchParams.get('client_id') !== clientId || !redirectUri || !current)
+          return json(res, 400, { error: 'bad request' });
         const code = randomBytes(10).toString('hex');
         grants.set(code, {
           user: current,
@@ -77,11 +78,16 @@ export async function startFakeGitHubOAuth(): Promise<FakeGitHubOAuth> {
         tokenRequests.push(body);
         const grant = grants.get(body.code);
         grants.delete(body.code); // single use, as GitHub's codes are
-        if (body.client_id !== clientId || body.client_secret !== clientSecret) return json(res, 200, { error: 'incorrect_client_credentials' });
-        if (!grant || grant.redirectUri !== body.redirect_uri) return json(res, 200, { error: 'bad_verification_code' });
+        if (body.client_id !== clientId || body.client_secret !== clientSecret)
+          return json(res, 200, { error: 'incorrect_client_credentials' });
+        if (!grant || grant.redirectUri !== body.redirect_uri)
+          return json(res, 200, { error: 'bad_verification_code' });
         if (grant.challenge) {
-          const computed = createHash('sha256').update(body.code_verifier ?? '').digest('base64url');
-          if (grant.method !== 'S256' || computed !== grant.challenge) return json(res, 200, { error: 'bad_verification_code' });
+          const computed = createHash('sha256')
+            .update(body.code_verifier ?? '')
+            .digest('base64url');
+          if (grant.method !== 'S256' || computed !== grant.challenge)
+            return json(res, 200, { error: 'bad_verification_code' });
         }
         const token = `gho_${randomBytes(16).toString('hex')}`;
         tokens.set(token, grant.user);
@@ -93,9 +99,19 @@ export async function startFakeGitHubOAuth(): Promise<FakeGitHubOAuth> {
         if (!user) return json(res, 401, { message: 'Bad credentials' });
         if (url.pathname === '/user') {
           const primary = user.emails.find((e) => e.primary);
-          return json(res, 200, { id: user.id, login: user.login, name: user.name ?? null, avatar_url: user.avatar_url ?? null, email: primary?.email ?? null });
+          return json(res, 200, {
+            id: user.id,
+            login: user.login,
+            name: user.name ?? null,
+            avatar_url: user.avatar_url ?? null,
+            email: primary?.email ?? null,
+          });
         }
-        return json(res, 200, user.emails.map((e) => ({ ...e, visibility: 'private' })));
+        return json(
+          res,
+          200,
+          user.emails.map((e) => ({ ...e, visibility: 'private' })),
+        );
       }
       json(res, 404, { message: 'Not Found' });
     })();

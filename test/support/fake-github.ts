@@ -26,7 +26,8 @@ export interface FakeGitHub {
  */
 export async function startFakeGitHub(token: string): Promise<FakeGitHub> {
   const requests: RecordedGitHubRequest[] = [];
-  const pulls: Array<{ owner: string; repo: string; number: number; head: string; base: string; html_url: string }> = [];
+  const pulls: Array<{ owner: string; repo: string; number: number; head: string; base: string; html_url: string }> =
+    [];
   let responder: GitHubResponder | undefined;
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
@@ -61,17 +62,38 @@ export async function startFakeGitHub(token: string): Promise<FakeGitHub> {
         );
       }
       const body = recorded.body as { head?: string; base?: string; title?: string };
-      if (!body?.head || !body.base || !body.title) return send(res, 422, { message: 'Validation Failed', errors: [{ code: 'missing_field' }] });
+      if (!body?.head || !body.base || !body.title)
+        return send(res, 422, { message: 'Validation Failed', errors: [{ code: 'missing_field' }] });
       if (pulls.some((p) => p.owner === owner && p.repo === repo && p.head === body.head)) {
         return send(res, 422, {
           message: 'Validation Failed',
-          errors: [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${owner}:${body.head}.` }],
+          errors: [
+            {
+              resource: 'PullRequest',
+              code: 'custom',
+              message: `A pull request already exists for ${owner}:${body.head}.`,
+            },
+          ],
         });
       }
       const number = pulls.length + 1;
-      const pull = { owner, repo, number, head: body.head, base: body.base, html_url: `https://github.test/${owner}/${repo}/pull/${number}` };
+      const pull = {
+        owner,
+        repo,
+        number,
+        head: body.head,
+        base: body.base,
+        html_url: `https://github.test/${owner}/${repo}/pull/${number}`,
+      };
       pulls.push(pull);
-      send(res, 201, { id: 1000 + number, number, html_url: pull.html_url, state: 'open', head: { ref: body.head }, base: { ref: body.base } });
+      send(res, 201, {
+        id: 1000 + number,
+        number,
+        html_url: pull.html_url,
+        state: 'open',
+        head: { ref: body.head },
+        base: { ref: body.base },
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

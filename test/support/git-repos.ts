@@ -109,7 +109,9 @@ export async function startGitHttpServer(
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     authorizations.push(req.headers.authorization);
     if (!authorized(req.headers.authorization)) {
-      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Content-Type': 'text/plain' }).end('Unauthorized\n');
+      res
+        .writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"', 'Content-Type': 'text/plain' })
+        .end('Unauthorized\n');
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');

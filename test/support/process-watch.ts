@@ -4,7 +4,10 @@ import { readdirSync, readFileSync } from 'node:fs';
  * Samples the command line of every process on the machine (what `ps` shows anyone) while `work`
  * runs, and returns the command lines that contained `needle`.
  */
-export async function commandLinesContaining<T>(needle: string, work: () => Promise<T>): Promise<{ result: T; hits: string[]; samples: number }> {
+export async function commandLinesContaining<T>(
+  needle: string,
+  work: () => Promise<T>,
+): Promise<{ result: T; hits: string[]; samples: number }> {
   const hits: string[] = [];
   let samples = 0;
   let running = true;

@@ -18,22 +18,37 @@ export interface AgentScript {
   submit_review?: AgentReply[];
 }
 
-
 /** Installs a handler answering each agent from its own queue; an exhausted queue fails the test loudly. */
-export function scriptAgents(fake: Pick<FakeLlm, 'script'>, script: AgentScript): { remaining: () => Record<string, number> } {
-  const queues = Object.fromEntries(Object.entries(script).map(([tool, replies]) => [tool, [...(replies ?? [])]])) as Record<string, AgentReply[]>;
+export function scriptAgents(
+  fake: Pick<FakeLlm, 'script'>,
+  script: AgentScript,
+): { remaining: () => Record<string, number> } {
+  const queues = Object.fromEntries(
+    Object.entries(script).map(([tool, replies]) => [tool, [...(replies ?? [])]]),
+  ) as Record<string, AgentReply[]>;
   fake.script((request) => {
     const tool = request.forcedTool ?? request.tools[0];
     const next = queues[tool]?.shift();
-    if (!next) return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` } satisfies FakeReply;
-    if ('tool' in next) return { text: next.text, toolCalls: [{ name: tool, arguments: next.tool }], delayMs: next.delayMs, usage: next.usage } satisfies FakeReply;
+    if (!next)
+      return { kind: 'error', status: 400, message: `no scripted answer left for ${tool}` } satisfies FakeReply;
+    if ('tool' in next)
+      return {
+        text: next.text,
+        toolCalls: [{ name: tool, arguments: next.tool }],
+        delayMs: next.delayMs,
+        usage: next.usage,
+      } satisfies FakeReply;
     if ('text' in next) return { text: next.text } satisfies FakeReply;
     return next satisfies FakeReply;
   });
   return { remaining: () => Object.fromEntries(Object.entries(queues).map(([tool, queue]) => [tool, queue.length])) };
 }
 
-export async function until<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 15_000, intervalMs = 50): Promise<T> {
+export async function until<T>(
+  probe: () => Promise<T | undefined | null | false>,
+  timeoutMs = 15_000,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -44,14 +59,25 @@ export async function until<T>(probe: () => Promise<T | undefined | null | false
 }
 
 /** Polls GET /agents/runs/:id until the run reaches one of `statuses`. */
-export async function waitForRun(t: TestApp, auth: Record<string, string>, runId: string, statuses: string[], timeoutMs = 60_000) {
+export async function waitForRun(
+  t: TestApp,
+  auth: Record<string, string>,
+  runId: string,
+  statuses: string[],
+  timeoutMs = 60_000,
+) {
   return until(async () => {
     const res = await t.http().get(`/api/v1/agents/runs/${runId}`).set(auth);
     return statuses.includes(res.body.status) ? (res.body as RunBody) : undefined;
   }, timeoutMs);
 }
 
-export async function runEvents(t: TestApp, auth: Record<string, string>, runId: string, after = 0): Promise<EventBody[]> {
+export async function runEvents(
+  t: TestApp,
+  auth: Record<string, string>,
+  runId: string,
+  after = 0,
+): Promise<EventBody[]> {
   const res = await t.http().get(`/api/v1/agents/runs/${runId}/events?after=${after}`).set(auth).expect(200);
   return res.body.items as EventBody[];
 }
@@ -64,7 +90,18 @@ export interface RunBody {
   error?: string;
   errorCode?: string;
   usage: { inputTokens: number; outputTokens: number; costUsd: string };
-  steps: Array<{ id: string; agent: string; status: string; iteration: number; costUsd: string; inputTokens: number; outputTokens: number; provider: string | null; model: string | null; summary: string | null }>;
+  steps: Array<{
+    id: string;
+    agent: string;
+    status: string;
+    iteration: number;
+    costUsd: string;
+    inputTokens: number;
+    outputTokens: number;
+    provider: string | null;
+    model: string | null;
+    summary: string | null;
+  }>;
 }
 
 export interface EventBody {
@@ -87,7 +124,13 @@ export function readSse(
   path: string,
   headers: Record<string, string>,
   options: { stopWhen?: (event: SseEvent, all: SseEvent[]) => boolean; timeoutMs?: number } = {},
-): Promise<{ status: number; contentType: string | undefined; events: SseEvent[]; comments: string[]; ended: boolean }> {
+): Promise<{
+  status: number;
+  contentType: string | undefined;
+  events: SseEvent[];
+  comments: string[];
+  ended: boolean;
+}> {
   const server = t.app.getHttpServer();
   if (!server.listening) server.listen(0, '127.0.0.1');
   return new Promise((resolve, reject) => {
@@ -95,28 +138,31 @@ export function readSse(
       const { port } = server.address() as AddressInfo;
       const events: SseEvent[] = [];
       const comments: string[] = [];
-      const req = httpRequest({ host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } }, (res) => {
-        let done = false;
-        const finish = (ended: boolean) => {
-          if (done) return;
-          done = true;
-          clearTimeout(timer);
-          resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], events, comments, ended });
-          req.destroy();
-        };
-        const parser = createParser({
-          onEvent: (event) => {
-            events.push({ id: event.id, event: event.event, data: event.data });
-            if (options.stopWhen?.(events.at(-1)!, events)) finish(false);
-          },
-          onComment: (comment) => comments.push(comment),
-        });
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => parser.feed(chunk));
-        res.on('end', () => finish(true));
-        res.on('error', () => finish(false));
-        const timer = setTimeout(() => finish(false), options.timeoutMs ?? 15_000);
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path, headers: { Accept: 'text/event-stream', ...headers } },
+        (res) => {
+          let done = false;
+          const finish = (ended: boolean) => {
+            if (done) return;
+            done = true;
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, contentType: res.headers['content-type'], events, comments, ended });
+            req.destroy();
+          };
+          const parser = createParser({
+            onEvent: (event) => {
+              events.push({ id: event.id, event: event.event, data: event.data });
+              if (options.stopWhen?.(events.at(-1)!, events)) finish(false);
+            },
+            onComment: (comment) => comments.push(comment),
+          });
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => parser.feed(chunk));
+          res.on('end', () => finish(true));
+          res.on('error', () => finish(false));
+          const timer = setTimeout(() => finish(false), options.timeoutMs ?? 15_000);
+        },
+      );
       req.on('error', reject);
       req.end();
     };

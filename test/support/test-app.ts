@@ -75,7 +75,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const restore = applyEnv(env);
   try {
     const moduleRef = await Test.createTestingModule({
-      imports: [await AppModule.register({ workerInProcess: options.workerInProcess ?? true }), ...(options.imports ?? [])],
+      imports: [
+        await AppModule.register({ workerInProcess: options.workerInProcess ?? true }),
+        ...(options.imports ?? []),
+      ],
     }).compile();
     const app = moduleRef.createNestApplication<NestExpressApplication>({ bodyParser: false, bufferLogs: true });
     configureHttpApp(app);

@@ -13,7 +13,11 @@ export async function resolve(specifier, context, next) {
     const target = new URL(`src/${specifier.slice(5)}`, root);
     return next(tsTwin(target) ?? target.href, context);
   }
-  if ((specifier.startsWith('./') || specifier.startsWith('../')) && specifier.endsWith('.js') && context.parentURL?.startsWith('file:')) {
+  if (
+    (specifier.startsWith('./') || specifier.startsWith('../')) &&
+    specifier.endsWith('.js') &&
+    context.parentURL?.startsWith('file:')
+  ) {
     const target = new URL(specifier, context.parentURL);
     const twin = tsTwin(target);
     if (twin) return { url: twin, shortCircuit: true, format: 'module' };

@@ -21,9 +21,11 @@ export interface WebhookReceiver {
   close(): Promise<void>;
 }
 
-export const answer = (status: number, body = '', headers: Record<string, string> = {}): Responder => (_req, _i, res) => {
-  res.writeHead(status, headers).end(body);
-};
+export const answer =
+  (status: number, body = '', headers: Record<string, string> = {}): Responder =>
+  (_req, _i, res) => {
+    res.writeHead(status, headers).end(body);
+  };
 
 /** A webhook subscriber speaking plain HTTP on 127.0.0.1 (ephemeral port); answers 200 unless told otherwise. */
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
@@ -34,7 +36,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
-      const received = { path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), receivedAt: Date.now() };
+      const received = {
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        receivedAt: Date.now(),
+      };
       const index = requests.push(received) - 1;
       open.add(res);
       res.on('close', () => open.delete(res));
@@ -67,7 +74,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
 }
 
 /** Polls `check` until it returns a truthy value. */
-export async function eventually<T>(check: () => Promise<T | undefined | null | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined | null | false>,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

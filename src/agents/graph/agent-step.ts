@@ -27,7 +27,11 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
   const done = ctx.recovering ? await deps.progress.completedStep(ctx.run.id, spec.stepKey) : null;
   if (done) return spec.schema.parse(done.output);
 
-  const step = await deps.progress.startStep(ctx.run, { agent: spec.agent, iteration: spec.iteration, stepKey: spec.stepKey });
+  const step = await deps.progress.startStep(ctx.run, {
+    agent: spec.agent,
+    iteration: spec.iteration,
+    stepKey: spec.stepKey,
+  });
   const usage: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
   let costUsd = '0';
   let provider: string | null = null;
@@ -39,14 +43,26 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
   try {
     for (let attempt = 0; attempt < 2; attempt++) {
       const result = await deps.llm.call({
-        context: { userId: ctx.run.userId, agent: spec.agent, taskId: ctx.run.taskId, runId: ctx.run.id, stepId: step.id },
+        context: {
+          userId: ctx.run.userId,
+          agent: spec.agent,
+          taskId: ctx.run.taskId,
+          runId: ctx.run.id,
+          stepId: step.id,
+        },
         model: modelOverride,
         messages,
         tools: [TOOLS[spec.tool]],
         toolChoice: { name: spec.tool },
         signal,
         onDelta: deps.streamDeltas
-          ? (text) => void deps.events.publishDelta(ctx.run, { agent: spec.agent, iteration: spec.iteration, stepId: step.id, text })
+          ? (text) =>
+              void deps.events.publishDelta(ctx.run, {
+                agent: spec.agent,
+                iteration: spec.iteration,
+                stepId: step.id,
+                text,
+              })
           : undefined,
       });
       usage.inputTokens += result.usage.inputTokens;
@@ -73,13 +89,19 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
         messages.push({ role: 'user', content: correctiveMessage(spec.tool, problem.error) });
         continue;
       }
-      throw new AgentStepError('AGENT_NO_TOOL_CALL', `The ${spec.agent} did not call ${spec.tool} after a corrective retry (${problem.error}).`);
+      throw new AgentStepError(
+        'AGENT_NO_TOOL_CALL',
+        `The ${spec.agent} did not call ${spec.tool} after a corrective retry (${problem.error}).`,
+      );
     }
     throw new AgentStepError('AGENT_NO_TOOL_CALL', `The ${spec.agent} did not call ${spec.tool}.`);
   } catch (error) {
     const failure =
       timeout.aborted && !ctx.signal.aborted
-        ? new AgentStepError('AGENT_TIMEOUT', `The ${spec.agent} did not answer within ${Math.round(deps.stepTimeoutMs / 1000)} s.`)
+        ? new AgentStepError(
+            'AGENT_TIMEOUT',
+            `The ${spec.agent} did not answer within ${Math.round(deps.stepTimeoutMs / 1000)} s.`,
+          )
         : error;
     await deps.progress.finishStep(ctx.run, step, {
       status: 'failed',
@@ -94,9 +116,15 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
   }
 }
 
-function readAnswer<T>(spec: AgentStepSpec<T>, toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>): { answer: T } | { error: string } {
+function readAnswer<T>(
+  spec: AgentStepSpec<T>,
+  toolCalls: Array<{ name: string; arguments: Record<string, unknown> }>,
+): { answer: T } | { error: string } {
   const call = toolCalls.find((candidate) => candidate.name === spec.tool);
-  if (!call) return { error: toolCalls.length > 0 ? `called ${toolCalls.map((c) => c.name).join(', ')} instead` : 'no tool call' };
+  if (!call)
+    return {
+      error: toolCalls.length > 0 ? `called ${toolCalls.map((c) => c.name).join(', ')} instead` : 'no tool call',
+    };
   const parsed = spec.schema.safeParse(call.arguments);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

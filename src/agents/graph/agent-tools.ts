@@ -11,14 +11,23 @@ const fileSchema = z.object({ path: z.string().min(1).max(255), content: z.strin
 export const planSchema = z.object({
   summary: z.string().min(1).max(4000),
   steps: z
-    .array(z.object({ title: z.string().min(1).max(300), detail: z.string().max(4000).optional().default(''), files: z.array(z.string().max(255)).max(50).optional().default([]) }))
+    .array(
+      z.object({
+        title: z.string().min(1).max(300),
+        detail: z.string().max(4000).optional().default(''),
+        files: z.array(z.string().max(255)).max(50).optional().default([]),
+      }),
+    )
     .max(30)
     .optional()
     .default([]),
 });
 export type Plan = z.infer<typeof planSchema>;
 
-export const writeFilesSchema = z.object({ files: z.array(fileSchema).min(1).max(50), notes: z.string().max(4000).optional() });
+export const writeFilesSchema = z.object({
+  files: z.array(fileSchema).min(1).max(50),
+  notes: z.string().max(4000).optional(),
+});
 export type WriteFiles = z.infer<typeof writeFilesSchema>;
 
 export const writeTestsSchema = z.object({ files: z.array(fileSchema).min(1).max(50) });
@@ -33,7 +42,10 @@ const fileArray = {
   type: 'array',
   items: {
     type: 'object',
-    properties: { path: { type: 'string', description: 'Path relative to the workspace root.' }, content: { type: 'string' } },
+    properties: {
+      path: { type: 'string', description: 'Path relative to the workspace root.' },
+      content: { type: 'string' },
+    },
     required: ['path', 'content'],
   },
 };
@@ -50,7 +62,11 @@ export const TOOLS = {
           type: 'array',
           items: {
             type: 'object',
-            properties: { title: { type: 'string' }, detail: { type: 'string' }, files: { type: 'array', items: { type: 'string' } } },
+            properties: {
+              title: { type: 'string' },
+              detail: { type: 'string' },
+              files: { type: 'array', items: { type: 'string' } },
+            },
             required: ['title'],
           },
         },

@@ -5,7 +5,8 @@ import type { Plan } from './agent-tools.js';
 /** The agents' instructions. Short on purpose: the tool schema carries the answer's shape. */
 const RUNNERS = {
   javascript: 'Tests run with `node --test` (ES modules, node:test and node:assert/strict).',
-  typescript: 'Tests run with `node --test` on TypeScript with types stripped (node:test and node:assert/strict; use .ts imports).',
+  typescript:
+    'Tests run with `node --test` on TypeScript with types stripped (node:test and node:assert/strict; use .ts imports).',
   python: 'Tests run with `python3 -m unittest discover` (files named test_*.py).',
 } as const;
 
@@ -20,12 +21,15 @@ export function renderFiles(files: TaskFile[]): string {
 
 export function renderPlan(plan: Plan | null): string {
   if (!plan) return '';
-  const steps = plan.steps.map((step, i) => `${i + 1}. ${step.title}${step.detail ? `: ${step.detail}` : ''}`).join('\n');
+  const steps = plan.steps
+    .map((step, i) => `${i + 1}. ${step.title}${step.detail ? `: ${step.detail}` : ''}`)
+    .join('\n');
   return `Plan: ${plan.summary}\n${steps}`;
 }
 
 export const SYSTEM = {
-  planner: 'You are the planner of a coding team. Break the task into a short plan. Answer only by calling submit_plan.',
+  planner:
+    'You are the planner of a coding team. Break the task into a short plan. Answer only by calling submit_plan.',
   coder: (language: RunInput['language']) =>
     `You are the coder of a coding team. Write complete ${language} source files (no tests). ${RUNNERS[language]} Answer only by calling write_files.`,
   tester: (language: RunInput['language']) =>

@@ -33,7 +33,12 @@ export abstract class RepositoryRunner {
    * Writes `files` over the checkout, commits them on `quorum/<task-id>` and stores the patch.
    * Null when nothing changed.
    */
-  abstract publish(run: Run, checkout: RepositoryCheckout, files: TaskFile[], message: { title: string; body: string }): Promise<PublishedRepositoryResult | null>;
+  abstract publish(
+    run: Run,
+    checkout: RepositoryCheckout,
+    files: TaskFile[],
+    message: { title: string; body: string },
+  ): Promise<PublishedRepositoryResult | null>;
   /** Removes the checkout; `keep` leaves it for inspection until the workspace sweep. */
   abstract release(run: Run, keep: boolean): Promise<void>;
 }

@@ -6,7 +6,10 @@ describe('submit_review parsing', () => {
       verdict: 'approve',
       summary: ' Looks fine. ',
       score: '7.5',
-      issues: [{ severity: 'WARNING', file: 'a.ts', line: '3', message: 'rename' }, { severity: 'info', file: '', line: null, message: 'ok' }],
+      issues: [
+        { severity: 'WARNING', file: 'a.ts', line: '3', message: 'rename' },
+        { severity: 'info', file: '', line: null, message: 'ok' },
+      ],
     });
     expect(r).toEqual({
       ok: true,
@@ -41,8 +44,16 @@ describe('submit_review parsing', () => {
     const call = (args: unknown) => ({ id: '1', name: 'submit_review', arguments: args as Record<string, unknown> });
     expect(extractSubmitReview([])).toEqual({ ok: false, error: 'no submit_review tool call' });
     expect(extractSubmitReview([{ id: '1', name: 'write_files', arguments: {} }]).ok).toBe(false);
-    expect(extractSubmitReview([call({ verdict: 'APPROVE', summary: 's', issues: [] }), call({ verdict: 'APPROVE', summary: 's', issues: [] })]).ok).toBe(false);
-    expect(extractSubmitReview([call({ verdict: 'REJECT', summary: 's', issues: [] })])).toMatchObject({ ok: true, review: { verdict: 'REJECT' } });
+    expect(
+      extractSubmitReview([
+        call({ verdict: 'APPROVE', summary: 's', issues: [] }),
+        call({ verdict: 'APPROVE', summary: 's', issues: [] }),
+      ]).ok,
+    ).toBe(false);
+    expect(extractSubmitReview([call({ verdict: 'REJECT', summary: 's', issues: [] })])).toMatchObject({
+      ok: true,
+      review: { verdict: 'REJECT' },
+    });
   });
 
   it('publishes a JSON schema with the fixed field names', () => {

@@ -17,7 +17,12 @@ export const SUBMIT_REVIEW_TOOL: ToolDefinition = {
     properties: {
       verdict: { type: 'string', enum: ['APPROVE', 'REVISE', 'REJECT'] },
       summary: { type: 'string', description: 'One paragraph explaining the verdict.' },
-      score: { type: 'number', minimum: 0, maximum: 10, description: 'Quality in your area, 0 (unusable) to 10 (exemplary).' },
+      score: {
+        type: 'number',
+        minimum: 0,
+        maximum: 10,
+        description: 'Quality in your area, 0 (unusable) to 10 (exemplary).',
+      },
       issues: {
         type: 'array',
         items: {
@@ -43,7 +48,10 @@ const MAX_TEXT = 4_000;
 
 const issueSchema = z
   .object({
-    severity: z.preprocess((v) => (typeof v === 'string' ? v.trim().toLowerCase() : v), z.enum(['critical', 'warning', 'info'])),
+    severity: z.preprocess(
+      (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+      z.enum(['critical', 'warning', 'info']),
+    ),
     file: z
       .string()
       .trim()
@@ -62,7 +70,10 @@ const issueSchema = z
 
 export const submitReviewSchema = z
   .object({
-    verdict: z.preprocess((v) => (typeof v === 'string' ? v.trim().toUpperCase() : v), z.enum(['APPROVE', 'REVISE', 'REJECT'])),
+    verdict: z.preprocess(
+      (v) => (typeof v === 'string' ? v.trim().toUpperCase() : v),
+      z.enum(['APPROVE', 'REVISE', 'REJECT']),
+    ),
     summary: z.string().trim().min(1).max(MAX_TEXT),
     score: z
       .preprocess((v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v), z.number().finite().min(0).max(10))
@@ -114,7 +125,8 @@ export function parseSubmitReview(args: unknown): ParseResult {
 export function extractSubmitReview(toolCalls: readonly ToolCall[]): ParseResult {
   const calls = toolCalls.filter((c) => c.name === SUBMIT_REVIEW_TOOL_NAME);
   if (calls.length === 0) return { ok: false, error: `no ${SUBMIT_REVIEW_TOOL_NAME} tool call` };
-  if (calls.length > 1) return { ok: false, error: `${calls.length} ${SUBMIT_REVIEW_TOOL_NAME} calls; exactly one is expected` };
+  if (calls.length > 1)
+    return { ok: false, error: `${calls.length} ${SUBMIT_REVIEW_TOOL_NAME} calls; exactly one is expected` };
   return parseSubmitReview(calls[0].arguments);
 }
 

@@ -54,7 +54,13 @@ export interface ReviewHooks {
   /** Closes it with usage, cost (decimal string) and a one-line summary. */
   finishStep(
     step: StepHandle,
-    outcome: { status: 'completed' | 'failed' | 'skipped'; usage?: LlmUsage; costUsd?: string; summary: string; error?: string },
+    outcome: {
+      status: 'completed' | 'failed' | 'skipped';
+      usage?: LlmUsage;
+      costUsd?: string;
+      summary: string;
+      error?: string;
+    },
   ): Promise<void>;
   /** Appends a run event (e.g. agent.started, agent.completed, council.completed). */
   emit(type: string, data: Record<string, unknown>): Promise<void>;

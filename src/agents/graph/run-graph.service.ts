@@ -93,7 +93,11 @@ export class RunGraphService implements OnModuleDestroy {
       const state = (snapshot.values as RunGraphChannels).run;
       if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
-      const outcome = state.outcome ?? { status: 'failed', code: 'AGENT_FAILED', reason: 'The run ended without an outcome.' };
+      const outcome = state.outcome ?? {
+        status: 'failed',
+        code: 'AGENT_FAILED',
+        reason: 'The run ended without an outcome.',
+      };
       if (ctx.repository) await this.publishRepository(ctx, state, result, outcome.status === 'completed');
       return { kind: 'finished', status: outcome.status, code: outcome.code, reason: outcome.reason, result };
     } finally {
@@ -110,7 +114,8 @@ export class RunGraphService implements OnModuleDestroy {
 
   /** A repository task works on a shallow clone of its branch (kept across plan approval). */
   private async prepareRepository(ctx: RunContext): Promise<void> {
-    if (!this.repositories) throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
+    if (!this.repositories)
+      throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
     ctx.repository = await this.repositories.prepare(ctx.run, ctx.signal);
   }
 
@@ -126,15 +131,27 @@ export class RunGraphService implements OnModuleDestroy {
    * file-set diff. The checkout goes once the run completes and stays (until the workspace sweep)
    * when it failed, for inspection.
    */
-  private async publishRepository(ctx: RunContext, state: RunGraphValues, result: RunResult, completed: boolean): Promise<void> {
+  private async publishRepository(
+    ctx: RunContext,
+    state: RunGraphValues,
+    result: RunResult,
+    completed: boolean,
+  ): Promise<void> {
     const checkout = ctx.repository!;
     try {
       if (ctx.run.input.mode === 'build') {
-        const plan = state.plan ? `${state.plan.summary}\n\n${state.plan.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n')}` : '';
-        const published = await this.repositories!.publish(ctx.run, checkout, mergeFiles(state.files, state.testFiles), {
-          title: ctx.run.input.title,
-          body: plan,
-        });
+        const plan = state.plan
+          ? `${state.plan.summary}\n\n${state.plan.steps.map((s, i) => `${i + 1}. ${s.title}`).join('\n')}`
+          : '';
+        const published = await this.repositories!.publish(
+          ctx.run,
+          checkout,
+          mergeFiles(state.files, state.testFiles),
+          {
+            title: ctx.run.input.title,
+            body: plan,
+          },
+        );
         result.repository = published;
         result.diff = published?.diff ?? '';
       } else {
@@ -150,7 +167,9 @@ export class RunGraphService implements OnModuleDestroy {
 
   /** Drops a finished run's checkpoints (best effort: they are only needed while a run can continue). */
   async forget(runId: string): Promise<void> {
-    await this.checkpointer.deleteThread(runId).catch((error: unknown) => this.logger.warn({ err: error, runId }, 'deleting checkpoints failed'));
+    await this.checkpointer
+      .deleteThread(runId)
+      .catch((error: unknown) => this.logger.warn({ err: error, runId }, 'deleting checkpoints failed'));
   }
 
   async onModuleDestroy(): Promise<void> {

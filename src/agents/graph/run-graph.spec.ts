@@ -35,7 +35,13 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     setIteration: async (run: Run, iteration: number) => void (run.iteration = iteration),
     startStep: async (_run: Run, start: { agent: string; iteration: number }) => {
       steps.push(`${start.agent}:${start.iteration}`);
-      return { id: `step-${steps.length}`, agent: start.agent, iteration: start.iteration, provider: null, model: null };
+      return {
+        id: `step-${steps.length}`,
+        agent: start.agent,
+        iteration: start.iteration,
+        provider: null,
+        model: null,
+      };
     },
     finishStep: async () => undefined,
     emit: async (_run: Run, type: string) => void emitted.push(type),
@@ -82,7 +88,15 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     taskId: 'task',
     userId: 'user',
     iteration: 0,
-    input: { title: 't', description: 'd', language: 'javascript', mode, repositoryId: null, files: [{ path: 'a.mjs', content: 'x' }], config: {} },
+    input: {
+      title: 't',
+      description: 'd',
+      language: 'javascript',
+      mode,
+      repositoryId: null,
+      files: [{ path: 'a.mjs', content: 'x' }],
+      config: {},
+    },
   } as unknown as Run;
   const ctx: RunContext = {
     run,
@@ -96,7 +110,8 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
   };
   const contexts = new Map([[run.id, ctx]]);
   const graph = buildRunGraph(deps, contexts, new MemorySaver());
-  const invoke = async () => (await graph.invoke(graphInput(run.input.files), { configurable: { thread_id: run.id } })).run;
+  const invoke = async () =>
+    (await graph.invoke(graphInput(run.input.files), { configurable: { thread_id: run.id } })).run;
   return { steps, emitted, council, invoke };
 }
 
@@ -106,7 +121,12 @@ describe('run graph with the council hook', () => {
     const state = await invoke();
     expect(steps).toEqual(['judge.security:1']);
     expect(emitted).toEqual(['council.completed']);
-    expect(council.requests[0]).toMatchObject({ mode: 'review', judges: ['security', 'performance'], tests: undefined, files: [{ path: 'a.mjs', content: 'x' }] });
+    expect(council.requests[0]).toMatchObject({
+      mode: 'review',
+      judges: ['security', 'performance'],
+      tests: undefined,
+      files: [{ path: 'a.mjs', content: 'x' }],
+    });
     expect(state.outcome).toEqual({ status: 'completed' });
     expect(state.review?.verdict).toBe('REVISE');
   });
@@ -114,7 +134,16 @@ describe('run graph with the council hook', () => {
   it('asks the council after passing tests and goes back to the coder on REVISE', async () => {
     const { steps, council, invoke } = setup('build', ['REVISE', 'APPROVE']);
     const state = await invoke();
-    expect(steps).toEqual(['planner:0', 'coder:1', 'tester:1', 'sandbox:1', 'judge.security:1', 'coder:2', 'sandbox:2', 'judge.security:2']);
+    expect(steps).toEqual([
+      'planner:0',
+      'coder:1',
+      'tester:1',
+      'sandbox:1',
+      'judge.security:1',
+      'coder:2',
+      'sandbox:2',
+      'judge.security:2',
+    ]);
     expect(council.requests.map((r) => r.tests)).toEqual([
       { passed: 3, failed: 0, output: 'ok' },
       { passed: 3, failed: 0, output: 'ok' },

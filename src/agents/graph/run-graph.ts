@@ -88,12 +88,22 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: writeFilesSchema,
       messages: [
         { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
-        { role: 'user', content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}` },
+        {
+          role: 'user',
+          content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`,
+        },
       ],
       check: (value) => checkPaths(value.files),
-      summarise: (value) => `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+      summarise: (value) =>
+        `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
     });
-    return { iteration, files: mergeFiles(state.files, normaliseFiles(answer.files)), findings: null, tests: null, review: null };
+    return {
+      iteration,
+      files: mergeFiles(state.files, normaliseFiles(answer.files)),
+      findings: null,
+      tests: null,
+      review: null,
+    };
   };
 
   const tester = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
@@ -112,7 +122,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         },
       ],
       check: (value) => checkPaths(value.files),
-      summarise: (value) => `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+      summarise: (value) =>
+        `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
     });
     return { testFiles: normaliseFiles(answer.files) };
   };
@@ -144,7 +155,11 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           data: { passed: report.passed, failed: report.failed },
         });
       } catch (error) {
-        await deps.progress.finishStep(ctx.run, step, { status: 'failed', summary: 'sandbox failed', error: (error as Error).message });
+        await deps.progress.finishStep(ctx.run, step, {
+          status: 'failed',
+          summary: 'sandbox failed',
+          error: (error as Error).message,
+        });
         if (ctx.signal.aborted) throw error;
         throw new AgentStepError('SANDBOX_FAILED', `The sandbox could not run the tests: ${(error as Error).message}`);
       }
@@ -164,7 +179,11 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         outcome: {
           status: 'failed',
           code: 'MAX_ITERATIONS',
-          reason: `Tests still failing after ${state.iteration} iteration(s) (${report.failed} failed): ${findings}`.slice(0, 2000),
+          reason:
+            `Tests still failing after ${state.iteration} iteration(s) (${report.failed} failed): ${findings}`.slice(
+              0,
+              2000,
+            ),
         },
       };
     }
@@ -186,27 +205,41 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       description: input.description,
       plan: state.plan ? renderPlan(state.plan) : undefined,
       files: state.files,
-      tests: state.tests ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output } : undefined,
+      tests: state.tests
+        ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output }
+        : undefined,
       judges: ctx.judges,
       models: ctx.models,
       ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
       signal: ctx.signal,
     };
-    const outcome = ctx.councilEnabled && deps.council ? await deps.council.review(request, hooksFor(ctx)) : await singleReview(ctx, request);
-    if (outcome.verdict === 'APPROVE' || input.mode === 'review') return { review: outcome, outcome: { status: 'completed' } };
-    const findings = [`Review verdict ${outcome.verdict}: ${outcome.summary}`, ...outcome.issues.map(formatIssue)].join('\n');
+    const outcome =
+      ctx.councilEnabled && deps.council
+        ? await deps.council.review(request, hooksFor(ctx))
+        : await singleReview(ctx, request);
+    if (outcome.verdict === 'APPROVE' || input.mode === 'review')
+      return { review: outcome, outcome: { status: 'completed' } };
+    const findings = [`Review verdict ${outcome.verdict}: ${outcome.summary}`, ...outcome.issues.map(formatIssue)].join(
+      '\n',
+    );
     if (state.iteration >= ctx.maxIterations) {
       return {
         review: outcome,
         findings,
-        outcome: { status: 'failed', code: 'MAX_ITERATIONS', reason: `Not approved after ${state.iteration} iteration(s): ${findings}`.slice(0, 2000) },
+        outcome: {
+          status: 'failed',
+          code: 'MAX_ITERATIONS',
+          reason: `Not approved after ${state.iteration} iteration(s): ${findings}`.slice(0, 2000),
+        },
       };
     }
     return { review: outcome, findings };
   };
 
   const singleReview = async (ctx: RunContext, request: ReviewRequest): Promise<ReviewOutcome> => {
-    const tests = request.tests ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.` : '';
+    const tests = request.tests
+      ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.`
+      : '';
     const answer = await runAgentStep(deps, ctx, {
       agent: 'reviewer',
       stepKey: `reviewer:${request.iteration}`,
@@ -215,7 +248,10 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       schema: reviewSchema,
       messages: [
         { role: 'system', content: SYSTEM.reviewer },
-        { role: 'user', content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}` },
+        {
+          role: 'user',
+          content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}`,
+        },
       ],
       summarise: (value) => `${value.verdict}: ${value.summary}`.slice(0, 500),
     });
@@ -230,7 +266,12 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
 
   const hooksFor = (ctx: RunContext): ReviewHooks => ({
     startStep: async (agent, info) => {
-      const step = await deps.progress.startStep(ctx.run, { agent, iteration: Math.max(ctx.run.iteration, 1), provider: info.provider, model: info.model });
+      const step = await deps.progress.startStep(ctx.run, {
+        agent,
+        iteration: Math.max(ctx.run.iteration, 1),
+        provider: info.provider,
+        model: info.model,
+      });
       steps.set(step.id, step);
       return { stepId: step.id };
     },
@@ -255,7 +296,9 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   // Nodes work on the merged run state and return the part they change (see RunGraphState).
   const node =
     (fn: (state: RunGraphValues, config: LangGraphRunnableConfig) => RunGraphUpdate | Promise<RunGraphUpdate>) =>
-    async (state: RunGraphChannels, config: LangGraphRunnableConfig): Promise<typeof RunGraphState.Update> => ({ run: await fn(state.run, config) });
+    async (state: RunGraphChannels, config: LangGraphRunnableConfig): Promise<typeof RunGraphState.Update> => ({
+      run: await fn(state.run, config),
+    });
 
   return new StateGraph(RunGraphState)
     .addNode('planner', node(planner))
@@ -264,19 +307,27 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     .addNode('tester', node(tester))
     .addNode('test_run', node(sandbox))
     .addNode('reviewer', node(review))
-    .addConditionalEdges(START, (_state, config) => (contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner'), [
-      'reviewer',
-      'planner',
-    ])
-    .addConditionalEdges('planner', ({ run }) => (run.planApproved ? 'coder' : 'plan_approval'), ['coder', 'plan_approval'])
-    .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), ['test_run', 'tester'])
-    .addEdge('tester', 'test_run')
-    .addConditionalEdges('test_run', ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'), [
-      END,
+    .addConditionalEdges(
+      START,
+      (_state, config) =>
+        contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner',
+      ['reviewer', 'planner'],
+    )
+    .addConditionalEdges('planner', ({ run }) => (run.planApproved ? 'coder' : 'plan_approval'), [
       'coder',
-      'reviewer',
+      'plan_approval',
     ])
+    .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
+    .addConditionalEdges('coder', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
+      'test_run',
+      'tester',
+    ])
+    .addEdge('tester', 'test_run')
+    .addConditionalEdges(
+      'test_run',
+      ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'),
+      [END, 'coder', 'reviewer'],
+    )
     .addConditionalEdges('reviewer', ({ run }) => (run.outcome ? END : 'coder'), [END, 'coder'])
     .compile({ checkpointer });
 }
@@ -311,5 +362,7 @@ function formatIssue(issue: { severity: string; file?: string; line?: number; me
 }
 
 function truncate(text: string): string {
-  return text.length > MAX_STORED_OUTPUT ? `${text.slice(0, MAX_STORED_OUTPUT)}\n… (${text.length - MAX_STORED_OUTPUT} more characters)` : text;
+  return text.length > MAX_STORED_OUTPUT
+    ? `${text.slice(0, MAX_STORED_OUTPUT)}\n… (${text.length - MAX_STORED_OUTPUT} more characters)`
+    : text;
 }

@@ -62,7 +62,9 @@ describe('analyseTestOutput', () => {
   it('reads python unittest output', () => {
     const report = analyseTestOutput('python', { output: UNITTEST, exitCode: 1 });
     expect(report).toMatchObject({ passed: 1, failed: 1 });
-    expect(report.failures).toEqual([{ name: 'test_sub (test_calc.CalcTest.test_sub)', message: 'AssertionError: 4 != 2' }]);
+    expect(report.failures).toEqual([
+      { name: 'test_sub (test_calc.CalcTest.test_sub)', message: 'AssertionError: 4 != 2' },
+    ]);
   });
 
   it('counts a crash before any test as a failure', () => {
@@ -73,7 +75,9 @@ describe('analyseTestOutput', () => {
 
   it('counts a timeout and an empty run as failures', () => {
     expect(analyseTestOutput('javascript', { output: '', exitCode: null, timedOut: true }).failed).toBe(1);
-    expect(analyseTestOutput('javascript', { output: '# pass 0\n# fail 0\n', exitCode: 0 }).failures[0].message).toBe('No tests ran.');
+    expect(analyseTestOutput('javascript', { output: '# pass 0\n# fail 0\n', exitCode: 0 }).failures[0].message).toBe(
+      'No tests ran.',
+    );
   });
 
   it('passes a clean run', () => {
@@ -84,12 +88,26 @@ describe('analyseTestOutput', () => {
 
 describe('analyseTestOutput with sandbox counts', () => {
   it('prefers the structured counts and reports a runner error as a failure', () => {
-    expect(analyseTestOutput('javascript', { output: 'x', exitCode: 1, passed: 2, failed: 1, failures: [{ name: 'a', message: 'b' }] })).toMatchObject({
+    expect(
+      analyseTestOutput('javascript', {
+        output: 'x',
+        exitCode: 1,
+        passed: 2,
+        failed: 1,
+        failures: [{ name: 'a', message: 'b' }],
+      }),
+    ).toMatchObject({
       passed: 2,
       failed: 1,
       failures: [{ name: 'a', message: 'b' }],
     });
-    const crashed = analyseTestOutput('javascript', { output: '', exitCode: 137, passed: 0, failed: 0, error: 'memory limit' });
+    const crashed = analyseTestOutput('javascript', {
+      output: '',
+      exitCode: 137,
+      passed: 0,
+      failed: 0,
+      error: 'memory limit',
+    });
     expect(crashed).toMatchObject({ failed: 1, failures: [{ name: 'test run', message: 'memory limit' }] });
   });
 });

@@ -47,7 +47,10 @@ export function analyseTestOutput(language: 'typescript' | 'javascript' | 'pytho
   } else if (runner.exitCode !== 0 && failed === 0) {
     // A crash before any test reported (syntax error, import failure, no tests found) is a failure too.
     failed = 1;
-    failures.push({ name: 'test run', message: `The test runner exited with code ${runner.exitCode}: ${tail(runner.output)}` });
+    failures.push({
+      name: 'test run',
+      message: `The test runner exited with code ${runner.exitCode}: ${tail(runner.output)}`,
+    });
   } else if (runner.exitCode === 0 && passed === 0 && failed === 0) {
     failed = 1;
     failures.push({ name: 'test run', message: 'No tests ran.' });

@@ -11,12 +11,24 @@ export function unifiedDiff(before: TaskFile[], after: TaskFile[]): string {
     const a = old.get(path);
     const b = next.get(path);
     if (a === b) continue;
-    const patch = createTwoFilesPatch(a === undefined ? '/dev/null' : `a/${path}`, b === undefined ? '/dev/null' : `b/${path}`, a ?? '', b ?? '', undefined, undefined, {
-      context: 3,
-    });
+    const patch = createTwoFilesPatch(
+      a === undefined ? '/dev/null' : `a/${path}`,
+      b === undefined ? '/dev/null' : `b/${path}`,
+      a ?? '',
+      b ?? '',
+      undefined,
+      undefined,
+      {
+        context: 3,
+      },
+    );
     // createTwoFilesPatch starts with an "Index"/"====" preamble only for createPatch; this one begins at ---.
-    const body = patch.split('\n').filter((line) => !line.startsWith('==================================================================='));
-    parts.push(`diff --git a/${path} b/${path}\n${a === undefined ? 'new file mode 100644\n' : ''}${b === undefined ? 'deleted file mode 100644\n' : ''}${body.join('\n')}`);
+    const body = patch
+      .split('\n')
+      .filter((line) => !line.startsWith('==================================================================='));
+    parts.push(
+      `diff --git a/${path} b/${path}\n${a === undefined ? 'new file mode 100644\n' : ''}${b === undefined ? 'deleted file mode 100644\n' : ''}${body.join('\n')}`,
+    );
   }
   return parts.join('');
 }

@@ -13,6 +13,11 @@ import { SandboxTestRunner } from './sandbox-test-runner.js';
 /** The worker side of agent runs: the BullMQ consumer, the graph, cancellation. */
 @Module({
   imports: [RunsCoreModule, LlmModule, SandboxModule, RepositoriesCoreModule, CouncilModule],
-  providers: [AgentRunProcessor, RunGraphService, RunCancellationService, { provide: TestRunner, useClass: SandboxTestRunner }],
+  providers: [
+    AgentRunProcessor,
+    RunGraphService,
+    RunCancellationService,
+    { provide: TestRunner, useClass: SandboxTestRunner },
+  ],
 })
 export class AgentJobsModule {}

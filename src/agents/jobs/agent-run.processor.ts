@@ -93,7 +93,8 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       await this.endWithError(ctx, controller.signal, error);
     } finally {
       // A finished run's result lives on the run row; its checkpoints (code included) are not kept.
-      if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled') await this.graph.forget(run.id);
+      if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled')
+        await this.graph.forget(run.id);
       clearTimeout(timer);
       this.cancellation.release(runId, controller);
       this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
@@ -123,7 +124,12 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       throw error;
     }
     this.logger.error({ err: error, runId: run.id }, 'agent run failed unexpectedly');
-    await this.progress.fail(run, 'AGENT_FAILED', `The run failed: ${(error as Error)?.message ?? String(error)}`, result);
+    await this.progress.fail(
+      run,
+      'AGENT_FAILED',
+      `The run failed: ${(error as Error)?.message ?? String(error)}`,
+      result,
+    );
   }
 
   /**
@@ -135,7 +141,10 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     const state = await job.getState().catch(() => 'unknown');
     if (state !== 'failed') return;
     const run = await this.runs.findById(job.data.runId);
-    if (run) await this.progress.fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`).catch(() => undefined);
+    if (run)
+      await this.progress
+        .fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`)
+        .catch(() => undefined);
   }
 
   private async sweep(): Promise<void> {
@@ -169,9 +178,24 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
 }
 
 /** Connection loss, server shutdown, serialization failure or deadlock: worth another attempt. */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '40001', '40P01']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '40001',
+  '40P01',
+]);
 
 function isTransient(error: unknown): boolean {
-  const code = (error as { code?: unknown; driverError?: { code?: unknown } })?.code ?? (error as { driverError?: { code?: unknown } })?.driverError?.code;
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } })?.code ??
+    (error as { driverError?: { code?: unknown } })?.driverError?.code;
   return typeof code === 'string' && TRANSIENT_CODES.has(code);
 }

@@ -19,7 +19,8 @@ export class SandboxTestRunner extends TestRunner {
     const dir = await this.workspaces.create(`${request.runId}-${request.iteration}`);
     try {
       // Links are copied as links (never followed); writeFiles then refuses to write through them.
-      if (request.baseDir) await cp(request.baseDir, dir, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
+      if (request.baseDir)
+        await cp(request.baseDir, dir, { recursive: true, verbatimSymlinks: true, mode: constants.COPYFILE_FICLONE });
       await this.workspaces.writeFiles(dir, request.files);
       const result = await this.sandbox.runTests({
         workspaceDir: dir,

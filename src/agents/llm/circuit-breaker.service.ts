@@ -121,12 +121,10 @@ export class CircuitBreakerService {
   async acquire(provider: ProviderName): Promise<BreakerPermit> {
     if (this.closedCircuits.get(provider)) return { allowed: true, state: 'closed', probe: false, failures: 0 };
     const token = this.closedCircuits.token();
-    const [allowed, state, probe, failures] = (await this.run(ACQUIRE, provider, [this.cooldownMs, this.probeTtlMs])) as [
-      number,
-      BreakerState,
-      number,
-      number,
-    ];
+    const [allowed, state, probe, failures] = (await this.run(ACQUIRE, provider, [
+      this.cooldownMs,
+      this.probeTtlMs,
+    ])) as [number, BreakerState, number, number];
     if (state === 'closed' && failures === 0) this.closedCircuits.set(provider, true, token);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return { allowed: allowed === 1, state, probe: probe === 1, failures };
@@ -168,10 +166,11 @@ export class CircuitBreakerService {
     let state: BreakerState;
     let published: number;
     try {
-      [state, published] = (await this.run(script, provider, [this.closedCircuits.channel, announcement.message, ...args])) as [
-        BreakerState,
-        number,
-      ];
+      [state, published] = (await this.run(script, provider, [
+        this.closedCircuits.channel,
+        announcement.message,
+        ...args,
+      ])) as [BreakerState, number];
     } catch (error) {
       announcement.cancel();
       throw error;

@@ -8,7 +8,13 @@ import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js'
 import { llmMetrics } from '#src/metrics/prometheus.js';
 import { UsageService } from '#src/metrics/usage.service.js';
 import { BreakerPermit, CircuitBreakerService } from './circuit-breaker.service.js';
-import { BudgetExceededError, LlmAbortedError, LlmRequestRejectedError, LlmUnavailableError, ProviderCallError } from './llm.errors.js';
+import {
+  BudgetExceededError,
+  LlmAbortedError,
+  LlmRequestRejectedError,
+  LlmUnavailableError,
+  ProviderCallError,
+} from './llm.errors.js';
 import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
 import { ModelRouter, ResolvedModel } from './model-router.js';
 import { PriceTable } from './prices.js';
@@ -76,7 +82,8 @@ export class LlmGatewayService {
     const maxTokens = request.maxTokens ?? this.llm.defaultMaxTokens;
     // Only a user with a budget limit needs the worst case: measured once, when first asked for.
     let promptTokenBound: number | undefined;
-    const worstCase = (target: ResolvedModel) => this.worstCase(target, request, (promptTokenBound ??= this.promptTokenBound(request)));
+    const worstCase = (target: ResolvedModel) =>
+      this.worstCase(target, request, (promptTokenBound ??= this.promptTokenBound(request)));
     const failures: { provider: ProviderName; model: string; error: string }[] = [];
     let attemptNumber = 0;
 
@@ -100,7 +107,12 @@ export class LlmGatewayService {
         try {
           outcome = { result: await this.attempt(provider, target, request, maxTokens) };
         } catch (error) {
-          outcome = { error: error instanceof ProviderCallError ? error : new ProviderCallError('network', String(error), { cause: error }) };
+          outcome = {
+            error:
+              error instanceof ProviderCallError
+                ? error
+                : new ProviderCallError('network', String(error), { cause: error }),
+          };
         }
         const latencyMs = Math.round(performance.now() - attemptStarted);
         const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
@@ -130,12 +142,18 @@ export class LlmGatewayService {
         if (!error.retryable) {
           throw new LlmRequestRejectedError(target.provider, error.details.status, error.message);
         }
-        this.logger.warn(`${target.provider}:${target.model} attempt ${retry + 1} failed (${error.kind}): ${error.message}`);
+        this.logger.warn(
+          `${target.provider}:${target.model} attempt ${retry + 1} failed (${error.kind}): ${error.message}`,
+        );
         if (state === 'open' || retry >= this.llm.maxRetries) {
           failures.push({ ...target, error: `${error.kind}: ${error.message}` });
           break;
         }
-        const delay = retryDelayMs(retry, { baseMs: this.llm.retryBaseMs, maxMs: this.llm.retryMaxMs }, error.details.retryAfterMs);
+        const delay = retryDelayMs(
+          retry,
+          { baseMs: this.llm.retryBaseMs, maxMs: this.llm.retryMaxMs },
+          error.details.retryAfterMs,
+        );
         if (delay > this.llm.retryMaxMs) {
           // The provider asks for a longer pause than we are willing to wait: try the next one.
           failures.push({ ...target, error: `${error.kind}: retry-after ${delay} ms exceeds LLM_RETRY_MAX_MS` });
@@ -158,7 +176,12 @@ export class LlmGatewayService {
    * One provider call under the per-call timeout (LLM_TIMEOUT_MS) and the caller's abort signal.
    * The adapter enforces the deadline the way its SDK allows (see `withDeadline`).
    */
-  private attempt(provider: LlmProvider, target: ResolvedModel, request: LlmCallRequest, maxTokens: number): Promise<ProviderCallResult> {
+  private attempt(
+    provider: LlmProvider,
+    target: ResolvedModel,
+    request: LlmCallRequest,
+    maxTokens: number,
+  ): Promise<ProviderCallResult> {
     return provider.call({
       model: target.model,
       messages: request.messages,
@@ -249,7 +272,11 @@ export class LlmGatewayService {
     if (cost > 0) metrics.cost.inc(labels, cost);
   }
 
-  private worstCase(target: ResolvedModel, request: LlmCallRequest, promptTokenBound = this.promptTokenBound(request)): string {
+  private worstCase(
+    target: ResolvedModel,
+    request: LlmCallRequest,
+    promptTokenBound = this.promptTokenBound(request),
+  ): string {
     return this.prices.cost(target.provider, target.model, {
       inputTokens: promptTokenBound,
       outputTokens: request.maxTokens ?? this.llm.defaultMaxTokens,
@@ -260,7 +287,8 @@ export class LlmGatewayService {
   /** An upper bound of the prompt's tokens: its UTF-8 bytes plus per-message framing. */
   private promptTokenBound(request: LlmCallRequest): number {
     let bytes = 0;
-    for (const message of request.messages) bytes += Buffer.byteLength(JSON.stringify(message)) + TOKENS_PER_MESSAGE_OVERHEAD;
+    for (const message of request.messages)
+      bytes += Buffer.byteLength(JSON.stringify(message)) + TOKENS_PER_MESSAGE_OVERHEAD;
     if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools)) + TOKENS_TOOL_USE_OVERHEAD;
     return bytes + TOKENS_BASE_OVERHEAD;
   }

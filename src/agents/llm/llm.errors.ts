@@ -27,7 +27,9 @@ export class LlmUnavailableError extends DomainError {
 /** The provider refused the request itself (auth, validation): retrying or falling back cannot help. */
 export class LlmRequestRejectedError extends DomainError {
   constructor(provider: ProviderName, upstreamStatus: number | undefined, message: string) {
-    super('LLM_REQUEST_REJECTED', `${provider} rejected the request: ${message}`, 502, { extra: { provider, upstreamStatus } });
+    super('LLM_REQUEST_REJECTED', `${provider} rejected the request: ${message}`, 502, {
+      extra: { provider, upstreamStatus },
+    });
   }
 }
 
@@ -37,7 +39,8 @@ export class LlmAbortedError extends DomainError {
   }
 }
 
-export type ProviderErrorKind = 'rate_limited' | 'server' | 'network' | 'timeout' | 'auth' | 'invalid_request' | 'malformed' | 'aborted';
+export type ProviderErrorKind =
+  'rate_limited' | 'server' | 'network' | 'timeout' | 'auth' | 'invalid_request' | 'malformed' | 'aborted';
 
 /**
  * What an adapter throws: the SDK error classified. `usage` is set when the provider billed the

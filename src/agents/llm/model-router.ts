@@ -52,7 +52,10 @@ export class ModelRouter {
   assertModelRef(ref: ModelRef): ResolvedModel {
     const resolved = this.parse(ref);
     if (!this.llm.providers[resolved.provider].enabled) {
-      throw new UnknownModelError(ref, `provider ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`);
+      throw new UnknownModelError(
+        ref,
+        `provider ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`,
+      );
     }
     return resolved;
   }
@@ -80,7 +83,9 @@ export class ModelRouter {
   private checkAtBoot(variable: string, ref: string): ResolvedModel {
     const resolved = this.parse(ref);
     if (!this.llm.providers[resolved.provider].enabled) {
-      this.logger.warn(`${variable} names ${resolved.provider}:${resolved.model}, but ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`);
+      this.logger.warn(
+        `${variable} names ${resolved.provider}:${resolved.model}, but ${resolved.provider} is not configured (set ${ENV_HINT[resolved.provider]})`,
+      );
     }
     return resolved;
   }

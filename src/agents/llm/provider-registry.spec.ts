@@ -7,7 +7,12 @@ import { AnthropicProvider } from './providers/anthropic.provider.js';
 import { GoogleProvider } from './providers/google.provider.js';
 import { OpenAiProvider } from './providers/openai.provider.js';
 
-function registry(enabled: { openai?: boolean; anthropic?: boolean; google?: boolean; local?: boolean }): ProviderRegistry {
+function registry(enabled: {
+  openai?: boolean;
+  anthropic?: boolean;
+  google?: boolean;
+  local?: boolean;
+}): ProviderRegistry {
   const providers = {
     openai: { baseUrl: 'http://127.0.0.1:9/v1', enabled: enabled.openai ?? false },
     anthropic: { baseUrl: 'http://127.0.0.1:9', enabled: enabled.anthropic ?? false },

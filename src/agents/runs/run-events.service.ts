@@ -50,7 +50,12 @@ export class RunEventsService {
     return result;
   }
 
-  async append(manager: EntityManager, run: RunRef, type: EventType, data: Record<string, unknown> = {}): Promise<RunEventMessage> {
+  async append(
+    manager: EntityManager,
+    run: RunRef,
+    type: EventType,
+    data: Record<string, unknown> = {},
+  ): Promise<RunEventMessage> {
     const queue = this.pending.get(manager);
     if (!queue) throw new Error('RunEventsService.append needs a manager from RunEventsService.transaction()');
     const id = randomUUID();
@@ -74,7 +79,12 @@ export class RunEventsService {
   }
 
   /** A task-level event (`task.created`): not part of any run's stream, so it goes to webhooks only. */
-  async recordTaskEvent(manager: EntityManager, userId: string, type: EventType, data: Record<string, unknown>): Promise<EventEnvelope> {
+  async recordTaskEvent(
+    manager: EntityManager,
+    userId: string,
+    type: EventType,
+    data: Record<string, unknown>,
+  ): Promise<EventEnvelope> {
     const event: EventEnvelope = { id: randomUUID(), type, createdAt: new Date().toISOString(), data };
     await this.recordForWebhooks(manager, userId, event);
     return event;

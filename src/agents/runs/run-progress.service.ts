@@ -51,9 +51,16 @@ export class RunProgressService {
    */
   async claim(runId: string): Promise<ClaimOutcome> {
     return this.events.transaction(async (manager) => {
-      const run = await manager.getRepository(Run).findOne({ where: { id: runId }, lock: { mode: 'pessimistic_write' } });
+      const run = await manager
+        .getRepository(Run)
+        .findOne({ where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!run) return { action: 'skip', run: null };
-      if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled' || run.status === 'awaiting_input') {
+      if (
+        run.status === 'completed' ||
+        run.status === 'failed' ||
+        run.status === 'cancelled' ||
+        run.status === 'awaiting_input'
+      ) {
         return { action: 'skip', run };
       }
       if (run.cancelRequested) {
@@ -62,7 +69,11 @@ export class RunProgressService {
       }
       if (run.status === 'running') {
         // Steps the dead worker left open will never finish; they are closed so the list stays honest.
-        await manager.update(RunStep, { runId, status: 'running' }, { status: 'interrupted', finishedAt: new Date(), error: 'The worker stopped during this step.' });
+        await manager.update(
+          RunStep,
+          { runId, status: 'running' },
+          { status: 'interrupted', finishedAt: new Date(), error: 'The worker stopped during this step.' },
+        );
         return { action: 'recover', run };
       }
       const resumed = run.resumeCount > 0;
@@ -76,7 +87,9 @@ export class RunProgressService {
   }
 
   async isCancelRequested(runId: string): Promise<boolean> {
-    const row = await this.dataSource.getRepository(Run).findOne({ where: { id: runId }, select: { id: true, cancelRequested: true } });
+    const row = await this.dataSource
+      .getRepository(Run)
+      .findOne({ where: { id: runId }, select: { id: true, cancelRequested: true } });
     return row?.cancelRequested ?? false;
   }
 
@@ -153,7 +166,9 @@ export class RunProgressService {
   }
 
   async emit(run: Run, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.events.transaction((manager) => this.events.append(manager, run, type, { iteration: run.iteration, ...data }));
+    await this.events.transaction((manager) =>
+      this.events.append(manager, run, type, { iteration: run.iteration, ...data }),
+    );
   }
 
   async awaitInput(run: Run, data: Record<string, unknown>): Promise<void> {
@@ -170,18 +185,31 @@ export class RunProgressService {
   }
 
   async fail(run: Run, code: string, message: string, result?: RunResult | null): Promise<void> {
-    await this.finish(run, 'failed', { error: message.slice(0, 4000), errorCode: code, result: result ?? null }, 'run.failed', {
-      code,
-      error: message.slice(0, 1000),
-    });
+    await this.finish(
+      run,
+      'failed',
+      { error: message.slice(0, 4000), errorCode: code, result: result ?? null },
+      'run.failed',
+      {
+        code,
+        error: message.slice(0, 1000),
+      },
+    );
   }
 
   async cancel(run: Run): Promise<void> {
     await this.events.transaction(async (manager) => {
-      const locked = await manager.getRepository(Run).findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
+      const locked = await manager
+        .getRepository(Run)
+        .findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
       if (!locked || isTerminal(locked.status)) return;
       await this.runs.markCancelled(manager, locked);
-      Object.assign(run, { status: locked.status, finishedAt: locked.finishedAt, error: locked.error, errorCode: locked.errorCode });
+      Object.assign(run, {
+        status: locked.status,
+        finishedAt: locked.finishedAt,
+        error: locked.error,
+        errorCode: locked.errorCode,
+      });
     });
   }
 
@@ -193,7 +221,9 @@ export class RunProgressService {
     data: Record<string, unknown>,
   ): Promise<void> {
     await this.events.transaction(async (manager) => {
-      const locked = await manager.getRepository(Run).findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
+      const locked = await manager
+        .getRepository(Run)
+        .findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
       if (!locked || isTerminal(locked.status)) return;
       const finishedAt = new Date();
       await manager.update(Run, { id: run.id }, { ...fields, status, finishedAt } as never);

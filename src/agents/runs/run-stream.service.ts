@@ -63,7 +63,9 @@ export class RunStreamService {
         return;
       }
       if (message.seq <= lastSent) return;
-      res.write(`id: ${message.seq}\nevent: ${message.event.type}\ndata: ${JSON.stringify({ seq: message.seq, ...message.event })}\n\n`);
+      res.write(
+        `id: ${message.seq}\nevent: ${message.event.type}\ndata: ${JSON.stringify({ seq: message.seq, ...message.event })}\n\n`,
+      );
       lastSent = message.seq;
       // After the terminal event, whatever is already stored (e.g. pull_request.opened) still goes out; then the stream ends.
       if (TERMINAL_EVENT_TYPES.has(message.event.type as EventType)) chain = chain.then(catchUp).then(close);

@@ -1,5 +1,13 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
 import { RunEnvelopeDto, RunEventListDto, RunPageDto, RunWithStepsDto } from './dto/run-response.dto.js';
 import type { Request, Response } from 'express';
 import type { AuthUser } from '#src/auth/auth-user.js';
@@ -40,14 +48,20 @@ export class RunsController {
   @Get(':id/events')
   @ApiOperation({ summary: 'Stored events of a run in seq order (?after=seq)' })
   @ApiOkResponse({ type: RunEventListDto })
-  async listEvents(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Query() query: RunEventsQueryDto) {
+  async listEvents(
+    @CurrentUser() user: AuthUser,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: RunEventsQueryDto,
+  ) {
     await this.runs.findOwned(user.id, id);
     const messages = await this.events.listAfter(id, query.after ?? 0, query.limit ?? 500);
     return { items: messages.map((message) => ({ seq: message.seq, ...message.event })) };
   }
 
   @Get(':id/stream')
-  @ApiOperation({ summary: 'Live events (SSE, `id: seq`; Last-Event-ID replays what came after; ends after the terminal event)' })
+  @ApiOperation({
+    summary: 'Live events (SSE, `id: seq`; Last-Event-ID replays what came after; ends after the terminal event)',
+  })
   @ApiProduces('text/event-stream')
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   async streamEvents(
@@ -60,7 +74,8 @@ export class RunsController {
   ): Promise<void> {
     let after = query.after ?? 0;
     if (lastEventId !== undefined && lastEventId !== '') {
-      if (!/^\d{1,9}$/.test(lastEventId)) throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
+      if (!/^\d{1,9}$/.test(lastEventId))
+        throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
       after = Number(lastEventId);
     }
     await this.stream.open(user.id, id, after, req, res);

@@ -49,7 +49,9 @@ export class RunsService {
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
-      run = await manager.transaction((inner) => inner.save(inner.create(Run, { taskId: task.id, userId: task.userId, status: 'queued', input })));
+      run = await manager.transaction((inner) =>
+        inner.save(inner.create(Run, { taskId: task.id, userId: task.userId, status: 'queued', input })),
+      );
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RunActiveError();
       throw error;
@@ -87,14 +89,19 @@ export class RunsService {
   }
 
   async list(userId: string, page: PageQueryDto, taskId?: string): Promise<Page<Run>> {
-    const query = this.dataSource.getRepository(Run).createQueryBuilder('run').where('run.userId = :userId', { userId });
+    const query = this.dataSource
+      .getRepository(Run)
+      .createQueryBuilder('run')
+      .where('run.userId = :userId', { userId });
     if (taskId) query.andWhere('run.taskId = :taskId', { taskId });
     return paginate(query, page);
   }
 
   async getForUser(userId: string, runId: string): Promise<RunWithSteps> {
     const run = await this.findOwned(userId, runId);
-    const steps = await this.dataSource.getRepository(RunStep).find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' } });
+    const steps = await this.dataSource
+      .getRepository(RunStep)
+      .find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' } });
     return { run, steps };
   }
 
@@ -147,7 +154,17 @@ export class RunsService {
     run.finishedAt = new Date();
     run.error = 'Cancelled by the user.';
     run.errorCode = 'RUN_CANCELLED';
-    await manager.update(Run, { id: run.id }, { status: 'cancelled', finishedAt: run.finishedAt, error: run.error, errorCode: run.errorCode, cancelRequested: true });
+    await manager.update(
+      Run,
+      { id: run.id },
+      {
+        status: 'cancelled',
+        finishedAt: run.finishedAt,
+        error: run.error,
+        errorCode: run.errorCode,
+        cancelRequested: true,
+      },
+    );
     await this.taskStatus.set(manager, run.taskId, 'cancelled');
     await this.events.append(manager, run, 'run.cancelled', { iteration: run.iteration, usage: usageOf(run) });
     // A cancelled run never continues: its LangGraph checkpoints (generated code included) go with it.
@@ -159,15 +176,25 @@ export class RunsService {
   /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */
   async resume(userId: string, runId: string, answer: ResumeAnswer): Promise<Run> {
     const run = await this.events.transaction(async (manager) => {
-      const locked = await manager.getRepository(Run).findOne({ where: { id: runId, userId }, lock: { mode: 'pessimistic_write' } });
+      const locked = await manager
+        .getRepository(Run)
+        .findOne({ where: { id: runId, userId }, lock: { mode: 'pessimistic_write' } });
       if (!locked) throw new RunNotFoundError();
       if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
       locked.status = 'queued';
       locked.resumeCount += 1;
       locked.resumeAnswer = answer;
-      await manager.update(Run, { id: locked.id }, { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: answer });
+      await manager.update(
+        Run,
+        { id: locked.id },
+        { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: answer },
+      );
       await this.taskStatus.set(manager, locked.taskId, 'queued');
-      await this.events.append(manager, locked, 'run.queued', { iteration: locked.iteration, resumed: true, approve: answer.approve });
+      await this.events.append(manager, locked, 'run.queued', {
+        iteration: locked.iteration,
+        resumed: true,
+        approve: answer.approve,
+      });
       return locked;
     });
     await this.enqueue(run);

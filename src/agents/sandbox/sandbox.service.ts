@@ -6,7 +6,12 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
 import { WorkspaceService } from '../workspace/workspace.service.js';
-import { BwrapDriver, findBwrap, WORKSPACE_COPY_FAILED, WORKSPACE_COPY_FAILED_MESSAGE } from './drivers/bwrap.driver.js';
+import {
+  BwrapDriver,
+  findBwrap,
+  WORKSPACE_COPY_FAILED,
+  WORKSPACE_COPY_FAILED_MESSAGE,
+} from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
@@ -64,7 +69,12 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
         throw new SandboxUnavailableError((error as Error).message);
       }
       const root = typeof process.getuid === 'function' && process.getuid() === 0;
-      this.driver = new BwrapDriver({ bwrap, nodeBinary: process.execPath, python: cfg.python, hostUid: root ? cfg.sandboxUid : undefined });
+      this.driver = new BwrapDriver({
+        bwrap,
+        nodeBinary: process.execPath,
+        python: cfg.python,
+        hostUid: root ? cfg.sandboxUid : undefined,
+      });
     }
   }
 
@@ -86,7 +96,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     const dir = await this.workspaces.create(`probe-${process.pid}-${Date.now()}`);
     try {
       await this.workspaces.writeFiles(dir, [{ path: 'probe-in.txt', content: 'in' }]);
-      const script = "const fs = require('node:fs'); fs.writeFileSync('probe.txt', fs.readFileSync('probe-in.txt', 'utf8') + '+ok'); process.stdout.write(fs.readFileSync('probe.txt', 'utf8'))";
+      const script =
+        "const fs = require('node:fs'); fs.writeFileSync('probe.txt', fs.readFileSync('probe-in.txt', 'utf8') + '+ok'); process.stdout.write(fs.readFileSync('probe.txt', 'utf8'))";
       const outcome = await this.driver.run({
         workspaceDir: dir,
         argv: [this.driver.nodePath, '-e', script],
@@ -109,7 +120,9 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
         readOnlyPaths: [],
       });
       if (python.exitCode !== 0 || python.output.trim() !== 'ok') {
-        this.logger.warn(`SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`);
+        this.logger.warn(
+          `SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`,
+        );
       }
     } finally {
       await this.workspaces.remove(dir);
@@ -177,7 +190,9 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 
   private environment(): Record<string, string> {
     const home = this.driver.workspaceMount || '/tmp';
-    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin'].filter(Boolean).join(':');
+    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin']
+      .filter(Boolean)
+      .join(':');
     return { PATH: path, HOME: home, LANG, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', NO_COLOR: '1' };
   }
 
@@ -197,23 +212,43 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     };
     if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
     if (outcome.timedOut) {
-      return { ...base, status: 'timeout', error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.` };
+      return {
+        ...base,
+        status: 'timeout',
+        error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.`,
+      };
     }
     if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
-      return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
+      return {
+        ...base,
+        status: 'error',
+        error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.`,
+      };
     }
     if (outcome.truncated) {
-      return { ...base, status: 'error', error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.` };
+      return {
+        ...base,
+        status: 'error',
+        error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.`,
+      };
     }
     if (base.failed > 0) return { ...base, status: 'failed' };
     if (base.total === 0) {
       if (outcome.exitCode === 0 || outcome.exitCode === 5) {
         return { ...base, status: 'failed', error: 'No tests were found.' };
       }
-      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} without reporting any test.` };
+      return {
+        ...base,
+        status: 'error',
+        error: `The test runner exited with ${describeExit(outcome)} without reporting any test.`,
+      };
     }
     if (outcome.exitCode !== 0) {
-      return { ...base, status: 'error', error: `The test runner exited with ${describeExit(outcome)} although no test failed.` };
+      return {
+        ...base,
+        status: 'error',
+        error: `The test runner exited with ${describeExit(outcome)} although no test failed.`,
+      };
     }
     return { ...base, status: 'passed' };
   }

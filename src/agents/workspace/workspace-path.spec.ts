@@ -17,16 +17,31 @@ describe('workspace file paths', () => {
     expect(checkFilePath(input)).toEqual({ ok: true, path: expected });
   });
 
-  it.each(['/abs', '..', 'a/../../b', 'a/..', '.', './', 'a\u0000', 'a\nb', 'C:\\x', '.GIT/config', 'x'.repeat(256), `${'y'.repeat(101)}/a`, 42])(
-    'refuses %j',
-    (input) => {
-      expect(checkFilePath(input).ok).toBe(false);
-    },
-  );
+  it.each([
+    '/abs',
+    '..',
+    'a/../../b',
+    'a/..',
+    '.',
+    './',
+    'a\u0000',
+    'a\nb',
+    'C:\\x',
+    '.GIT/config',
+    'x'.repeat(256),
+    `${'y'.repeat(101)}/a`,
+    42,
+  ])('refuses %j', (input) => {
+    expect(checkFilePath(input).ok).toBe(false);
+  });
 
   it('throws a 400 naming the field', () => {
     expect(() => validateFilePath('../x', 'files[2].path')).toThrow(
-      expect.objectContaining({ status: 400, code: 'VALIDATION_FAILED', options: { errors: [{ field: 'files[2].path', message: 'must not contain ".." segments' }] } }),
+      expect.objectContaining({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+        options: { errors: [{ field: 'files[2].path', message: 'must not contain ".." segments' }] },
+      }),
     );
   });
 

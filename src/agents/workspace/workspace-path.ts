@@ -24,14 +24,19 @@ export function checkFilePath(input: unknown): PathCheck {
   if (input.startsWith('/')) return { ok: false, reason: 'must be relative to the workspace' };
   const raw = input.split('/');
   if (raw.includes('..')) return { ok: false, reason: 'must not contain ".." segments' };
-  const normalised = posix.normalize(input).replace(/^(\.\/)+/, '').replace(/\/+$/, '');
+  const normalised = posix
+    .normalize(input)
+    .replace(/^(\.\/)+/, '')
+    .replace(/\/+$/, '');
   if (normalised === '' || normalised === '.') return { ok: false, reason: 'must name a file' };
   const segments = normalised.split('/');
-  if (segments.some((s) => s === '.' || s === '..' || s === '')) return { ok: false, reason: 'must name a file inside the workspace' };
+  if (segments.some((s) => s === '.' || s === '..' || s === ''))
+    return { ok: false, reason: 'must name a file inside the workspace' };
   if (segments.some((s) => s.length > MAX_SEGMENT_LENGTH)) {
     return { ok: false, reason: `must not have a segment longer than ${MAX_SEGMENT_LENGTH} characters` };
   }
-  if (segments.some((s) => FORBIDDEN_SEGMENTS.has(s.toLowerCase()))) return { ok: false, reason: 'must not be inside .git' };
+  if (segments.some((s) => FORBIDDEN_SEGMENTS.has(s.toLowerCase())))
+    return { ok: false, reason: 'must not be inside .git' };
   return { ok: true, path: normalised };
 }
 

@@ -16,6 +16,10 @@ export class WorkspaceLimitError extends DomainError {
 
 export class WorkspaceUnsafePathError extends DomainError {
   constructor(path: string) {
-    super('WORKSPACE_UNSAFE_PATH', `The workspace path ${JSON.stringify(path)} is not a plain file inside the workspace.`, 422);
+    super(
+      'WORKSPACE_UNSAFE_PATH',
+      `The workspace path ${JSON.stringify(path)} is not a plain file inside the workspace.`,
+      422,
+    );
   }
 }

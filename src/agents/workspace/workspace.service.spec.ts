@@ -1,11 +1,24 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { WorkspaceService } from './workspace.service.js';
 
-function service(dataDir: string, overrides: Partial<{ maxFiles: number; maxFileBytes: number; maxTotalBytes: number; keepHours: number }> = {}) {
+function service(
+  dataDir: string,
+  overrides: Partial<{ maxFiles: number; maxFileBytes: number; maxTotalBytes: number; keepHours: number }> = {},
+) {
   const config = {
     get: (ns: string) =>
       ns === 'app'
@@ -65,7 +78,12 @@ describe('WorkspaceService', () => {
     ['', 'must not be empty'],
   ])('refuses the path %j with a 400 naming the field', async (path, reason) => {
     const dir = await ws.create('run-3');
-    await expect(ws.writeFiles(dir, [{ path: 'ok.txt', content: '' }, { path, content: 'x' }])).rejects.toMatchObject({
+    await expect(
+      ws.writeFiles(dir, [
+        { path: 'ok.txt', content: '' },
+        { path, content: 'x' },
+      ]),
+    ).rejects.toMatchObject({
       code: 'VALIDATION_FAILED',
       status: 400,
       options: { errors: [{ field: 'files[1].path', message: reason }] },
@@ -80,8 +98,15 @@ describe('WorkspaceService', () => {
       options: { errors: [{ field: 'files[0].content', message: 'must be at most 1000 bytes' }] },
     });
     const three = [0, 1, 2].map((i) => ({ path: `t${i}.txt`, content: 'x'.repeat(900) }));
-    await expect(ws.writeFiles(dir, three)).rejects.toMatchObject({ options: { errors: [{ field: 'files', message: 'must total at most 2000 bytes' }] } });
-    await expect(ws.writeFiles(dir, [{ path: 'a.txt', content: '' }, { path: './a.txt', content: '' }])).rejects.toMatchObject({
+    await expect(ws.writeFiles(dir, three)).rejects.toMatchObject({
+      options: { errors: [{ field: 'files', message: 'must total at most 2000 bytes' }] },
+    });
+    await expect(
+      ws.writeFiles(dir, [
+        { path: 'a.txt', content: '' },
+        { path: './a.txt', content: '' },
+      ]),
+    ).rejects.toMatchObject({
       options: { errors: [{ field: 'files[1].path', message: 'repeats a.txt' }] },
     });
   });
@@ -91,8 +116,12 @@ describe('WorkspaceService', () => {
     writeFileSync(join(outside, 'target.txt'), 'original');
     symlinkSync(join(outside, 'target.txt'), join(dir, 'link.txt'));
     symlinkSync(outside, join(dir, 'linkdir'));
-    await expect(ws.writeFiles(dir, [{ path: 'link.txt', content: 'pwned' }])).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
-    await expect(ws.writeFiles(dir, [{ path: 'linkdir/new.txt', content: 'pwned' }])).rejects.toMatchObject({ code: 'WORKSPACE_UNSAFE_PATH' });
+    await expect(ws.writeFiles(dir, [{ path: 'link.txt', content: 'pwned' }])).rejects.toMatchObject({
+      code: 'WORKSPACE_UNSAFE_PATH',
+    });
+    await expect(ws.writeFiles(dir, [{ path: 'linkdir/new.txt', content: 'pwned' }])).rejects.toMatchObject({
+      code: 'WORKSPACE_UNSAFE_PATH',
+    });
     expect(readFileSync(join(outside, 'target.txt'), 'utf8')).toBe('original');
     expect(existsSync(join(outside, 'new.txt'))).toBe(false);
   });

@@ -123,12 +123,14 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
       const target = join(base, file.path);
       const existing = await lstat(target).catch(() => undefined);
       if (existing && !existing.isFile()) throw new WorkspaceUnsafePathError(file.path);
-      const handle = await open(target, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644).catch(
-        (e: NodeJS.ErrnoException) => {
-          if (e.code === 'ELOOP') throw new WorkspaceUnsafePathError(file.path);
-          throw e;
-        },
-      );
+      const handle = await open(
+        target,
+        constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
+        0o644,
+      ).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ELOOP') throw new WorkspaceUnsafePathError(file.path);
+        throw e;
+      });
       try {
         await handle.writeFile(file.content, 'utf8');
       } finally {
@@ -218,7 +220,9 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
   }
 
   private async readPlainFile(path: string, maxBytes: number): Promise<string | undefined> {
-    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(() => undefined);
+    const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+      () => undefined,
+    );
     if (!handle) return undefined;
     try {
       const info = await handle.stat();

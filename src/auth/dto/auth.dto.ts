@@ -4,7 +4,8 @@ import { IsBoolean, IsEmail, IsNotEmpty, IsOptional, IsString, MaxLength, MinLen
 import { UserView } from '#src/users/user.view.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../password.service.js';
 
-const normalizeEmail = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim().toLowerCase() : value);
+const normalizeEmail = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
 
 export class RegisterDto {
   @ApiProperty({ example: 'ada@example.com' })

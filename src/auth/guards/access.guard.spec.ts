@@ -29,12 +29,16 @@ describe('AccessGuard', () => {
   const user: AuthUser = { id: 'u', email: 'a@b.c', role: 'user', emailVerified: false, sessionId: 's' };
 
   it('RequireVerifiedEmail: 403 EMAIL_NOT_VERIFIED for an unverified user, passes a verified one', () => {
-    expect(() => guard.canActivate(context('verified', user))).toThrow(expect.objectContaining({ code: 'EMAIL_NOT_VERIFIED', status: 403 }));
+    expect(() => guard.canActivate(context('verified', user))).toThrow(
+      expect.objectContaining({ code: 'EMAIL_NOT_VERIFIED', status: 403 }),
+    );
     expect(guard.canActivate(context('verified', { ...user, emailVerified: true }))).toBe(true);
   });
 
   it('Roles: 403 for another role, passes the named one', () => {
-    expect(() => guard.canActivate(context('admin', user))).toThrow(expect.objectContaining({ code: 'FORBIDDEN', status: 403 }));
+    expect(() => guard.canActivate(context('admin', user))).toThrow(
+      expect.objectContaining({ code: 'FORBIDDEN', status: 403 }),
+    );
     expect(guard.canActivate(context('admin', { ...user, role: 'admin' }))).toBe(true);
   });
 

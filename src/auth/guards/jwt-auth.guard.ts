@@ -25,7 +25,9 @@ export class JwtAuthGuard implements CanActivate {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
   ) {
-    this.isPublic = new RouteMetadataCache((targets) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true);
+    this.isPublic = new RouteMetadataCache(
+      (targets) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
+    );
   }
 
   /** Synchronous for public routes: no promise for the guard chain to wait on. */

@@ -42,7 +42,13 @@ const bindings = new WeakMap<Request, { binding?: string; linkUserId?: string }>
 class PassportStateStore {
   constructor(private readonly states: OAuthStateStore) {}
 
-  store(req: Request, verifier: string, _state: unknown, _meta: unknown, callback: (err: unknown, state?: string) => void): void {
+  store(
+    req: Request,
+    verifier: string,
+    _state: unknown,
+    _meta: unknown,
+    callback: (err: unknown, state?: string) => void,
+  ): void {
     const context = bindings.get(req) ?? {};
     this.states
       .save({ provider: 'github', verifier, linkUserId: context.linkUserId })
@@ -58,7 +64,9 @@ class PassportStateStore {
     this.states
       .consume(state, bindings.get(req)?.binding, 'github')
       .then((flow) => callback(null, flow.verifier, flow))
-      .catch((error: unknown) => (error instanceof OAuthFlowError ? callback(null, false, { message: error.code }) : callback(error)));
+      .catch((error: unknown) =>
+        error instanceof OAuthFlowError ? callback(null, false, { message: error.code }) : callback(error),
+      );
   }
 }
 
@@ -104,7 +112,8 @@ export class GitHubProvider implements ProviderClient {
 
   async complete(req: Request, binding: string | undefined): Promise<{ identity: ProviderIdentity; flow: OAuthFlow }> {
     bindings.set(req, { binding });
-    if (!req.query.code) throw new OAuthFlowError(req.query.error === 'access_denied' ? 'access_denied' : 'provider_error');
+    if (!req.query.code)
+      throw new OAuthFlowError(req.query.error === 'access_denied' ? 'access_denied' : 'provider_error');
     const outcome = await this.run(req);
     if (outcome.kind === 'fail') throw new OAuthFlowError('invalid_state');
     if (outcome.kind !== 'success' || !outcome.info.state) throw new OAuthFlowError('provider_error');
@@ -112,7 +121,10 @@ export class GitHubProvider implements ProviderClient {
     // allRawEmails: passport-github2 passes GitHub's /user/emails entries through (primary, verified).
     const emails = (profile.emails ?? []) as GitHubEmail[];
     const chosen =
-      emails.find((e) => e.primary && e.verified) ?? emails.find((e) => e.verified) ?? emails.find((e) => e.primary) ?? emails[0];
+      emails.find((e) => e.primary && e.verified) ??
+      emails.find((e) => e.verified) ??
+      emails.find((e) => e.primary) ??
+      emails[0];
     return {
       flow: outcome.info.state,
       identity: {
@@ -131,7 +143,8 @@ export class GitHubProvider implements ProviderClient {
     return new Promise((resolve) => {
       const strategy = Object.create(this.strategy) as GitHubStrategy & Record<string, unknown>;
       strategy.redirect = (url: string) => resolve({ kind: 'redirect', url });
-      strategy.success = (user: StrategyUser, info: { state?: OAuthFlow }) => resolve({ kind: 'success', user, info: info ?? {} });
+      strategy.success = (user: StrategyUser, info: { state?: OAuthFlow }) =>
+        resolve({ kind: 'success', user, info: info ?? {} });
       strategy.fail = (challenge: unknown) => resolve({ kind: 'fail', challenge });
       strategy.error = (error: unknown) => resolve({ kind: 'error', error });
       strategy.pass = () => resolve({ kind: 'error', error: new Error('strategy passed') });

@@ -75,7 +75,12 @@ export class OAuthController {
       }
       complete.searchParams.set('error', code);
     }
-    res.clearCookie(OAUTH_BINDING_COOKIE, { httpOnly: true, secure: this.secureCookies, sameSite: 'lax', path: '/oauth' });
+    res.clearCookie(OAUTH_BINDING_COOKIE, {
+      httpOnly: true,
+      secure: this.secureCookies,
+      sameSite: 'lax',
+      path: '/oauth',
+    });
     res.redirect(302, complete.href);
   }
 }

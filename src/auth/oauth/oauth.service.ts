@@ -69,14 +69,19 @@ export class OAuthService {
     for (const name of ['google', 'microsoft'] as const) {
       const settings = oauth[name];
       if (settings) {
-        this.providers.set(name, new OidcProvider(name, { ...settings, callbackUrl: callbackUrl(name), publicUrl }, states));
+        this.providers.set(
+          name,
+          new OidcProvider(name, { ...settings, callbackUrl: callbackUrl(name), publicUrl }, states),
+        );
       }
     }
   }
 
   /** The provider's client; unknown providers and providers without credentials are 404. */
   provider(name: string): ProviderClient {
-    const provider = OAUTH_PROVIDERS.includes(name as OAuthProvider) ? this.providers.get(name as OAuthProvider) : undefined;
+    const provider = OAUTH_PROVIDERS.includes(name as OAuthProvider)
+      ? this.providers.get(name as OAuthProvider)
+      : undefined;
     if (!provider) throw new NotFoundError('OAuth provider', 'OAUTH_PROVIDER_NOT_FOUND');
     return provider;
   }
@@ -85,7 +90,11 @@ export class OAuthService {
    * Resolves the identity to a user (linking or creating as the rules allow) and returns a
    * one-time code for the web app, or, when linking, nothing.
    */
-  async completeSignIn(provider: OAuthProvider, identity: ProviderIdentity, linkUserId?: string): Promise<{ code?: string }> {
+  async completeSignIn(
+    provider: OAuthProvider,
+    identity: ProviderIdentity,
+    linkUserId?: string,
+  ): Promise<{ code?: string }> {
     const existing = await this.accounts.findOneBy({ provider, providerUserId: identity.subject });
     if (linkUserId) {
       if (existing && existing.userId !== linkUserId) throw new OAuthFlowError('already_linked');
@@ -151,7 +160,10 @@ export class OAuthService {
     if (!target) throw new NotFoundError('Linked account', 'OAUTH_ACCOUNT_NOT_FOUND');
     const user = await this.users.findWithSecrets({ id: userId });
     if (!user?.passwordHash && rows.length === 1) {
-      throw new ConflictError('LAST_SIGN_IN_METHOD', 'This is the only way to sign in; set a password or link another provider first.');
+      throw new ConflictError(
+        'LAST_SIGN_IN_METHOD',
+        'This is the only way to sign in; set a password or link another provider first.',
+      );
     }
     await this.accounts.delete({ id: target.id });
     this.logger.log({ userId, provider }, 'Provider unlinked');
@@ -166,12 +178,21 @@ export class OAuthService {
     const id = existing?.id ?? randomUUID();
     const secrets = {
       accessToken: identity.accessToken ? this.encryption.encrypt(identity.accessToken, `oauth:${id}:access`) : null,
-      refreshToken: identity.refreshToken ? this.encryption.encrypt(identity.refreshToken, `oauth:${id}:refresh`) : null,
+      refreshToken: identity.refreshToken
+        ? this.encryption.encrypt(identity.refreshToken, `oauth:${id}:refresh`)
+        : null,
     };
     if (existing) {
       await this.accounts.update({ id }, { email: identity.email, ...secrets });
     } else {
-      await this.accounts.insert({ id, userId, provider, providerUserId: identity.subject, email: identity.email, ...secrets });
+      await this.accounts.insert({
+        id,
+        userId,
+        provider,
+        providerUserId: identity.subject,
+        email: identity.email,
+        ...secrets,
+      });
     }
   }
 

@@ -32,7 +32,12 @@ export class OidcProvider implements ProviderClient {
     const config = await this.config();
     const verifier = oidc.randomPKCECodeVerifier();
     const nonce = oidc.randomNonce();
-    const { state, binding } = await this.states.save({ provider: this.name, verifier, nonce, linkUserId: flow.linkUserId });
+    const { state, binding } = await this.states.save({
+      provider: this.name,
+      verifier,
+      nonce,
+      linkUserId: flow.linkUserId,
+    });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: this.settings.callbackUrl,
       scope: 'openid email profile',
@@ -48,7 +53,8 @@ export class OidcProvider implements ProviderClient {
   async complete(req: Request, binding: string | undefined): Promise<{ identity: ProviderIdentity; flow: OAuthFlow }> {
     const state = typeof req.query.state === 'string' ? req.query.state : undefined;
     const flow = await this.states.consume(state, binding, this.name);
-    if (req.query.error) throw new OAuthFlowError(req.query.error === 'access_denied' ? 'access_denied' : 'provider_error');
+    if (req.query.error)
+      throw new OAuthFlowError(req.query.error === 'access_denied' ? 'access_denied' : 'provider_error');
     const config = await this.config();
     const currentUrl = new URL(req.originalUrl, this.settings.publicUrl);
     let tokens: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;

@@ -2,7 +2,8 @@ import { Secret, TOTP } from 'otpauth';
 import { matchTotp, newTotpSecret, totpCode, totpUri } from './totp.js';
 
 // RFC 6238 appendix B, SHA-1 rows: the seed is the ASCII string "12345678901234567890".
-const RFC_SECRET = new Secret({ buffer: new TextEncoder().encode('12345678901234567890').buffer as ArrayBuffer }).base32;
+const RFC_SECRET = new Secret({ buffer: new TextEncoder().encode('12345678901234567890').buffer as ArrayBuffer })
+  .base32;
 const RFC_VECTORS: Array<[number, string]> = [
   [59, '94287082'],
   [1111111109, '07081804'],
@@ -16,7 +17,9 @@ describe('TOTP (RFC 6238)', () => {
   it.each(RFC_VECTORS)('generates the SHA-1 test vector at T=%i', async (time, expected) => {
     expect(RFC_SECRET).toBe('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ');
     await expect(totpCode(RFC_SECRET, time, 8)).resolves.toBe(expected);
-    await expect(matchTotp(RFC_SECRET, expected, { epochSeconds: time, digits: 8 })).resolves.toBe(Math.floor(time / 30));
+    await expect(matchTotp(RFC_SECRET, expected, { epochSeconds: time, digits: 8 })).resolves.toBe(
+      Math.floor(time / 30),
+    );
   });
 
   it('accepts codes from an independent implementation (otpauth), ±1 step, and nothing further', async () => {

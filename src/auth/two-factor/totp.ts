@@ -16,7 +16,11 @@ export function totpUri(secret: string, label: string, issuer: string): string {
 }
 
 /** The code for `epochSeconds` (default now); `digits` other than 6 only for the RFC test vectors. */
-export function totpCode(secret: string, epochSeconds = Date.now() / 1000, digits: Digits = TOTP_DIGITS): Promise<string> {
+export function totpCode(
+  secret: string,
+  epochSeconds = Date.now() / 1000,
+  digits: Digits = TOTP_DIGITS,
+): Promise<string> {
   return generate({ secret, epoch: Math.floor(epochSeconds), algorithm: 'sha1', digits, period: TOTP_PERIOD });
 }
 

@@ -4,7 +4,13 @@ import { Throttle } from '@nestjs/throttler';
 import type { AuthUser } from '../auth-user.js';
 import { SIGN_IN_THROTTLE } from '../auth-throttles.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
-import { BackupCodesView, DisableTwoFactorDto, TotpCodeDto, TwoFactorSetupView, TwoFactorStatusView } from './two-factor.dto.js';
+import {
+  BackupCodesView,
+  DisableTwoFactorDto,
+  TotpCodeDto,
+  TwoFactorSetupView,
+  TwoFactorStatusView,
+} from './two-factor.dto.js';
 import { TwoFactorService } from './two-factor.service.js';
 
 @ApiTags('two-factor')

@@ -62,18 +62,20 @@ export class TwoFactorService {
 
   async status(userId: string): Promise<{ enabled: boolean; backupCodesRemaining: number }> {
     const user = await this.users.getById(userId);
-    const backupCodesRemaining = user.totpEnabled
-      ? await this.backupCodes.countBy({ userId, usedAt: IsNull() })
-      : 0;
+    const backupCodesRemaining = user.totpEnabled ? await this.backupCodes.countBy({ userId, usedAt: IsNull() }) : 0;
     return { enabled: user.totpEnabled, backupCodesRemaining };
   }
 
   /** A new (not yet active) secret; enabling needs a code from it. */
   async setup(userId: string): Promise<{ secret: string; otpauthUrl: string; qrCodeDataUrl: string }> {
     const user = await this.users.getById(userId);
-    if (user.totpEnabled) throw new ConflictError('TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already on.');
+    if (user.totpEnabled)
+      throw new ConflictError('TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already on.');
     const secret = newTotpSecret();
-    await this.users.setTotp(userId, { totpSecret: this.encryption.encrypt(secret, this.context(userId)), totpLastStep: null });
+    await this.users.setTotp(userId, {
+      totpSecret: this.encryption.encrypt(secret, this.context(userId)),
+      totpLastStep: null,
+    });
     const otpauthUrl = totpUri(secret, user.email, ISSUER);
     // Loaded here, not at start-up: only 2FA set-up draws a QR code.
     const { default: QRCode } = await import('qrcode');
@@ -82,7 +84,8 @@ export class TwoFactorService {
 
   async enable(userId: string, code: string): Promise<{ backupCodes: string[] }> {
     const user = await this.withSecrets(userId);
-    if (user.totpEnabled) throw new ConflictError('TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already on.');
+    if (user.totpEnabled)
+      throw new ConflictError('TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already on.');
     if (!user.totpSecret) throw new ConflictError('TWO_FACTOR_NOT_SET_UP', 'Call POST /two-factor/setup first.');
     await this.checkTotp(user, code);
     const backupCodes = await this.replaceBackupCodes(userId);

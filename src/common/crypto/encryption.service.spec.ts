@@ -4,7 +4,10 @@ import type { AllConfig } from '#src/config/namespaces.js';
 import { EncryptionService } from './encryption.service.js';
 
 function service(key = randomBytes(32)): EncryptionService {
-  const config = { get: () => ({ encryptionKey: key, jwtSecret: 'x'.repeat(32) }) } as unknown as ConfigService<AllConfig, true>;
+  const config = { get: () => ({ encryptionKey: key, jwtSecret: 'x'.repeat(32) }) } as unknown as ConfigService<
+    AllConfig,
+    true
+  >;
   return new EncryptionService(config);
 }
 

@@ -24,7 +24,12 @@ export class CouncilJudgeDto {
   @ApiProperty({ example: 'security' })
   judge: string;
 
-  @ApiProperty({ enum: ['APPROVE', 'REVISE', 'REJECT'], nullable: true, type: String, description: 'Null when the judge failed or was skipped.' })
+  @ApiProperty({
+    enum: ['APPROVE', 'REVISE', 'REJECT'],
+    nullable: true,
+    type: String,
+    description: 'Null when the judge failed or was skipped.',
+  })
   verdict: 'APPROVE' | 'REVISE' | 'REJECT' | null;
 
   @ApiProperty({ enum: ['completed', 'failed', 'skipped'] })
@@ -110,7 +115,12 @@ export class RunCouncilDto {
   @ApiProperty({ description: 'The iteration of the latest council review.' })
   iteration: number;
 
-  @ApiProperty({ enum: ['APPROVE', 'REVISE', 'REJECT'], nullable: true, type: String, description: 'Null only when no judge could vote.' })
+  @ApiProperty({
+    enum: ['APPROVE', 'REVISE', 'REJECT'],
+    nullable: true,
+    type: String,
+    description: 'Null only when no judge could vote.',
+  })
   verdict: 'APPROVE' | 'REVISE' | 'REJECT' | null;
 
   @ApiProperty({ enum: ['VETO', 'MAJORITY', 'TIE', 'TESTS_FAILING', 'NO_QUORUM', 'STUCK'] })
@@ -122,7 +132,11 @@ export class RunCouncilDto {
   @ApiProperty()
   summary: string;
 
-  @ApiProperty({ nullable: true, type: Number, description: '0-10: mean of the judges\' scores (derived from severities for a judge that gave none).' })
+  @ApiProperty({
+    nullable: true,
+    type: Number,
+    description: "0-10: mean of the judges' scores (derived from severities for a judge that gave none).",
+  })
   score: number | null;
 
   @ApiProperty({ type: CouncilVotesDto })

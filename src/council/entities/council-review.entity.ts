@@ -57,7 +57,13 @@ export class CouncilReview {
   issues: CouncilIssue[];
 
   /** The judge's own score; null when it gave none (the council derives one from its issues). */
-  @Column({ type: 'numeric', precision: 4, scale: 2, nullable: true, transformer: { to: (v?: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  @Column({
+    type: 'numeric',
+    precision: 4,
+    scale: 2,
+    nullable: true,
+    transformer: { to: (v?: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
   score: number | null;
 
   @Column({ name: 'input_tokens', type: 'int', default: 0 })

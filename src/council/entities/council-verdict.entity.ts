@@ -47,7 +47,13 @@ export class CouncilVerdict {
   @Column({ type: 'jsonb', default: () => "'[]'::jsonb" })
   issues: CouncilIssue[];
 
-  @Column({ type: 'numeric', precision: 4, scale: 2, nullable: true, transformer: { to: (v?: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  @Column({
+    type: 'numeric',
+    precision: 4,
+    scale: 2,
+    nullable: true,
+    transformer: { to: (v?: number | null) => v, from: (v: string | null) => (v === null ? null : Number(v)) },
+  })
   score: number | null;
 
   @Column({ name: 'files_hash', type: 'text' })

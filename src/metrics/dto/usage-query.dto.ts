@@ -4,7 +4,10 @@ import { USAGE_GROUPS } from '../usage.service.js';
 import type { UsageGroup } from '../usage.service.js';
 
 export class UsageQueryDto {
-  @ApiPropertyOptional({ description: 'Start (inclusive), ISO-8601 date or date-time (UTC when no offset).', example: '2026-11-01' })
+  @ApiPropertyOptional({
+    description: 'Start (inclusive), ISO-8601 date or date-time (UTC when no offset).',
+    example: '2026-11-01',
+  })
   @IsOptional()
   @IsISO8601({ strict: true }, { message: 'must be an ISO-8601 date or date-time' })
   from?: string;
@@ -43,7 +46,8 @@ export class UsageRowDto extends UsageTotalsDto {
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'The group: a day (YYYY-MM-DD, UTC), provider:model, agent, task id or provider; null for calls without a task.',
+    description:
+      'The group: a day (YYYY-MM-DD, UTC), provider:model, agent, task id or provider; null for calls without a task.',
   })
   key: string | null;
 }

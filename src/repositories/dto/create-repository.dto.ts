@@ -21,7 +21,10 @@ export class CreateRepositoryDto {
   })
   defaultBranch?: string;
 
-  @ApiPropertyOptional({ description: 'Personal access token (read, and write to push branches). Stored encrypted, never returned.', writeOnly: true })
+  @ApiPropertyOptional({
+    description: 'Personal access token (read, and write to push branches). Stored encrypted, never returned.',
+    writeOnly: true,
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)

@@ -24,7 +24,10 @@ const MODEL_REF = /^[a-z]+(:[A-Za-z0-9._:/@-]{1,150})?$/;
 const JUDGE = /^[a-z][a-z0-9_-]{0,39}$/;
 
 export class TaskFileDto {
-  @ApiProperty({ example: 'src/sum.js', description: 'Relative to the workspace; normalised, `..` and absolute paths refused.' })
+  @ApiProperty({
+    example: 'src/sum.js',
+    description: 'Relative to the workspace; normalised, `..` and absolute paths refused.',
+  })
   @IsString()
   @MaxLength(255)
   path!: string;
@@ -36,15 +39,37 @@ export class TaskFileDto {
 }
 
 export class TaskModelsDto {
-  @ApiPropertyOptional({ example: 'openai:gpt-4o' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) planner?: string;
-  @ApiPropertyOptional({ example: 'local:qwen2.5-coder' }) @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) coder?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) tester?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) reviewer?: string;
-  @ApiPropertyOptional() @IsOptional() @IsString() @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' }) judge?: string;
+  @ApiPropertyOptional({ example: 'openai:gpt-4o' })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' })
+  planner?: string;
+  @ApiPropertyOptional({ example: 'local:qwen2.5-coder' })
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' })
+  coder?: string;
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' })
+  tester?: string;
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' })
+  reviewer?: string;
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @Matches(MODEL_REF, { message: 'must be provider:model or a provider name' })
+  judge?: string;
 }
 
 export class TaskConfigDto {
-  @ApiPropertyOptional({ description: 'Review by a council of judges instead of one reviewer (default USE_COUNCIL_REVIEW).' })
+  @ApiPropertyOptional({
+    description: 'Review by a council of judges instead of one reviewer (default USE_COUNCIL_REVIEW).',
+  })
   @IsOptional()
   @IsBoolean()
   councilEnabled?: boolean;
@@ -58,7 +83,11 @@ export class TaskConfigDto {
   @Matches(JUDGE, { each: true, message: 'each judge must be a lowercase name' })
   judges?: string[];
 
-  @ApiPropertyOptional({ example: '0.50', description: "Cap on the council's spend per run in USD (default COUNCIL_MAX_COST_USD); judges whose worst case would exceed it are skipped, and the skip is recorded." })
+  @ApiPropertyOptional({
+    example: '0.50',
+    description:
+      "Cap on the council's spend per run in USD (default COUNCIL_MAX_COST_USD); judges whose worst case would exceed it are skipped, and the skip is recorded.",
+  })
   @IsOptional()
   @IsString()
   @Matches(/^\d{1,10}(\.\d{1,8})?$/, { message: 'must be a decimal amount in USD, e.g. "0.50"' })

@@ -55,7 +55,8 @@ export class TaskResultDto {
   @ApiPropertyOptional() error?: string;
   @ApiPropertyOptional() errorCode?: string;
   @ApiProperty({ type: [TaskFileDto] }) files!: TaskFileDto[];
-  @ApiProperty({ description: 'Unified diff from the task files (or the repository branch) to the result' }) diff!: string;
+  @ApiProperty({ description: 'Unified diff from the task files (or the repository branch) to the result' })
+  diff!: string;
   @ApiPropertyOptional({ type: TestsResultDto, nullable: true }) tests!: TestsResultDto | null;
   @ApiPropertyOptional({ type: ReviewResultDto, nullable: true }) review!: ReviewResultDto | null;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) council?: Record<string, unknown>;

@@ -4,7 +4,15 @@ export const TASK_LANGUAGES = ['typescript', 'javascript', 'python'] as const;
 export type TaskLanguage = (typeof TASK_LANGUAGES)[number];
 export const TASK_MODES = ['build', 'review'] as const;
 export type TaskMode = (typeof TASK_MODES)[number];
-export const TASK_STATUSES = ['draft', 'queued', 'running', 'awaiting_input', 'completed', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = [
+  'draft',
+  'queued',
+  'running',
+  'awaiting_input',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export interface TaskFile {

@@ -1,5 +1,15 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayNotEmpty, ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  MaxLength,
+} from 'class-validator';
 import { WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
 
 export const EVENT_FILTER_VALUES = ['*', ...WEBHOOK_EVENT_TYPES];
@@ -10,12 +20,20 @@ export class CreateWebhookDto {
   @MaxLength(2048)
   url!: string;
 
-  @ApiProperty({ description: 'Event types to receive, or ["*"] for all.', enum: EVENT_FILTER_VALUES, isArray: true, example: ['run.completed', 'run.failed'] })
+  @ApiProperty({
+    description: 'Event types to receive, or ["*"] for all.',
+    enum: EVENT_FILTER_VALUES,
+    isArray: true,
+    example: ['run.completed', 'run.failed'],
+  })
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(EVENT_FILTER_VALUES.length)
   @ArrayUnique()
-  @IsIn(EVENT_FILTER_VALUES, { each: true, message: `each value in events must be one of: ${EVENT_FILTER_VALUES.join(', ')}` })
+  @IsIn(EVENT_FILTER_VALUES, {
+    each: true,
+    message: `each value in events must be one of: ${EVENT_FILTER_VALUES.join(', ')}`,
+  })
   events!: string[];
 
   @ApiPropertyOptional({ maxLength: 500 })
@@ -38,7 +56,10 @@ export class UpdateWebhookDto {
   @ArrayNotEmpty()
   @ArrayMaxSize(EVENT_FILTER_VALUES.length)
   @ArrayUnique()
-  @IsIn(EVENT_FILTER_VALUES, { each: true, message: `each value in events must be one of: ${EVENT_FILTER_VALUES.join(', ')}` })
+  @IsIn(EVENT_FILTER_VALUES, {
+    each: true,
+    message: `each value in events must be one of: ${EVENT_FILTER_VALUES.join(', ')}`,
+  })
   events?: string[];
 
   @ApiPropertyOptional({ description: 'Enabling a disabled webhook clears its failure streak.' })
@@ -59,19 +80,37 @@ export class WebhookView {
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
   @ApiProperty({ enum: EVENT_FILTER_VALUES, isArray: true }) events!: string[];
   @ApiProperty() enabled!: boolean;
-  @ApiProperty({ enum: ['user', 'gone', 'failing'], nullable: true, type: String, description: 'Why the webhook is disabled: by its owner, answered 410, or failed for too long.' })
+  @ApiProperty({
+    enum: ['user', 'gone', 'failing'],
+    nullable: true,
+    type: String,
+    description: 'Why the webhook is disabled: by its owner, answered 410, or failed for too long.',
+  })
   disabledReason!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) disabledAt!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'Start of the current streak of failed attempts.' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Start of the current streak of failed attempts.',
+  })
   failingSince!: string | null;
-  @ApiProperty({ nullable: true, type: String, format: 'date-time', description: 'Until when the previous secret also signs.' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'Until when the previous secret also signs.',
+  })
   previousSecretExpiresAt!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }
 
 export class WebhookWithSecretView extends WebhookView {
-  @ApiProperty({ description: 'The signing secret (whsec_…). Shown only in this response.', example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' })
+  @ApiProperty({
+    description: 'The signing secret (whsec_…). Shown only in this response.',
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  })
   secret!: string;
 }
 
@@ -91,7 +130,8 @@ export class WebhookAttemptView {
   @ApiProperty() attempt!: number;
   @ApiProperty({ nullable: true, type: Number }) statusCode!: number | null;
   @ApiProperty() durationMs!: number;
-  @ApiProperty({ nullable: true, type: String, description: 'At most 1 KB of the answer.' }) responseBody!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'At most 1 KB of the answer.' }) responseBody!:
+    string | null;
   @ApiProperty({ nullable: true, type: String }) error!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
@@ -107,7 +147,8 @@ export class WebhookDeliveryView {
   @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
   @ApiProperty({ nullable: true, type: String, format: 'date-time' }) completedAt!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ type: [WebhookAttemptView], description: 'Every attempt, oldest first.' }) attempts!: WebhookAttemptView[];
+  @ApiProperty({ type: [WebhookAttemptView], description: 'Every attempt, oldest first.' })
+  attempts!: WebhookAttemptView[];
 }
 
 export class WebhookDeliveryPageView {

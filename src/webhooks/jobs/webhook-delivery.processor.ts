@@ -60,6 +60,8 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
     }
     const { deliveryId, attempt } = job.data as JobOf<JobName.WebhookDelivery>;
     await this.deliveries.attempt(deliveryId, attempt);
-    this.logger.debug(`job ${job.id} (delivery ${deliveryId} attempt ${attempt}) done in ${Math.round(performance.now() - started)} ms`);
+    this.logger.debug(
+      `job ${job.id} (delivery ${deliveryId} attempt ${attempt}) done in ${Math.round(performance.now() - started)} ms`,
+    );
   }
 }

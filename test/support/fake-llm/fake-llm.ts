@@ -157,7 +157,8 @@ export function defaultReply(request: FakeRequest, tools: ParsedTool[] = []): Fa
     : request.toolRequired || tools.length === 1
       ? tools[0]
       : undefined;
-  if (tool) return { toolCalls: [{ name: tool.name, arguments: sampleFromSchema(tool.schema) as Record<string, unknown> }] };
+  if (tool)
+    return { toolCalls: [{ name: tool.name, arguments: sampleFromSchema(tool.schema) as Record<string, unknown> }] };
   return { text: 'Hello from the fake LLM.' };
 }
 
@@ -206,7 +207,8 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
     if (options.apiKey && presentedKey(req) !== options.apiKey) {
       return sendError(res, request, { kind: 'error', status: 401, message: 'invalid api key' });
     }
-    const reply = nextReply(request.model) ?? (handler ? await handler(request) : undefined) ?? defaultReply(request, tools);
+    const reply =
+      nextReply(request.model) ?? (handler ? await handler(request) : undefined) ?? defaultReply(request, tools);
     if ((reply.kind === 'error' || reply.kind === undefined || reply.kind === 'reply') && reply.delayMs) {
       await sleep(reply.delayMs);
       if (res.destroyed || req.socket.destroyed) return; // the client gave up while we waited
@@ -276,7 +278,8 @@ function parseRoute(method: string, url: URL): { format: FakeWireFormat; model: 
   if (/\/openai(\/v1)?\/chat\/completions$/.test(path)) return { format: 'openai', model: '', stream: false };
   if (/\/anthropic(\/v1)?\/messages$/.test(path)) return { format: 'anthropic', model: '', stream: false };
   const google = /\/google\/[^/]+\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
-  if (google) return { format: 'google', model: decodeURIComponent(google[1]), stream: google[2] === 'streamGenerateContent' };
+  if (google)
+    return { format: 'google', model: decodeURIComponent(google[1]), stream: google[2] === 'streamGenerateContent' };
   return undefined;
 }
 
@@ -317,11 +320,15 @@ function describe(
     toolRequired = choice?.type === 'any' || forcedTool !== undefined;
     prompt = [textOf(body.system), textOf(body.messages)].filter(Boolean).join('\n');
   } else {
-    const declarations = ((body.tools as { functionDeclarations?: { name: string; parameters?: unknown; parametersJsonSchema?: unknown }[] }[] | undefined) ?? [])
-      .flatMap((t) => t.functionDeclarations ?? []);
+    const declarations = (
+      (body.tools as
+        | { functionDeclarations?: { name: string; parameters?: unknown; parametersJsonSchema?: unknown }[] }[]
+        | undefined) ?? []
+    ).flatMap((t) => t.functionDeclarations ?? []);
     tools = declarations.map((d) => ({ name: d.name, schema: d.parametersJsonSchema ?? d.parameters }));
-    const config = (body.toolConfig as { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } } | undefined)
-      ?.functionCallingConfig;
+    const config = (
+      body.toolConfig as { functionCallingConfig?: { mode?: string; allowedFunctionNames?: string[] } } | undefined
+    )?.functionCallingConfig;
     toolRequired = config?.mode === 'ANY';
     if (toolRequired && config?.allowedFunctionNames?.length === 1) forcedTool = config.allowedFunctionNames[0];
     prompt = [textOf(body.systemInstruction), textOf(body.contents)].filter(Boolean).join('\n');
@@ -411,10 +418,15 @@ function sseWriter(res: ServerResponse, r: ResolvedReply): (event: string) => Pr
   };
 }
 
-async function sendReply(res: ServerResponse, request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply' }>): Promise<void> {
+async function sendReply(
+  res: ServerResponse,
+  request: FakeRequest,
+  reply: Extract<FakeReply, { kind?: 'reply' }>,
+): Promise<void> {
   const r = resolve(request, reply);
   if (request.format === 'openai') return request.stream ? openaiStream(res, request, r) : openaiJson(res, request, r);
-  if (request.format === 'anthropic') return request.stream ? anthropicStream(res, request, r) : anthropicJson(res, request, r);
+  if (request.format === 'anthropic')
+    return request.stream ? anthropicStream(res, request, r) : anthropicJson(res, request, r);
   return request.stream ? googleStream(res, request, r) : googleJson(res, request, r);
 }
 
@@ -441,7 +453,13 @@ function openaiJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply)
             content: r.text || null,
             refusal: null,
             ...(r.toolCalls.length
-              ? { tool_calls: r.toolCalls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: c.args } })) }
+              ? {
+                  tool_calls: r.toolCalls.map((c) => ({
+                    id: c.id,
+                    type: 'function',
+                    function: { name: c.name, arguments: c.args },
+                  })),
+                }
               : {}),
           },
           finish_reason: r.finish,
@@ -459,7 +477,9 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
   const created = Math.floor(Date.now() / 1000);
   const write = sseWriter(res, r);
   const send = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-    write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`);
+    write(
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model: request.model, choices, ...extra })}\n\n`,
+    );
   await send([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }]);
   for (const piece of pieces(r.text)) await send([{ index: 0, delta: { content: piece }, finish_reason: null }]);
   for (const [index, call] of r.toolCalls.entries()) {
@@ -471,7 +491,9 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
       },
     ]);
     for (const piece of pieces(call.args)) {
-      await send([{ index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null }]);
+      await send([
+        { index: 0, delta: { tool_calls: [{ index, function: { arguments: piece } }] }, finish_reason: null },
+      ]);
     }
   }
   await send([{ index: 0, delta: {}, finish_reason: r.finish }]);
@@ -481,7 +503,8 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
   if (!res.destroyed) res.end();
 }
 
-const anthropicStop = (r: ResolvedReply) => (r.finish === 'tool_calls' ? 'tool_use' : r.finish === 'length' ? 'max_tokens' : 'end_turn');
+const anthropicStop = (r: ResolvedReply) =>
+  r.finish === 'tool_calls' ? 'tool_use' : r.finish === 'length' ? 'max_tokens' : 'end_turn';
 
 function anthropicJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply): void {
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -519,7 +542,8 @@ function safeJson(text: string): unknown {
 async function anthropicStream(res: ServerResponse, request: FakeRequest, r: ResolvedReply): Promise<void> {
   sseHeaders(res);
   const write = sseWriter(res, r);
-  const send = (event: string, data: Record<string, unknown>) => write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
+  const send = (event: string, data: Record<string, unknown>) =>
+    write(`event: ${event}\ndata: ${JSON.stringify({ type: event, ...data })}\n\n`);
   await send('message_start', {
     message: {
       id: `msg_${randomUUID().replace(/-/g, '')}`,
@@ -540,17 +564,25 @@ async function anthropicStream(res: ServerResponse, request: FakeRequest, r: Res
   let index = 0;
   if (r.text) {
     await send('content_block_start', { index, content_block: { type: 'text', text: '' } });
-    for (const piece of pieces(r.text)) await send('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
+    for (const piece of pieces(r.text))
+      await send('content_block_delta', { index, delta: { type: 'text_delta', text: piece } });
     await send('content_block_stop', { index });
     index++;
   }
   for (const call of r.toolCalls) {
-    await send('content_block_start', { index, content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} } });
-    for (const piece of pieces(call.args)) await send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
+    await send('content_block_start', {
+      index,
+      content_block: { type: 'tool_use', id: call.id, name: call.name, input: {} },
+    });
+    for (const piece of pieces(call.args))
+      await send('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: piece } });
     await send('content_block_stop', { index });
     index++;
   }
-  await send('message_delta', { delta: { stop_reason: anthropicStop(r), stop_sequence: null }, usage: { output_tokens: r.usage.output } });
+  await send('message_delta', {
+    delta: { stop_reason: anthropicStop(r), stop_sequence: null },
+    usage: { output_tokens: r.usage.output },
+  });
   await send('message_stop', {});
   if (!res.destroyed) res.end();
 }
@@ -562,7 +594,9 @@ const googleUsage = (r: ResolvedReply) => ({
   totalTokenCount: r.usage.input + r.usage.output,
   ...(r.usage.cached ? { cachedContentTokenCount: r.usage.cached } : {}),
 });
-const googleCall = (c: ResolvedReply['toolCalls'][number]) => ({ functionCall: { id: c.id, name: c.name, args: safeJson(c.args) } });
+const googleCall = (c: ResolvedReply['toolCalls'][number]) => ({
+  functionCall: { id: c.id, name: c.name, args: safeJson(c.args) },
+});
 
 function googleJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply): void {
   res.writeHead(200, { 'content-type': 'application/json' });
@@ -585,14 +619,17 @@ function googleJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply)
 async function googleStream(res: ServerResponse, request: FakeRequest, r: ResolvedReply): Promise<void> {
   sseHeaders(res);
   const write = sseWriter(res, r);
-  const send = (payload: Record<string, unknown>) => write(`data: ${JSON.stringify({ ...payload, modelVersion: request.model })}\r\n\r\n`);
+  const send = (payload: Record<string, unknown>) =>
+    write(`data: ${JSON.stringify({ ...payload, modelVersion: request.model })}\r\n\r\n`);
   const textPieces = pieces(r.text);
   // Gemini streams text in pieces and each function call whole; usage comes with the last chunk.
   for (const piece of textPieces) {
     await send({ candidates: [{ content: { role: 'model', parts: [{ text: piece }] }, index: 0 }] });
   }
   await send({
-    candidates: [{ content: { role: 'model', parts: r.toolCalls.map(googleCall) }, finishReason: googleFinish(r), index: 0 }],
+    candidates: [
+      { content: { role: 'model', parts: r.toolCalls.map(googleCall) }, finishReason: googleFinish(r), index: 0 },
+    ],
     usageMetadata: googleUsage(r),
   });
   if (!res.destroyed) res.end();
@@ -621,14 +658,24 @@ function sendError(res: ServerResponse, request: FakeRequest, reply: Extract<Fak
     body = { type: 'error', error: { type, message } };
   } else {
     const grpc =
-      status === 429 ? 'RESOURCE_EXHAUSTED' : status === 401 ? 'UNAUTHENTICATED' : status >= 500 ? 'INTERNAL' : 'INVALID_ARGUMENT';
+      status === 429
+        ? 'RESOURCE_EXHAUSTED'
+        : status === 401
+          ? 'UNAUTHENTICATED'
+          : status >= 500
+            ? 'INTERNAL'
+            : 'INVALID_ARGUMENT';
     body = {
       error: {
         code: status,
         message,
         status: grpc,
         ...(reply.retryAfterSeconds !== undefined
-          ? { details: [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${reply.retryAfterSeconds}s` }] }
+          ? {
+              details: [
+                { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${reply.retryAfterSeconds}s` },
+              ],
+            }
           : {}),
       },
     };

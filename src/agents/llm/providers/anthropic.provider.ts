@@ -86,13 +86,16 @@ export class AnthropicProvider implements LlmProvider {
   }
 
   private async complete(params: MessageCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const message = await (await this.client()).messages.create({ ...params, stream: false }, { signal: request.signal });
+    const message = await (
+      await this.client()
+    ).messages.create({ ...params, stream: false }, { signal: request.signal });
     const usage = toUsage(message.usage);
     let text = '';
     const toolCalls: ToolCall[] = [];
     for (const block of message.content ?? []) {
       if (block.type === 'text') text += block.text;
-      else if (block.type === 'tool_use') toolCalls.push({ id: block.id, name: block.name, arguments: asArguments(block.input, usage) });
+      else if (block.type === 'tool_use')
+        toolCalls.push({ id: block.id, name: block.name, arguments: asArguments(block.input, usage) });
     }
     return { text, toolCalls, usage, finishReason: toFinishReason(message.stop_reason) };
   }
@@ -172,7 +175,12 @@ function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
       case 'assistant':
         push('assistant', [
           ...(message.content ? [{ type: 'text' as const, text: message.content }] : []),
-          ...(message.toolCalls ?? []).map((c) => ({ type: 'tool_use' as const, id: c.id, name: c.name, input: c.arguments })),
+          ...(message.toolCalls ?? []).map((c) => ({
+            type: 'tool_use' as const,
+            id: c.id,
+            name: c.name,
+            input: c.arguments,
+          })),
         ]);
         break;
       case 'tool':

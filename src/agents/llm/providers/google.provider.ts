@@ -1,7 +1,23 @@
-import type { Content, FunctionCallingConfig, GenerateContentConfig, GenerateContentResponse, GoogleGenAI, Part } from '@google/genai';
+import type {
+  Content,
+  FunctionCallingConfig,
+  GenerateContentConfig,
+  GenerateContentResponse,
+  GoogleGenAI,
+  Part,
+} from '@google/genai';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall } from '../llm.types.js';
-import { classifySdkError, EMPTY_USAGE, lazyClient, LlmProvider, ProviderCallRequest, ProviderCallResult, withDeadline, withPartialUsage } from './llm-provider.js';
+import {
+  classifySdkError,
+  EMPTY_USAGE,
+  lazyClient,
+  LlmProvider,
+  ProviderCallRequest,
+  ProviderCallResult,
+  withDeadline,
+  withPartialUsage,
+} from './llm-provider.js';
 
 /** Gemini generateContent through the official SDK (`@google/genai`, Gemini API, not Vertex). */
 export class GoogleProvider implements LlmProvider {
@@ -58,7 +74,9 @@ export class GoogleProvider implements LlmProvider {
                 })),
               },
             ],
-            ...(request.toolChoice ? { toolConfig: { functionCallingConfig: toFunctionCallingConfig(request.toolChoice) } } : {}),
+            ...(request.toolChoice
+              ? { toolConfig: { functionCallingConfig: toFunctionCallingConfig(request.toolChoice) } }
+              : {}),
           }
         : {}),
     };
@@ -89,7 +107,10 @@ export class GoogleProvider implements LlmProvider {
       // Gemini puts the retry delay in the error body (google.rpc.RetryInfo), not in a header.
       const delay = /"retryDelay"\s*:\s*"(\d+(?:\.\d+)?)s"/.exec(classified.message);
       if (delay && classified.details.retryAfterMs === undefined) {
-        throw new ProviderCallError(classified.kind, classified.message, { ...classified.details, retryAfterMs: Math.ceil(Number(delay[1]) * 1000) });
+        throw new ProviderCallError(classified.kind, classified.message, {
+          ...classified.details,
+          retryAfterMs: Math.ceil(Number(delay[1]) * 1000),
+        });
       }
       throw classified;
     }
@@ -127,7 +148,9 @@ function toContents(messages: ChatMessage[]): Content[] {
         ]);
         break;
       case 'tool':
-        push('user', [{ functionResponse: { id: message.toolCallId, name: message.name, response: { output: message.content } } }]);
+        push('user', [
+          { functionResponse: { id: message.toolCallId, name: message.name, response: { output: message.content } } },
+        ]);
         break;
     }
   }
@@ -159,7 +182,8 @@ function toResult(chunks: GenerateContentResponse[]): ProviderCallResult {
       }
     }
   }
-  if (finish === 'MALFORMED_FUNCTION_CALL') throw new ProviderCallError('malformed', 'the model produced a malformed function call', { usage });
+  if (finish === 'MALFORMED_FUNCTION_CALL')
+    throw new ProviderCallError('malformed', 'the model produced a malformed function call', { usage });
   if (!chunks.length || (finish === undefined && !text && !toolCalls.length)) {
     throw new ProviderCallError('malformed', 'the answer has no candidates', { usage });
   }

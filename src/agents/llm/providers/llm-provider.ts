@@ -1,5 +1,13 @@
 import { kindOfStatus, parseRetryAfter, ProviderCallError } from '../llm.errors.js';
-import type { ChatMessage, FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice, ToolDefinition } from '../llm.types.js';
+import type {
+  ChatMessage,
+  FinishReason,
+  LlmUsage,
+  ProviderName,
+  ToolCall,
+  ToolChoice,
+  ToolDefinition,
+} from '../llm.types.js';
 
 /** One attempt against one provider: what an adapter receives (routing, budget and retries are done). */
 export interface ProviderCallRequest {
@@ -40,7 +48,9 @@ export async function withDeadline<T>(
     return await call(controller.signal);
   } catch (error) {
     if (timedOut && error instanceof ProviderCallError && error.kind === 'aborted') {
-      throw new ProviderCallError('timeout', `no answer within ${request.timeoutMs} ms`, { usage: error.details.usage });
+      throw new ProviderCallError('timeout', `no answer within ${request.timeoutMs} ms`, {
+        usage: error.details.usage,
+      });
     }
     throw error;
   } finally {
@@ -81,7 +91,8 @@ export function classifySdkError(error: unknown, signal: AbortSignal | undefined
   if (signal?.aborted || e.name === 'AbortError' || e.name === 'APIUserAbortError') {
     return new ProviderCallError('aborted', 'aborted', { cause: error });
   }
-  if (typeof e.name === 'string' && /Timeout/.test(e.name)) return new ProviderCallError('timeout', message, { cause: error });
+  if (typeof e.name === 'string' && /Timeout/.test(e.name))
+    return new ProviderCallError('timeout', message, { cause: error });
   const status = typeof e.status === 'number' ? e.status : undefined;
   if (status === undefined) {
     if (error instanceof SyntaxError) return new ProviderCallError('malformed', message, { cause: error });
@@ -92,14 +103,22 @@ export function classifySdkError(error: unknown, signal: AbortSignal | undefined
     headers && typeof (headers as { get?: unknown }).get === 'function'
       ? (headers as { get: (n: string) => string | null }).get(name)
       : (headers as Record<string, string> | undefined)?.[name];
-  return new ProviderCallError(kindOfStatus(status), message, { status, retryAfterMs: parseRetryAfter(get), cause: error });
+  return new ProviderCallError(kindOfStatus(status), message, {
+    status,
+    retryAfterMs: parseRetryAfter(get),
+    cause: error,
+  });
 }
 
 /**
  * A stream that breaks after the provider started answering is billed for what it sent: keep the
  * usage seen so far (Anthropic reports input tokens in message_start) on the classified error.
  */
-export function withPartialUsage(error: unknown, signal: AbortSignal | undefined, usage: LlmUsage | undefined): ProviderCallError {
+export function withPartialUsage(
+  error: unknown,
+  signal: AbortSignal | undefined,
+  usage: LlmUsage | undefined,
+): ProviderCallError {
   const classified = classifySdkError(error, signal);
   if (classified.details.usage || !usage || (usage.inputTokens === 0 && usage.outputTokens === 0)) return classified;
   return new ProviderCallError(classified.kind, classified.message, { ...classified.details, usage });

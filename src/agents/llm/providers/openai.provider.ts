@@ -88,11 +88,13 @@ export class OpenAiProvider implements LlmProvider {
    * caller's signal is passed as it is: a signal of our own would make the SDK compose the two
    * (AbortSignal.any) on every call, a measurable share of a fast call's cost.
    */
-  private async complete(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest): Promise<ProviderCallResult> {
-    const response = await (await this.client()).chat.completions.create(
-      { ...params, stream: false },
-      { signal: request.signal, timeout: request.timeoutMs },
-    );
+  private async complete(
+    params: ChatCompletionCreateParamsBase,
+    request: ProviderCallRequest,
+  ): Promise<ProviderCallResult> {
+    const response = await (
+      await this.client()
+    ).chat.completions.create({ ...params, stream: false }, { signal: request.signal, timeout: request.timeoutMs });
     const usage = toUsage(response.usage);
     const choice = response.choices?.[0];
     if (!choice?.message) throw new ProviderCallError('malformed', 'the answer has no choices', { usage });
@@ -104,11 +106,14 @@ export class OpenAiProvider implements LlmProvider {
     return { text: choice.message.content ?? '', toolCalls, usage, finishReason: toFinishReason(choice.finish_reason) };
   }
 
-  private async stream(params: ChatCompletionCreateParamsBase, request: ProviderCallRequest, signal: AbortSignal): Promise<ProviderCallResult> {
-    const stream = await (await this.client()).chat.completions.create(
-      { ...params, stream: true, stream_options: { include_usage: true } },
-      { signal },
-    );
+  private async stream(
+    params: ChatCompletionCreateParamsBase,
+    request: ProviderCallRequest,
+    signal: AbortSignal,
+  ): Promise<ProviderCallResult> {
+    const stream = await (
+      await this.client()
+    ).chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
     let text = '';
     let usage: LlmUsage = EMPTY_USAGE;
     let finish: string | null = null;
@@ -145,7 +150,8 @@ export class OpenAiProvider implements LlmProvider {
         name: call.name,
         arguments: parseToolArguments(call.arguments, usage),
       }));
-    if (finish === null) throw new ProviderCallError('malformed', 'the stream ended without a finish reason', { usage });
+    if (finish === null)
+      throw new ProviderCallError('malformed', 'the stream ended without a finish reason', { usage });
     return { text, toolCalls, usage, finishReason: toFinishReason(finish) };
   }
 }

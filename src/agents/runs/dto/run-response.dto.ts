@@ -10,7 +10,8 @@ export class UsageDto {
 
 export class RunStepDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty({ example: 'coder', description: 'planner, coder, tester, sandbox, reviewer or judge.<name>' }) agent!: string;
+  @ApiProperty({ example: 'coder', description: 'planner, coder, tester, sandbox, reviewer or judge.<name>' })
+  agent!: string;
   @ApiProperty() iteration!: number;
   @ApiPropertyOptional({ nullable: true, example: 'gpt-4o' }) model!: string | null;
   @ApiPropertyOptional({ nullable: true, example: 'openai' }) provider!: string | null;
@@ -56,7 +57,11 @@ export class RunEventDto {
   @ApiProperty({ format: 'uuid', description: 'Also the webhook-id of its deliveries' }) id!: string;
   @ApiProperty({ example: 'agent.completed' }) type!: string;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, description: 'taskId, runId, and per type agent, iteration, usage, …' })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    description: 'taskId, runId, and per type agent, iteration, usage, …',
+  })
   data!: Record<string, unknown>;
 }
 

@@ -148,7 +148,13 @@ function systemMounts(python: string): string[] {
     if (info.isSymbolicLink()) args.push('--symlink', readlinkSync(dir), dir);
     else if (info.isDirectory()) args.push('--ro-bind', dir, dir);
   }
-  for (const path of ['/etc/alternatives', '/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/localtime']) {
+  for (const path of [
+    '/etc/alternatives',
+    '/etc/ld.so.cache',
+    '/etc/ld.so.conf',
+    '/etc/ld.so.conf.d',
+    '/etc/localtime',
+  ]) {
     if (existsSync(path)) args.push('--ro-bind', path, path);
   }
   const prefix = pythonPrefix(python);

@@ -1,11 +1,25 @@
 import { spawnBounded } from './spawn-bounded.js';
 
-const base = { cwd: '/', env: { PATH: '/usr/bin:/bin' }, timeoutMs: 10_000, maxOutputBytes: 1024, maxReportBytes: 1024 };
+const base = {
+  cwd: '/',
+  env: { PATH: '/usr/bin:/bin' },
+  timeoutMs: 10_000,
+  maxOutputBytes: 1024,
+  maxReportBytes: 1024,
+};
 
 describe('spawnBounded (real processes)', () => {
   it('keeps stdout and stderr interleaved, stderr apart, and the fd 3 report', async () => {
     const outcome = await spawnBounded(['sh', '-c', 'echo out; echo err >&2; echo report >&3; exit 3'], base);
-    expect(outcome).toMatchObject({ exitCode: 3, signal: null, stderr: 'err\n', report: 'report\n', timedOut: false, cancelled: false, truncated: false });
+    expect(outcome).toMatchObject({
+      exitCode: 3,
+      signal: null,
+      stderr: 'err\n',
+      report: 'report\n',
+      timedOut: false,
+      cancelled: false,
+      truncated: false,
+    });
     expect(outcome.output.split('\n').sort()).toEqual(['', 'err', 'out']);
   });
 
@@ -28,7 +42,9 @@ describe('spawnBounded (real processes)', () => {
     const running = spawnBounded(['sleep', '30'], { ...base, signal: controller.signal });
     setTimeout(() => controller.abort(), 100);
     await expect(running).resolves.toMatchObject({ cancelled: true, signal: 'SIGKILL' });
-    await expect(spawnBounded(['sleep', '30'], { ...base, signal: AbortSignal.abort() })).resolves.toMatchObject({ cancelled: true });
+    await expect(spawnBounded(['sleep', '30'], { ...base, signal: AbortSignal.abort() })).resolves.toMatchObject({
+      cancelled: true,
+    });
   });
 
   it('reports a command that cannot start as an outcome, not an exception', async () => {

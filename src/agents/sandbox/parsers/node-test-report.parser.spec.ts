@@ -49,7 +49,14 @@ describe('parseNodeTestReport', () => {
       { type: 'pass', name: 'a1', nesting: 1, file: 'a.test.mjs' },
       { type: 'fail', name: 'b1', nesting: 1, file: 'b.test.mjs', failureType: 'testCodeFailure', message: 'boom' },
       { type: 'pass', name: 'A', nesting: 0, file: 'a.test.mjs' },
-      { type: 'fail', name: 'B', nesting: 0, file: 'b.test.mjs', failureType: 'subtestsFailed', message: '1 subtest failed' },
+      {
+        type: 'fail',
+        name: 'B',
+        nesting: 0,
+        file: 'b.test.mjs',
+        failureType: 'subtestsFailed',
+        message: '1 subtest failed',
+      },
     ];
     const parsed = parseNodeTestReport(lines.map((l) => JSON.stringify(l)).join('\n'));
     expect(parsed).toEqual({ passed: 1, failed: 1, skipped: 0, failures: [{ name: 'B > b1', message: 'boom' }] });

@@ -34,7 +34,9 @@ export function parseUnittestOutput(stderr: string): ParsedTests {
   const summary = SUMMARY.exec(stderr);
   const counts = parseCounts(summary?.[2] ?? '');
   const total = ran ? Number(ran[1]) : failures.length;
-  const failed = ran ? (counts.failures ?? 0) + (counts.errors ?? 0) + (counts['unexpected successes'] ?? 0) : failures.length;
+  const failed = ran
+    ? (counts.failures ?? 0) + (counts.errors ?? 0) + (counts['unexpected successes'] ?? 0)
+    : failures.length;
   const skipped = counts.skipped ?? 0;
   return {
     passed: Math.max(0, total - failed - skipped),
