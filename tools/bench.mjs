@@ -3,7 +3,7 @@
 // 127.0.0.1 only, and writes bench/results.md. Figures are ratios against baselines measured in
 // the same run. `npm run bench -- foundation llm` runs only the named files.
 import { fork, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,27 +177,48 @@ for (const name of databases) await admin.query(`DROP DATABASE IF EXISTS "${name
 await admin.end();
 
 const cell = (v) => (v === undefined || v === null ? '' : String(v).replace(/\|/g, '\\|'));
+const header = `Run ${new Date().toISOString()} on ${process.version}, ${(await import('node:os')).cpus().length} cores; load: autocannon, ${LOAD.connections} connections, ${LOAD.duration} s per HTTP load; compared HTTP figures are the best of ${ROUNDS} interleaved rounds. Everything runs on 127.0.0.1.`;
+/** Sections of files not run this time are kept from the previous results (a partial run replaces only its own). */
+const kept = new Map();
+if (only.length > 0 && existsSync(join(root, 'bench/results.md'))) {
+  const previous = readFileSync(join(root, 'bench/results.md'), 'utf8');
+  const previousHeader = /^Run .*$/m.exec(previous)?.[0];
+  for (const part of previous.split(/^(?=## )/m).slice(1)) {
+    const name = /^## (\S+)/.exec(part)?.[1];
+    if (!name) continue;
+    const body = part.trimEnd().split('\n');
+    if (previousHeader && !body.some((line) => line.startsWith('_Run '))) body.splice(1, 0, '', `_${previousHeader}_`);
+    kept.set(name, body.join('\n') + '\n');
+  }
+}
+const rendered = new Map(kept);
+for (const section of sections) {
+  const out = [`## ${section.file.replace('.bench.mjs', '')} (${section.seconds.toFixed(0)} s)`, ''];
+  if (only.length > 0) out.push(`_${header}_`, '');
+  if (section.error) {
+    out.push('FAILED:', '```', section.error, '```', '');
+  } else {
+    out.push('| scenario | metric | value | baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
+    for (const row of section.rows) {
+      const met = row.pass === undefined ? '' : row.pass ? 'yes' : 'NO';
+      out.push(
+        `| ${[row.scenario, row.metric, row.value, row.baseline, row.ratio, row.target].map(cell).join(' | ')} | ${met} |`,
+      );
+    }
+    out.push('');
+  }
+  rendered.set(section.file.replace('.bench.mjs', ''), out.join('\n'));
+}
+const order = [...rendered.keys()].sort((a, b) =>
+  a === 'foundation' ? -1 : b === 'foundation' ? 1 : a.localeCompare(b),
+);
 const lines = [
   '# Quorum benchmark results',
   '',
-  `Run ${new Date().toISOString()} on ${process.version}, ${(await import('node:os')).cpus().length} cores; load: autocannon, ${LOAD.connections} connections, ${LOAD.duration} s per HTTP load; compared HTTP figures are the best of ${ROUNDS} interleaved rounds. Everything runs on 127.0.0.1.`,
+  only.length > 0 ? 'Sections were measured in separate runs; each says when.' : header,
   '',
 ];
-for (const section of sections) {
-  lines.push(`## ${section.file.replace('.bench.mjs', '')} (${section.seconds.toFixed(0)} s)`, '');
-  if (section.error) {
-    lines.push('FAILED:', '```', section.error, '```', '');
-    continue;
-  }
-  lines.push('| scenario | metric | value | baseline | ratio | target | met |', '|---|---|---|---|---|---|---|');
-  for (const row of section.rows) {
-    const met = row.pass === undefined ? '' : row.pass ? 'yes' : 'NO';
-    lines.push(
-      `| ${[row.scenario, row.metric, row.value, row.baseline, row.ratio, row.target].map(cell).join(' | ')} | ${met} |`,
-    );
-  }
-  lines.push('');
-}
+for (const name of order) lines.push(rendered.get(name));
 writeFileSync(join(root, 'bench/results.md'), lines.join('\n'));
 process.stdout.write(lines.join('\n') + '\n');
 process.exit(failed ? 1 : 0);
