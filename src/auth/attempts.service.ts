@@ -12,10 +12,40 @@ export interface AttemptCounter {
 }
 
 /**
- * Counts failed sign-in attempts (passwords and 2FA codes) per account and per IP in Redis. Once a
+ * Atomically: if any counter (KEYS[i], limit ARGV[i + 1]) has reached its limit, answer its index
+ * (1-based) and remaining time; otherwise count this attempt on every counter (the window, ARGV[1]
+ * seconds, starts with the first attempt) and answer 0.
+ */
+const CLAIM = `
+for i, key in ipairs(KEYS) do
+  if tonumber(redis.call('GET', key) or '0') >= tonumber(ARGV[i + 1]) then
+    return {i, redis.call('PTTL', key)}
+  end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('INCR', key)
+  redis.call('EXPIRE', key, ARGV[1], 'NX')
+end
+return {0, 0}`;
+
+/** The first key is deleted, the others given back one attempt (never below zero). */
+const SUCCEEDED = `
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
+end
+return 0`;
+
+/**
+ * Counts sign-in attempts (passwords and 2FA codes) per account and per IP in Redis. Once a
  * counter reaches its limit every attempt gets the same 429 answer, right or wrong, until the
  * window ends: a locked account cannot be used to test passwords, and the answer does not tell
  * whether the account exists.
+ *
+ * Count first, then compare: `claim` counts an attempt before its secret is checked, in one step
+ * with the limit check, so N guesses sent at once are N attempts (a check-then-count lets every
+ * guess of a burst through before the first failure is counted). A right answer then gives its
+ * attempt back with `succeeded`.
  */
 @Injectable()
 export class AttemptsService {
@@ -24,24 +54,26 @@ export class AttemptsService {
     private readonly keys: RedisFactory,
   ) {}
 
-  async assertNotLocked(counters: AttemptCounter[]): Promise<void> {
+  /** Counts an attempt on every counter, or throws 429 (counting nothing) when one is at its limit. */
+  async claim(counters: AttemptCounter[], windowSeconds: number): Promise<void> {
     const keys = counters.map((c) => this.redisKey(c.key));
-    const values = await this.redis.mget(...keys);
-    for (const [index, counter] of counters.entries()) {
-      if (Number(values[index] ?? 0) >= counter.limit) {
-        const ttl = await this.redis.pttl(keys[index]);
-        throw new RateLimitedError(ttl > 0 ? ttl / 1000 : 1, 'Too many failed attempts; try again later.');
-      }
-    }
+    const [locked, ttl] = (await this.redis.eval(
+      CLAIM,
+      keys.length,
+      ...keys,
+      windowSeconds,
+      ...counters.map((c) => c.limit),
+    )) as [number, number];
+    if (locked > 0) throw new RateLimitedError(ttl > 0 ? ttl / 1000 : 1, 'Too many failed attempts; try again later.');
   }
 
-  async recordFailure(counters: AttemptCounter[], windowSeconds: number): Promise<void> {
-    const pipeline = this.redis.multi();
-    for (const counter of counters) {
-      const key = this.redisKey(counter.key);
-      pipeline.incr(key).expire(key, windowSeconds, 'NX');
-    }
-    await pipeline.exec();
+  /**
+   * The claimed attempt was right: the first counter (the account's) starts again, the others (an
+   * IP's, shared with other accounts) only give this attempt back.
+   */
+  async succeeded(counters: AttemptCounter[]): Promise<void> {
+    const keys = counters.map((c) => this.redisKey(c.key));
+    await this.redis.eval(SUCCEEDED, keys.length, ...keys);
   }
 
   async clear(keys: string[]): Promise<void> {

@@ -57,15 +57,15 @@ export class AuthService {
    */
   async login(dto: LoginDto, client: ClientContext): Promise<LoginResult> {
     const counters = this.loginCounters(dto.email, client);
-    await this.attempts.assertNotLocked(counters);
+    // Counted before the password is checked (see AttemptsService), given back when it is right.
+    await this.attempts.claim(counters, this.lockout.seconds);
     const user = await this.users.findWithSecrets({ email: dto.email });
     const ok = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !ok) {
-      await this.attempts.recordFailure(counters, this.lockout.seconds);
       this.logger.warn({ userId: user?.id, ip: client.ip }, 'Failed sign-in');
       throw new InvalidCredentialsError();
     }
-    await this.attempts.clear([counters[0].key]);
+    await this.attempts.succeeded(counters);
     if (!user.isActive) throw new AccountDisabledError();
     if (user.totpEnabled) return { mfaRequired: true, mfaToken: this.tokens.signMfa(user.id, 'password') };
     return this.startSession(user, client, 'password');

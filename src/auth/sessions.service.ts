@@ -144,7 +144,7 @@ export class SessionsService {
       isActive: user.isActive,
       sessionActive: !!session && !session.revokedAt && session.expiresAt.getTime() > Date.now(),
     };
-    await this.stateCache.write(sessionId, cached.gen, state);
+    await this.stateCache.write(userId, sessionId, cached.gen, state);
     return { ...state, gen: cached.gen };
   }
 

@@ -191,6 +191,37 @@ describe('two-factor authentication (HTTP)', () => {
     expect(Number(right.headers['retry-after'])).toBeGreaterThan(0);
   });
 
+  it('30 wrong codes sent at once: at most the limit (5) are checked, every other one gets 429', async () => {
+    const user = await registerUser(t);
+    const { secret } = await enableTwoFactor(t, user);
+    const token = await mfaToken(t, user);
+    const right = codeFor(secret);
+    const wrong = right === '000000' ? '111111' : '000000';
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () => t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: wrong })),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(25);
+    // The account is locked now: the right code gets the same 429.
+    await t.http().post('/api/v1/auth/login/2fa').send({ mfaToken: token, code: right }).expect(429);
+  });
+
+  it('30 wrong passwords sent at once: at most the account limit (10) are checked', async () => {
+    const user = await registerUser(t);
+    const answers = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        t.http().post('/api/v1/auth/login').send({ email: user.email, password: 'wrong-password' }),
+      ),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((status) => status !== 401 && status !== 429)).toEqual([]);
+    expect(statuses.filter((status) => status === 401).length).toBeLessThanOrEqual(10);
+    expect(statuses.filter((status) => status === 429).length).toBeGreaterThanOrEqual(20);
+    await t.http().post('/api/v1/auth/login').send({ email: user.email, password: user.password }).expect(429);
+  });
+
   it('regenerating backup codes needs a current code and kills the old ones', async () => {
     const user = await registerUser(t);
     const { secret, backupCodes } = await enableTwoFactor(t, user);

@@ -150,19 +150,17 @@ export class TwoFactorService {
 
   private async checkTotp(user: User, code: string, ip?: string): Promise<void> {
     const counters = this.counters(user.id, ip);
-    await this.attempts.assertNotLocked(counters);
+    await this.attempts.claim(counters, this.lockout.seconds);
     const secret = this.encryption.decrypt(user.totpSecret!, this.context(user.id));
     const afterStep = user.totpLastStep === null ? undefined : Number(user.totpLastStep);
     const step = await matchTotp(secret, code, { afterStep });
-    if (step === undefined || !(await this.users.claimTotpStep(user.id, step))) {
-      await this.fail(user.id, counters);
-    }
-    await this.attempts.clear([counters[0].key]);
+    if (step === undefined || !(await this.users.claimTotpStep(user.id, step))) this.fail(user.id);
+    await this.attempts.succeeded(counters);
   }
 
   private async checkBackupCode(user: User, code: string, ip?: string): Promise<void> {
     const counters = this.counters(user.id, ip);
-    await this.attempts.assertNotLocked(counters);
+    await this.attempts.claim(counters, this.lockout.seconds);
     const result = await this.backupCodes
       .createQueryBuilder()
       .update(BackupCode)
@@ -172,13 +170,13 @@ export class TwoFactorService {
         hash: sha256(normalizeBackupCode(code)),
       })
       .execute();
-    if ((result.affected ?? 0) !== 1) await this.fail(user.id, counters);
-    await this.attempts.clear([counters[0].key]);
+    if ((result.affected ?? 0) !== 1) this.fail(user.id);
+    await this.attempts.succeeded(counters);
     this.logger.log({ userId: user.id }, 'Backup code used');
   }
 
-  private async fail(userId: string, counters: AttemptCounter[]): Promise<never> {
-    await this.attempts.recordFailure(counters, this.lockout.seconds);
+  /** The attempt was counted when it was claimed; a wrong one keeps it. */
+  private fail(userId: string): never {
     this.logger.warn({ userId }, 'Wrong two-factor code');
     throw new InvalidTwoFactorCodeError();
   }
