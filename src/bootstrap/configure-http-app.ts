@@ -10,6 +10,7 @@ import type { Logger as PinoRoot } from 'pino';
 import { ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { requestLogger } from '#src/logging/request-logger.js';
 import { fixedHeaders } from '#src/common/fixed-headers.js';
+import { refuseUnsafeInput } from '#src/common/unsafe-input.middleware.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
@@ -100,6 +101,8 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   app.use(cookieParser());
   app.useBodyParser('json', { limit: settings.bodyLimit });
   app.useBodyParser('urlencoded', { limit: settings.bodyLimit, extended: false });
+  // Too deep, prototype keys, NUL characters: 400 before guards, pipes and class-transformer.
+  app.use(refuseUnsafeInput);
   // No configured origin means no cross-origin access at all: no CORS middleware to run.
   if (settings.corsOrigins.length > 0) {
     app.enableCors({

@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, isUUID, Max, MaxLength, Min } from 'class-validator';
 import { Brackets, ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ValidationFailedError } from './errors.js';
 
@@ -38,9 +38,12 @@ export function encodeCursor(position: CursorPosition): string {
 export function decodeCursor(cursor: string): CursorPosition {
   try {
     const [createdAt, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [string, string];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || Number.isNaN(Date.parse(createdAt)))
-      throw new Error();
-    return { createdAt, id };
+    // Both are compared with typed columns (timestamptz, uuid): anything else would be a database
+    // error, not a 400. The time goes back as the ISO string the cursor was made from.
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !isUUID(id)) throw new Error();
+    const iso = new Date(createdAt).toISOString(); // throws on an invalid date
+    if (!/^\d{4}-/.test(iso)) throw new Error();
+    return { createdAt: iso, id };
   } catch {
     throw new ValidationFailedError([{ field: 'cursor', message: 'is not a cursor this API issued' }]);
   }

@@ -1,6 +1,9 @@
 import { ValidationError, ValidationPipe } from '@nestjs/common';
 import { FieldError, ValidationFailedError } from './errors.js';
 
+/** The largest value of a PostgreSQL `integer` column: numeric input stored or compared there stays below it. */
+export const PG_INT_MAX = 2_147_483_647;
+
 function flatten(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((error) => {
     const field = parent ? `${parent}.${error.property}` : error.property;

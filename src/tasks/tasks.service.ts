@@ -92,6 +92,10 @@ export class TasksService {
     return this.events.transaction(async (manager) => {
       const task = await this.lockOwned(manager, userId, taskId);
       if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
+      // The branch of a repository task is checked as POST /tasks checks it.
+      if (task.repositoryId && config?.branch !== undefined) {
+        await this.repositories.assertUsable(userId, task.repositoryId, config.branch);
+      }
       Object.assign(task, {
         ...(dto.title !== undefined ? { title: dto.title } : {}),
         ...(dto.description !== undefined ? { description: dto.description } : {}),

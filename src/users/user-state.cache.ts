@@ -53,14 +53,14 @@ export class UserStateCache implements OnApplicationShutdown {
 
   /** The cached state (or undefined) and the generation to stamp a fresh fill with. */
   read(userId: string, sessionId: string): Promise<{ state?: SessionState; gen: number }> {
-    return this.readStamped<SessionState>(userId, this.sessionKey(sessionId)).then(({ value, gen }) => ({
+    return this.readStamped<SessionState>(userId, this.sessionKey(userId, sessionId)).then(({ value, gen }) => ({
       state: value,
       gen,
     }));
   }
 
-  write(sessionId: string, gen: number, state: SessionState): Promise<void> {
-    return this.writeStamped(this.sessionKey(sessionId), gen, state);
+  write(userId: string, sessionId: string, gen: number, state: SessionState): Promise<void> {
+    return this.writeStamped(this.sessionKey(userId, sessionId), gen, state);
   }
 
   /**
@@ -108,8 +108,12 @@ export class UserStateCache implements OnApplicationShutdown {
       .exec();
   }
 
-  private sessionKey(sessionId: string): string {
-    return this.keys.key('auth', 'session', sessionId);
+  /**
+   * Keyed by the owner too: the database answers a session only for its own user, and so must the
+   * cache (a token naming user B and user A's session finds nothing here, as it finds no row there).
+   */
+  private sessionKey(userId: string, sessionId: string): string {
+    return this.keys.key('auth', 'session', userId, sessionId);
   }
 
   private userKey(userId: string, name: string): string {

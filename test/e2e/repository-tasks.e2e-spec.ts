@@ -268,6 +268,39 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     ).toBe('NO_RESULT');
   });
 
+  it('PATCH checks config.branch as POST does: a name git refuses is 422 and changes nothing', async () => {
+    const repositoryId = await addRepository();
+    const base = { title: 'x', description: 'y', language: 'javascript', repositoryId };
+    const refused = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({ ...base, config: { branch: 'feature.lock' } })
+      .expect(422);
+    expect(refused.body).toMatchObject({ code: 'BRANCH_NOT_FOUND' });
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({ ...base, config: { branch: 'main' } })
+      .expect(201);
+    const patched = await t
+      .http()
+      .patch(`/api/v1/tasks/${task.body.task.id}`)
+      .set(alice.auth)
+      .send({ config: { branch: 'feature.lock' } })
+      .expect(422);
+    expect(patched.body).toMatchObject({ code: 'BRANCH_NOT_FOUND' });
+    const after = await t.http().get(`/api/v1/tasks/${task.body.task.id}`).set(alice.auth).expect(200);
+    expect(after.body.task.config).toEqual({ branch: 'main' });
+    await t
+      .http()
+      .patch(`/api/v1/tasks/${task.body.task.id}`)
+      .set(alice.auth)
+      .send({ config: { branch: 'feature/ok' } })
+      .expect(200);
+  });
+
   it('fails the run clearly when the repository was deleted before it started, or its token was revoked', async () => {
     const repositoryId = await addRepository();
     const task = await t

@@ -7,6 +7,7 @@ import {
   IsBoolean,
   IsIn,
   IsInt,
+  IsObject,
   IsOptional,
   IsString,
   IsUUID,
@@ -107,6 +108,7 @@ export class TaskConfigDto {
 
   @ApiPropertyOptional({ type: TaskModelsDto })
   @IsOptional()
+  @IsObject() // ValidateNested alone would take an array and validate its elements
   @ValidateNested()
   @Type(() => TaskModelsDto)
   models?: TaskModelsDto;
@@ -157,12 +159,14 @@ export class CreateTaskDto {
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(1000)
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => TaskFileDto)
   files?: TaskFileDto[];
 
   @ApiPropertyOptional({ type: TaskConfigDto })
   @IsOptional()
+  @IsObject() // ValidateNested alone would take an array and validate its elements
   @ValidateNested()
   @Type(() => TaskConfigDto)
   config?: TaskConfigDto;

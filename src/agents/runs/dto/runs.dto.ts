@@ -13,6 +13,7 @@ import {
   Max,
 } from 'class-validator';
 import { PageQueryDto } from '#src/common/pagination.js';
+import { PG_INT_MAX } from '#src/common/validation.js';
 
 export class RunQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid' })
@@ -22,11 +23,12 @@ export class RunQueryDto extends PageQueryDto {
 }
 
 export class RunEventsQueryDto {
-  @ApiPropertyOptional({ description: 'Only events with a larger seq.', default: 0 })
+  @ApiPropertyOptional({ description: 'Only events with a larger seq.', default: 0, maximum: PG_INT_MAX })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(PG_INT_MAX) // seq is an integer column: a larger value could only fail in PostgreSQL
   after?: number;
 
   @ApiPropertyOptional({ minimum: 1, maximum: 1000, default: 500 })
@@ -39,11 +41,15 @@ export class RunEventsQueryDto {
 }
 
 export class RunStreamQueryDto {
-  @ApiPropertyOptional({ description: 'Start after this seq (the Last-Event-ID header wins when both are sent).' })
+  @ApiPropertyOptional({
+    description: 'Start after this seq (the Last-Event-ID header wins when both are sent).',
+    maximum: PG_INT_MAX,
+  })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  @Max(PG_INT_MAX)
   after?: number;
 }
 
