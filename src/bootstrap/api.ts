@@ -1,9 +1,12 @@
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Logger as PinoRoot } from 'pino';
 import { AppModule } from '#src/app.module.js';
+import { ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { appConfig } from '#src/config/app.config.js';
 import { configureHttpApp } from './configure-http-app.js';
+import { exitOnProcessFaults } from './process-faults.js';
 import { closeOnSignals } from './run.js';
 
 /** The HTTP API (with the job consumers in-process unless WORKER_IN_PROCESS=false). */
@@ -15,6 +18,7 @@ export async function startApi(): Promise<void> {
   );
   configureHttpApp(app);
   closeOnSignals(app, (message) => Logger.log(message, 'Shutdown'));
+  exitOnProcessFaults(app, app.get<PinoRoot>(ROOT_LOGGER), { closeTimeoutMs: settings.shutdownTimeoutMs });
   await app.listen(settings.port, settings.host);
   Logger.log(
     `Quorum API on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +

@@ -34,8 +34,9 @@ export class PgNotifications implements OnApplicationShutdown {
     if (this.caches.has(channel)) throw new Error(`local cache ${channel} exists already`);
     const cache = new LocalCache<V>(channel, options.ttlMs, options.maxEntries);
     this.caches.set(channel, cache);
-    if (this.client) void this.listen(this.client, [cache]);
-    else void this.connect();
+    // listen and connect handle their own failures (lost → reconnect); the catches are a backstop.
+    if (this.client) void this.listen(this.client, [cache]).catch(() => undefined);
+    else void this.connect().catch(() => undefined);
     return cache;
   }
 
@@ -114,7 +115,7 @@ export class PgNotifications implements OnApplicationShutdown {
     if (this.closed) return;
     if (error) this.logger.warn(`notification listener: ${error.message}`);
     clearTimeout(this.reconnect);
-    this.reconnect = setTimeout(() => void this.connect(), RECONNECT_DELAY_MS);
+    this.reconnect = setTimeout(() => void this.connect().catch(() => undefined), RECONNECT_DELAY_MS);
     this.reconnect.unref();
   }
 

@@ -33,7 +33,7 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
 
   /** Expired keys are purged hourly (a reused expired key is also forgotten on the spot). */
   onModuleInit(): void {
-    this.purgeTimer = setInterval(() => void this.purgeExpired(), 3600_000);
+    this.purgeTimer = setInterval(() => void this.purgeExpired().catch(() => 0), 3600_000); // logs its own failures
     this.purgeTimer.unref();
   }
 

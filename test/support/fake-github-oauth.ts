@@ -114,7 +114,10 @@ export async function startFakeGitHubOAuth(): Promise<FakeGitHubOAuth> {
         );
       }
       json(res, 404, { message: 'Not Found' });
-    })();
+    })().catch((error: unknown) => {
+      res.statusCode = 500;
+      res.end(String(error));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -45,7 +45,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const index = requests.push(received) - 1;
       open.add(res);
       res.on('close', () => open.delete(res));
-      void responder(received, index, res);
+      void Promise.resolve(responder(received, index, res)).catch(() => res.destroy());
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

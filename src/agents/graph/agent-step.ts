@@ -57,12 +57,15 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
         signal,
         onDelta: deps.streamDeltas
           ? (text) =>
-              void deps.events.publishDelta(ctx.run, {
-                agent: spec.agent,
-                iteration: spec.iteration,
-                stepId: step.id,
-                text,
-              })
+              // Deltas are best-effort previews (never stored); a lost one must not fail the step.
+              void deps.events
+                .publishDelta(ctx.run, {
+                  agent: spec.agent,
+                  iteration: spec.iteration,
+                  stepId: step.id,
+                  text,
+                })
+                .catch(() => undefined)
           : undefined,
       });
       usage.inputTokens += result.usage.inputTokens;

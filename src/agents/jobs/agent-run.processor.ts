@@ -56,9 +56,10 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       stalledInterval: this.settings.jobStalledIntervalMs,
       maxStalledCount: 2,
     });
-    this.worker.on('failed', (job, error) => void this.onFailed(job, error));
+    // onFailed never rejects (it exists for the database being down); sweep logs its own failures.
+    this.worker.on('failed', (job, error) => void this.onFailed(job, error).catch(() => undefined));
     this.worker.on('error', (error) => this.logger.error({ err: error }, 'agent run worker error'));
-    this.sweepTimer = setInterval(() => void this.sweep(), this.settings.queuedSweepMs);
+    this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), this.settings.queuedSweepMs);
     this.sweepTimer.unref();
   }
 
@@ -136,15 +137,21 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
    * A job that failed for good outside the graph (the database was down on its last attempt, or it
    * stalled more often than allowed) fails its run, so no run stays `running` without a job.
    */
-  private async onFailed(job: Job<JobOf<JobName.AgentRun>> | undefined, error: Error): Promise<void> {
+  async onFailed(job: Job<JobOf<JobName.AgentRun>> | undefined, error: Error): Promise<void> {
     if (!job) return;
-    const state = await job.getState().catch(() => 'unknown');
-    if (state !== 'failed') return;
-    const run = await this.runs.findById(job.data.runId);
-    if (run)
-      await this.progress
-        .fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`)
-        .catch(() => undefined);
+    try {
+      const state = await job.getState().catch(() => 'unknown');
+      if (state !== 'failed') return;
+      const run = await this.runs.findById(job.data.runId);
+      if (run) await this.progress.fail(run, 'AGENT_FAILED', `The run could not be processed: ${error.message}`);
+    } catch (failure) {
+      // Most often the database is still down: the run stays `running` and the stranded-run sweep
+      // (or the next worker start) settles it. A rejection here must not end the worker.
+      this.logger.error(
+        { err: failure, jobId: job.id, runId: job.data.runId, jobError: error.message },
+        'could not mark the run of a failed job as failed',
+      );
+    }
   }
 
   private async sweep(): Promise<void> {

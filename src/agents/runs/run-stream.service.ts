@@ -51,7 +51,8 @@ export class RunStreamService {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
-      void unsubscribe?.();
+      if (unsubscribe)
+        void unsubscribe().catch((error: unknown) => this.logger.debug({ err: error, runId }, 'unsubscribe failed'));
       res.end();
     };
     req.on('close', close);
@@ -100,7 +101,7 @@ export class RunStreamService {
         else buffered.push(message);
       });
       if (closed) {
-        void unsubscribe();
+        void unsubscribe().catch((error: unknown) => this.logger.debug({ err: error, runId }, 'unsubscribe failed'));
         return;
       }
       await catchUp();

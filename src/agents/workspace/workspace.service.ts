@@ -52,8 +52,9 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
     const info = await stat(dataDir);
     if ((info.mode & 0o001) === 0) await chmod(dataDir, (info.mode & 0o7777) | 0o001);
     await chmod(this.root, 0o711);
-    this.sweepTimer = setInterval(() => void this.sweep(), SWEEP_INTERVAL_MS).unref();
-    void this.sweep();
+    // sweep logs its own failures; the catch only keeps a surprise from becoming an unhandled rejection.
+    this.sweepTimer = setInterval(() => void this.sweep().catch(() => undefined), SWEEP_INTERVAL_MS).unref();
+    void this.sweep().catch(() => undefined);
   }
 
   onModuleDestroy(): void {
