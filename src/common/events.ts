@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'run.failed',
   'run.cancelled',
   'pull_request.opened',
+  'setup.completed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

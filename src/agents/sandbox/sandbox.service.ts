@@ -14,14 +14,18 @@ import {
 } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
+import { parseRunnerOutput, type RunnerReport } from './parsers/runner-output.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
 import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
 import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
+  CommandResult,
   ProcessOutcome,
+  RunCommandRequest,
   RunTestsRequest,
+  SandboxMount,
   SandboxDriver,
   SandboxLanguage,
   SandboxLimits,
@@ -138,22 +142,88 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
-    const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
-    const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
-    // Only a workspace is ever handed to a sandbox, never an arbitrary directory.
-    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
-    const info = await lstat(workspaceDir).catch(() => undefined);
-    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
+    const limits = this.limitsWith(request.limits);
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
+    if (request.shellCommand) {
+      const outcome = await this.driver.run({
+        workspaceDir,
+        argv: ['/bin/sh', '-c', testCommandScript(request.shellCommand)],
+        env: this.environment(limits, request.mounts),
+        limits,
+        readOnlyPaths: [],
+        mounts: request.mounts,
+        signal: request.signal,
+      });
+      return interpretTestCommand(outcome, parseRunnerOutput(outcome.output, outcome.report), limits);
+    }
     const { argv, parse } = this.commandFor(request.language, request.command, limits);
     const outcome = await this.driver.run({
       workspaceDir,
       argv,
-      env: this.environment(),
+      env: this.environment(limits, request.mounts),
       limits,
       readOnlyPaths: this.runnerDir ? [this.runnerDir] : [],
+      mounts: request.mounts,
       signal: request.signal,
     });
     return this.interpret(outcome, parse(outcome), limits);
+  }
+
+  /**
+   * One shell command line in the sandbox, the workspace as its directory (no network, no secrets,
+   * the limits, `mounts` read-only in the workspace). What it writes stays in the sandbox. Never
+   * throws for anything the command does: exit code, output (its head, bounded), timeout and
+   * cancellation come back as the result.
+   */
+  async runCommand(request: RunCommandRequest): Promise<CommandResult> {
+    const limits = this.limitsWith(request.limits);
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
+    const outcome = await this.driver.run({
+      workspaceDir,
+      argv: ['/bin/sh', '-c', request.command],
+      env: this.environment(limits, request.mounts),
+      limits,
+      readOnlyPaths: [],
+      mounts: request.mounts,
+      signal: request.signal,
+    });
+    return commandResult(outcome);
+  }
+
+  /**
+   * Environment setup: a command with the host's network when `network` (package registries),
+   * still without secrets and within `limits`; `outputDir` is the one host directory it may write
+   * to (`$QUORUM_OUTPUT_DIR` inside).
+   */
+  async runSetupCommand(
+    request: RunCommandRequest & { outputDir: string; limits: SandboxLimits; network: boolean },
+  ): Promise<CommandResult> {
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
+    const outcome = await this.driver.run({
+      workspaceDir,
+      argv: ['/bin/sh', '-c', request.command],
+      env: this.environment(request.limits, request.mounts),
+      limits: request.limits,
+      readOnlyPaths: [],
+      mounts: request.mounts,
+      network: request.network,
+      outputDir: request.outputDir,
+      signal: request.signal,
+    });
+    return commandResult(outcome);
+  }
+
+  private limitsWith(overrides: Partial<SandboxLimits> | undefined): SandboxLimits {
+    const set = Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined);
+    return { ...this.defaults, ...Object.fromEntries(set) };
+  }
+
+  /** Only a workspace is ever handed to a sandbox, never an arbitrary directory. */
+  private async checkedWorkspace(dir: string): Promise<string> {
+    const workspaceDir = this.workspaces.assertWorkspaceDir(dir);
+    const info = await lstat(workspaceDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(dir);
+    return workspaceDir;
   }
 
   private commandFor(
@@ -188,16 +258,49 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     return { argv, parse: (o) => parseNodeTestReport(o.report) };
   }
 
-  private environment(): Record<string, string> {
+  /**
+   * The whole environment of a sandboxed command (nothing of this process's own). NODE_OPTIONS caps
+   * the heap of every Node process the command starts (`npm test` → a runner → its workers) at the
+   * memory limit; npm is told not to reach for the network on its own (update check, audit, funding).
+   */
+  private environment(limits: SandboxLimits = this.defaults, mounts: SandboxMount[] = []): Record<string, string> {
     const home = this.driver.workspaceMount || '/tmp';
-    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin']
+    const workspace = this.driver.workspaceMount;
+    const mounted = new Set(mounts.map((m) => m.target));
+    // Installed tools first, as `npm test` and an activated virtualenv would have them.
+    const venv = workspace && mounted.has('.venv') ? `${workspace}/.venv` : '';
+    const path = [
+      venv ? `${venv}/bin` : '',
+      workspace && mounted.has('node_modules') ? `${workspace}/node_modules/.bin` : '',
+      this.driver.name === 'bwrap' ? '/opt/node/bin' : '',
+      '/usr/local/bin',
+      '/usr/bin',
+      '/bin',
+    ]
       .filter(Boolean)
       .join(':');
-    return { PATH: path, HOME: home, LANG, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', NO_COLOR: '1' };
+    return {
+      ...(venv ? { VIRTUAL_ENV: venv } : {}),
+      PATH: path,
+      HOME: home,
+      LANG,
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+      NO_COLOR: '1',
+      CI: '1',
+      NODE_OPTIONS: `--max-old-space-size=${limits.memoryMb}`,
+      // Caches go to the sandbox's own /tmp, never into the workspace.
+      ...(this.driver.name === 'bwrap' ? { npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache' } : {}),
+      npm_config_update_notifier: 'false',
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+      npm_config_loglevel: 'warn',
+    };
   }
 
   private interpret(outcome: ProcessOutcome, parsed: ParsedTests, limits: SandboxLimits): TestRunResult {
     const base = {
+      countsKnown: true,
       passed: parsed.passed,
       failed: parsed.failed,
       skipped: parsed.skipped,
@@ -210,28 +313,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       truncated: outcome.truncated,
       durationMs: outcome.durationMs,
     };
-    if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
-    if (outcome.timedOut) {
-      return {
-        ...base,
-        status: 'timeout',
-        error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.`,
-      };
-    }
-    if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
-      return {
-        ...base,
-        status: 'error',
-        error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.`,
-      };
-    }
-    if (outcome.truncated) {
-      return {
-        ...base,
-        status: 'error',
-        error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.`,
-      };
-    }
+    const stopped = stoppedRun(outcome, base, limits);
+    if (stopped) return stopped;
     if (base.failed > 0) return { ...base, status: 'failed' };
     if (base.total === 0) {
       if (outcome.exitCode === 0 || outcome.exitCode === 5) {
@@ -255,12 +338,96 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 }
 
 /**
+ * A repository's test command, then any JUnit XML report it wrote during the run (a runner
+ * configured for one: pytest --junitxml, jest-junit, mocha-junit-reporter) passed to the report
+ * pipe, since what the command writes stays in the sandbox. The command's exit status is kept.
+ */
+export function testCommandScript(command: string): string {
+  return [
+    'marker="${TMPDIR:-/tmp}/.quorum-tests-started"; : > "$marker"',
+    `( ${command}`,
+    ')',
+    'status=$?',
+    `find . -maxdepth 4 -name '*.xml' -newer "$marker" -size -4096k ! -path '*/node_modules/*' ! -path './.venv/*' 2>/dev/null | while read -r f; do grep -qs '<testsuite' "$f" && cat "$f" 2>/dev/null >&3; done`,
+    'exit $status',
+  ].join('\n');
+}
+
+/** What ended a run before its tests could decide: cancel, timeout, a full disk, an output flood. */
+function stoppedRun(
+  outcome: ProcessOutcome,
+  base: Omit<TestRunResult, 'status' | 'error'>,
+  limits: SandboxLimits,
+): TestRunResult | null {
+  if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
+  if (outcome.timedOut) {
+    return {
+      ...base,
+      status: 'timeout',
+      error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.`,
+    };
+  }
+  if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
+    return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
+  }
+  if (outcome.truncated) {
+    return {
+      ...base,
+      status: 'error',
+      error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.`,
+    };
+  }
+  return null;
+}
+
+/**
+ * A test command's verdict is its exit code; the counts and failures are the runner's own, read
+ * from its output (unknown when no known runner printed it).
+ */
+function interpretTestCommand(
+  outcome: ProcessOutcome,
+  parsed: RunnerReport | null,
+  limits: SandboxLimits,
+): TestRunResult {
+  const base = {
+    countsKnown: parsed !== null,
+    passed: parsed?.passed ?? 0,
+    failed: parsed?.failed ?? 0,
+    skipped: parsed?.skipped ?? 0,
+    total: parsed ? parsed.passed + parsed.failed + parsed.skipped : 0,
+    failures: parsed?.failures ?? [],
+    output: outcome.output,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    timedOut: outcome.timedOut,
+    truncated: outcome.truncated,
+    durationMs: outcome.durationMs,
+  };
+  const stopped = stoppedRun(outcome, base, limits);
+  if (stopped) return stopped;
+  if (outcome.exitCode === 0) return { ...base, status: 'passed' };
+  return { ...base, status: 'failed', error: `The test command exited with ${describeExit(outcome)}.` };
+}
+
+/**
  * Test files run in parallel child processes of about a dozen threads each (main, V8 workers,
  * libuv pool), and RLIMIT_NPROC counts threads: Node's default (CPUs - 1) would hit the process
  * limit on a big machine, so parallelism follows the limit instead, leaving room for the runner.
  */
 export function testConcurrency(maxProcesses: number): number {
   return Math.max(1, Math.min(4, Math.floor((maxProcesses - 12) / 12)));
+}
+
+function commandResult(outcome: ProcessOutcome): CommandResult {
+  return {
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    output: outcome.output,
+    timedOut: outcome.timedOut,
+    cancelled: outcome.cancelled,
+    truncated: outcome.truncated,
+    durationMs: outcome.durationMs,
+  };
 }
 
 function describeExit(outcome: ProcessOutcome): string {
