@@ -4,6 +4,8 @@ import { TestRunner } from '#src/agents/graph/test-runner.port.js';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
 import { SandboxModule } from '#src/agents/sandbox/sandbox.module.js';
+import { SandboxService } from '#src/agents/sandbox/sandbox.service.js';
+import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
 import { CouncilModule } from '#src/council/council.module.js';
 import { RepositoriesCoreModule } from '#src/repositories/repositories-core.module.js';
 import { AgentRunProcessor } from './agent-run.processor.js';
@@ -18,6 +20,7 @@ import { SandboxTestRunner } from './sandbox-test-runner.js';
     RunGraphService,
     RunCancellationService,
     { provide: TestRunner, useClass: SandboxTestRunner },
+    { provide: CommandRunner, useExisting: SandboxService },
   ],
 })
 export class AgentJobsModule {}

@@ -28,6 +28,7 @@ import type {
   TestRunResult,
 } from './sandbox.types.js';
 import type { ParsedTests } from './parsers/parsed-tests.js';
+import type { CommandOutcome } from '../tools/workspace-toolbox.js';
 
 const LANG = 'C.UTF-8';
 
@@ -154,6 +155,34 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       signal: request.signal,
     });
     return this.interpret(outcome, parse(outcome), limits);
+  }
+
+  /**
+   * A shell command of an agent's loop (`run_command`): the same sandbox as the tests (no network,
+   * no secrets, limits), on a private copy of the workspace, so what it writes is discarded.
+   */
+  async runCommand(request: { workspaceDir: string; command: string; signal?: AbortSignal }): Promise<CommandOutcome> {
+    const limits = { ...this.defaults };
+    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
+    const outcome = await this.driver.run({
+      workspaceDir,
+      argv: ['/bin/sh', '-c', request.command],
+      env: { ...this.environment(), CI: '1', PAGER: 'cat', GIT_PAGER: 'cat', TERM: 'dumb' },
+      limits,
+      readOnlyPaths: [],
+      signal: request.signal,
+    });
+    return {
+      exitCode: outcome.exitCode,
+      signal: outcome.signal,
+      output: outcome.output,
+      timedOut: outcome.timedOut,
+      truncated: outcome.truncated,
+      cancelled: outcome.cancelled,
+      durationMs: outcome.durationMs,
+      timeoutSeconds: limits.timeoutSeconds,
+      maxOutputBytes: limits.maxOutputBytes,
+    };
   }
 
   private commandFor(
