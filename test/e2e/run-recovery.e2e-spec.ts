@@ -1,7 +1,7 @@
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
-import { readSse, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
+import { agentOf, readSse, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWorkerProcess, WorkerProcess } from '../support/worker-process.js';
 
@@ -106,7 +106,7 @@ describe('run recovery across worker processes', () => {
     ]);
     // The planner's model call happened once: the second worker resumed after it.
     expect(fake.requests.filter((r) => r.forcedTool === 'submit_plan')).toHaveLength(1);
-    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')).toHaveLength(2);
+    expect(fake.requests.filter((r) => agentOf(r) === 'write_files')).toHaveLength(2);
 
     const stored = await runEvents(api, user.auth, run.id);
     const streamed = [...head.events, ...tail.events].filter((e) => e.id !== undefined).map((e) => Number(e.id));

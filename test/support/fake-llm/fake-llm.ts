@@ -69,7 +69,21 @@ export interface FakeRequest {
   toolRequired: boolean;
   /** Concatenated text of the prompt (system + messages), for handlers that route on content. */
   prompt: string;
+  /**
+   * The tool results the conversation carries, oldest first, whatever the wire format (OpenAI
+   * `tool` messages, Anthropic `tool_result` blocks, Gemini `functionResponse` parts): what a
+   * tool-calling model was told. `latest` marks the results after the last assistant turn.
+   */
+  toolResults: FakeToolResult[];
   receivedAt: number;
+}
+
+export interface FakeToolResult {
+  id?: string;
+  name?: string;
+  content: string;
+  /** True for the results that answer the model's last turn. */
+  latest: boolean;
 }
 
 export type FakeHandler = (request: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>;
@@ -345,10 +359,59 @@ function describe(
       forcedTool,
       toolRequired,
       prompt,
+      toolResults: toolResultsOf(format, body),
       receivedAt: Date.now(),
     },
     tools,
   };
+}
+
+/** The tool results in a request body, with the names of the calls they answer. */
+function toolResultsOf(format: FakeWireFormat, body: Record<string, unknown>): FakeToolResult[] {
+  const results: Array<Omit<FakeToolResult, 'latest'> & { turn: number }> = [];
+  const names = new Map<string, string>();
+  let turn = 0;
+  if (format === 'openai') {
+    for (const message of (body.messages as Array<Record<string, any>> | undefined) ?? []) {
+      if (message.role === 'assistant') {
+        turn++;
+        for (const call of message.tool_calls ?? []) names.set(call.id, call.function?.name);
+      } else if (message.role === 'tool') {
+        const id = String(message.tool_call_id ?? '');
+        results.push({ id, name: names.get(id), content: textOf(message.content), turn });
+      }
+    }
+  } else if (format === 'anthropic') {
+    for (const message of (body.messages as Array<Record<string, any>> | undefined) ?? []) {
+      const blocks: Array<Record<string, any>> = Array.isArray(message.content) ? message.content : [];
+      if (message.role === 'assistant') {
+        turn++;
+        for (const block of blocks) if (block.type === 'tool_use') names.set(block.id, block.name);
+      } else {
+        for (const block of blocks) {
+          if (block.type !== 'tool_result') continue;
+          const id = String(block.tool_use_id ?? '');
+          results.push({ id, name: names.get(id), content: textOf(block.content), turn });
+        }
+      }
+    }
+  } else {
+    for (const content of (body.contents as Array<Record<string, any>> | undefined) ?? []) {
+      if (content.role === 'model') turn++;
+      for (const part of (content.parts as Array<Record<string, any>> | undefined) ?? []) {
+        const response = part.functionResponse;
+        if (!response) continue;
+        const output = response.response?.output ?? response.response;
+        results.push({
+          id: response.id,
+          name: response.name,
+          content: typeof output === 'string' ? output : JSON.stringify(output),
+          turn,
+        });
+      }
+    }
+  }
+  return results.map(({ turn: at, ...result }) => ({ ...result, latest: at === turn && turn > 0 }));
 }
 
 interface ResolvedReply {
