@@ -61,8 +61,24 @@ describe('SandboxService containment (bwrap, real processes)', () => {
     expect(result.output).not.toContain(FAKE_SECRET);
     const env = JSON.parse(/ENV=(\{.*\})/.exec(result.output)![1]) as Record<string, string>;
     // What the sandbox sets, plus what the test runner adds for its own workers.
-    const allowed = ['HOME', 'LANG', 'NO_COLOR', 'PATH', 'PWD', 'PYTHONDONTWRITEBYTECODE', 'PYTHONUNBUFFERED'];
-    expect(Object.keys(env).filter((k) => !allowed.includes(k) && !k.startsWith('NODE_TEST_'))).toEqual([]);
+    const allowed = [
+      'CI',
+      'HOME',
+      'LANG',
+      'NODE_OPTIONS',
+      'NO_COLOR',
+      'PATH',
+      'PWD',
+      'PYTHONDONTWRITEBYTECODE',
+      'PYTHONUNBUFFERED',
+      'XDG_CACHE_HOME',
+    ];
+    expect(
+      Object.keys(env).filter(
+        (k) => !allowed.includes(k) && !k.startsWith('NODE_TEST_') && !k.startsWith('npm_config_'),
+      ),
+    ).toEqual([]);
+    expect(env.NODE_OPTIONS).toBe('--max-old-space-size=128');
     expect(env.HOME).toBe('/workspace');
   });
 

@@ -20,15 +20,17 @@ import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
 import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
+  CommandResult,
   ProcessOutcome,
+  RunCommandRequest,
   RunTestsRequest,
+  SandboxMount,
   SandboxDriver,
   SandboxLanguage,
   SandboxLimits,
   TestRunResult,
 } from './sandbox.types.js';
 import type { ParsedTests } from './parsers/parsed-tests.js';
-import type { CommandOutcome } from '../tools/workspace-toolbox.js';
 
 const LANG = 'C.UTF-8';
 
@@ -139,50 +141,76 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
-    const overrides = Object.entries(request.limits ?? {}).filter(([, v]) => v !== undefined);
-    const limits: SandboxLimits = { ...this.defaults, ...Object.fromEntries(overrides) };
-    // Only a workspace is ever handed to a sandbox, never an arbitrary directory.
-    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
-    const info = await lstat(workspaceDir).catch(() => undefined);
-    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(request.workspaceDir);
+    const limits = this.limitsWith(request.limits);
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
     const { argv, parse } = this.commandFor(request.language, request.command, limits);
     const outcome = await this.driver.run({
       workspaceDir,
       argv,
-      env: this.environment(),
+      env: this.environment(limits, request.mounts),
       limits,
       readOnlyPaths: this.runnerDir ? [this.runnerDir] : [],
+      mounts: request.mounts,
       signal: request.signal,
     });
     return this.interpret(outcome, parse(outcome), limits);
   }
 
   /**
-   * A shell command of an agent's loop (`run_command`): the same sandbox as the tests (no network,
-   * no secrets, limits), on a private copy of the workspace, so what it writes is discarded.
+   * One shell command line in the sandbox, the workspace as its directory (no network, no secrets,
+   * the limits, `mounts` read-only in the workspace). What it writes stays in the sandbox. Never
+   * throws for anything the command does: exit code, output (its head, bounded), timeout and
+   * cancellation come back as the result.
    */
-  async runCommand(request: { workspaceDir: string; command: string; signal?: AbortSignal }): Promise<CommandOutcome> {
-    const limits = { ...this.defaults };
-    const workspaceDir = this.workspaces.assertWorkspaceDir(request.workspaceDir);
+  async runCommand(request: RunCommandRequest): Promise<CommandResult> {
+    const limits = this.limitsWith(request.limits);
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
     const outcome = await this.driver.run({
       workspaceDir,
       argv: ['/bin/sh', '-c', request.command],
-      env: { ...this.environment(), CI: '1', PAGER: 'cat', GIT_PAGER: 'cat', TERM: 'dumb' },
+      env: this.environment(limits, request.mounts),
       limits,
       readOnlyPaths: [],
+      mounts: request.mounts,
       signal: request.signal,
     });
-    return {
-      exitCode: outcome.exitCode,
-      signal: outcome.signal,
-      output: outcome.output,
-      timedOut: outcome.timedOut,
-      truncated: outcome.truncated,
-      cancelled: outcome.cancelled,
-      durationMs: outcome.durationMs,
-      timeoutSeconds: limits.timeoutSeconds,
-      maxOutputBytes: limits.maxOutputBytes,
-    };
+    return commandResult(outcome);
+  }
+
+  /**
+   * A command with the host's network (environment setup: package registries), still without
+   * secrets and within `limits`; `outputDir` is the one host directory it may write to
+   * (`$QUORUM_OUTPUT_DIR` inside).
+   */
+  async runWithNetwork(
+    request: RunCommandRequest & { outputDir: string; limits: SandboxLimits },
+  ): Promise<CommandResult> {
+    const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
+    const outcome = await this.driver.run({
+      workspaceDir,
+      argv: ['/bin/sh', '-c', request.command],
+      env: this.environment(request.limits, request.mounts),
+      limits: request.limits,
+      readOnlyPaths: [],
+      mounts: request.mounts,
+      network: true,
+      outputDir: request.outputDir,
+      signal: request.signal,
+    });
+    return commandResult(outcome);
+  }
+
+  private limitsWith(overrides: Partial<SandboxLimits> | undefined): SandboxLimits {
+    const set = Object.entries(overrides ?? {}).filter(([, v]) => v !== undefined);
+    return { ...this.defaults, ...Object.fromEntries(set) };
+  }
+
+  /** Only a workspace is ever handed to a sandbox, never an arbitrary directory. */
+  private async checkedWorkspace(dir: string): Promise<string> {
+    const workspaceDir = this.workspaces.assertWorkspaceDir(dir);
+    const info = await lstat(workspaceDir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new WorkspaceUnsafePathError(dir);
+    return workspaceDir;
   }
 
   private commandFor(
@@ -217,12 +245,44 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     return { argv, parse: (o) => parseNodeTestReport(o.report) };
   }
 
-  private environment(): Record<string, string> {
+  /**
+   * The whole environment of a sandboxed command (nothing of this process's own). NODE_OPTIONS caps
+   * the heap of every Node process the command starts (`npm test` → a runner → its workers) at the
+   * memory limit; npm is told not to reach for the network on its own (update check, audit, funding).
+   */
+  private environment(limits: SandboxLimits = this.defaults, mounts: SandboxMount[] = []): Record<string, string> {
     const home = this.driver.workspaceMount || '/tmp';
-    const path = [this.driver.name === 'bwrap' ? '/opt/node/bin' : '', '/usr/local/bin', '/usr/bin', '/bin']
+    const workspace = this.driver.workspaceMount;
+    const mounted = new Set(mounts.map((m) => m.target));
+    // Installed tools first, as `npm test` and an activated virtualenv would have them.
+    const venv = workspace && mounted.has('.venv') ? `${workspace}/.venv` : '';
+    const path = [
+      venv ? `${venv}/bin` : '',
+      workspace && mounted.has('node_modules') ? `${workspace}/node_modules/.bin` : '',
+      this.driver.name === 'bwrap' ? '/opt/node/bin' : '',
+      '/usr/local/bin',
+      '/usr/bin',
+      '/bin',
+    ]
       .filter(Boolean)
       .join(':');
-    return { PATH: path, HOME: home, LANG, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', NO_COLOR: '1' };
+    return {
+      ...(venv ? { VIRTUAL_ENV: venv } : {}),
+      PATH: path,
+      HOME: home,
+      LANG,
+      PYTHONDONTWRITEBYTECODE: '1',
+      PYTHONUNBUFFERED: '1',
+      NO_COLOR: '1',
+      CI: '1',
+      NODE_OPTIONS: `--max-old-space-size=${limits.memoryMb}`,
+      // Caches go to the sandbox's own /tmp, never into the workspace.
+      ...(this.driver.name === 'bwrap' ? { npm_config_cache: '/tmp/.npm', XDG_CACHE_HOME: '/tmp/.cache' } : {}),
+      npm_config_update_notifier: 'false',
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+      npm_config_loglevel: 'warn',
+    };
   }
 
   private interpret(outcome: ProcessOutcome, parsed: ParsedTests, limits: SandboxLimits): TestRunResult {
@@ -290,6 +350,18 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
  */
 export function testConcurrency(maxProcesses: number): number {
   return Math.max(1, Math.min(4, Math.floor((maxProcesses - 12) / 12)));
+}
+
+function commandResult(outcome: ProcessOutcome): CommandResult {
+  return {
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    output: outcome.output,
+    timedOut: outcome.timedOut,
+    cancelled: outcome.cancelled,
+    truncated: outcome.truncated,
+    durationMs: outcome.durationMs,
+  };
 }
 
 function describeExit(outcome: ProcessOutcome): string {

@@ -19,6 +19,8 @@ export interface RunTestsRequest {
   /** Replaces the default test command (argv, no shell); runs with the workspace as cwd. */
   command?: string[];
   limits?: Partial<SandboxLimits>;
+  /** Installed dependencies (the run's setup) shown read-only in the workspace. */
+  mounts?: SandboxMount[];
   signal?: AbortSignal;
 }
 
@@ -48,6 +50,17 @@ export interface TestRunResult {
 }
 
 /**
+ * A host directory shown read-only inside the workspace (installed dependencies from the setup
+ * cache: `node_modules`, `.venv`), never copied into it.
+ */
+export interface SandboxMount {
+  /** Absolute host path. */
+  source: string;
+  /** Path relative to the workspace (one segment: `node_modules`, `.venv`). */
+  target: string;
+}
+
+/**
  * What a driver runs: argv in a private, size-limited copy of the workspace (writes never reach
  * the workspace on disk), an explicit environment, and limits.
  */
@@ -58,7 +71,41 @@ export interface SandboxCommand {
   limits: SandboxLimits;
   /** Extra read-only files to make visible inside the sandbox at the same path. */
   readOnlyPaths: string[];
+  /** Read-only directories shown inside the workspace. */
+  mounts?: SandboxMount[];
+  /**
+   * The host's network (environment setup only: package registries). Everything else runs in a
+   * network namespace of its own with nothing in it.
+   */
+  network?: boolean;
+  /**
+   * A host directory bound read-write at `/run/quorum-out` (setup copies what it installed there);
+   * the only place a sandboxed command can write to the host.
+   */
+  outputDir?: string;
   signal?: AbortSignal;
+}
+
+/** One shell command in the sandbox (an agent's `run_command`, a repository's test command). */
+export interface RunCommandRequest {
+  workspaceDir: string;
+  /** A command line, run by `/bin/sh -c` inside the sandbox, the workspace as its directory. */
+  command: string;
+  limits?: Partial<SandboxLimits>;
+  /** Installed dependencies (the run's setup) shown read-only in the workspace. */
+  mounts?: SandboxMount[];
+  signal?: AbortSignal;
+}
+
+export interface CommandResult {
+  exitCode: number | null;
+  signal: string | null;
+  /** stdout and stderr interleaved, at most maxOutputBytes (the head; `truncated` says it was cut). */
+  output: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  truncated: boolean;
+  durationMs: number;
 }
 
 export interface ProcessOutcome {

@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { lstat, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkFilePath } from '#src/agents/workspace/workspace-path.js';
+import type { SandboxMount } from '#src/agents/sandbox/sandbox.types.js';
 import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { isWorkspaceTool, WORKSPACE_TOOL_NAMES, WORKSPACE_TOOL_SCHEMAS } from './workspace-tool.schemas.js';
 import type { WorkspaceToolArgs, WorkspaceToolName } from './workspace-tool.schemas.js';
@@ -66,6 +67,7 @@ export class WorkspaceToolbox {
     private readonly workspaces: WorkspaceService,
     private readonly commands: CommandRunner | null,
     private readonly signal?: AbortSignal,
+    private readonly mounts?: SandboxMount[],
   ) {}
 
   async execute(name: string, rawArgs: unknown): Promise<ToolOutcome> {
@@ -271,6 +273,7 @@ export class WorkspaceToolbox {
     const outcome = await this.commands.runCommand({
       workspaceDir: this.dir,
       command: args.command,
+      mounts: this.mounts,
       signal: this.signal,
     });
     const parts: string[] = [];

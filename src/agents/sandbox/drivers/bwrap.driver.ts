@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { chown, lstat, readdir } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
 import { prlimitPrefix } from './limits-wrapper.js';
 import { spawnBounded } from './spawn-bounded.js';
@@ -61,21 +61,38 @@ export class BwrapDriver implements SandboxDriver {
   async run(command: SandboxCommand): Promise<ProcessOutcome> {
     const uid = this.options.hostUid;
     const owner = await lstat(command.workspaceDir);
+    const outputOwner = command.outputDir ? await lstat(command.outputDir) : undefined;
     // The sandbox user must be able to read the workspace; it is handed back afterwards.
     if (uid !== undefined) await chownTree(command.workspaceDir, uid, uid);
+    if (uid !== undefined && command.outputDir) await chown(command.outputDir, uid, uid);
     const git = join(command.workspaceDir, '.git');
     const gitInfo = await lstat(git).catch(() => undefined);
     const gitArgs = gitInfo?.isDirectory() ? ['--ro-bind', git, `${WORKSPACE}/.git`] : [];
-    const env = Object.entries(command.env).flatMap(([k, v]) => ['--setenv', k, v]);
+    const env = Object.entries({
+      ...command.env,
+      ...(command.outputDir ? { QUORUM_OUTPUT_DIR: OUTPUT_MOUNT } : {}),
+    }).flatMap(([k, v]) => ['--setenv', k, v]);
     const extra = command.readOnlyPaths.flatMap((p) => ['--ro-bind', p, p]);
-    const isNode = basename(command.argv[0]) === 'node';
+    const mounts = (command.mounts ?? []).flatMap((m) => [
+      '--ro-bind',
+      m.source,
+      `${WORKSPACE}/${mountTarget(m.target)}`,
+    ]);
+    const skipped = ['.git', ...(command.mounts ?? []).map((m) => mountTarget(m.target))]
+      .map((name) => `! -name ${shellQuote(name)}`)
+      .join(' ');
     const mb = (n: number) => String(n * 1024 * 1024);
     const copyThenExec =
-      `find ${WORKSPACE_SOURCE} -mindepth 1 -maxdepth 1 ! -name .git -exec cp -a -t ${WORKSPACE}/ {} + ` +
+      `find ${WORKSPACE_SOURCE} -mindepth 1 -maxdepth 1 ${skipped} -exec cp -a -t ${WORKSPACE}/ {} + ` +
       `|| { echo '${WORKSPACE_COPY_FAILED_MESSAGE}' >&2; exit ${WORKSPACE_COPY_FAILED}; }; exec "$@"`;
+    // Setup only: the host's network namespace (a new one would hold nothing but its own loopback),
+    // with what name resolution and TLS need. Everything else gets an empty network namespace.
+    const network = command.network ? ['--share-net', ...networkFiles()] : [];
+    const output = command.outputDir ? ['--bind', command.outputDir, OUTPUT_MOUNT] : [];
     const argv = [
       this.options.bwrap,
       '--unshare-all',
+      ...network,
       '--unshare-user',
       '--uid',
       String(INNER_UID),
@@ -109,13 +126,15 @@ export class BwrapDriver implements SandboxDriver {
       '--tmpfs',
       WORKSPACE,
       ...gitArgs,
+      ...mounts,
+      ...output,
       '--chdir',
       WORKSPACE,
       '/bin/sh',
       '-c',
       copyThenExec,
       'sh',
-      ...prlimitPrefix(command.limits, { node: isNode, nproc: true }),
+      ...prlimitPrefix(command.limits, { nproc: true }),
       ...command.argv,
     ];
     try {
@@ -131,8 +150,40 @@ export class BwrapDriver implements SandboxDriver {
       });
     } finally {
       if (uid !== undefined) await chownTree(command.workspaceDir, owner.uid, owner.gid);
+      if (uid !== undefined && command.outputDir && outputOwner)
+        await chownTree(command.outputDir, outputOwner.uid, outputOwner.gid);
     }
   }
+}
+
+/** Where `SandboxCommand.outputDir` appears inside the sandbox. */
+export const OUTPUT_MOUNT = '/run/quorum-out';
+
+/** A mount target is one plain name inside the workspace (checked again here: it becomes a path and a shell word). */
+function mountTarget(target: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(target) || target === '.' || target === '..' || target === '.git')
+    throw new Error(`invalid sandbox mount target ${JSON.stringify(target)}`);
+  return target;
+}
+
+function shellQuote(word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** Name resolution and CA certificates, for a command that has the network (setup). */
+function networkFiles(): string[] {
+  const args: string[] = [];
+  for (const path of [
+    '/etc/resolv.conf',
+    '/etc/hosts',
+    '/etc/nsswitch.conf',
+    '/etc/ssl',
+    '/etc/ca-certificates',
+    '/etc/pki',
+  ]) {
+    if (existsSync(path)) args.push('--ro-bind', path, path);
+  }
+  return args;
 }
 
 /** Read-only system directories, keeping merged-/usr symlinks as symlinks. */

@@ -1,6 +1,7 @@
+import { constants } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ProcessOutcome, SandboxCommand, SandboxDriver } from '../sandbox.types.js';
 import { prlimitPrefix } from './limits-wrapper.js';
 import { spawnBounded } from './spawn-bounded.js';
@@ -30,11 +31,21 @@ export class ProcessDriver implements SandboxDriver {
     const workdir = join(scratch, 'workspace');
     try {
       await cp(command.workspaceDir, workdir, { recursive: true, verbatimSymlinks: true });
-      const isNode = basename(command.argv[0]) === 'node';
+      // No mounts without namespaces: installed dependencies are copied in (copy-on-write where the
+      // file system can), so nothing the command does reaches the setup cache.
+      for (const mount of command.mounts ?? []) {
+        await rm(join(workdir, mount.target), { recursive: true, force: true });
+        await cp(mount.source, join(workdir, mount.target), {
+          recursive: true,
+          verbatimSymlinks: true,
+          mode: constants.COPYFILE_FICLONE,
+        });
+      }
       // The app's own Node first on PATH, as /opt/node/bin is inside bwrap.
       const path = `${dirname(this.nodePath)}:${command.env.PATH ?? '/usr/bin:/bin'}`;
-      const env = { ...command.env, PATH: path, HOME: workdir, TMPDIR: scratch };
-      return await spawnBounded([...prlimitPrefix(command.limits, { node: isNode, nproc: false }), ...command.argv], {
+      const env: Record<string, string> = { ...command.env, PATH: path, HOME: workdir, TMPDIR: scratch };
+      if (command.outputDir) env.QUORUM_OUTPUT_DIR = command.outputDir;
+      return await spawnBounded([...prlimitPrefix(command.limits, { nproc: false }), ...command.argv], {
         cwd: workdir,
         env,
         timeoutMs: command.limits.timeoutSeconds * 1000,
