@@ -25,6 +25,8 @@ export abstract class CommandRunner {
   abstract runCommand(request: {
     workspaceDir: string;
     command: string;
+    /** The run's installed dependencies, shown read-only in the workspace (from the environment setup). */
+    mounts?: SandboxMount[];
     signal?: AbortSignal;
   }): Promise<CommandOutcome>;
 }
