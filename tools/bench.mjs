@@ -57,7 +57,6 @@ function stopper(child) {
 
 const ctx = {
   root,
-  load: LOAD,
   /** Runs autocannon against `url` (GET unless `options` say otherwise). */
   async load(url, options = {}) {
     const result = await autocannon({ url, ...LOAD, ...options });

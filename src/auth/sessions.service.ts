@@ -75,12 +75,14 @@ export class SessionsService {
     const hash = sha256(presented);
     const outcome = await this.dataSource.transaction(async (manager) => {
       // On PostgreSQL, TypeORM answers UPDATE … RETURNING with [rows, affectedCount].
-      const [rows] = (await manager.query(
+      const [rows] = await manager.query<
+        [Array<{ id: string; session_id: string; user_id: string; expires_at: Date }>, number]
+      >(
         `UPDATE refresh_tokens SET used_at = now()
           WHERE token_hash = $1 AND used_at IS NULL
           RETURNING id, session_id, user_id, expires_at`,
         [hash],
-      )) as [Array<{ id: string; session_id: string; user_id: string; expires_at: Date }>, number];
+      );
       const row = rows[0];
       if (!row) return { kind: 'unclaimed' as const };
       if (row.expires_at.getTime() <= Date.now()) return { kind: 'expired' as const };

@@ -19,13 +19,13 @@ export function setupOpenApi(app: NestExpressApplication): RequestHandler {
   const docs = express.Router();
   const adapter = app.getHttpAdapter();
   const adapterFacade = new Proxy(adapter, {
-    get: (target, property, receiver) =>
+    get: (target, property, receiver): unknown =>
       property === 'get'
         ? (path: string, handler: RequestHandler) => docs.get(path, handler)
         : Reflect.get(target, property, receiver),
   });
   const appFacade = new Proxy(app, {
-    get: (target, property, receiver) => {
+    get: (target, property, receiver): unknown => {
       if (property === 'getHttpAdapter') return () => adapterFacade;
       if (property === 'useStaticAssets')
         return (root: string, options: { prefix: string }) => docs.use(options.prefix, express.static(root));

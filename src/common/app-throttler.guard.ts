@@ -4,14 +4,14 @@ import { ThrottlerGuard } from '@nestjs/throttler';
 /** Limits per signed-in user when there is one, otherwise per client IP. */
 @Injectable()
 export class AppThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const user = req.user as { id?: string } | undefined;
-    if (user?.id) return `user:${user.id}`;
-    return `ip:${String(req.ip ?? 'unknown')}`;
+    if (user?.id) return Promise.resolve(`user:${user.id}`);
+    return Promise.resolve(`ip:${typeof req.ip === 'string' ? req.ip : 'unknown'}`);
   }
 
   /** With RATE_LIMIT_ENABLED=false, skip at once instead of after each throttler's metadata reads. */
-  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
-    return !Array.isArray(this.options) && this.options.skipIf?.(context) === true;
+  protected override shouldSkip(context: ExecutionContext): Promise<boolean> {
+    return Promise.resolve(!Array.isArray(this.options) && this.options.skipIf?.(context) === true);
   }
 }

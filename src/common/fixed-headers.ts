@@ -25,6 +25,7 @@ export function fixedHeaders(middleware: HeaderMiddleware): ReadonlyArray<readon
     removeHeader() {},
   };
   middleware(req, res as unknown as ServerResponse, (error) => {
+    // eslint-disable-next-line @typescript-eslint/only-throw-error -- helmet's error goes on as it came
     if (error) throw error;
     finished = true;
   });

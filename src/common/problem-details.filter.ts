@@ -38,7 +38,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
   }
 
   private toProblem(exception: unknown, request: Request, response: Response): ProblemDetails {
-    const requestId = String(request.id ?? response.getHeader('x-request-id') ?? '');
+    const id: unknown = request.id ?? response.getHeader('x-request-id');
+    const requestId = typeof id === 'string' || typeof id === 'number' ? String(id) : '';
     const base = (status: number, code: string, detail: string): ProblemDetails => ({
       type: problemType(code),
       title: statusTitle(status),

@@ -7,7 +7,7 @@ interface ExpressLayer {
 
 /** The methods registered for a path, to answer 405 with an Allow header instead of a bare 404. */
 export function allowedMethods(adapterHost: HttpAdapterHost, path: string): string[] {
-  const app = adapterHost.httpAdapter?.getInstance?.() as { router?: { stack: ExpressLayer[] } } | undefined;
+  const app = adapterHost.httpAdapter?.getInstance?.<{ router?: { stack: ExpressLayer[] } } | undefined>();
   const stack = app?.router?.stack ?? [];
   const methods = new Set<string>();
   for (const layer of stack) {

@@ -3,10 +3,10 @@
  * resolve an agent's route, and price a worst case for the council cost cap. CouncilModule binds it
  * to the gateway; unit tests bind a scripted double.
  */
-import type { AgentName, LlmCallRequest, LlmResult, ProviderName } from '#src/agents/llm/llm.types.js';
+import type { AgentName, LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
 
 export interface ResolvedModel {
-  provider: ProviderName | string;
+  provider: string; // a ProviderName when the route resolves; a string because routes come from configuration
   model: string;
 }
 

@@ -1,6 +1,6 @@
 import type { ConfigService } from '@nestjs/config';
 import type { JudgeVerdict, ReviewHooks, ReviewRequest } from '#src/agents/graph/review.port.js';
-import type { LlmCallRequest, LlmResult, ToolCall } from '#src/agents/llm/llm.types.js';
+import type { LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { DEFAULT_AGGREGATION, type AggregateResult } from './aggregate.js';
@@ -50,7 +50,7 @@ const review = (verdict: string, issues: unknown[] = [], score?: number): Partia
       id: 'c1',
       name: 'submit_review',
       arguments: { verdict, summary: `${verdict} summary`, issues, ...(score !== undefined ? { score } : {}) },
-    } as ToolCall,
+    },
   ],
 });
 

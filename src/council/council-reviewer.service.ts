@@ -11,7 +11,7 @@ import {
 import type { ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
-import { aggregate, type AggregateResult, type CouncilIssue, mergeIssues } from './aggregate.js';
+import { aggregate, type AggregateResult, mergeIssues } from './aggregate.js';
 import { CouncilLlm, type ResolvedModel } from './council-llm.port.js';
 import { buildCouncilGraph, runCouncilGraph } from './council-graph.js';
 import { CouncilRecordsService, type RunScope } from './council-records.service.js';
@@ -382,7 +382,9 @@ export class CouncilReviewerService extends CouncilReviewer {
     });
 
     if (result.verdict === null) {
-      const budget = review.errors.find((e) => e instanceof DomainError && e.code === 'BUDGET_EXCEEDED');
+      const budget = review.errors.find(
+        (e): e is DomainError => e instanceof DomainError && e.code === 'BUDGET_EXCEEDED',
+      );
       if (budget) throw budget;
       throw new CouncilNoQuorumError(result.summary);
     }
@@ -391,7 +393,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     return {
       verdict: result.verdict,
       summary: result.summary,
-      issues: result.issues as CouncilIssue[],
+      issues: result.issues,
       ...(result.score !== undefined ? { score: result.score } : {}),
       council: { verdict: result.verdict, judges, reason: result.reason },
     };

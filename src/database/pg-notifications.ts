@@ -33,8 +33,8 @@ export class PgNotifications implements OnApplicationShutdown {
   cache<V>(channel: string, options: { ttlMs: number; maxEntries?: number }): LocalCache<V> {
     if (this.caches.has(channel)) throw new Error(`local cache ${channel} exists already`);
     const cache = new LocalCache<V>(channel, options.ttlMs, options.maxEntries);
-    this.caches.set(channel, cache as LocalCache<unknown>);
-    if (this.client) void this.listen(this.client, [cache as LocalCache<unknown>]);
+    this.caches.set(channel, cache);
+    if (this.client) void this.listen(this.client, [cache]);
     else void this.connect();
     return cache;
   }

@@ -8,6 +8,7 @@ describe('retryConflicts', () => {
     const result = await retryConflicts(async () => {
       calls++;
       if (calls === 1) throw deadlock();
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the shape a driver error can arrive in
       if (calls === 2) throw { driverError: { code: '40001' } };
       return 'done';
     });

@@ -67,8 +67,13 @@ export function createRootLogger(
     redact: { paths: REDACT_PATHS, censor: '[Redacted]' },
     base: { pid: process.pid, hostname: hostname(), service: 'quorum' },
     serializers: { err: stdSerializers.err },
-    // Every line written while a request is handled carries its id.
-    mixin: () => requestContext.getStore() ?? {},
+    // Every line written while a request is handled carries its id. A fresh object per line: pino
+    // merges the line's own fields into what the mixin returns, so handing it the request's shared
+    // context would carry one line's fields (a mail's text, a login method) into every later line.
+    mixin: () => {
+      const context = requestContext.getStore();
+      return context ? { reqId: context.reqId } : {};
+    },
     transport:
       app.production || app.nodeEnv === 'test'
         ? undefined

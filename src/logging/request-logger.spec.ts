@@ -50,6 +50,24 @@ describe('root logger', () => {
     expect(lines[0]).toMatchObject({ reqId: 'req-1', msg: 'inside' });
     expect(lines[1]).not.toHaveProperty('reqId');
   });
+
+  it('gives each line of a request only its own fields and the request id', () => {
+    const { root, lines } = memoryLogger();
+    const context = { reqId: 'req-2' };
+    requestContext.run(context, () => {
+      // nestjs-pino passes a Logger's context in each line's own fields, as here.
+      root.info({ context: 'MailService', text: 'verify with token abc' }, 'mail sent');
+      root.info({ method: 'password' }, 'signed in');
+      root.info('request completed');
+    });
+    expect(lines[0]).toMatchObject({ reqId: 'req-2', context: 'MailService', text: 'verify with token abc' });
+    expect(lines[1]).toMatchObject({ reqId: 'req-2', method: 'password' });
+    expect(lines[1]).not.toHaveProperty('context');
+    expect(lines[1]).not.toHaveProperty('text');
+    expect(lines[2]).toEqual(expect.objectContaining({ reqId: 'req-2', msg: 'request completed' }));
+    expect(Object.keys(lines[2]).sort()).toEqual(['hostname', 'level', 'msg', 'pid', 'reqId', 'service', 'time']);
+    expect(context).toEqual({ reqId: 'req-2' });
+  });
 });
 
 describe('loggableUrl', () => {

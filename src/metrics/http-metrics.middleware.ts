@@ -15,7 +15,7 @@ function onResponseFinish(message: unknown): void {
   const req = request as TimedRequest;
   const started = req[STARTED];
   if (started === undefined) return; // another server in this process (tests' stand-ins)
-  const path = req.route?.path as unknown;
+  const path = (req.route as { path?: unknown } | undefined)?.path;
   // Nest's not-found fallback under the API prefix is the catch-all route `*path`: no template.
   const route =
     typeof path === 'string' && path !== '' && !path.startsWith('*') ? `${req.baseUrl ?? ''}${path}` : 'unmatched';

@@ -41,9 +41,9 @@ export class InvalidationBus implements OnApplicationShutdown {
     const channel = this.redisFactory.key('invalidate', name);
     if (this.caches.has(channel)) throw new Error(`local cache ${name} exists already`);
     const cache = new LocalCache<V>(channel, options.ttlMs, options.maxEntries);
-    this.caches.set(channel, cache as LocalCache<unknown>);
+    this.caches.set(channel, cache);
     const subscriber = this.connect();
-    if (subscriber.status === 'ready') this.subscribe(subscriber, [cache as LocalCache<unknown>]);
+    if (subscriber.status === 'ready') this.subscribe(subscriber, [cache]);
     return cache;
   }
 

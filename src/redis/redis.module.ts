@@ -1,7 +1,5 @@
 import { Global, Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import { Redis } from 'ioredis';
-import type { AllConfig } from '#src/config/namespaces.js';
 import { InvalidationBus } from './invalidation-bus.js';
 import { REDIS_CLIENT } from './redis.constants.js';
 import { RedisFactory } from './redis.factory.js';

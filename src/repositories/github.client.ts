@@ -109,7 +109,7 @@ export class GitHubClient {
     const query = new URLSearchParams({ head: `${input.owner}:${input.head}`, base: input.base, state: 'open' });
     const response = await this.request(
       'GET',
-      `/repos/${encodeURIComponent(input.owner)}/${encodeURIComponent(input.repo)}/pulls?${query}`,
+      `/repos/${encodeURIComponent(input.owner)}/${encodeURIComponent(input.repo)}/pulls?${query.toString()}`,
       input.token,
     );
     if (!response.ok) return null;

@@ -16,6 +16,7 @@ export interface RepositoryUrlPolicy {
  */
 export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy): string {
   const input = raw.trim();
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
   if (!input || input.length > 2048 || /[\s\x00-\x1f\x7f]/.test(input)) {
     throw new RepositoryUrlInvalidError('must be an https URL of a git repository');
   }

@@ -7,6 +7,7 @@ import { posix } from 'node:path';
 export function normaliseWorkspacePath(raw: string): { path: string } | { error: string } {
   if (typeof raw !== 'string' || raw.trim() === '') return { error: 'must be a non-empty relative path' };
   if (raw.length > 255) return { error: 'must be at most 255 characters' };
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
   if (/[\u0000-\u001f\u007f]/.test(raw)) return { error: 'must not contain control characters' };
   if (raw.includes('\\')) return { error: 'must use forward slashes' };
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) return { error: 'must be relative to the workspace' };

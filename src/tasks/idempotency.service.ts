@@ -44,10 +44,9 @@ export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
   async purgeExpired(): Promise<number> {
     try {
       return await this.events.transaction(async (manager) => {
-        const [, count] = (await manager.query('DELETE FROM idempotency_keys WHERE expires_at < now()')) as [
-          unknown,
-          number,
-        ];
+        const [, count] = await manager.query<[unknown, number]>(
+          'DELETE FROM idempotency_keys WHERE expires_at < now()',
+        );
         return count;
       });
     } catch (error) {

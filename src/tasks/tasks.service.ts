@@ -235,7 +235,7 @@ export class TasksService {
   private checkConfig(dto: TaskConfigDto | undefined): TaskConfig {
     if (!dto) return {};
     const errors: FieldError[] = [];
-    for (const [agent, ref] of Object.entries(dto.models ?? {})) {
+    for (const [agent, ref] of Object.entries(dto.models ?? {}) as Array<[string, string | undefined]>) {
       if (ref === undefined) continue;
       const problem = this.models.check(ref);
       if (problem) errors.push({ field: `config.models.${agent}`, message: problem });

@@ -63,7 +63,7 @@ export class WebhookDeliveryService {
   }
 
   private async load(deliveryId: string): Promise<DeliveryToSend | undefined> {
-    const [row] = (await this.dataSource.query(
+    const [row] = await this.dataSource.query<DeliveryToSend[]>(
       `SELECT d.id, d.user_id AS "userId", d.subscription_id AS "subscriptionId", d.event_id AS "eventId", d.body,
               d.status, d.attempt_count AS "attemptCount", d.auto_retry AS "autoRetry",
               s.url, s.enabled, s.secret_ciphertext AS "secretCiphertext",
@@ -72,7 +72,7 @@ export class WebhookDeliveryService {
          FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
         WHERE d.id = $1`,
       [deliveryId],
-    )) as DeliveryToSend[];
+    );
     return row;
   }
 
@@ -126,14 +126,11 @@ export class WebhookDeliveryService {
     }
 
     return this.dataSource.transaction(async (manager) => {
-      const [logged] = (await manager.query(
-        `${INSERT_ATTEMPT}`,
-        attemptParams(delivery, attempt, result),
-      )) as unknown[];
+      const [logged] = await manager.query<unknown[]>(`${INSERT_ATTEMPT}`, attemptParams(delivery, attempt, result));
       if (!logged) return undefined; // another worker already logged this attempt
       const gone = result.statusCode === 410;
       // TypeORM answers an UPDATE … RETURNING with [rows, affected].
-      const [[endpoint]] = (await manager.query(
+      const [[endpoint]] = await manager.query<[Array<{ enabled: boolean; disabledReason: string | null }>, number]>(
         `UPDATE webhook_subscriptions
             SET failing_since = COALESCE(failing_since, now()),
                 enabled = enabled AND NOT ($2::boolean OR COALESCE(failing_since, now()) <= now() - make_interval(secs => $3::double precision / 1000)),
@@ -144,7 +141,7 @@ export class WebhookDeliveryService {
           WHERE id = $1
         RETURNING enabled, disabled_reason AS "disabledReason"`,
         [delivery.subscriptionId, gone, this.config.disableAfterMs],
-      )) as [Array<{ enabled: boolean; disabledReason: string | null }>, number];
+      );
       const schedule = this.config.retryScheduleMs;
       const retry = endpoint?.enabled && delivery.autoRetry && attempt < schedule.length;
       const delayMs = retry ? schedule[attempt] : 0;

@@ -397,7 +397,7 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
 
   it('delivers council.completed to webhooks, and its records go with the task', async () => {
     const webhooks = t.app.get(WebhooksService, { strict: false });
-    await webhooks.create(user.id, { url: `${receiver.url}/hooks`, events: ['council.completed'] } as never);
+    await webhooks.create(user.id, { url: `${receiver.url}/hooks`, events: ['council.completed'] });
     scriptCouncil(fake, {
       judges: {
         security: [review('APPROVE', [], 9)],

@@ -43,9 +43,7 @@ describe('agent run limits and integrations', () => {
   it('fails with BUDGET_EXCEEDED when the budget cannot cover a call, and records every webhook event but deltas', async () => {
     const t = await app({ AGENT_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     const user = await registerUser(t);
-    const webhook = await t.app
-      .get(WebhooksService)
-      .create(user.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] } as never);
+    const webhook = await t.app.get(WebhooksService).create(user.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] });
     expect(webhook.id).toBeDefined();
 
     // Webhook outbox: a review run's events commit with delivery rows (no agent.delta).

@@ -153,9 +153,9 @@ describe('webhooks (HTTP)', () => {
     receiver.respond(answer(200, '{"received":true}'));
     const queued = await t.http().post(`${BASE}/${hook.id}/test`).set(user.auth).expect(202);
     expect(queued.body).toMatchObject({ eventType: 'webhook.test', status: 'pending', attempts: [] });
-    const request = (await eventually(async () =>
+    const request = await eventually(async () =>
       receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId),
-    ))!;
+    );
     const event = new Webhook(hook.secret).verify(request.body, request.headers as Record<string, string>);
     expect(event).toMatchObject({ id: queued.body.eventId, type: 'webhook.test', data: { webhookId: hook.id } });
 
@@ -191,9 +191,9 @@ describe('webhooks (HTTP)', () => {
     });
     expect(rotated.body.secret).not.toBe(hook.secret);
     const queued = await t.http().post(`${BASE}/${hook.id}/test`).set(user.auth).expect(202);
-    const request = (await eventually(async () =>
+    const request = await eventually(async () =>
       receiver.requests.find((r) => r.headers['webhook-id'] === queued.body.eventId),
-    ))!;
+    );
     const headers = request.headers as Record<string, string>;
     expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
     expect(new Webhook(rotated.body.secret).verify(request.body, headers)).toMatchObject({ type: 'webhook.test' });

@@ -64,8 +64,7 @@ describe('LLM budgets hold under concurrency', () => {
     const refused = results.filter((r) => r.status === 'rejected');
     expect(ok).toHaveLength(5);
     expect(refused).toHaveLength(15);
-    for (const r of refused)
-      expect((r as PromiseRejectedResult).reason).toMatchObject({ code: 'BUDGET_EXCEEDED', status: 402 });
+    for (const r of refused) expect(r.reason).toMatchObject({ code: 'BUDGET_EXCEEDED', status: 402 });
     expect(fake.requests).toHaveLength(5);
 
     const status = await budgets.status(userId);

@@ -53,9 +53,9 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   });
 
   async function createUser(): Promise<string> {
-    const [row] = (await db.query('INSERT INTO users (email) VALUES ($1) RETURNING id', [
+    const [row] = await db.query<Array<{ id: string }>>('INSERT INTO users (email) VALUES ($1) RETURNING id', [
       `${randomUUID()}@example.com`,
-    ])) as Array<{ id: string }>;
+    ]);
     return row.id;
   }
 

@@ -20,11 +20,11 @@ export function captureOutput(options: { passThrough?: boolean } = {}): { text()
   const targets = [...new Set([fs, cjsFs])];
   const originals = targets.map((target) => ({ target, write: target.write, writeSync: target.writeSync }));
   for (const { target, write, writeSync } of originals) {
-    target.writeSync = ((fd: number, data: unknown, ...rest: unknown[]) => {
+    target.writeSync = (fd: number, data: unknown, ...rest: unknown[]) => {
       if (fd !== 1 && fd !== 2) return (writeSync as (...args: unknown[]) => number)(fd, data, ...rest);
       record(data);
       return pass ? (writeSync as (...args: unknown[]) => number)(fd, data, ...rest) : size(data);
-    }) as typeof fs.writeSync;
+    };
     target.write = ((fd: number, data: unknown, ...rest: unknown[]) => {
       if (fd !== 1 && fd !== 2) return (write as (...args: unknown[]) => void)(fd, data, ...rest);
       record(data);
@@ -35,20 +35,20 @@ export function captureOutput(options: { passThrough?: boolean } = {}): { text()
   }
   const stdoutWrite = process.stdout.write.bind(process.stdout);
   const stderrWrite = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((data: unknown, ...rest: unknown[]) => {
+  process.stdout.write = (data: unknown, ...rest: unknown[]) => {
     record(data);
     if (pass) return (stdoutWrite as (...args: unknown[]) => boolean)(data, ...rest);
     const callback = rest.findLast((arg) => typeof arg === 'function') as (() => void) | undefined;
     if (callback) process.nextTick(callback);
     return true;
-  }) as typeof process.stdout.write;
-  process.stderr.write = ((data: unknown, ...rest: unknown[]) => {
+  };
+  process.stderr.write = (data: unknown, ...rest: unknown[]) => {
     record(data);
     if (pass) return (stderrWrite as (...args: unknown[]) => boolean)(data, ...rest);
     const callback = rest.findLast((arg) => typeof arg === 'function') as (() => void) | undefined;
     if (callback) process.nextTick(callback);
     return true;
-  }) as typeof process.stderr.write;
+  };
   return {
     text: () => chunks.join(''),
     restore: () => {

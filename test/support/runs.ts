@@ -124,7 +124,7 @@ export interface EventBody {
   id: string;
   type: string;
   createdAt: string;
-  data: Record<string, any>;
+  data: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- event payloads are read freely by tests
 }
 
 export interface SseEvent {

@@ -20,8 +20,8 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
     env: { ...process.env, ...env, LOG_LEVEL: 'info', QUORUM_SKIP_DOTENV: 'true' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await new Promise<void>((resolve, reject) => {
     // A worker that never got going must not outlive the test (it would keep consuming jobs).
     const timer = setTimeout(() => {
@@ -34,7 +34,7 @@ export async function startWorkerProcess(env: Record<string, string>): Promise<W
         resolve();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited with ${code}:\n${output}`));

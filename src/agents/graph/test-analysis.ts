@@ -36,7 +36,8 @@ export function analyseTestOutput(language: 'typescript' | 'javascript' | 'pytho
       : language === 'python'
         ? parseUnittest(runner.output)
         : parseTap(runner.output);
-  let { passed, failed } = parsed;
+  const { passed } = parsed;
+  let { failed } = parsed;
   const failures = parsed.failures.slice(0, MAX_FAILURES);
   if (runner.timedOut) {
     failed = Math.max(failed, 1);

@@ -112,7 +112,7 @@ export class PriceTable {
 
   private ratesOf(provider: ProviderName, model: string): Rates {
     let ofProvider = this.rates.get(provider);
-    if (!ofProvider) this.rates.set(provider, (ofProvider = new Map()));
+    if (!ofProvider) this.rates.set(provider, (ofProvider = new Map<string, Rates>()));
     let rates = ofProvider.get(model);
     if (rates) return rates;
     const known = this.find(provider, model);

@@ -41,7 +41,7 @@ describe('ProviderRegistry', () => {
     expect(openai).toHaveBeenCalledTimes(2); // openai and local share the adapter
     expect(google).toHaveBeenCalledTimes(1);
     expect(anthropic).not.toHaveBeenCalled();
-    await expect(openai.mock.results[0]!.value).resolves.toBeUndefined();
+    await expect(openai.mock.results[0].value).resolves.toBeUndefined();
   });
 
   it('does not fail start-up when an SDK cannot load', async () => {

@@ -260,11 +260,13 @@ export class RunProgressService {
   }
 
   private async addUsage(manager: EntityManager, run: Run, inputTokens: number, outputTokens: number, costUsd: string) {
-    const [rows] = (await manager.query(
+    const [rows] = await manager.query<
+      [Array<{ input_tokens: number; output_tokens: number; cost_usd: string }>, number]
+    >(
       `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3, cost_usd = cost_usd + $4::numeric
        WHERE id = $1 RETURNING input_tokens, output_tokens, cost_usd`,
       [run.id, inputTokens, outputTokens, costUsd],
-    )) as [Array<{ input_tokens: number; output_tokens: number; cost_usd: string }>, number];
+    );
     const row = rows[0];
     run.inputTokens = row.input_tokens;
     run.outputTokens = row.output_tokens;

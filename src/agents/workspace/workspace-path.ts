@@ -6,6 +6,7 @@ export const MAX_PATH_LENGTH = 255;
 const MAX_SEGMENT_LENGTH = 100;
 // Version-control metadata is never written by generated code: a planted .git/hooks script would run later.
 const FORBIDDEN_SEGMENTS = new Set(['.git']);
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };

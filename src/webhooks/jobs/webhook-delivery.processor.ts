@@ -50,11 +50,11 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
   /** Names come from Redis, so they are checked rather than trusted to the type. */
   async process(job: Job<unknown, void, string>): Promise<void> {
     const started = performance.now();
-    if (job.name === JobName.WebhookSweep) {
+    if (job.name === (JobName.WebhookSweep as string)) {
       await this.dispatcher.sweep();
       return;
     }
-    if (job.name !== JobName.WebhookDelivery) {
+    if (job.name !== (JobName.WebhookDelivery as string)) {
       this.logger.warn(`job ${job.id}: unknown job name ${job.name}, ignored`);
       return;
     }

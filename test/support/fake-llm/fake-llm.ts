@@ -305,14 +305,14 @@ function describe(
   headers: IncomingMessage['headers'],
   body: Record<string, unknown>,
 ): { request: FakeRequest; tools: ParsedTool[] } {
-  let tools: ParsedTool[] = [];
+  let tools: ParsedTool[];
   let forcedTool: string | undefined;
-  let toolRequired = false;
-  let prompt = '';
+  let toolRequired: boolean;
+  let prompt: string;
   let model = pathModel;
   let stream = pathStream;
   if (format === 'openai') {
-    model = String(body.model ?? '');
+    model = typeof body.model === 'string' ? body.model : '';
     stream = body.stream === true;
     tools = ((body.tools as { function: { name: string; parameters: unknown } }[] | undefined) ?? []).map((t) => ({
       name: t.function.name,
@@ -323,7 +323,7 @@ function describe(
     toolRequired = choice === 'required' || forcedTool !== undefined;
     prompt = textOf(body.messages);
   } else if (format === 'anthropic') {
-    model = String(body.model ?? '');
+    model = typeof body.model === 'string' ? body.model : '';
     stream = body.stream === true;
     tools = ((body.tools as { name: string; input_schema: unknown }[] | undefined) ?? []).map((t) => ({
       name: t.name,

@@ -35,7 +35,7 @@ export class GoogleProvider implements LlmProvider {
           // No retryOptions: the SDK does not retry then; the gateway does. An explicit fetch keeps the
           // SDK from installing its own undici dispatcher, which it looks up through a global symbol
           // that sandboxed realms (jest's vm contexts) lack; withDeadline bounds the call.
-          fetch: (input, init) => fetch(input, init),
+          fetch: (...args: Parameters<typeof fetch>) => fetch(...args),
         },
       });
     });
@@ -177,7 +177,7 @@ function toResult(chunks: GenerateContentResponse[]): ProviderCallResult {
         toolCalls.push({
           id: part.functionCall.id ?? `call_${toolCalls.length}`,
           name: part.functionCall.name ?? '',
-          arguments: (args ?? {}) as Record<string, unknown>,
+          arguments: args ?? {},
         });
       }
     }
