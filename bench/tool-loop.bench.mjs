@@ -11,7 +11,18 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { loadavg } from 'node:os';
+import pg from 'pg';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
+
+// Database round trips are counted too: unlike times, they do not depend on the machine's load.
+let queries = 0;
+let counting = false;
+const originalQuery = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(...args) {
+  if (counting) queries++;
+  return originalQuery.apply(this, args);
+};
 
 const RUNS = Number(process.env.BENCH_LOOP_RUNS ?? 3);
 const CALLS = Number(process.env.BENCH_LOOP_CALLS ?? 30);
@@ -98,6 +109,9 @@ async function loopOverhead(ctx) {
     return res.status === 204 ? null : res.json();
   };
   const overheads = [];
+  let cpuMs = 0;
+  let queryCount = 0;
+  const load = loadavg()[0];
   try {
     const email = `bench-loop-${id}@example.test`;
     const password = `Bench-${randomBytes(9).toString('base64url')}`;
@@ -120,6 +134,23 @@ async function loopOverhead(ctx) {
         auth,
       );
       const { run } = await call('POST', `/tasks/${task.id}/execute`, undefined, auth);
+      // CPU time and round trips of the coder's loop only (from its first to its last request).
+      const loopStarted = new Promise((resolve) => {
+        const poll = () => ((arrivals.get(String(r))?.length ?? 0) >= 2 ? resolve() : setTimeout(poll, 1));
+        poll();
+      });
+      await loopStarted;
+      const cpuBefore = process.cpuUsage();
+      queries = 0;
+      counting = true;
+      await new Promise((resolve) => {
+        const poll = () => ((arrivals.get(String(r))?.length ?? 0) >= CALLS + 1 ? resolve() : setTimeout(poll, 1));
+        poll();
+      });
+      counting = false;
+      const cpu = process.cpuUsage(cpuBefore);
+      cpuMs += (cpu.user + cpu.system) / 1000;
+      queryCount += queries;
       for (;;) {
         const state = await call('GET', `/agents/runs/${run.id}`, undefined, auth);
         if (['completed', 'failed', 'cancelled'].includes(state.status)) {
@@ -144,7 +175,20 @@ async function loopOverhead(ctx) {
     Object.assign(process.env, savedEnv);
   }
   const s = 'agent tool loop';
+  const rounds = RUNS * (CALLS - 1);
   return [
+    { scenario: s, metric: 'machine load average (1 min) while measuring, on 2 cores', value: round(load) },
+    {
+      scenario: s,
+      metric:
+        'PostgreSQL round trips per tool call (model node + tool node: checkpoints, usage/budget, step memo, event)',
+      value: round(queryCount / rounds),
+    },
+    {
+      scenario: s,
+      metric: 'CPU ms per tool call in the API+worker process (incl. the in-process fake model and its HTTP)',
+      value: round(cpuMs / rounds),
+    },
     {
       scenario: s,
       metric: `loop overhead per tool call p50 ms (target ≤ 5; ${overheads.length} calls)`,

@@ -386,14 +386,22 @@ function bound(text: string): string {
 
 export function targetOf(name: string, args: unknown): string {
   const a = (args && typeof args === 'object' ? args : {}) as Record<string, unknown>;
+  const text = (value: unknown): string =>
+    value === undefined || value === null
+      ? ''
+      : typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : JSON.stringify(value);
   const pick =
     name === 'search'
-      ? `${String(a.pattern ?? '')}${a.path ? ` in ${String(a.path)}` : ''}`
+      ? `${text(a.pattern)}${a.path ? ` in ${text(a.path)}` : ''}`
       : name === 'run_command'
-        ? String(a.command ?? '')
+        ? text(a.command)
         : name === 'read_file' && a.startLine
-          ? `${String(a.path ?? '')}:${String(a.startLine)}-${String(a.endLine ?? '')}`
-          : String(a.path ?? (name === 'list_files' ? '.' : ''));
+          ? `${text(a.path)}:${text(a.startLine)}-${text(a.endLine)}`
+          : a.path === undefined && name === 'list_files'
+            ? '.'
+            : text(a.path);
   return clip(pick.replace(/\s+/g, ' '), TOOL_LIMITS.targetChars);
 }
 

@@ -368,43 +368,48 @@ function describe(
 
 /** The tool results in a request body, with the names of the calls they answer. */
 function toolResultsOf(format: FakeWireFormat, body: Record<string, unknown>): FakeToolResult[] {
+  type Loose = Record<string, unknown>;
+  const list = (value: unknown): Loose[] => (Array.isArray(value) ? (value as Loose[]) : []);
+  const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
   const results: Array<Omit<FakeToolResult, 'latest'> & { turn: number }> = [];
-  const names = new Map<string, string>();
+  const names = new Map<string, string | undefined>();
   let turn = 0;
   if (format === 'openai') {
-    for (const message of (body.messages as Array<Record<string, any>> | undefined) ?? []) {
+    for (const message of list(body.messages)) {
       if (message.role === 'assistant') {
         turn++;
-        for (const call of message.tool_calls ?? []) names.set(call.id, call.function?.name);
+        for (const call of list(message.tool_calls))
+          names.set(String(call.id), str((call.function as Loose | undefined)?.name));
       } else if (message.role === 'tool') {
-        const id = String(message.tool_call_id ?? '');
+        const id = str(message.tool_call_id) ?? '';
         results.push({ id, name: names.get(id), content: textOf(message.content), turn });
       }
     }
   } else if (format === 'anthropic') {
-    for (const message of (body.messages as Array<Record<string, any>> | undefined) ?? []) {
-      const blocks: Array<Record<string, any>> = Array.isArray(message.content) ? message.content : [];
+    for (const message of list(body.messages)) {
+      const blocks = list(message.content);
       if (message.role === 'assistant') {
         turn++;
-        for (const block of blocks) if (block.type === 'tool_use') names.set(block.id, block.name);
+        for (const block of blocks) if (block.type === 'tool_use') names.set(String(block.id), str(block.name));
       } else {
         for (const block of blocks) {
           if (block.type !== 'tool_result') continue;
-          const id = String(block.tool_use_id ?? '');
+          const id = str(block.tool_use_id) ?? '';
           results.push({ id, name: names.get(id), content: textOf(block.content), turn });
         }
       }
     }
   } else {
-    for (const content of (body.contents as Array<Record<string, any>> | undefined) ?? []) {
+    for (const content of list(body.contents)) {
       if (content.role === 'model') turn++;
-      for (const part of (content.parts as Array<Record<string, any>> | undefined) ?? []) {
-        const response = part.functionResponse;
+      for (const part of list(content.parts)) {
+        const response = part.functionResponse as Loose | undefined;
         if (!response) continue;
-        const output = response.response?.output ?? response.response;
+        const payload = response.response as Loose | undefined;
+        const output = payload?.output ?? payload;
         results.push({
-          id: response.id,
-          name: response.name,
+          id: str(response.id),
+          name: str(response.name),
           content: typeof output === 'string' ? output : JSON.stringify(output),
           turn,
         });
