@@ -10,6 +10,7 @@ import { Council1763805000000 } from './1763805000000-Council.js';
 import { Repositories1763806000000 } from './1763806000000-Repositories.js';
 import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimitNotify.js';
+import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryCommands.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -25,4 +26,5 @@ export const MIGRATIONS = [
   Repositories1763806000000,
   RepositoryResultsCascade1763806000001,
   LlmBudgetLimitNotify1763807100000,
+  RepositoryCommands1763811000000,
 ];

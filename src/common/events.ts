@@ -16,6 +16,7 @@ export const EVENT_TYPES = [
   'run.failed',
   'run.cancelled',
   'pull_request.opened',
+  'setup.completed',
   'agent.tool_call',
 ] as const;
 

@@ -17,6 +17,11 @@ export const sandboxConfig = registerAs('sandbox', () => {
     WORKSPACE_MAX_FILE_BYTES: envInt(1_000_000, 1, 1_000_000_000),
     WORKSPACE_MAX_TOTAL_BYTES: envInt(5_000_000, 1, 10_000_000_000),
     WORKSPACE_KEEP_HOURS: envInt(24, 0, 8760),
+    SETUP_TIMEOUT_SECONDS: envInt(600, 5, 7200),
+    SETUP_MEMORY_MB: envInt(2048, 64, 65_536),
+    SETUP_DISK_MB: envInt(2048, 16, 262_144),
+    SETUP_NETWORK: z.enum(['host', 'none'], { message: 'must be host or none' }).optional().default('host'),
+    SETUP_CACHE_KEEP: envInt(3, 1, 100),
   });
   return {
     driver: env.SANDBOX_DRIVER,
@@ -33,6 +38,13 @@ export const sandboxConfig = registerAs('sandbox', () => {
       maxFileBytes: env.WORKSPACE_MAX_FILE_BYTES,
       maxTotalBytes: env.WORKSPACE_MAX_TOTAL_BYTES,
       keepHours: env.WORKSPACE_KEEP_HOURS,
+    },
+    setup: {
+      timeoutSeconds: env.SETUP_TIMEOUT_SECONDS,
+      memoryMb: env.SETUP_MEMORY_MB,
+      diskMb: env.SETUP_DISK_MB,
+      network: env.SETUP_NETWORK,
+      cacheKeep: env.SETUP_CACHE_KEEP,
     },
   };
 });

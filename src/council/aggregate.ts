@@ -67,10 +67,12 @@ export const SEVERITY_PENALTY: Record<Severity, number> = { critical: 4, warning
 export interface TestsSummary {
   passed: number;
   failed: number;
+  /** Set when a test command's exit code decided and its runner's counts are unknown. */
+  ok?: boolean;
 }
 
 export function testsPass(tests: TestsSummary | undefined): boolean {
-  return tests === undefined || (tests.failed === 0 && tests.passed > 0);
+  return tests === undefined || (tests.ok ?? (tests.failed === 0 && tests.passed > 0));
 }
 
 export function aggregate(

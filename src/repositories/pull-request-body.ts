@@ -5,7 +5,7 @@ export interface PullRequestContent {
   title: string;
   description?: string;
   plan?: { summary?: string; steps?: Array<{ title: string; detail?: string; files?: string[] }> } | null;
-  tests?: { passed: number; failed: number; output?: string } | null;
+  tests?: { passed: number | null; failed: number | null; output?: string } | null;
   review?: {
     verdict: string;
     summary: string;
@@ -43,8 +43,11 @@ export function renderPullRequestBody(content: PullRequestContent): string {
 
   if (content.tests) {
     const { passed, failed, output } = content.tests;
-    const status = failed === 0 && passed > 0 ? '✅' : failed > 0 ? '❌' : '⚠️';
-    const head = `## Tests\n\n${status} ${passed} passed, ${failed} failed`;
+    const status =
+      passed === null || failed === null ? '⚠️' : failed === 0 && passed > 0 ? '✅' : failed > 0 ? '❌' : '⚠️';
+    const counts =
+      passed === null || failed === null ? 'counts unknown (see the output)' : `${passed} passed, ${failed} failed`;
+    const head = `## Tests\n\n${status} ${counts}`;
     const tail = output?.trim()
       ? `\n\n<details><summary>Output</summary>\n\n${fence(output.trim().slice(-MAX_TEST_OUTPUT))}\n\n</details>`
       : '';

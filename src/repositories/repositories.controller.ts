@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
 import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { PageQueryDto } from '#src/common/pagination.js';
-import { CreateRepositoryDto } from './dto/create-repository.dto.js';
+import { CreateRepositoryDto, UpdateRepositoryDto } from './dto/create-repository.dto.js';
 import { RepositoryPageResponse, RepositoryResponse } from './dto/repository.response.js';
 import { RepositoriesService } from './repositories.service.js';
 
@@ -36,6 +36,18 @@ export class RepositoriesController {
   @ApiOkResponse({ type: RepositoryResponse })
   async get(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<RepositoryResponse> {
     return RepositoryResponse.of(await this.repositories.get(user.id, id));
+  }
+
+  /** A new branch or token is checked with `git ls-remote`: limited like create. */
+  @Patch(':id')
+  @Throttle({ default: { limit: 30, ttl: 60_000 } })
+  @ApiOkResponse({ type: RepositoryResponse })
+  async update(
+    @CurrentUser() user: AuthUser,
+    @Param('id') id: string,
+    @Body() body: UpdateRepositoryDto,
+  ): Promise<RepositoryResponse> {
+    return RepositoryResponse.of(await this.repositories.update(user.id, id, body));
   }
 
   @Delete(':id')

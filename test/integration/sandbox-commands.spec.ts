@@ -125,11 +125,12 @@ describe('SandboxService commands (bwrap, real processes)', () => {
       const dir = await workspace({
         'fetch.mjs': `const r = await fetch('${serverUrl}/from-setup'); console.log('GOT ' + await r.text());\nconsole.log('SECRET=' + (process.env.QUORUM_SETUP_SECRET ?? 'none'));\n`,
       });
-      const result = await h.sandbox.runWithNetwork({
+      const result = await h.sandbox.runSetupCommand({
         workspaceDir: dir,
         command: 'node fetch.mjs && echo installed > "$QUORUM_OUTPUT_DIR/product.txt" && echo elsewhere > fetch.mjs',
         limits: { ...h.sandbox.limits, ...limits },
         outputDir: out,
+        network: true,
       });
       expect(result.exitCode).toBe(0);
       expect(result.output).toContain('GOT pong');

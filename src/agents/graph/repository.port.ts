@@ -12,6 +12,9 @@ export interface RepositoryCheckout {
   dir: string;
   branch: string;
   baseSha: string;
+  /** The repository's own commands (API.md "Repository work"); null: detected from its files. */
+  setupCommand: string | null;
+  testCommand: string | null;
   /** Prompt text: the file tree and the files asked for (then relevant ones), within a token budget. */
   view(requestedPaths: string[], query: string): Promise<string>;
   /** The files of the view as files (a review-only task reviews these). */

@@ -34,7 +34,7 @@ export interface ReviewRequest {
   plan?: string;
   files: ReviewFile[];
   /** Absent for review-only tasks, which run no tests. */
-  tests?: { passed: number; failed: number; output: string };
+  tests?: { passed: number; failed: number; output: string; ok?: boolean };
   /** Judges to seat (council) — e.g. ['security','performance','maintainability']. */
   judges: string[];
   /** Per-task model overrides (`config.models`), keys such as `reviewer`, `judge`, `judge.security`. */

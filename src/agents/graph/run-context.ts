@@ -3,6 +3,7 @@ import type { LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import type { RunEnvironment } from './environment.port.js';
 import type { RepositoryCheckout, RepositoryRunner } from './repository.port.js';
 import type { CouncilReviewer } from './review.port.js';
 import type { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
@@ -44,4 +45,9 @@ export interface RunContext {
   recovering: boolean;
   /** The run's checkout, for a repository task (set by RunGraphService before the graph runs). */
   repository?: RepositoryCheckout;
+  /**
+   * A repository task's environment after setup (set by RunGraphService before the graph runs):
+   * every later sandboxed command of the run (tests, the agents' run_command) gets its `mounts`.
+   */
+  environment?: RunEnvironment;
 }

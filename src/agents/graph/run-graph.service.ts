@@ -9,6 +9,8 @@ import { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { EnvironmentSetup } from './environment.port.js';
+import { AgentStepError } from './graph.errors.js';
 import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
@@ -20,6 +22,7 @@ import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { unifiedDiff } from './unified-diff.js';
 
 export const CHECKPOINT_SCHEMA = 'langgraph';
+const SETUP_STEP = 'setup';
 
 export type GraphExit =
   | { kind: 'interrupted'; plan: unknown }
@@ -38,10 +41,11 @@ export class RunGraphService implements OnModuleDestroy {
     config: ConfigService<AllConfig, true>,
     llm: LlmGatewayService,
     tests: TestRunner,
-    progress: RunProgressService,
+    private readonly progress: RunProgressService,
     events: RunEventsService,
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
     @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
+    private readonly environments: EnvironmentSetup,
     workspaces: WorkspaceService,
     commands: CommandRunner,
   ) {
@@ -87,7 +91,10 @@ export class RunGraphService implements OnModuleDestroy {
     try {
       const existing = await this.graph.getState(config);
       const hasCheckpoint = Boolean((existing.values as Partial<RunGraphChannels> | undefined)?.run);
-      if (ctx.run.input.repositoryId) await this.prepareRepository(ctx);
+      if (ctx.run.input.repositoryId) {
+        await this.prepareRepository(ctx);
+        await this.prepareEnvironment(ctx);
+      }
       // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
       const input: Command | RunGraphChannels | null = resume
         ? new Command({ resume })
@@ -124,6 +131,45 @@ export class RunGraphService implements OnModuleDestroy {
     if (!this.repositories)
       throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
     ctx.repository = await this.repositories.prepare(ctx.run, ctx.signal);
+  }
+
+  /**
+   * The run's environment setup (step `setup`, event `setup.completed`), once per run. A job that
+   * continues the run later (plan answer, redelivery) finds the step done and only looks the
+   * products up again (re-installing them, silently, on a worker whose cache lacks them).
+   */
+  private async prepareEnvironment(ctx: RunContext): Promise<void> {
+    const checkout = ctx.repository!;
+    const request = {
+      repositoryId: ctx.run.input.repositoryId!,
+      dir: checkout.dir,
+      setupCommand: checkout.setupCommand,
+      signal: ctx.signal,
+    };
+    if (await this.progress.completedStep(ctx.run.id, SETUP_STEP)) {
+      ctx.environment = await this.environments.prepare(request);
+      return;
+    }
+    const step = await this.progress.startStep(ctx.run, { agent: 'setup', iteration: 0, stepKey: SETUP_STEP });
+    try {
+      ctx.environment = await this.environments.prepare(request);
+    } catch (error) {
+      const cancelled = ctx.signal.aborted;
+      await this.progress.finishStep(ctx.run, step, {
+        status: 'failed',
+        summary: cancelled ? 'setup cancelled' : 'setup failed',
+        error: (error as Error).message.slice(0, 4000),
+      });
+      if (cancelled || error instanceof DomainError) throw error;
+      throw new AgentStepError('SANDBOX_FAILED', `The environment setup could not run: ${(error as Error).message}`);
+    }
+    const { command, cached, durationMs } = ctx.environment;
+    await this.progress.finishStep(ctx.run, step, {
+      status: 'completed',
+      summary: command ? `${cached ? 'Reused' : 'Ran'} \`${command}\` (${durationMs} ms)` : 'Nothing to set up',
+      output: { command, cached, durationMs },
+    });
+    await this.progress.emit(ctx.run, 'setup.completed', { cached, durationMs, command });
   }
 
   /** A review-only task on a repository reviews the relevant part of it. */
@@ -187,7 +233,12 @@ export class RunGraphService implements OnModuleDestroy {
     return {
       files: state.files,
       tests: state.tests
-        ? { files: state.testFiles, passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output }
+        ? {
+            files: state.testFiles,
+            passed: state.tests.countsKnown === false ? null : state.tests.passed,
+            failed: state.tests.countsKnown === false ? null : state.tests.failed,
+            output: state.tests.output,
+          }
         : null,
       diff: unifiedDiff(ctx.run.input.files, state.files),
       review: state.review,

@@ -202,7 +202,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           language: ctx.run.input.language,
           files: mergeFiles(state.files, state.testFiles),
           baseDir: ctx.repository?.dir,
-          testCommand: ctx.run.input.config.testCommand,
+          testCommand: testCommandOf(ctx),
+          mounts: ctx.environment?.mounts,
           signal: ctx.signal,
         });
         const analysed = analyseTestOutput(ctx.run.input.language, raw);
@@ -265,7 +266,13 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       plan: state.plan ? renderPlan(state.plan) : undefined,
       files: state.files,
       tests: state.tests
-        ? { passed: state.tests.passed, failed: state.tests.failed, output: state.tests.output }
+        ? {
+            passed: state.tests.passed,
+            failed: state.tests.failed,
+            output: state.tests.output,
+            // Unknown counts: the test command's exit code is the verdict.
+            ...(state.tests.countsKnown === false ? { ok: state.tests.failed === 0 } : {}),
+          }
         : undefined,
       judges: ctx.judges,
       models: ctx.models,
@@ -297,7 +304,9 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
 
   const singleReview = async (ctx: RunContext, request: ReviewRequest): Promise<ReviewOutcome> => {
     const tests = request.tests
-      ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.`
+      ? request.tests.ok === undefined
+        ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.`
+        : `\n\nTest results: the test command ${request.tests.ok ? 'passed' : 'failed'} (counts unknown).`
       : '';
     const answer = await runAgentStep(deps, ctx, {
       agent: 'reviewer',
@@ -406,6 +415,16 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
 }
 
 export type RunGraph = ReturnType<typeof buildRunGraph>;
+
+/**
+ * The command that judges the run: the task's `config.testCommand`, else the repository's, else the
+ * one detected from its files (`npm test`); undefined: the language's default runner.
+ */
+export function testCommandOf(ctx: RunContext): string | undefined {
+  return (
+    ctx.run.input.config.testCommand ?? ctx.repository?.testCommand ?? ctx.environment?.detectedTestCommand ?? undefined
+  );
+}
 
 function checkPaths(files: TaskFile[]): string | null {
   for (const [index, file] of files.entries()) {

@@ -9,6 +9,11 @@ export interface TestFailure {
 }
 
 export interface TestReport {
+  /**
+   * False when a test command's output matched no runner we read: the counts are then not the
+   * runner's (0, or 1 failure standing for a non-zero exit) and the result shows them as null.
+   */
+  countsKnown?: boolean;
   passed: number;
   failed: number;
   failures: TestFailure[];
@@ -24,12 +29,16 @@ export interface RunnerOutput {
   failed?: number;
   failures?: TestFailure[];
   error?: string;
+  /** A repository's or task's test command: its exit code decides, whatever the counts say. */
+  byExitCode?: boolean;
+  countsKnown?: boolean;
 }
 
 const MAX_MESSAGE = 600;
 const MAX_FAILURES = 20;
 
 export function analyseTestOutput(language: 'typescript' | 'javascript' | 'python', runner: RunnerOutput): TestReport {
+  if (runner.byExitCode) return judgeByExitCode(runner);
   const parsed =
     runner.passed !== undefined && runner.failed !== undefined
       ? { passed: runner.passed, failed: runner.failed, failures: [...(runner.failures ?? [])] }
@@ -57,6 +66,32 @@ export function analyseTestOutput(language: 'typescript' | 'javascript' | 'pytho
     failures.push({ name: 'test run', message: 'No tests ran.' });
   }
   return { passed, failed, failures, output: runner.output };
+}
+
+/** A test command: exit code 0 passes; anything else fails, with a named failure when no test said why. */
+function judgeByExitCode(runner: RunnerOutput): TestReport {
+  const countsKnown = runner.countsKnown !== false;
+  let passed = runner.passed ?? 0;
+  let failed = runner.failed ?? 0;
+  const failures = [...(runner.failures ?? [])].slice(0, MAX_FAILURES);
+  if (runner.timedOut) {
+    failed = Math.max(failed, 1);
+    failures.push({ name: 'test run', message: 'The test run exceeded its time limit and was stopped.' });
+  } else if (runner.exitCode !== 0 && failed === 0) {
+    failed = 1;
+    failures.push({
+      name: 'test run',
+      message:
+        `${runner.error ?? `The test command exited with code ${runner.exitCode}.`} ${tail(runner.output)}`.slice(
+          0,
+          MAX_MESSAGE,
+        ),
+    });
+  } else if (runner.exitCode === 0 && !countsKnown) {
+    passed = 0;
+    failed = 0;
+  }
+  return { countsKnown, passed, failed, failures, output: runner.output };
 }
 
 function parseTap(output: string): Omit<TestReport, 'output'> {

@@ -233,7 +233,9 @@ export async function loopToolCalls(
   ctx.loopActive = true;
   try {
     const dir = interrupted ? null : await workspaceFor(deps, ctx, loop, seedFiles);
-    const toolbox = dir ? new WorkspaceToolbox(dir, deps.tools.workspaces, deps.tools.commands, ctx.signal) : null;
+    const toolbox = dir
+      ? new WorkspaceToolbox(dir, deps.tools.workspaces, deps.tools.commands, ctx.signal, ctx.environment?.mounts)
+      : null;
     const results: Array<{ call: ToolCall; ok: boolean; content: string }> = [];
     for (const call of calls) {
       const started = performance.now();

@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { RunGraphService } from '#src/agents/graph/run-graph.service.js';
+import { EnvironmentSetup } from '#src/agents/graph/environment.port.js';
 import { TestRunner } from '#src/agents/graph/test-runner.port.js';
+import { EnvironmentSetupService } from '#src/agents/setup/environment-setup.service.js';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
 import { SandboxModule } from '#src/agents/sandbox/sandbox.module.js';
@@ -21,6 +23,7 @@ import { SandboxTestRunner } from './sandbox-test-runner.js';
     RunCancellationService,
     { provide: TestRunner, useClass: SandboxTestRunner },
     { provide: CommandRunner, useClass: SandboxCommandRunner },
+    { provide: EnvironmentSetup, useClass: EnvironmentSetupService },
   ],
 })
 export class AgentJobsModule {}

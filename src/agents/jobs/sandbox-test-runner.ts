@@ -25,7 +25,8 @@ export class SandboxTestRunner extends TestRunner {
       const result = await this.sandbox.runTests({
         workspaceDir: dir,
         language: request.language,
-        command: request.testCommand ? request.testCommand.trim().split(/\s+/) : undefined,
+        shellCommand: request.testCommand?.trim() || undefined,
+        mounts: request.mounts,
         signal: request.signal,
       });
       request.signal.throwIfAborted();
@@ -34,6 +35,8 @@ export class SandboxTestRunner extends TestRunner {
         output: result.output,
         timedOut: result.timedOut,
         durationMs: result.durationMs,
+        byExitCode: Boolean(request.testCommand?.trim()),
+        countsKnown: result.countsKnown,
         passed: result.passed,
         failed: result.failed,
         failures: result.failures,

@@ -14,6 +14,7 @@ import {
 } from './drivers/bwrap.driver.js';
 import { ProcessDriver } from './drivers/process.driver.js';
 import { parseNodeTestReport } from './parsers/node-test-report.parser.js';
+import { parseRunnerOutput, type RunnerReport } from './parsers/runner-output.parser.js';
 import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
 import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
@@ -143,6 +144,18 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
     const limits = this.limitsWith(request.limits);
     const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
+    if (request.shellCommand) {
+      const outcome = await this.driver.run({
+        workspaceDir,
+        argv: ['/bin/sh', '-c', testCommandScript(request.shellCommand)],
+        env: this.environment(limits, request.mounts),
+        limits,
+        readOnlyPaths: [],
+        mounts: request.mounts,
+        signal: request.signal,
+      });
+      return interpretTestCommand(outcome, parseRunnerOutput(outcome.output, outcome.report), limits);
+    }
     const { argv, parse } = this.commandFor(request.language, request.command, limits);
     const outcome = await this.driver.run({
       workspaceDir,
@@ -178,12 +191,12 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * A command with the host's network (environment setup: package registries), still without
-   * secrets and within `limits`; `outputDir` is the one host directory it may write to
-   * (`$QUORUM_OUTPUT_DIR` inside).
+   * Environment setup: a command with the host's network when `network` (package registries),
+   * still without secrets and within `limits`; `outputDir` is the one host directory it may write
+   * to (`$QUORUM_OUTPUT_DIR` inside).
    */
-  async runWithNetwork(
-    request: RunCommandRequest & { outputDir: string; limits: SandboxLimits },
+  async runSetupCommand(
+    request: RunCommandRequest & { outputDir: string; limits: SandboxLimits; network: boolean },
   ): Promise<CommandResult> {
     const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
     const outcome = await this.driver.run({
@@ -193,7 +206,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       limits: request.limits,
       readOnlyPaths: [],
       mounts: request.mounts,
-      network: true,
+      network: request.network,
       outputDir: request.outputDir,
       signal: request.signal,
     });
@@ -287,6 +300,7 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
 
   private interpret(outcome: ProcessOutcome, parsed: ParsedTests, limits: SandboxLimits): TestRunResult {
     const base = {
+      countsKnown: true,
       passed: parsed.passed,
       failed: parsed.failed,
       skipped: parsed.skipped,
@@ -299,28 +313,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
       truncated: outcome.truncated,
       durationMs: outcome.durationMs,
     };
-    if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
-    if (outcome.timedOut) {
-      return {
-        ...base,
-        status: 'timeout',
-        error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.`,
-      };
-    }
-    if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
-      return {
-        ...base,
-        status: 'error',
-        error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.`,
-      };
-    }
-    if (outcome.truncated) {
-      return {
-        ...base,
-        status: 'error',
-        error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.`,
-      };
-    }
+    const stopped = stoppedRun(outcome, base, limits);
+    if (stopped) return stopped;
     if (base.failed > 0) return { ...base, status: 'failed' };
     if (base.total === 0) {
       if (outcome.exitCode === 0 || outcome.exitCode === 5) {
@@ -341,6 +335,78 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     }
     return { ...base, status: 'passed' };
   }
+}
+
+/**
+ * A repository's test command, then any JUnit XML report it wrote during the run (a runner
+ * configured for one: pytest --junitxml, jest-junit, mocha-junit-reporter) passed to the report
+ * pipe, since what the command writes stays in the sandbox. The command's exit status is kept.
+ */
+export function testCommandScript(command: string): string {
+  return [
+    'marker="${TMPDIR:-/tmp}/.quorum-tests-started"; : > "$marker"',
+    `( ${command}`,
+    ')',
+    'status=$?',
+    `find . -maxdepth 4 -name '*.xml' -newer "$marker" -size -4096k ! -path '*/node_modules/*' ! -path './.venv/*' 2>/dev/null | while read -r f; do grep -qs '<testsuite' "$f" && cat "$f" 2>/dev/null >&3; done`,
+    'exit $status',
+  ].join('\n');
+}
+
+/** What ended a run before its tests could decide: cancel, timeout, a full disk, an output flood. */
+function stoppedRun(
+  outcome: ProcessOutcome,
+  base: Omit<TestRunResult, 'status' | 'error'>,
+  limits: SandboxLimits,
+): TestRunResult | null {
+  if (outcome.cancelled) return { ...base, status: 'cancelled', error: 'The test run was cancelled.' };
+  if (outcome.timedOut) {
+    return {
+      ...base,
+      status: 'timeout',
+      error: `The tests did not finish within ${limits.timeoutSeconds} s and were killed.`,
+    };
+  }
+  if (outcome.exitCode === WORKSPACE_COPY_FAILED && outcome.output.includes(WORKSPACE_COPY_FAILED_MESSAGE)) {
+    return { ...base, status: 'error', error: `The workspace does not fit in the sandbox's ${limits.diskMb} MB disk.` };
+  }
+  if (outcome.truncated) {
+    return {
+      ...base,
+      status: 'error',
+      error: `The tests printed more than ${limits.maxOutputBytes} bytes and were killed.`,
+    };
+  }
+  return null;
+}
+
+/**
+ * A test command's verdict is its exit code; the counts and failures are the runner's own, read
+ * from its output (unknown when no known runner printed it).
+ */
+function interpretTestCommand(
+  outcome: ProcessOutcome,
+  parsed: RunnerReport | null,
+  limits: SandboxLimits,
+): TestRunResult {
+  const base = {
+    countsKnown: parsed !== null,
+    passed: parsed?.passed ?? 0,
+    failed: parsed?.failed ?? 0,
+    skipped: parsed?.skipped ?? 0,
+    total: parsed ? parsed.passed + parsed.failed + parsed.skipped : 0,
+    failures: parsed?.failures ?? [],
+    output: outcome.output,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    timedOut: outcome.timedOut,
+    truncated: outcome.truncated,
+    durationMs: outcome.durationMs,
+  };
+  const stopped = stoppedRun(outcome, base, limits);
+  if (stopped) return stopped;
+  if (outcome.exitCode === 0) return { ...base, status: 'passed' };
+  return { ...base, status: 'failed', error: `The test command exited with ${describeExit(outcome)}.` };
 }
 
 /**

@@ -18,6 +18,11 @@ export interface RunTestsRequest {
   language: SandboxLanguage;
   /** Replaces the default test command (argv, no shell); runs with the workspace as cwd. */
   command?: string[];
+  /**
+   * The repository's (or task's) own test command line, run by `/bin/sh -c`: its exit code decides
+   * pass/fail, counts and failures are read from the runner's output (null when unknown).
+   */
+  shellCommand?: string;
   limits?: Partial<SandboxLimits>;
   /** Installed dependencies (the run's setup) shown read-only in the workspace. */
   mounts?: SandboxMount[];
@@ -33,6 +38,11 @@ export interface TestRunResult {
   /** passed: tests ran and none failed; failed: at least one failed (or none were found);
    * error: the runner itself could not run or report (crash, limit hit); timeout; cancelled. */
   status: TestRunStatus;
+  /**
+   * False when a test command's output matched no runner we read: `passed`/`failed`/`total` are
+   * then 0 and mean "unknown" (the exit code alone decided `status`).
+   */
+  countsKnown: boolean;
   passed: number;
   failed: number;
   skipped: number;

@@ -17,6 +17,12 @@ export class RepositoryResponse {
   @ApiProperty({ description: 'Whether an access token is stored (the token itself is never returned).' })
   hasAccessToken: boolean;
 
+  @ApiProperty({ type: String, nullable: true, example: 'npm ci', description: 'null: detected at run time.' })
+  setupCommand: string | null;
+
+  @ApiProperty({ type: String, nullable: true, example: 'npm test', description: 'null: detected at run time.' })
+  testCommand: string | null;
+
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 
@@ -30,6 +36,8 @@ export class RepositoryResponse {
       name: repository.name,
       defaultBranch: repository.defaultBranch,
       hasAccessToken: repository.accessTokenEncrypted !== null,
+      setupCommand: repository.setupCommand,
+      testCommand: repository.testCommand,
       createdAt: repository.createdAt.toISOString(),
       updatedAt: repository.updatedAt.toISOString(),
     };

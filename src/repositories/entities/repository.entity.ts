@@ -24,6 +24,14 @@ export class Repository {
   @Column({ name: 'access_token_encrypted', type: 'text', nullable: true })
   accessTokenEncrypted: string | null;
 
+  /** Environment setup (e.g. `npm ci`); null: detected from the repository's files. */
+  @Column({ name: 'setup_command', type: 'text', nullable: true })
+  setupCommand: string | null;
+
+  /** The command whose exit code judges a run (e.g. `npm test`); null: detected. */
+  @Column({ name: 'test_command', type: 'text', nullable: true })
+  testCommand: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz', precision: 3 })
   createdAt: Date;
 

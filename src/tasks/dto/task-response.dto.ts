@@ -28,8 +28,10 @@ export class TaskPageDto {
 }
 
 class TestsResultDto {
-  @ApiProperty() passed!: number;
-  @ApiProperty() failed!: number;
+  @ApiProperty({ type: Number, nullable: true, description: "null when the runner's output could not be read" })
+  passed!: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: "null when the runner's output could not be read" })
+  failed!: number | null;
   @ApiProperty() output!: string;
   @ApiProperty({ type: [TaskFileDto] }) files!: TaskFileDto[];
 }

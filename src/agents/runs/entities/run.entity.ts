@@ -21,7 +21,8 @@ export interface RunInput {
 
 export interface RunResult {
   files: TaskFile[];
-  tests: { files: TaskFile[]; passed: number; failed: number; output: string } | null;
+  /** Counts are null when the test command's output matched no runner Quorum reads. */
+  tests: { files: TaskFile[]; passed: number | null; failed: number | null; output: string } | null;
   diff: string;
   review: ReviewOutcome | null;
   plan?: unknown;
