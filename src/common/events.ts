@@ -17,12 +17,19 @@ export const EVENT_TYPES = [
   'run.cancelled',
   'pull_request.opened',
   'setup.completed',
+  'agent.tool_call',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
 /** `agent.delta` streams model text to SSE readers only; webhooks never carry it. */
 export const WEBHOOK_EVENT_TYPES = EVENT_TYPES.filter((type) => type !== 'agent.delta');
+
+/**
+ * Types a `*` subscription does not receive: only subscriptions that name them do (a busy tool
+ * loop would otherwise flood every subscriber).
+ */
+export const NAMED_ONLY_EVENT_TYPES: readonly EventType[] = ['agent.tool_call'];
 
 export const TERMINAL_EVENT_TYPES: ReadonlySet<EventType> = new Set(['run.completed', 'run.failed', 'run.cancelled']);
 

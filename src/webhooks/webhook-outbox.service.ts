@@ -8,7 +8,7 @@ import {
   TransactionCommitEvent,
   TransactionRollbackEvent,
 } from 'typeorm';
-import { EventEnvelope, WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
+import { EventEnvelope, NAMED_ONLY_EVENT_TYPES, WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { DeliveryAttemptRef, WebhookDispatcher } from './webhook-dispatcher.service.js';
 
@@ -16,6 +16,7 @@ import { DeliveryAttemptRef, WebhookDispatcher } from './webhook-dispatcher.serv
 const PENDING_KEY = 'webhookDeliveriesToEnqueue';
 
 const WEBHOOK_TYPES: ReadonlySet<string> = new Set(WEBHOOK_EVENT_TYPES);
+const NAMED_ONLY: ReadonlySet<string> = new Set(NAMED_ONLY_EVENT_TYPES);
 
 /**
  * The transactional outbox of webhook deliveries. `record()` inserts one delivery row per matching
@@ -44,10 +45,10 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
       `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
        SELECT s.id, s.user_id, $2, $3::varchar, $4, now() + make_interval(secs => $5::double precision / 1000)
          FROM webhook_subscriptions s
-        WHERE s.user_id = $1 AND s.enabled AND (s.events @> ARRAY[$3::text] OR s.events @> ARRAY['*']::text[])
+        WHERE s.user_id = $1 AND s.enabled AND (s.events @> ARRAY[$3::text] OR ($6::boolean AND s.events @> ARRAY['*']::text[]))
        ON CONFLICT (subscription_id, event_id) DO NOTHING
        RETURNING id`,
-      [userId, event.id, event.type, JSON.stringify(event), this.firstDelayMs],
+      [userId, event.id, event.type, JSON.stringify(event), this.firstDelayMs, !NAMED_ONLY.has(event.type)],
     );
     this.enqueueAfterCommit(
       manager,

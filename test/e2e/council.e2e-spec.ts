@@ -4,7 +4,7 @@ import { registerUser, RegisteredUser } from '../support/auth.js';
 import { review, scriptCouncil } from '../support/council.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
-import { runEvents, waitForRun } from '../support/runs.js';
+import { agentOf, runEvents, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -299,7 +299,7 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     });
     const { run } = await runTask({ config: { maxIterations: 3 } });
     expect(run).toMatchObject({ status: 'completed', iteration: 2 });
-    const coder = fake.requests.filter((r) => r.forcedTool === 'write_files');
+    const coder = fake.requests.filter((r) => agentOf(r) === 'write_files');
     expect(coder[1].prompt).toContain('eval of user input allows code injection');
     const body = await council(run.id);
     expect(body).toMatchObject({

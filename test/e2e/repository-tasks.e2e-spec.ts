@@ -10,7 +10,7 @@ import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
 import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpServer } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
 import { commandLinesContaining } from '../support/process-watch.js';
-import { runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
+import { agentOf, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -157,7 +157,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     expect(planner.prompt).toContain('src/sum.mjs');
     expect(planner.prompt).toContain('passwd-link -> (link, not followed)');
     expect(planner.prompt).not.toContain('root:x:0:0');
-    const coder = fake.requests.find((r) => r.forcedTool === 'write_files')!;
+    const coder = fake.requests.find((r) => agentOf(r) === 'write_files')!;
     expect(coder.prompt).toContain('--- src/sum.mjs ---\n' + SUM_BUGGY);
 
     // The repository's own test ran along with the new ones, in the sandbox.

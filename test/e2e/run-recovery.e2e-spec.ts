@@ -1,7 +1,8 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
-import { readSse, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
+import { agentOf, readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWorkerProcess, WorkerProcess } from '../support/worker-process.js';
 
@@ -16,6 +17,21 @@ const TESTS = {
     },
   ],
 };
+
+/** Command lines of the processes on this machine that contain `needle`. */
+function processesWith(needle: string): string[] {
+  const hits: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(needle)) hits.push(cmdline);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  return hits;
+}
 
 /** A worker process dies mid-run; another worker finishes the run from the checkpoint. */
 describe('run recovery across worker processes', () => {
@@ -106,7 +122,7 @@ describe('run recovery across worker processes', () => {
     ]);
     // The planner's model call happened once: the second worker resumed after it.
     expect(fake.requests.filter((r) => r.forcedTool === 'submit_plan')).toHaveLength(1);
-    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')).toHaveLength(2);
+    expect(fake.requests.filter((r) => agentOf(r) === 'write_files')).toHaveLength(2);
 
     const stored = await runEvents(api, user.auth, run.id);
     const streamed = [...head.events, ...tail.events].filter((e) => e.id !== undefined).map((e) => Number(e.id));
@@ -114,4 +130,60 @@ describe('run recovery across worker processes', () => {
     expect(stored.filter((e) => e.type === 'run.started')).toHaveLength(1);
     // About 15 s on a quiet machine; starting two real worker processes takes far longer under load.
   }, 180_000);
+
+  it('resumes a tool loop after its worker died mid-command: no model call paid twice, the lost call answered as an error', async () => {
+    fake.reset();
+    const needle = 'sleep 21.4242';
+    scriptAgents(fake, {
+      submit_plan: [{ tool: PLAN }],
+      write_files: [
+        { calls: [{ name: 'list_files', arguments: {} }] },
+        { calls: [{ name: 'run_command', arguments: { command: needle } }] },
+        { tool: FIXED },
+      ],
+      write_tests: [{ tool: TESTS }],
+      submit_review: [{ tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } }],
+    });
+    const first = await startWorkerProcess(api.env);
+    workers.push(first);
+    const task = (
+      await api
+        .http()
+        .post('/api/v1/tasks')
+        .set(user.auth)
+        .send({ title: 'Sum', description: 'sum(a, b)', language: 'javascript' })
+        .expect(201)
+    ).body.task;
+    const run = (await api.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run;
+    await until(async () => processesWith(needle).length > 0, 90_000, 20);
+    await first.kill('SIGKILL');
+    const second = await startWorkerProcess(api.env);
+    workers.push(second);
+
+    const done = await waitForRun(api, user.auth, run.id, ['completed', 'failed'], 120_000);
+    expect(done.status).toBe('completed');
+    const coder = fake.requests.filter((r) => agentOf(r) === 'write_files');
+    // Three model calls in all: the two the dead worker made were not made again.
+    expect(coder).toHaveLength(3);
+    const told = coder[2].toolResults.filter((r) => r.latest);
+    expect(told).toEqual([
+      expect.objectContaining({
+        name: 'run_command',
+        content: expect.stringContaining('the worker running this call stopped'),
+      }),
+    ]);
+    expect(done.steps.filter((s) => s.agent === 'coder').map((s) => s.status)).toEqual(['interrupted', 'completed']);
+    const [interrupted, completed] = done.steps.filter((s) => s.agent === 'coder');
+    const perCall = (r: (typeof coder)[number]) => Math.ceil(r.prompt.length / 4);
+    expect(interrupted.inputTokens).toBe(perCall(coder[0]) + perCall(coder[1]));
+    expect(completed.inputTokens).toBe(perCall(coder[2]));
+    // One usage row per model call of the run: planner, three coder calls, tester, reviewer.
+    const usage = await api.http().get('/api/v1/metrics/usage?groupBy=task').set(user.auth).expect(200);
+    expect(usage.body.items.find((i: { key: string }) => i.key === task.id)).toMatchObject({ calls: 6 });
+    const calls = (await runEvents(api, user.auth, run.id)).filter((e) => e.type === 'agent.tool_call');
+    expect(calls.map((e) => [e.data.tool, e.data.ok])).toEqual([
+      ['list_files', true],
+      ['run_command', false],
+    ]);
+  }, 240_000);
 });

@@ -5,7 +5,7 @@ import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
-import { readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
+import { agentOf, readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 
 const PLAN = {
   summary: 'Write sum and test it',
@@ -118,7 +118,7 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
     ).toBe(true);
 
     // The revision was asked to fix the real failing test.
-    const coderRequests = fake.requests.filter((r) => r.forcedTool === 'write_files');
+    const coderRequests = fake.requests.filter((r) => agentOf(r) === 'write_files');
     expect(coderRequests[1].prompt).toContain('adds two numbers');
 
     const result = await t.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200);
@@ -155,7 +155,7 @@ describe('agent runs (HTTP, fake LLM, real sandbox)', () => {
       'REVISE: Name the parameters better.',
       'APPROVE: Looks right.',
     ]);
-    expect(fake.requests.filter((r) => r.forcedTool === 'write_files')[1].prompt).toContain(
+    expect(fake.requests.filter((r) => agentOf(r) === 'write_files')[1].prompt).toContain(
       'use descriptive parameter names',
     );
   });

@@ -1,12 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createParser } from 'eventsource-parser';
-import type { FakeLlm, FakeReply } from './fake-llm/index.js';
+import type { FakeLlm, FakeReply, FakeRequest } from './fake-llm/index.js';
 import type { TestApp } from './test-app.js';
 
-/** Scripted agent answers, routed by the tool a request forces (so the model routing does not matter). */
+/**
+ * Scripted agent answers, routed by the agent's finishing tool (so the model routing does not
+ * matter). A coder or tester script is a whole tool-calling conversation: `{calls}` turns, then the
+ * finishing `{tool}`; the fake answers in whatever wire format the agent's route uses.
+ */
 export type AgentReply =
   | { tool: Record<string, unknown>; text?: string; delayMs?: number; usage?: { input?: number; output?: number } }
+  /** One turn of a tool-calling conversation: workspace tool calls (any names, any arguments). */
+  | { calls: Array<{ name: string; arguments: Record<string, unknown> | string }>; text?: string; delayMs?: number }
   | { text: string }
   | { kind: 'error'; status: number; message?: string }
   | { kind: 'hang' };
@@ -16,6 +22,14 @@ export interface AgentScript {
   write_files?: AgentReply[];
   write_tests?: AgentReply[];
   submit_review?: AgentReply[];
+}
+
+/**
+ * The finishing tool a request is for: the forced tool, else the first offered (the coder's and the
+ * tester's loops offer their finishing tool first, then the workspace tools, with any tool required).
+ */
+export function agentOf(request: Pick<FakeRequest, 'forcedTool' | 'tools'>): string | undefined {
+  return request.forcedTool ?? request.tools[0];
 }
 
 /** Installs a handler answering each agent from its own queue; an exhausted queue fails the test loudly. */
@@ -38,6 +52,7 @@ export function scriptAgents(
         delayMs: next.delayMs,
         usage: next.usage,
       } satisfies FakeReply;
+    if ('calls' in next) return { text: next.text, toolCalls: next.calls, delayMs: next.delayMs } satisfies FakeReply;
     if ('text' in next) return { text: next.text } satisfies FakeReply;
     return next satisfies FakeReply;
   });

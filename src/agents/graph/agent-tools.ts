@@ -24,13 +24,14 @@ export const planSchema = z.object({
 });
 export type Plan = z.infer<typeof planSchema>;
 
+// `files` may be empty when the work was done with the workspace tools (edits already in place).
 export const writeFilesSchema = z.object({
-  files: z.array(fileSchema).min(1).max(50),
+  files: z.array(fileSchema).max(50),
   notes: z.string().max(4000).optional(),
 });
 export type WriteFiles = z.infer<typeof writeFilesSchema>;
 
-export const writeTestsSchema = z.object({ files: z.array(fileSchema).min(1).max(50) });
+export const writeTestsSchema = z.object({ files: z.array(fileSchema).max(50) });
 export type WriteTests = z.infer<typeof writeTestsSchema>;
 
 /** The single reviewer parses `submit_review` exactly as the council's judges do. */
@@ -76,12 +77,14 @@ export const TOOLS = {
   },
   write_files: {
     name: 'write_files',
-    description: 'Write the complete source files of the solution (not the tests).',
+    description:
+      'Finish your work: write the complete source files of the solution (not the tests). `files` may be empty when your edits are already in the workspace.',
     parameters: { type: 'object', properties: { files: fileArray, notes: { type: 'string' } }, required: ['files'] },
   },
   write_tests: {
     name: 'write_tests',
-    description: 'Write the test files that check the solution.',
+    description:
+      'Finish your work: write the test files that check the solution. `files` may be empty when you already wrote them in the workspace.',
     parameters: { type: 'object', properties: { files: fileArray }, required: ['files'] },
   },
   submit_review: SUBMIT_REVIEW_TOOL,

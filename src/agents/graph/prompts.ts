@@ -27,13 +27,16 @@ export function renderPlan(plan: Plan | null): string {
   return `Plan: ${plan.summary}\n${steps}`;
 }
 
+const LOOP =
+  'You may first explore and change the workspace with the tools list_files, read_file, search, edit_file (one exact occurrence), write_file, delete_file and run_command (sandboxed, no network); prefer edit_file for small changes to large files.';
+
 export const SYSTEM = {
   planner:
     'You are the planner of a coding team. Break the task into a short plan. Answer only by calling submit_plan.',
   coder: (language: RunInput['language']) =>
-    `You are the coder of a coding team. Write complete ${language} source files (no tests). ${RUNNERS[language]} Answer only by calling write_files.`,
+    `You are the coder of a coding team. Write complete ${language} source files (no tests). ${RUNNERS[language]} ${LOOP} Finish by calling write_files.`,
   tester: (language: RunInput['language']) =>
-    `You are the tester of a coding team. Write focused tests of the task's behaviour. ${RUNNERS[language]} Answer only by calling write_tests.`,
+    `You are the tester of a coding team. Write focused tests of the task's behaviour. ${RUNNERS[language]} ${LOOP} Finish by calling write_tests.`,
   reviewer:
     'You are the code reviewer of a coding team. Judge correctness, security and maintainability. APPROVE only code ready to ship. Answer only by calling submit_review.',
 };

@@ -6,6 +6,8 @@ import type { RunProgressService } from '#src/agents/runs/run-progress.service.j
 import type { RunEnvironment } from './environment.port.js';
 import type { RepositoryCheckout, RepositoryRunner } from './repository.port.js';
 import type { CouncilReviewer } from './review.port.js';
+import type { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
+import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import type { TestRunner } from './test-runner.port.js';
 
 /** What the graph's nodes call: the gateway (its `call`), the sandbox, run tracking and the council. */
@@ -17,6 +19,8 @@ export interface GraphDeps {
   council: CouncilReviewer | null;
   /** Repository tasks (`repositoryId`); null where the repositories module is not loaded. */
   repositories: RepositoryRunner | null;
+  /** What the coder's and the tester's workspace tools work with; `commands` null where no sandbox is loaded. */
+  tools: { workspaces: WorkspaceService; commands: CommandRunner | null };
   stepTimeoutMs: number;
   streamDeltas: boolean;
   logger: Logger;
@@ -31,6 +35,12 @@ export interface RunContext {
   councilEnabled: boolean;
   judges: string[];
   models: Record<string, string>;
+  /** Workspace tool calls per coder/tester step. */
+  maxToolCalls: number;
+  /** Context budget of a tool loop's conversation, in estimated tokens. */
+  loopContextTokens: number;
+  /** Set once a tool-loop node ran in this job (a redelivered job's first loop node is special). */
+  loopActive?: boolean;
   /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
   recovering: boolean;
   /** The run's checkout, for a repository task (set by RunGraphService before the graph runs). */

@@ -17,6 +17,8 @@ import type { RunContext } from './run-context.js';
 import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
 import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
+import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
+import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { unifiedDiff } from './unified-diff.js';
 
 export const CHECKPOINT_SCHEMA = 'langgraph';
@@ -44,6 +46,8 @@ export class RunGraphService implements OnModuleDestroy {
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
     @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
     private readonly environments: EnvironmentSetup,
+    workspaces: WorkspaceService,
+    commands: CommandRunner,
   ) {
     const agents = config.get('agents', { infer: true });
     const database = config.get('database', { infer: true });
@@ -59,6 +63,7 @@ export class RunGraphService implements OnModuleDestroy {
         events,
         council: council ?? null,
         repositories: repositories ?? null,
+        tools: { workspaces, commands },
         stepTimeoutMs: agents.stepTimeoutMs,
         streamDeltas: agents.streamDeltas,
         logger: this.logger,
@@ -79,7 +84,9 @@ export class RunGraphService implements OnModuleDestroy {
     // instead of calling the model again, so nothing finished is paid for twice either way.
     // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
     // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
-    const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 200 };
+    // The recursion limit is no bound of ours: tool loops are bounded in state (maxToolCalls per
+    // step, two supersteps per round), iterations by maxIterations.
+    const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 10_000 };
     this.contexts.set(ctx.run.id, ctx);
     try {
       const existing = await this.graph.getState(config);

@@ -7,6 +7,7 @@ import type { RunProgressService } from '#src/agents/runs/run-progress.service.j
 import { CouncilReviewer, ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { buildRunGraph } from './run-graph.js';
+import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { graphInput } from './run-graph.state.js';
 import { TestRunner, TestRunOutput } from './test-runner.port.js';
 
@@ -44,6 +45,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
       };
     },
     finishStep: async () => undefined,
+    recordStepProgress: async () => undefined,
     emit: async (_run: Run, type: string) => void emitted.push(type),
   } as unknown as RunProgressService;
   const answers: Record<string, unknown> = {
@@ -53,7 +55,8 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
   };
   const llm = {
     call: async (request: LlmCallRequest): Promise<LlmResult> => {
-      const name = (request.toolChoice as { name: string }).name;
+      // A single-shot model: it answers with the forced tool, or the first offered (the finishing one).
+      const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : request.tools![0].name;
       return {
         text: '',
         toolCalls: [{ id: '1', name, arguments: answers[name] as Record<string, unknown> }],
@@ -79,6 +82,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     events: { publishDelta: async () => undefined } as unknown as RunEventsService,
     council,
     repositories: null,
+    tools: { workspaces: {} as WorkspaceService, commands: null },
     stepTimeoutMs: 5_000,
     streamDeltas: false,
     logger: console as unknown as Logger,
@@ -106,6 +110,8 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     councilEnabled: true,
     judges: ['security', 'performance'],
     models: {},
+    maxToolCalls: 40,
+    loopContextTokens: 60_000,
     recovering: false,
   };
   const contexts = new Map([[run.id, ctx]]);

@@ -3,6 +3,7 @@ import type { ReviewOutcome } from './review.port.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import type { Plan } from './agent-tools.js';
 import type { TestReport } from './test-analysis.js';
+import type { ToolLoopState } from './tool-loop.js';
 
 export interface RunOutcome {
   status: 'completed' | 'failed';
@@ -23,6 +24,8 @@ export interface RunGraphValues {
   review: ReviewOutcome | null;
   findings: string | null;
   outcome: RunOutcome | null;
+  /** The coder's or tester's tool loop while it runs (null between steps). */
+  loop: ToolLoopState | null;
 }
 
 export type RunGraphUpdate = Partial<RunGraphValues>;
@@ -54,6 +57,7 @@ export function initialGraphState(files: TaskFile[]): RunGraphValues {
     review: null,
     findings: null,
     outcome: null,
+    loop: null,
   };
 }
 

@@ -5,6 +5,7 @@ import type { ResumeAnswer } from '#src/agents/runs/entities/run.entity.js';
 import { normaliseWorkspacePath } from '#src/tasks/file-paths.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { planSchema, reviewSchema, writeFilesSchema, writeTestsSchema } from './agent-tools.js';
+import type { WriteFiles, WriteTests } from './agent-tools.js';
 import { runAgentStep } from './agent-step.js';
 import { AgentStepError } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
@@ -12,6 +13,8 @@ import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js
 import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
 import { analyseTestOutput } from './test-analysis.js';
+import { loopModelCall, loopToolCalls, startToolLoop } from './tool-loop.js';
+import type { ToolLoopState } from './tool-loop.js';
 
 const MAX_STORED_OUTPUT = 20_000;
 
@@ -71,6 +74,28 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     return { planApproved: false, planFeedback: answer?.feedback?.trim() || 'Please revise the plan.' };
   };
 
+  const coderSpec = (iteration: number) => ({
+    agent: 'coder' as const,
+    stepKey: `coder:${iteration}`,
+    iteration,
+    finishTool: 'write_files' as const,
+    schema: writeFilesSchema,
+    check: (value: WriteFiles) => checkPaths(value.files),
+    summarise: (value: WriteFiles) =>
+      `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+  });
+  const testerSpec = (iteration: number) => ({
+    agent: 'tester' as const,
+    stepKey: `tester:${iteration}`,
+    iteration,
+    finishTool: 'write_tests' as const,
+    schema: writeTestsSchema,
+    check: (value: WriteTests) => checkPaths(value.files),
+    summarise: (value: WriteTests) =>
+      `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
+  });
+
+  /** The coder's step starts its tool loop (agent_model ⇄ agent_tools, then coder_done). */
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
@@ -80,12 +105,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         ? `\n\nThis is revision ${iteration}. Current files:\n${renderFiles(state.files)}\n\nFix these findings:\n${state.findings ?? ''}` +
           (state.testFiles.length > 0 ? `\n\nThe tests:\n${renderFiles(state.testFiles)}` : '')
         : '';
-    const answer = await runAgentStep(deps, ctx, {
-      agent: 'coder',
-      stepKey: `coder:${iteration}`,
-      iteration,
-      tool: 'write_files',
-      schema: writeFilesSchema,
+    const loop = await startToolLoop(deps, ctx, {
+      ...coderSpec(iteration),
       messages: [
         { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
         {
@@ -93,13 +114,19 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`,
         },
       ],
-      check: (value) => checkPaths(value.files),
-      summarise: (value) =>
-        `Wrote ${value.files.length} file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
     });
+    return { iteration, loop };
+  };
+
+  const coderDone = async (state: RunGraphValues): Promise<RunGraphUpdate> => {
+    const loop = state.loop!;
+    const answer = loop.answer as WriteFiles;
+    // Without a repository the step's workspace holds the whole file set (deletions included).
+    const base = loop.workspaceDir ? await deps.tools.workspaces.readFiles(loop.workspaceDir) : state.files;
+    if (loop.workspaceDir) await deps.tools.workspaces.remove(loop.workspaceDir);
     return {
-      iteration,
-      files: mergeFiles(state.files, normaliseFiles(answer.files)),
+      loop: null,
+      files: mergeFiles(base, normaliseFiles(answer.files)),
       findings: null,
       tests: null,
       review: null,
@@ -108,12 +135,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
 
   const tester = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
-    const answer = await runAgentStep(deps, ctx, {
-      agent: 'tester',
-      stepKey: `tester:${state.iteration}`,
-      iteration: state.iteration,
-      tool: 'write_tests',
-      schema: writeTestsSchema,
+    const loop = await startToolLoop(deps, ctx, {
+      ...testerSpec(state.iteration),
       messages: [
         { role: 'system', content: SYSTEM.tester(ctx.run.input.language) },
         {
@@ -121,11 +144,47 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}`,
         },
       ],
-      check: (value) => checkPaths(value.files),
-      summarise: (value) =>
-        `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
     });
-    return { testFiles: normaliseFiles(answer.files) };
+    return { loop };
+  };
+
+  const testerDone = async (state: RunGraphValues): Promise<RunGraphUpdate> => {
+    const loop = state.loop!;
+    const answer = loop.answer as WriteTests;
+    let written: TaskFile[] = [];
+    if (loop.workspaceDir) {
+      // What the tester created or changed in its workspace are test files.
+      const source = new Map(state.files.map((file) => [file.path, file.content]));
+      written = (await deps.tools.workspaces.readFiles(loop.workspaceDir)).filter(
+        (file) => source.get(file.path) !== file.content,
+      );
+      await deps.tools.workspaces.remove(loop.workspaceDir);
+    }
+    return { loop: null, testFiles: mergeFiles(mergeFiles(state.testFiles, written), normaliseFiles(answer.files)) };
+  };
+
+  const specOf = (loop: ToolLoopState) =>
+    loop.agent === 'coder' ? coderSpec(loop.iteration) : testerSpec(loop.iteration);
+
+  const agentModel = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const loop = state.loop!;
+    return { loop: await loopModelCall(deps, ctx, loop, specOf(loop) as Parameters<typeof loopModelCall>[3]) };
+  };
+
+  const agentTools = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const loop = state.loop!;
+    const seed = () => (loop.agent === 'coder' ? state.files : mergeFiles(state.files, state.testFiles));
+    return { loop: await loopToolCalls(deps, ctx, loop, seed) };
+  };
+
+  /** After a model call: finished → the agent's done node; tool calls → the tool node; a corrective → ask again. */
+  const afterModel = ({ run }: RunGraphChannels) => {
+    const loop = run.loop!;
+    if (loop.answer !== null) return loop.agent === 'coder' ? 'coder_done' : 'tester_done';
+    const last = loop.messages.at(-1);
+    return last?.role === 'assistant' && last.toolCalls?.length ? 'agent_tools' : 'agent_model';
   };
 
   const sandbox = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
@@ -313,7 +372,11 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     .addNode('planner', node(planner))
     .addNode('plan_approval', node(approval))
     .addNode('coder', node(coder))
+    .addNode('coder_done', node(coderDone))
     .addNode('tester', node(tester))
+    .addNode('tester_done', node(testerDone))
+    .addNode('agent_model', node(agentModel))
+    .addNode('agent_tools', node(agentTools))
     .addNode('test_run', node(sandbox))
     .addNode('reviewer', node(review))
     .addConditionalEdges(
@@ -327,11 +390,21 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       'plan_approval',
     ])
     .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
+    .addConditionalEdges('coder', ({ run }) => (run.loop?.answer !== null ? 'coder_done' : 'agent_model'), [
+      'coder_done',
+      'agent_model',
+    ])
+    .addConditionalEdges('tester', ({ run }) => (run.loop?.answer !== null ? 'tester_done' : 'agent_model'), [
+      'tester_done',
+      'agent_model',
+    ])
+    .addConditionalEdges('agent_model', afterModel, ['coder_done', 'tester_done', 'agent_tools', 'agent_model'])
+    .addEdge('agent_tools', 'agent_model')
+    .addConditionalEdges('coder_done', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
       'test_run',
       'tester',
     ])
-    .addEdge('tester', 'test_run')
+    .addEdge('tester_done', 'test_run')
     .addConditionalEdges(
       'test_run',
       ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'),

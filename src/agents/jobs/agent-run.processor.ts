@@ -179,6 +179,8 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       councilEnabled: config.councilEnabled ?? this.settings.councilByDefault,
       judges: config.judges ?? this.settings.councilJudges,
       models,
+      maxToolCalls: config.maxToolCalls ?? this.settings.maxToolCalls,
+      loopContextTokens: this.settings.loopContextTokens,
       recovering,
     };
   }

@@ -97,6 +97,32 @@ export class RunProgressService {
     return this.dataSource.getRepository(RunStep).findOne({ where: { runId, stepKey, status: 'completed' } });
   }
 
+  async findStep(stepId: string): Promise<RunStep | null> {
+    return this.dataSource.getRepository(RunStep).findOne({ where: { id: stepId } });
+  }
+
+  /**
+   * Writes a running step's usage so far and its latest model answer (a tool loop's round) on its
+   * row: the step's cost is current even if the worker dies, and a resumed loop finds the answer of
+   * a model call whose checkpoint was lost instead of paying for it again.
+   */
+  async recordStepProgress(
+    stepId: string,
+    progress: { usage: LlmUsage; costUsd: string; provider: string | null; model: string | null; output: unknown },
+  ): Promise<void> {
+    await this.dataSource.getRepository(RunStep).update(
+      { id: stepId },
+      {
+        inputTokens: progress.usage.inputTokens,
+        outputTokens: progress.usage.outputTokens,
+        costUsd: progress.costUsd,
+        provider: progress.provider,
+        model: progress.model,
+        output: progress.output as never,
+      },
+    );
+  }
+
   async startStep(run: Run, start: StepStart): Promise<RunStep> {
     return this.events.transaction(async (manager) => {
       const step = await manager.save(

@@ -101,6 +101,18 @@ export class TaskConfigDto {
   @Max(10)
   maxIterations?: number;
 
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 200,
+    default: 40,
+    description: 'Workspace tool calls the coder and the tester may make per step before they must finish.',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  maxToolCalls?: number;
+
   @ApiPropertyOptional({ description: 'Pause after planning until POST /agents/runs/:id/resume.' })
   @IsOptional()
   @IsBoolean()

@@ -27,6 +27,8 @@ export interface TaskConfig {
   /** Cap on the council's spend in one run (USD decimal string); judges over it are skipped. */
   councilMaxCostUsd?: string;
   maxIterations?: number;
+  /** Workspace tool calls per coder/tester step (1..200; AGENT_MAX_TOOL_CALLS when unset). */
+  maxToolCalls?: number;
   requirePlanApproval?: boolean;
   models?: Partial<Record<'planner' | 'coder' | 'tester' | 'reviewer' | 'judge', string>>;
   branch?: string;

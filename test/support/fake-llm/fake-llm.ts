@@ -69,7 +69,21 @@ export interface FakeRequest {
   toolRequired: boolean;
   /** Concatenated text of the prompt (system + messages), for handlers that route on content. */
   prompt: string;
+  /**
+   * The tool results the conversation carries, oldest first, whatever the wire format (OpenAI
+   * `tool` messages, Anthropic `tool_result` blocks, Gemini `functionResponse` parts): what a
+   * tool-calling model was told. `latest` marks the results after the last assistant turn.
+   */
+  toolResults: FakeToolResult[];
   receivedAt: number;
+}
+
+export interface FakeToolResult {
+  id?: string;
+  name?: string;
+  content: string;
+  /** True for the results that answer the model's last turn. */
+  latest: boolean;
 }
 
 export type FakeHandler = (request: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>;
@@ -345,10 +359,64 @@ function describe(
       forcedTool,
       toolRequired,
       prompt,
+      toolResults: toolResultsOf(format, body),
       receivedAt: Date.now(),
     },
     tools,
   };
+}
+
+/** The tool results in a request body, with the names of the calls they answer. */
+function toolResultsOf(format: FakeWireFormat, body: Record<string, unknown>): FakeToolResult[] {
+  type Loose = Record<string, unknown>;
+  const list = (value: unknown): Loose[] => (Array.isArray(value) ? (value as Loose[]) : []);
+  const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+  const results: Array<Omit<FakeToolResult, 'latest'> & { turn: number }> = [];
+  const names = new Map<string, string | undefined>();
+  let turn = 0;
+  if (format === 'openai') {
+    for (const message of list(body.messages)) {
+      if (message.role === 'assistant') {
+        turn++;
+        for (const call of list(message.tool_calls))
+          names.set(String(call.id), str((call.function as Loose | undefined)?.name));
+      } else if (message.role === 'tool') {
+        const id = str(message.tool_call_id) ?? '';
+        results.push({ id, name: names.get(id), content: textOf(message.content), turn });
+      }
+    }
+  } else if (format === 'anthropic') {
+    for (const message of list(body.messages)) {
+      const blocks = list(message.content);
+      if (message.role === 'assistant') {
+        turn++;
+        for (const block of blocks) if (block.type === 'tool_use') names.set(String(block.id), str(block.name));
+      } else {
+        for (const block of blocks) {
+          if (block.type !== 'tool_result') continue;
+          const id = str(block.tool_use_id) ?? '';
+          results.push({ id, name: names.get(id), content: textOf(block.content), turn });
+        }
+      }
+    }
+  } else {
+    for (const content of list(body.contents)) {
+      if (content.role === 'model') turn++;
+      for (const part of list(content.parts)) {
+        const response = part.functionResponse as Loose | undefined;
+        if (!response) continue;
+        const payload = response.response as Loose | undefined;
+        const output = payload?.output ?? payload;
+        results.push({
+          id: str(response.id),
+          name: str(response.name),
+          content: typeof output === 'string' ? output : JSON.stringify(output),
+          turn,
+        });
+      }
+    }
+  }
+  return results.map(({ turn: at, ...result }) => ({ ...result, latest: at === turn && turn > 0 }));
 }
 
 interface ResolvedReply {

@@ -1,0 +1,438 @@
+import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import type { z } from 'zod';
+import type { ChatMessage, LlmResult, LlmUsage, ToolCall } from '#src/agents/llm/llm.types.js';
+import { WORKSPACE_TOOL_NAMES, WORKSPACE_TOOLS } from '#src/agents/tools/workspace-tool.schemas.js';
+import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
+import type { TaskFile } from '#src/tasks/entities/task.entity.js';
+import { TOOLS } from './agent-tools.js';
+import { AgentStepError } from './graph.errors.js';
+import { addUsd } from './money.js';
+import { correctiveMessage } from './prompts.js';
+import type { GraphDeps, RunContext } from './run-context.js';
+
+export type LoopAgent = 'coder' | 'tester';
+type FinishTool = 'write_files' | 'write_tests';
+
+/**
+ * One coder or tester step as a tool loop, kept in the run's checkpointed state: the model node
+ * and the tool node each add a round to `messages`, so every round is a checkpoint.
+ */
+export interface ToolLoopState {
+  agent: LoopAgent;
+  iteration: number;
+  stepKey: string;
+  step: { id: string; agent: string; iteration: number; provider: string | null; model: string | null };
+  finishTool: FinishTool;
+  messages: ChatMessage[];
+  /** Leading messages (instructions, task, plan) that context shortening never touches. */
+  fixed: number;
+  /** Model calls made in this step (the round a memo on the step row refers to). */
+  round: number;
+  /** Workspace tool calls made (bounded by maxToolCalls). */
+  calls: number;
+  usage: LlmUsage;
+  costUsd: string;
+  corrections: number;
+  /** The finishing call's problem, answered to the model by the tool node. */
+  finishError: string | null;
+  repeat: { signature: string; count: number } | null;
+  stuckWarned: boolean;
+  /** The finishing tool's parsed arguments once the model called it validly. */
+  answer: unknown;
+  /** A task without a repository works in a step workspace made on the first tool call. */
+  workspaceDir: string | null;
+}
+
+export interface ToolLoopSpec<T> {
+  agent: LoopAgent;
+  stepKey: string;
+  iteration: number;
+  finishTool: FinishTool;
+  schema: z.ZodType<T>;
+  messages: ChatMessage[];
+  check?: (answer: T) => string | null;
+  summarise: (answer: T) => string;
+}
+
+const ZERO_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
+const SHORTENED_MIN_CHARS = 400;
+const WARN_REMAINING = 3;
+const STUCK_REPEATS = 3;
+const INTERRUPTED_CALL =
+  'Error: the worker running this call stopped before it finished, so its effect is unknown. Check the workspace (read_file, list_files) before repeating it.';
+
+/** Starts the step (or finds it completed by a dead worker: its answer is reused). */
+export async function startToolLoop<T>(
+  deps: GraphDeps,
+  ctx: RunContext,
+  spec: ToolLoopSpec<T>,
+): Promise<ToolLoopState> {
+  const done = ctx.recovering ? await deps.progress.completedStep(ctx.run.id, spec.stepKey) : null;
+  const step =
+    done ??
+    (await deps.progress.startStep(ctx.run, { agent: spec.agent, iteration: spec.iteration, stepKey: spec.stepKey }));
+  return {
+    agent: spec.agent,
+    iteration: spec.iteration,
+    stepKey: spec.stepKey,
+    step: { id: step.id, agent: step.agent, iteration: step.iteration, provider: step.provider, model: step.model },
+    finishTool: spec.finishTool,
+    messages: spec.messages,
+    fixed: spec.messages.length,
+    round: 0,
+    calls: 0,
+    usage: { ...ZERO_USAGE },
+    costUsd: '0',
+    corrections: 0,
+    finishError: null,
+    repeat: null,
+    stuckWarned: false,
+    answer: done ? spec.schema.parse(done.output) : null,
+    workspaceDir: null,
+  };
+}
+
+/** The model node: one model call with the workspace tools and the finishing tool. */
+export async function loopModelCall<T>(
+  deps: GraphDeps,
+  ctx: RunContext,
+  current: ToolLoopState,
+  spec: Pick<ToolLoopSpec<T>, 'schema' | 'check' | 'summarise'>,
+): Promise<ToolLoopState> {
+  const loop: ToolLoopState = { ...current, messages: [...current.messages], usage: { ...current.usage } };
+  let result: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null = null;
+  if (ctx.recovering) result = await resumeStep(deps, ctx, loop);
+  const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
+  try {
+    if (!result) {
+      const forced = loop.calls >= ctx.maxToolCalls;
+      const called = await deps.llm.call({
+        context: {
+          userId: ctx.run.userId,
+          agent: loop.agent,
+          taskId: ctx.run.taskId,
+          runId: ctx.run.id,
+          stepId: loop.step.id,
+        },
+        model: ctx.models[loop.agent],
+        messages: loop.messages,
+        // The finishing tool comes first: a single-shot model (and a test double) answers with it.
+        tools: forced
+          ? [TOOLS[loop.finishTool]]
+          : [TOOLS[loop.finishTool], ...WORKSPACE_TOOL_NAMES.map((n) => WORKSPACE_TOOLS[n])],
+        toolChoice: forced ? { name: loop.finishTool } : 'required',
+        signal: AbortSignal.any([ctx.signal, timeout]),
+        onDelta: deps.streamDeltas
+          ? (text) =>
+              void deps.events.publishDelta(ctx.run, {
+                agent: loop.agent,
+                iteration: loop.iteration,
+                stepId: loop.step.id,
+                text,
+              })
+          : undefined,
+      });
+      result = called;
+      loop.round += 1;
+      loop.usage = addUsage(loop.usage, called.usage);
+      loop.costUsd = addUsd(loop.costUsd, called.costUsd);
+      loop.step = { ...loop.step, provider: called.provider, model: called.model };
+      await deps.progress.recordStepProgress(loop.step.id, {
+        usage: loop.usage,
+        costUsd: loop.costUsd,
+        provider: called.provider,
+        model: called.model,
+        output: {
+          loopRound: loop.round,
+          answer: {
+            text: called.text,
+            toolCalls: called.toolCalls,
+            usage: called.usage,
+            costUsd: called.costUsd,
+            provider: called.provider,
+            model: called.model,
+          },
+        },
+      });
+    }
+    loop.finishError = null;
+    const toolCalls = result.toolCalls;
+    if (toolCalls.length === 0) {
+      loop.corrections += 1;
+      if (loop.corrections >= 2)
+        throw new AgentStepError(
+          'AGENT_NO_TOOL_CALL',
+          `The ${loop.agent} did not call ${loop.finishTool} after a corrective retry (no tool call).`,
+        );
+      loop.messages.push({ role: 'assistant', content: result.text || '(no tool call)' });
+      loop.messages.push({ role: 'user', content: correctiveMessage(loop.finishTool, 'no tool call') });
+      return loop;
+    }
+    loop.messages.push({ role: 'assistant', content: result.text, toolCalls });
+    const finish = toolCalls.find((call) => call.name === loop.finishTool);
+    if (finish) {
+      const parsed = spec.schema.safeParse(finish.arguments);
+      const problem = parsed.success
+        ? (spec.check?.(parsed.data) ?? null)
+        : `invalid arguments: ${parsed.error.issues[0].path.join('.') || 'arguments'} ${parsed.error.issues[0].message}`;
+      if (parsed.success && !problem) {
+        loop.answer = parsed.data;
+        await deps.progress.finishStep(ctx.run, stepOf(loop), {
+          status: 'completed',
+          usage: loop.usage,
+          costUsd: loop.costUsd,
+          provider: loop.step.provider,
+          model: loop.step.model,
+          summary: spec.summarise(parsed.data),
+          output: parsed.data,
+          data: { toolCalls: loop.calls },
+        });
+        return loop;
+      }
+      loop.corrections += 1;
+      if (loop.corrections >= 2)
+        throw new AgentStepError(
+          'AGENT_NO_TOOL_CALL',
+          `The ${loop.agent} did not call ${loop.finishTool} validly after a corrective retry (${problem}).`,
+        );
+      loop.finishError = `Error: your ${loop.finishTool} call was refused (${problem}); nothing was written. Call ${loop.finishTool} again with valid arguments.`;
+    }
+    return loop;
+  } catch (error) {
+    const failure =
+      timeout.aborted && !ctx.signal.aborted
+        ? new AgentStepError(
+            'AGENT_TIMEOUT',
+            `The ${loop.agent} did not answer within ${Math.round(deps.stepTimeoutMs / 1000)} s.`,
+          )
+        : error;
+    await failStep(deps, ctx, loop, (failure as Error).message);
+    throw failure;
+  } finally {
+    ctx.loopActive = true;
+  }
+}
+
+/**
+ * The tool node: answers every call of the model's last message (workspace tools run, one
+ * `agent.tool_call` event each), then checks the call budget, repetition and the context size.
+ */
+export async function loopToolCalls(
+  deps: GraphDeps,
+  ctx: RunContext,
+  current: ToolLoopState,
+  seedFiles: () => TaskFile[],
+): Promise<ToolLoopState> {
+  const loop: ToolLoopState = { ...current, messages: [...current.messages] };
+  const last = loop.messages.at(-1);
+  const calls: ToolCall[] = last?.role === 'assistant' ? (last.toolCalls ?? []) : [];
+  // The first node of a redelivered job being this one means a dead worker was running these
+  // calls: their effect is unknown, so the model is told rather than the calls repeated blindly.
+  const interrupted = ctx.recovering && !ctx.loopActive;
+  ctx.loopActive = true;
+  try {
+    const dir = interrupted ? null : await workspaceFor(deps, ctx, loop, seedFiles);
+    const toolbox = dir
+      ? new WorkspaceToolbox(dir, deps.tools.workspaces, deps.tools.commands, ctx.signal, ctx.environment?.mounts)
+      : null;
+    const results: Array<{ call: ToolCall; ok: boolean; content: string }> = [];
+    for (const call of calls) {
+      const started = performance.now();
+      let ok: boolean;
+      let content: string;
+      let target = call.name;
+      if (call.name === loop.finishTool) {
+        ok = false;
+        content =
+          loop.finishError ?? `Error: call ${loop.finishTool} alone, after your other tool calls were answered.`;
+      } else if (interrupted || !toolbox) {
+        ok = false;
+        content = INTERRUPTED_CALL;
+      } else if (loop.calls >= ctx.maxToolCalls) {
+        ok = false;
+        content = `Error: the limit of ${ctx.maxToolCalls} tool calls for this step is reached; this call was not run. Finish now with ${loop.finishTool}.`;
+      } else {
+        loop.calls += 1;
+        const outcome = await toolbox.execute(call.name, call.arguments);
+        ctx.signal.throwIfAborted();
+        ({ ok, content, target } = outcome);
+      }
+      const durationMs = Math.round(performance.now() - started);
+      await deps.progress.emit(ctx.run, 'agent.tool_call', {
+        agent: loop.agent,
+        iteration: loop.iteration,
+        stepId: loop.step.id,
+        tool: call.name.slice(0, 100),
+        target,
+        ok,
+        durationMs,
+      });
+      results.push({ call, ok, content });
+    }
+    const notes = noteFor(ctx, loop, results);
+    results.forEach(({ call, content }, index) => {
+      const note = index === results.length - 1 && notes ? `\n\n${notes}` : '';
+      loop.messages.push({ role: 'tool', toolCallId: call.id, name: call.name, content: content + note });
+    });
+    loop.messages = shortenHistory(loop.messages, loop.fixed, ctx.loopContextTokens);
+    return loop;
+  } catch (error) {
+    await failStep(deps, ctx, loop, (error as Error).message);
+    throw error;
+  }
+}
+
+/** Repetition (the STUCK rule of tool loops) and the call budget, said once at the end of the round. */
+function noteFor(ctx: RunContext, loop: ToolLoopState, results: Array<{ call: ToolCall; content: string }>): string {
+  const notes: string[] = [];
+  const calls = results.filter((r) => r.call.name !== loop.finishTool);
+  if (calls.length > 0) {
+    const signature = createHash('sha256')
+      .update(JSON.stringify(calls.map((r) => [r.call.name, r.call.arguments, r.content])))
+      .digest('hex');
+    const count = loop.repeat?.signature === signature ? loop.repeat.count + 1 : 1;
+    loop.repeat = { signature, count };
+    if (count >= STUCK_REPEATS) {
+      if (loop.stuckWarned)
+        throw new AgentStepError(
+          'STUCK',
+          `The ${loop.agent} repeated the same tool call with the same result ${count} times in a row after being told; the loop was stopped.`,
+        );
+      loop.stuckWarned = true;
+      notes.push(
+        `Note: you made the same call with the same result ${count} times in a row. Do something different, or finish with ${loop.finishTool}; repeating it again stops this step.`,
+      );
+    }
+  }
+  const remaining = ctx.maxToolCalls - loop.calls;
+  if (remaining <= 0) notes.push(`Note: no tool calls are left for this step. Finish now with ${loop.finishTool}.`);
+  else if (remaining <= WARN_REMAINING)
+    notes.push(`Note: ${remaining} tool call(s) left before you must finish with ${loop.finishTool}.`);
+  return notes.join('\n');
+}
+
+/**
+ * Keeps the conversation within the context budget: the oldest tool results (and the long
+ * arguments of old calls, e.g. whole files written) are shortened first, the latest round never,
+ * and the leading instructions, task and plan never at all.
+ */
+export function shortenHistory(messages: ChatMessage[], fixed: number, budgetTokens: number): ChatMessage[] {
+  let size = messages.reduce((n, m) => n + sizeOf(m), 0);
+  const budget = budgetTokens * 4;
+  if (size <= budget) return messages;
+  const out = [...messages];
+  let lastAssistant = out.length - 1;
+  while (lastAssistant > 0 && out[lastAssistant].role !== 'assistant') lastAssistant--;
+  for (let i = fixed; i < lastAssistant && size > budget; i++) {
+    const message = out[i];
+    if (message.role === 'tool' && message.content.length > SHORTENED_MIN_CHARS) {
+      const shortened = `${message.content.slice(0, 200)}\n[… older tool result shortened to save context (${message.content.length} characters); call the tool again if you need it]`;
+      size -= message.content.length - shortened.length;
+      out[i] = { ...message, content: shortened };
+    } else if (message.role === 'assistant' && message.toolCalls?.length) {
+      const before = sizeOf(message);
+      const toolCalls = message.toolCalls.map((call) => ({
+        ...call,
+        arguments: Object.fromEntries(
+          Object.entries(call.arguments).map(([key, value]) =>
+            typeof value === 'string' && value.length > SHORTENED_MIN_CHARS
+              ? [key, `${value.slice(0, 120)}[… ${value.length} characters, shortened to save context]`]
+              : [key, value],
+          ),
+        ),
+      }));
+      out[i] = { ...message, toolCalls };
+      size -= before - sizeOf(out[i]);
+    }
+  }
+  return out;
+}
+
+function sizeOf(message: ChatMessage): number {
+  const calls = message.role === 'assistant' && message.toolCalls ? JSON.stringify(message.toolCalls).length : 0;
+  return message.content.length + calls;
+}
+
+function addUsage(a: LlmUsage, b: LlmUsage): LlmUsage {
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cachedInputTokens: a.cachedInputTokens + b.cachedInputTokens,
+  };
+}
+
+const stepOf = (loop: ToolLoopState) => loop.step as unknown as Parameters<GraphDeps['progress']['finishStep']>[1];
+
+async function failStep(deps: GraphDeps, ctx: RunContext, loop: ToolLoopState, error: string): Promise<void> {
+  await deps.progress.finishStep(ctx.run, stepOf(loop), {
+    status: 'failed',
+    usage: loop.usage,
+    costUsd: loop.costUsd,
+    provider: loop.step.provider,
+    model: loop.step.model,
+    summary: `${loop.agent} failed`,
+    error,
+    data: { toolCalls: loop.calls },
+  });
+}
+
+/**
+ * A redelivered job continues a loop whose step row the claim closed as `interrupted`: that step
+ * keeps what it cost (added to the run now) and the loop goes on in a new step. A model answer the
+ * dead worker paid for but whose checkpoint was lost is taken from the old step's row.
+ */
+async function resumeStep(
+  deps: GraphDeps,
+  ctx: RunContext,
+  loop: ToolLoopState,
+): Promise<Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null> {
+  const row = await deps.progress.findStep(loop.step.id);
+  if (!row || row.status === 'running') return null;
+  const memo = row.output as {
+    loopRound?: number;
+    answer?: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'>;
+  } | null;
+  const reused = memo?.loopRound === loop.round + 1 && memo.answer ? memo.answer : null;
+  if (row.status === 'interrupted') {
+    await deps.progress.finishStep(ctx.run, row, {
+      status: 'interrupted',
+      usage: { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      costUsd: row.costUsd,
+      summary: `${loop.agent} interrupted after ${reused ? loop.round + 1 : loop.round} model call(s); continued in a new step`,
+      error: row.error ?? undefined,
+      output: row.output,
+    });
+    const step = await deps.progress.startStep(ctx.run, {
+      agent: loop.agent,
+      iteration: loop.iteration,
+      stepKey: loop.stepKey,
+    });
+    loop.step = { id: step.id, agent: step.agent, iteration: step.iteration, provider: row.provider, model: row.model };
+    loop.usage = { ...ZERO_USAGE };
+    loop.costUsd = '0';
+  }
+  if (reused) loop.round += 1;
+  return reused;
+}
+
+/** The directory the tools work on: the run's checkout, or a step workspace seeded with the run's files. */
+async function workspaceFor(
+  deps: GraphDeps,
+  ctx: RunContext,
+  loop: ToolLoopState,
+  seedFiles: () => TaskFile[],
+): Promise<string> {
+  if (ctx.repository) return ctx.repository.dir;
+  const dir = deps.tools.workspaces.pathFor(`${ctx.run.id}-${loop.agent}-${loop.iteration}`);
+  const exists = await access(dir).then(
+    () => true,
+    () => false,
+  );
+  if (!loop.workspaceDir || !exists) {
+    await deps.tools.workspaces.create(`${ctx.run.id}-${loop.agent}-${loop.iteration}`);
+    await deps.tools.workspaces.writeFiles(dir, seedFiles());
+    loop.workspaceDir = dir;
+  }
+  return dir;
+}

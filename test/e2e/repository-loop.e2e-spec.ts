@@ -1,0 +1,269 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { registerUser, RegisteredUser } from '../support/auth.js';
+import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
+import { git } from '../support/git-repos.js';
+import { fakeLlmEnv } from '../support/llm.js';
+import { agentOf, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
+import { createTestApp, TestApp } from '../support/test-app.js';
+
+const LINES = 1_600;
+const BALANCE_LINE = 801;
+const REFUND_LINE = 1_201;
+const BUGGY = '  return entries.reduce((sum, entry) => sum - entry, 0);';
+const FIXED = '  return entries.reduce((sum, entry) => sum + entry, 0);';
+
+/** src/ledger.mjs: 1,600 lines; balance() (line 800) subtracts by mistake, refund() (line 1200) on purpose. */
+function ledger(): string {
+  const lines: string[] = [];
+  for (let n = 1; n <= LINES; n++) {
+    if (n === BALANCE_LINE - 1) lines.push('export function balance(entries) {');
+    else if (n === BALANCE_LINE) lines.push(BUGGY);
+    else if (n === REFUND_LINE - 1) lines.push('export function refund(entries) {');
+    else if (n === REFUND_LINE) lines.push(BUGGY);
+    else if (n === BALANCE_LINE + 1 || n === REFUND_LINE + 1) lines.push('}');
+    else lines.push(`export const RATE_${n} = ${n};`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+const OWN_TEST = [
+  "import { test } from 'node:test';",
+  "import assert from 'node:assert/strict';",
+  "import { pad } from 'tiny-pad';",
+  "import { balance } from '../src/ledger.mjs';",
+  "test('balance adds the entries', () => assert.equal(pad(balance([1, 2]), 3), '003'));",
+  '',
+].join('\n');
+
+/**
+ * A local repository with a real npm dependency (a packed tarball, `file:` in package.json, so no
+ * registry is needed) and its lock file, pushed to a bare repository the API reaches as a local path.
+ */
+function createNpmRepository(): { path: string; cleanup(): void } {
+  const root = mkdtempSync(join(tmpdir(), 'quorum-npm-repo-'));
+  const pkg = join(root, 'tiny-pad');
+  const work = join(root, 'work');
+  const bare = join(root, 'ledger.git');
+  const files: Record<string, string> = {
+    'tiny-pad/package.json': '{"name":"tiny-pad","version":"1.0.0","type":"module","main":"index.js"}\n',
+    'tiny-pad/index.js': "export const pad = (value, width) => String(value).padStart(width, '0');\n",
+    'work/package.json':
+      JSON.stringify(
+        {
+          name: 'ledger',
+          version: '1.0.0',
+          type: 'module',
+          scripts: { test: 'node --test' },
+          dependencies: { 'tiny-pad': 'file:vendor/tiny-pad-1.0.0.tgz' },
+        },
+        null,
+        2,
+      ) + '\n',
+    'work/src/ledger.mjs': ledger(),
+    'work/test/ledger.test.mjs': OWN_TEST,
+    'work/.gitignore': 'node_modules/\n',
+  };
+  for (const [file, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), content);
+  }
+  const npm = (args: string[], cwd: string) =>
+    execFileSync('npm', args, {
+      cwd,
+      stdio: 'pipe',
+      env: { ...process.env, npm_config_audit: 'false', npm_config_fund: 'false' },
+    });
+  mkdirSync(join(work, 'vendor'));
+  npm(['pack', '--silent', '--pack-destination', join(work, 'vendor')], pkg);
+  npm(['install', '--package-lock-only', '--offline', '--ignore-scripts'], work);
+  git(['init', '-q', '--bare', bare]);
+  git(['init', '-q', work]);
+  git(['add', '-A'], work);
+  git(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'Ledger'], work);
+  git(['push', '-q', bare, 'HEAD:refs/heads/main'], work);
+  return { path: bare, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/**
+ * The issue's scenario: a scripted tool-calling model fixes one line of a 1,600-line file in a real
+ * npm repository (search → read → an ambiguous edit, refused → an exact edit → `npm test` → finish),
+ * the tester writes and runs a test, and the run completes on its first iteration with a diff of
+ * exactly that line (plus the new test).
+ */
+describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real sandbox)', () => {
+  let fake: FakeLlm;
+  let t: TestApp;
+  let alice: RegisteredUser;
+  let repo: { path: string; cleanup(): void };
+  let local: Server;
+  let localHits = 0;
+
+  beforeAll(async () => {
+    repo = createNpmRepository();
+    local = createServer((_req, res) => {
+      localHits++;
+      res.end('reached');
+    });
+    await new Promise<void>((resolve) => local.listen(0, '127.0.0.1', resolve));
+    fake = await startFakeLlm();
+    t = await createTestApp({
+      env: fakeLlmEnv(fake, { ALLOW_LOCAL_REPOSITORIES: 'true', AGENT_TIMEOUT_SECONDS: '20' }),
+    });
+    alice = await registerUser(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await fake?.close();
+    await new Promise((resolve) => local?.close(resolve));
+    repo?.cleanup();
+  });
+
+  it('search → read → refused ambiguous edit → exact edit → npm test → finish; the diff is one line', async () => {
+    const localUrl = `http://127.0.0.1:${(local.address() as AddressInfo).port}/`;
+    const newTest = [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "import { balance, refund } from '../src/ledger.mjs';",
+      "test('balance of nothing is zero', () => assert.equal(balance([]), 0));",
+      "test('refund still subtracts', () => assert.equal(refund([1, 2]), -3));",
+      `test('cannot reach a local server', async () => { await assert.rejects(fetch('${localUrl}', { signal: AbortSignal.timeout(1500) })); });`,
+      '',
+    ].join('\n');
+    const script = scriptAgents(fake, {
+      submit_plan: [{ tool: { summary: 'Fix balance', steps: [{ title: 'balance must add' }] } }],
+      write_files: [
+        { calls: [{ name: 'search', arguments: { pattern: 'function balance' } }] },
+        { calls: [{ name: 'read_file', arguments: { path: 'src/ledger.mjs', startLine: 799, endLine: 803 } }] },
+        { calls: [{ name: 'edit_file', arguments: { path: 'src/ledger.mjs', oldText: BUGGY, newText: FIXED } }] },
+        {
+          calls: [
+            {
+              name: 'edit_file',
+              arguments: {
+                path: 'src/ledger.mjs',
+                oldText: `export function balance(entries) {\n${BUGGY}`,
+                newText: `export function balance(entries) {\n${FIXED}`,
+              },
+            },
+          ],
+        },
+        { calls: [{ name: 'run_command', arguments: { command: 'npm test' } }] },
+        { tool: { files: [], notes: 'balance() adds now' } },
+      ],
+      write_tests: [
+        { calls: [{ name: 'write_file', arguments: { path: 'test/balance.test.mjs', content: newTest } }] },
+        { calls: [{ name: 'run_command', arguments: { command: 'node --test test/balance.test.mjs' } }] },
+        { tool: { files: [] } },
+      ],
+      submit_review: [{ tool: { verdict: 'APPROVE', summary: 'One-line fix.', score: 9, issues: [] } }],
+    });
+    const repository = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201);
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({
+        title: 'Fix balance',
+        description: 'balance() subtracts the entries; it must add them.',
+        language: 'javascript',
+        repositoryId: repository.body.id,
+        config: { testCommand: 'npm test' },
+      })
+      .expect(201);
+    const taskId = task.body.task.id as string;
+    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    expect(run).toMatchObject({ status: 'completed', iteration: 1 });
+    expect(script.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, submit_review: 0 });
+
+    const told = (tool: string) =>
+      fake.requests
+        .filter((r) => agentOf(r) === tool)
+        .map((r) => r.toolResults.filter((result) => result.latest).map((result) => result.content));
+    const coder = told('write_files');
+    expect(coder[1]).toEqual([`src/ledger.mjs:800: export function balance(entries) {`]);
+    expect(coder[2][0]).toBe(
+      [
+        '799\texport const RATE_799 = 799;',
+        '800\texport function balance(entries) {',
+        `801\t${BUGGY}`,
+        '802\t}',
+        '803\texport const RATE_803 = 803;',
+        '(798 more lines above)',
+        '(797 more lines below: call read_file with startLine=804, or search for what you need)',
+      ].join('\n'),
+    );
+    expect(coder[3][0]).toContain(
+      `matches 2 times in src/ledger.mjs (at lines ${BALANCE_LINE}, ${REFUND_LINE}); nothing changed`,
+    );
+    expect(coder[4][0]).toContain(`801\t${FIXED}`);
+    expect(coder[5][0]).toMatch(/ pass 1\n/);
+    expect(coder[5][0]).toMatch(/\[exit code 0\]$/);
+    const tester = told('write_tests');
+    expect(tester[1][0]).toBe('Created test/balance.test.mjs (6 lines).');
+    expect(tester[2][0]).toMatch(/ pass 3\n/);
+
+    const events = await runEvents(t, alice.auth, run.id);
+    expect(
+      events
+        .filter((e) => e.type === 'agent.tool_call')
+        .map((e) => [e.data.agent, e.data.tool, e.data.target, e.data.ok]),
+    ).toEqual([
+      ['coder', 'search', 'function balance', true],
+      ['coder', 'read_file', 'src/ledger.mjs:799-803', true],
+      ['coder', 'edit_file', 'src/ledger.mjs', false],
+      ['coder', 'edit_file', 'src/ledger.mjs', true],
+      ['coder', 'run_command', 'npm test', true],
+      ['tester', 'write_file', 'test/balance.test.mjs', true],
+      ['tester', 'run_command', 'node --test test/balance.test.mjs', true],
+    ]);
+
+    // The repository's own test and the tester's ran in the test step; the local server saw nothing.
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    expect(result.tests).toMatchObject({ passed: 4, failed: 0 });
+    expect(localHits).toBe(0);
+
+    // The diff: exactly the one line of the large file, and the new test; nothing installed.
+    const diff = result.diff as string;
+    const ledgerDiff = diff.split(/^diff --git /m).find((part) => part.startsWith('a/src/ledger.mjs'))!;
+    const changed = ledgerDiff.split('\n').filter((line) => /^[-+](?![-+]{2} )/.test(line));
+    expect(changed).toEqual([`-${BUGGY}`, `+${FIXED}`]);
+    expect(diff).toContain('b/test/balance.test.mjs');
+    expect(diff).not.toContain('node_modules');
+    expect(diff.match(/^diff --git /gm)).toHaveLength(2);
+    expect(events.find((e) => e.type === 'setup.completed')?.data).toMatchObject({ cached: false });
+
+    // A second run on the same lock file reuses the installed dependencies.
+    scriptAgents(fake, {
+      submit_plan: [{ tool: { summary: 'Fix balance', steps: [{ title: 'balance must add' }] } }],
+      write_files: [
+        {
+          calls: [
+            {
+              name: 'edit_file',
+              arguments: {
+                path: 'src/ledger.mjs',
+                oldText: `export function balance(entries) {\n${BUGGY}`,
+                newText: `export function balance(entries) {\n${FIXED}`,
+              },
+            },
+          ],
+        },
+        { tool: { files: [] } },
+      ],
+      write_tests: [{ tool: { files: [] } }],
+      submit_review: [{ tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } }],
+    });
+    const again = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const second = await waitForRun(t, alice.auth, again.body.run.id, ['completed', 'failed'], 150_000);
+    expect(second).toMatchObject({ status: 'completed', iteration: 1 });
+    const secondEvents = await runEvents(t, alice.auth, second.id);
+    expect(secondEvents.find((e) => e.type === 'setup.completed')?.data).toMatchObject({ cached: true });
+    expect(secondEvents.find((e) => e.type === 'tests.completed')?.data).toMatchObject({ passed: 1, failed: 0 });
+  });
+});
