@@ -125,12 +125,15 @@ export async function loopModelCall<T>(
         signal: AbortSignal.any([ctx.signal, timeout]),
         onDelta: deps.streamDeltas
           ? (text) =>
-              void deps.events.publishDelta(ctx.run, {
-                agent: loop.agent,
-                iteration: loop.iteration,
-                stepId: loop.step.id,
-                text,
-              })
+              // Deltas are best-effort previews (never stored); a lost one must not fail the step.
+              void deps.events
+                .publishDelta(ctx.run, {
+                  agent: loop.agent,
+                  iteration: loop.iteration,
+                  stepId: loop.step.id,
+                  text,
+                })
+                .catch(() => undefined)
           : undefined,
       });
       result = called;
