@@ -249,6 +249,31 @@ describe('run trajectories (HTTP, fake LLM, real sandbox)', () => {
     expect(badCursor.body.code).toBe('VALIDATION_FAILED');
     await t.http().get(`${path}?format=xml`).set(alice.auth).expect(400);
     await t.http().get(`${path}?limit=0`).set(alice.auth).expect(400);
+    // API keys read it with runs:read, as the run itself.
+    const reader = await t
+      .http()
+      .post('/api/v1/api-keys')
+      .set(alice.auth)
+      .send({ name: 'reader', scopes: ['runs:read'] })
+      .expect(201);
+    const page = await t
+      .http()
+      .get(path)
+      .set({ Authorization: `Bearer ${reader.body.key as string}` })
+      .expect(200);
+    expect(page.body.items.length).toBeGreaterThan(0);
+    const tasksOnly = await t
+      .http()
+      .post('/api/v1/api-keys')
+      .set(alice.auth)
+      .send({ name: 'tasks', scopes: ['tasks:read'] })
+      .expect(201);
+    const refused = await t
+      .http()
+      .get(path)
+      .set({ Authorization: `Bearer ${tasksOnly.body.key as string}` })
+      .expect(403);
+    expect(refused.body.code).toBe('INSUFFICIENT_SCOPE');
   });
 
   it('forgets entries past TRAJECTORY_RETENTION_DAYS and keeps the rest', async () => {

@@ -2,6 +2,7 @@ import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/commo
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type { AuthUser } from '#src/auth/auth-user.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { TrajectoryPageDto, TrajectoryQueryDto } from './dto/trajectory.dto.js';
@@ -9,6 +10,7 @@ import { TrajectoriesService } from './trajectories.service.js';
 
 @ApiTags('agent runs')
 @ApiBearerAuth('bearer')
+@KeyScope('runs')
 @Controller('agents/runs')
 export class TrajectoriesController {
   constructor(
