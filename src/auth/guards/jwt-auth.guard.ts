@@ -9,6 +9,7 @@ import { AccountDisabledError, CsrfError, SessionRevokedError } from '../auth.er
 import { ACCESS_COOKIE, bearerToken, cookie, csrfSatisfied } from '../auth-cookies.js';
 import { SessionsService } from '../sessions.service.js';
 import { TokensService } from '../tokens.service.js';
+import { PrincipalRequest, userPrincipal } from '../principal.js';
 
 /**
  * The global authentication guard: every route needs a valid access token (Bearer header, or the
@@ -33,11 +34,12 @@ export class JwtAuthGuard implements CanActivate {
   /** Synchronous for public routes: no promise for the guard chain to wait on. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http' || this.isPublic.get(context)) return true;
-    return this.signIn(context.switchToHttp().getRequest<Request & { user?: AuthUser }>());
+    return this.signIn(context.switchToHttp().getRequest<Request & PrincipalRequest>());
   }
 
-  private async signIn(req: Request & { user?: AuthUser }): Promise<boolean> {
+  private async signIn(req: Request & PrincipalRequest): Promise<boolean> {
     req.user = await this.authenticate(req);
+    req.principal = userPrincipal(req.user);
     return true;
   }
 

@@ -1,0 +1,61 @@
+import { createParamDecorator, ExecutionContext } from '@nestjs/common';
+import { UnauthorizedError } from '#src/common/errors.js';
+import type { AuthUser } from './auth-user.js';
+
+/** What an API key may be allowed to do (API.md "API keys"). */
+export const API_KEY_SCOPES = [
+  'tasks:read',
+  'tasks:write',
+  'runs:read',
+  'runs:write',
+  'repositories:read',
+  'repositories:write',
+  'webhooks:read',
+  'webhooks:write',
+  'metrics:read',
+] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** A signed-in user: an access JWT (Bearer or cookie) of one session. */
+export interface UserPrincipal {
+  kind: 'user';
+  userId: string;
+  role: AuthUser['role'];
+  sessionId: string;
+}
+
+/** A script or CI job calling with an API key (`qk_…`) on behalf of the key's owner. */
+export interface ApiKeyPrincipal {
+  kind: 'apiKey';
+  keyId: string;
+  /** The key's owner: the key acts as this user, narrowed by its scopes and organization. */
+  userId: string;
+  role: AuthUser['role'];
+  scopes: readonly ApiKeyScope[];
+  /** A key bound to an organization reaches only that organization's resources. */
+  orgId: string | null;
+}
+
+/** Who is calling. Every access decision (src/orgs/access-policy.ts) is made on this. */
+export type Principal = UserPrincipal | ApiKeyPrincipal;
+
+export interface PrincipalRequest {
+  user?: AuthUser;
+  principal?: Principal;
+}
+
+/** The principal of an authenticated request (the auth guard sets it; a bare AuthUser is a user session). */
+export function principalOf(req: PrincipalRequest): Principal {
+  if (req.principal) return req.principal;
+  if (!req.user) throw new UnauthorizedError();
+  return userPrincipal(req.user);
+}
+
+export function userPrincipal(user: AuthUser): UserPrincipal {
+  return { kind: 'user', userId: user.id, role: user.role, sessionId: user.sessionId };
+}
+
+/** `@CurrentPrincipal() principal: Principal` in a controller. */
+export const CurrentPrincipal = createParamDecorator((_data: unknown, context: ExecutionContext): Principal =>
+  principalOf(context.switchToHttp().getRequest<PrincipalRequest>()),
+);
