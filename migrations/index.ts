@@ -13,6 +13,7 @@ import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimi
 import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryCommands.js';
 import { Organizations1763823000000 } from './1763823000000-Organizations.js';
 import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
+import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   RepositoryCommands1763811000000,
   Organizations1763823000000,
   AuditEvents1763823000100,
+  ApiKeys1763824000000,
 ];

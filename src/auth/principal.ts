@@ -1,20 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import { UnauthorizedError } from '#src/common/errors.js';
+import type { ApiKeyScope } from './api-keys/api-key-scopes.js';
 import type { AuthUser } from './auth-user.js';
-
-/** What an API key may be allowed to do (API.md "API keys"). */
-export const API_KEY_SCOPES = [
-  'tasks:read',
-  'tasks:write',
-  'runs:read',
-  'runs:write',
-  'repositories:read',
-  'repositories:write',
-  'webhooks:read',
-  'webhooks:write',
-  'metrics:read',
-] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /** A signed-in user: an access JWT (Bearer or cookie) of one session. */
 export interface UserPrincipal {
@@ -44,14 +31,25 @@ export interface PrincipalRequest {
   principal?: Principal;
 }
 
-/** The principal of an authenticated request (the auth guard sets it; a bare AuthUser is a user session). */
+/** The principal of an authenticated request (the auth guard sets it; derived from the AuthUser otherwise). */
 export function principalOf(req: PrincipalRequest): Principal {
   if (req.principal) return req.principal;
   if (!req.user) throw new UnauthorizedError();
-  return userPrincipal(req.user);
+  return principalFromUser(req.user);
 }
 
-export function userPrincipal(user: AuthUser): UserPrincipal {
+/** A session user, or, when the request carried an API key, the key acting for its owner. */
+export function principalFromUser(user: AuthUser): Principal {
+  if (user.apiKey) {
+    return {
+      kind: 'apiKey',
+      keyId: user.apiKey.id,
+      userId: user.id,
+      role: user.role,
+      scopes: user.apiKey.scopes,
+      orgId: user.apiKey.orgId,
+    };
+  }
   return { kind: 'user', userId: user.id, role: user.role, sessionId: user.sessionId };
 }
 

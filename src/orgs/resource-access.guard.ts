@@ -3,7 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { ForbiddenError } from '#src/common/errors.js';
 import { RouteMetadataCache } from '#src/common/route-metadata.js';
 import { principalOf, PrincipalRequest } from '#src/auth/principal.js';
-import { decideAccess, ResourceOwnership } from './access-policy.js';
+import { ApiKeyNotAllowedError, InsufficientScopeError } from '#src/auth/api-keys/api-keys.errors.js';
+import { decideAccess, POLICY, ResourceOwnership } from './access-policy.js';
 import type { AuthorizeRule, RequestPath } from './authorize.decorator.js';
 import { AUTHORIZE } from './authorize.decorator.js';
 import { MembershipsService } from './memberships.service.js';
@@ -24,18 +25,6 @@ type GuardedRequest = PrincipalRequest & {
   body?: unknown;
   access?: AccessGrant;
 };
-
-export class InsufficientScopeError extends ForbiddenError {
-  constructor() {
-    super('INSUFFICIENT_SCOPE', 'This API key does not have the scope this route needs.');
-  }
-}
-
-export class ApiKeyNotAllowedError extends ForbiddenError {
-  constructor() {
-    super('API_KEY_NOT_ALLOWED', 'This route is not available to API keys.');
-  }
-}
 
 export class OrgRoleRequiredError extends ForbiddenError {
   constructor() {
@@ -85,7 +74,7 @@ export class ResourceAccessGuard implements CanActivate {
     if (!decision.allowed) {
       switch (decision.reason) {
         case 'insufficient_scope':
-          throw new InsufficientScopeError();
+          throw new InsufficientScopeError(POLICY[rule.type][rule.action]?.key ?? null);
         case 'key_not_allowed':
           throw new ApiKeyNotAllowedError();
         case 'forbidden':
