@@ -8,6 +8,7 @@ import { AccountService } from './account.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { EmailPagesController } from './email-pages.controller.js';
 import { EmailTokensService } from './email-tokens.service.js';
 import { BackupCode } from './entities/backup-code.entity.js';
 import { EmailToken } from './entities/email-token.entity.js';
@@ -38,7 +39,14 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     MailModule,
     TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
   ],
-  controllers: [AuthController, SessionsController, TwoFactorController, OAuthController, OAuthAccountsController],
+  controllers: [
+    AuthController,
+    SessionsController,
+    TwoFactorController,
+    OAuthController,
+    OAuthAccountsController,
+    EmailPagesController,
+  ],
   providers: [
     AuthService,
     AccountService,
