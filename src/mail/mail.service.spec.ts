@@ -1,4 +1,5 @@
 import { ConfigService } from '@nestjs/config';
+import type { AllConfig } from '#src/config/namespaces.js';
 import { MailNotConfiguredError, MailService, readableMail } from './mail.service.js';
 
 function service(production: boolean, smtpUrl?: string): MailService {
@@ -6,7 +7,7 @@ function service(production: boolean, smtpUrl?: string): MailService {
     mail: { smtpUrl, from: 'Quorum <no-reply@quorum.local>' },
     app: { production },
   };
-  return new MailService({ get: (key: string) => values[key] } as unknown as ConfigService);
+  return new MailService({ get: (key: string) => values[key] } as unknown as ConfigService<AllConfig, true>);
 }
 
 describe('MailService without SMTP_URL', () => {
