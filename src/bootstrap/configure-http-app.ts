@@ -26,7 +26,7 @@ function isUnder(url: string, mount: string): boolean {
 }
 
 /** Routes served outside the API prefix: Prometheus' `/metrics` and the OAuth callbacks. */
-const ROOT_ROUTES = [
+export const ROOT_ROUTES = [
   { path: 'metrics', method: RequestMethod.GET },
   { path: 'oauth/*path', method: RequestMethod.ALL },
 ];
