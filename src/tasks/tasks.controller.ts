@@ -32,6 +32,7 @@ import type { AuthUser } from '#src/auth/auth-user.js';
 import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import { TaskQueryDto } from './dto/task-query.dto.js';
 import { TasksService } from './tasks.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -42,6 +43,7 @@ const IDEMPOTENCY_HEADER = {
 
 @ApiTags('tasks')
 @ApiBearerAuth('bearer')
+@KeyScope('tasks')
 @Controller('tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
@@ -102,6 +104,7 @@ export class TasksController {
   }
 
   @Post(':id/execute')
+  @KeyScope('runs', 'write')
   @RequireVerifiedEmail()
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
@@ -130,6 +133,7 @@ export class TasksController {
   }
 
   @Post(':id/cancel')
+  @KeyScope('runs', 'write')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })

@@ -9,6 +9,7 @@ import { PageQueryDto } from '#src/common/pagination.js';
 import { AdminUpdateUserDto, DeleteMeDto, UpdateMeDto, UserPageView } from './dto/users.dto.js';
 import { toUserView, UserView } from './user.view.js';
 import { UsersService } from './users.service.js';
+import { AccountRoute, AnyApiKey } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('users')
 @ApiBearerAuth('bearer')
@@ -20,6 +21,7 @@ export class UsersController {
   ) {}
 
   @Get('me')
+  @AnyApiKey()
   @ApiOkResponse({ type: UserView })
   @ApiOperation({ summary: 'My profile' })
   me(@CurrentUser() user: AuthUser): Promise<UserView> {
@@ -36,6 +38,7 @@ export class UsersController {
 
   /** Erases the account and everything it owns; needs the password or a current 2FA code. */
   @Delete('me')
+  @AccountRoute()
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete my account and everything it owns (the password, or a 2FA code, confirms)' })
   @ApiProblem(401, 'INVALID_CREDENTIALS', 'The confirmation is not correct.')
