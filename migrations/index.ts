@@ -11,6 +11,7 @@ import { Repositories1763806000000 } from './1763806000000-Repositories.js';
 import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimitNotify.js';
 import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryCommands.js';
+import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   RepositoryResultsCascade1763806000001,
   LlmBudgetLimitNotify1763807100000,
   RepositoryCommands1763811000000,
+  PromptCachingRoutingProviderControls1763827000000,
 ];

@@ -180,6 +180,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       judges: config.judges ?? this.settings.councilJudges,
       models,
       maxToolCalls: config.maxToolCalls ?? this.settings.maxToolCalls,
+      latencySloMs: config.latencySloMs,
       loopContextTokens: this.settings.loopContextTokens,
       recovering,
     };
