@@ -19,7 +19,7 @@ export class PromptCachingRoutingProviderControls1763827000000 implements Migrat
     await queryRunner.query(`
       CREATE TABLE llm_provider_controls (
         id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-        org_id uuid NULL,
+        org_id uuid NULL REFERENCES organizations(id) ON DELETE CASCADE,
         provider varchar(32) NOT NULL,
         disabled boolean NOT NULL DEFAULT false,
         forced boolean NOT NULL DEFAULT false,

@@ -29,8 +29,10 @@ import {
   TokenPairView,
   UserEnvelope,
 } from './dto/auth.dto.js';
+import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('auth')
+@AccountRoute()
 @Controller('auth')
 export class AuthController {
   private readonly secureCookies: boolean;

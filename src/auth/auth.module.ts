@@ -5,6 +5,9 @@ import { MailModule } from '#src/mail/mail.module.js';
 import { UsersModule } from '#src/users/users.module.js';
 import { AccountDeletionService } from './account-deletion.service.js';
 import { AccountService } from './account.service.js';
+import { ApiKey } from './api-keys/api-key.entity.js';
+import { ApiKeysController } from './api-keys/api-keys.controller.js';
+import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
@@ -36,13 +39,21 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
   imports: [
     UsersModule,
     MailModule,
-    TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount]),
+    TypeOrmModule.forFeature([UserSession, RefreshToken, EmailToken, BackupCode, OAuthAccount, ApiKey]),
   ],
-  controllers: [AuthController, SessionsController, TwoFactorController, OAuthController, OAuthAccountsController],
+  controllers: [
+    AuthController,
+    SessionsController,
+    TwoFactorController,
+    OAuthController,
+    OAuthAccountsController,
+    ApiKeysController,
+  ],
   providers: [
     AuthService,
     AccountService,
     AccountDeletionService,
+    ApiKeysService,
     AttemptsService,
     EmailTokensService,
     PasswordService,
@@ -55,6 +66,14 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     { provide: APP_GUARD, useExisting: JwtAuthGuard },
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
-  exports: [AccountDeletionService, AuthService, PasswordService, SessionsService, AttemptsService, TwoFactorService],
+  exports: [
+    AccountDeletionService,
+    ApiKeysService,
+    AuthService,
+    PasswordService,
+    SessionsService,
+    AttemptsService,
+    TwoFactorService,
+  ],
 })
 export class AuthModule {}

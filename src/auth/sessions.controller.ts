@@ -5,11 +5,13 @@ import type { AuthUser } from './auth-user.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
 import { SessionListView } from './dto/auth.dto.js';
 import { SessionsService } from './sessions.service.js';
+import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 @ApiTags('auth')
 @ApiBearerAuth('bearer')
+@AccountRoute()
 @Controller('auth/sessions')
 export class SessionsController {
   constructor(private readonly sessions: SessionsService) {}

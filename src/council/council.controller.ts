@@ -5,9 +5,11 @@ import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { ValidationFailedError } from '#src/common/errors.js';
 import { CouncilService } from './council.service.js';
 import { RunCouncilDto } from './dto/run-council.dto.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('agent runs')
 @ApiBearerAuth('bearer')
+@KeyScope('runs')
 @Controller('agents/runs')
 export class CouncilController {
   constructor(private readonly council: CouncilService) {}

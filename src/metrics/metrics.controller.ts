@@ -6,6 +6,7 @@ import { BudgetService } from './budget.service.js';
 import { BudgetResponseDto, UpdateBudgetDto } from './dto/budget.dto.js';
 import { UsageQueryDto, UsageResponseDto } from './dto/usage-query.dto.js';
 import { UsageService } from './usage.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('metrics')
 @ApiBearerAuth('bearer')
@@ -17,6 +18,7 @@ export class MetricsController {
   ) {}
 
   @Get('usage')
+  @KeyScope('metrics', 'read')
   @ApiOperation({ summary: 'Model usage and cost, optionally grouped; admins may pass ?userId=.' })
   @ApiOkResponse({ type: UsageResponseDto })
   async usageReport(@CurrentUser() user: AuthUser, @Query() query: UsageQueryDto): Promise<UsageResponseDto> {
@@ -24,6 +26,7 @@ export class MetricsController {
   }
 
   @Get('budget')
+  @KeyScope('metrics', 'read')
   @ApiOperation({ summary: 'Your monthly LLM budget, this month’s spend and what calls in flight hold.' })
   @ApiOkResponse({ type: BudgetResponseDto })
   budget(@CurrentUser() user: AuthUser): Promise<BudgetResponseDto> {

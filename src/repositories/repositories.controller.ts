@@ -7,9 +7,11 @@ import { PageQueryDto } from '#src/common/pagination.js';
 import { CreateRepositoryDto, UpdateRepositoryDto } from './dto/create-repository.dto.js';
 import { RepositoryPageResponse, RepositoryResponse } from './dto/repository.response.js';
 import { RepositoriesService } from './repositories.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('repositories')
 @ApiBearerAuth('bearer')
+@KeyScope('repositories')
 @Controller('repositories')
 export class RepositoriesController {
   constructor(private readonly repositories: RepositoriesService) {}

@@ -6,10 +6,12 @@ import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { PullRequestResponse } from './dto/pull-request.response.js';
 import { TaskPublishingService } from './task-publishing.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 /** The task routes that publish a result: a patch, and a pull request for repository tasks. */
 @ApiTags('tasks')
 @ApiBearerAuth('bearer')
+@KeyScope('tasks')
 @Controller('tasks')
 export class TaskPublishingController {
   constructor(private readonly publishing: TaskPublishingService) {}

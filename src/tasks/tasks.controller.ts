@@ -31,6 +31,7 @@ import type { AuthUser } from '#src/auth/auth-user.js';
 import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import { TaskQueryDto } from './dto/task-query.dto.js';
 import { TasksService } from './tasks.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 const IDEMPOTENCY_HEADER = {
   name: 'Idempotency-Key',
@@ -41,6 +42,7 @@ const IDEMPOTENCY_HEADER = {
 
 @ApiTags('tasks')
 @ApiBearerAuth('bearer')
+@KeyScope('tasks')
 @Controller('tasks')
 export class TasksController {
   constructor(private readonly tasks: TasksService) {}
@@ -90,6 +92,7 @@ export class TasksController {
   }
 
   @Post(':id/execute')
+  @KeyScope('runs', 'write')
   @RequireVerifiedEmail()
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
@@ -106,6 +109,7 @@ export class TasksController {
   }
 
   @Post(':id/cancel')
+  @KeyScope('runs', 'write')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })

@@ -8,6 +8,7 @@ import { PageQueryDto } from '#src/common/pagination.js';
 import { AdminUpdateUserDto, DeleteMeDto, UpdateMeDto, UserPageView } from './dto/users.dto.js';
 import { toUserView, UserView } from './user.view.js';
 import { UsersService } from './users.service.js';
+import { AccountRoute, AnyApiKey } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('users')
 @ApiBearerAuth('bearer')
@@ -19,6 +20,7 @@ export class UsersController {
   ) {}
 
   @Get('me')
+  @AnyApiKey()
   @ApiOkResponse({ type: UserView })
   me(@CurrentUser() user: AuthUser): Promise<UserView> {
     return this.users.getView(user.id, user.stateGen);
@@ -32,6 +34,7 @@ export class UsersController {
 
   /** Erases the account and everything it owns; needs the password or a current 2FA code. */
   @Delete('me')
+  @AccountRoute()
   @HttpCode(204)
   async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
     await this.accounts.deleteAccount(user.id, user.sessionId, dto);

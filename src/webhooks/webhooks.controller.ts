@@ -22,12 +22,14 @@ import {
   WebhookWithSecretView,
 } from './dto/webhook.dto.js';
 import { WebhooksService } from './webhooks.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 /** Sending on demand makes outgoing requests: kept well below the general limit. */
 const SEND_LIMIT = { default: { limit: 20, ttl: 60_000 } };
 
 @ApiTags('webhooks')
 @ApiBearerAuth('bearer')
+@KeyScope('webhooks')
 @Controller('webhooks')
 export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}

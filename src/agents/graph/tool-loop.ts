@@ -6,7 +6,7 @@ import { WORKSPACE_TOOL_NAMES, WORKSPACE_TOOLS } from '#src/agents/tools/workspa
 import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
-import { AgentStepError } from './graph.errors.js';
+import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -103,6 +103,10 @@ export async function loopModelCall<T>(
   const loop: ToolLoopState = { ...current, messages: [...current.messages], usage: { ...current.usage } };
   let result: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null = null;
   if (ctx.recovering) result = await resumeStep(deps, ctx, loop);
+  // A replayed answer is one a dead worker got: its tool calls may have been running when it died
+  // (the checkpoint after this node is written while the tools already run), so the tool node that
+  // follows answers them as interrupted instead of running them a second time.
+  const replayed = result !== null;
   const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
   try {
     if (!result) {
@@ -215,7 +219,7 @@ export async function loopModelCall<T>(
     await failStep(deps, ctx, loop, (failure as Error).message);
     throw failure;
   } finally {
-    ctx.loopActive = true;
+    if (!replayed) ctx.loopActive = true;
   }
 }
 
@@ -370,6 +374,8 @@ function addUsage(a: LlmUsage, b: LlmUsage): LlmUsage {
 const stepOf = (loop: ToolLoopState) => loop.step as unknown as Parameters<GraphDeps['progress']['finishStep']>[1];
 
 async function failStep(deps: GraphDeps, ctx: RunContext, loop: ToolLoopState, error: string): Promise<void> {
+  // A hand-over leaves the step open for the next worker (see isInterruption).
+  if (isInterruption(ctx.signal)) return;
   await deps.progress.finishStep(ctx.run, stepOf(loop), {
     status: 'failed',
     usage: loop.usage,

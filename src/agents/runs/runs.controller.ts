@@ -18,9 +18,11 @@ import { RunEventsService } from './run-events.service.js';
 import { RunStreamService } from './run-stream.service.js';
 import { toRunView } from './run.view.js';
 import { RunsService } from './runs.service.js';
+import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('agent runs')
 @ApiBearerAuth('bearer')
+@KeyScope('runs')
 @Controller('agents/runs')
 export class RunsController {
   constructor(

@@ -7,12 +7,16 @@ import { RouteMetadataCache } from '#src/common/route-metadata.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountDisabledError, CsrfError, SessionRevokedError } from '../auth.errors.js';
 import { ACCESS_COOKIE, bearerToken, cookie, csrfSatisfied } from '../auth-cookies.js';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { isApiKeyToken } from '../api-keys/api-key-scopes.js';
 import { SessionsService } from '../sessions.service.js';
 import { TokensService } from '../tokens.service.js';
+import { PrincipalRequest, principalFromUser } from '../principal.js';
 
 /**
  * The global authentication guard: every route needs a valid access token (Bearer header, or the
- * access_token cookie plus the CSRF double submit on unsafe methods) unless it is @Public(). The
+ * access_token cookie plus the CSRF double submit on unsafe methods) or an API key (`Bearer qk_…`)
+ * unless it is @Public(). The
  * session and the user are checked on every request, so a revoked session or a deactivated user
  * stops working at once, not when the access token expires.
  */
@@ -24,6 +28,7 @@ export class JwtAuthGuard implements CanActivate {
     reflector: Reflector,
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
+    private readonly apiKeys: ApiKeysService,
   ) {
     this.isPublic = new RouteMetadataCache(
       (targets) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
@@ -33,17 +38,19 @@ export class JwtAuthGuard implements CanActivate {
   /** Synchronous for public routes: no promise for the guard chain to wait on. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http' || this.isPublic.get(context)) return true;
-    return this.signIn(context.switchToHttp().getRequest<Request & { user?: AuthUser }>());
+    return this.signIn(context.switchToHttp().getRequest<Request & PrincipalRequest>());
   }
 
-  private async signIn(req: Request & { user?: AuthUser }): Promise<boolean> {
+  private async signIn(req: Request & PrincipalRequest): Promise<boolean> {
     req.user = await this.authenticate(req);
+    req.principal = principalFromUser(req.user);
     return true;
   }
 
   /** The signed-in user of a request (Bearer, or cookie + CSRF on unsafe methods), or a 401/403. */
   async authenticate(req: Request): Promise<AuthUser> {
     const bearer = bearerToken(req);
+    if (bearer && isApiKeyToken(bearer)) return this.apiKeys.authenticate(bearer);
     const token = bearer ?? cookie(req, ACCESS_COOKIE);
     if (!token) throw new UnauthorizedError();
     const claims = this.tokens.verifyAccess(token);

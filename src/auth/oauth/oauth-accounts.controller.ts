@@ -15,6 +15,7 @@ import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { OAUTH_PROVIDERS } from '../entities/oauth-account.entity.js';
 import type { OAuthProvider } from '../entities/oauth-account.entity.js';
 import { OAuthService } from './oauth.service.js';
+import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 
 export class OAuthExchangeDto {
   @ApiProperty({ description: 'The one-time code from the /oauth/complete redirect (60 s).' })
@@ -40,6 +41,7 @@ export class LinkedAccountList {
 }
 
 @ApiTags('auth')
+@AccountRoute()
 @Controller('auth/oauth')
 export class OAuthAccountsController {
   private readonly secureCookies: boolean;

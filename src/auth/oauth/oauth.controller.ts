@@ -6,6 +6,7 @@ import { Public } from '#src/common/decorators/public.decorator.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { cookie } from '../auth-cookies.js';
 import type { OAuthProvider } from '../entities/oauth-account.entity.js';
+import { ApiKeyNotAllowedError } from '../api-keys/api-keys.errors.js';
 import { JwtAuthGuard } from '../guards/jwt-auth.guard.js';
 import { OAUTH_BINDING_COOKIE, OAuthStateStore } from './oauth-state.store.js';
 import { OAuthFlowError } from './oauth.errors.js';
@@ -46,7 +47,10 @@ export class OAuthController {
     @Res() res: Response,
   ): Promise<void> {
     const provider = this.oauth.provider(name);
-    const linkUserId = link === 'true' ? (await this.authenticator.authenticate(req)).id : undefined;
+    const linker = link === 'true' ? await this.authenticator.authenticate(req) : undefined;
+    // Linking a sign-in method is an account action: a person's session, never an API key.
+    if (linker?.apiKey) throw new ApiKeyNotAllowedError();
+    const linkUserId = linker?.id;
     const { url, binding } = await provider.begin(req, { linkUserId });
     res.cookie(OAUTH_BINDING_COOKIE, binding, {
       httpOnly: true,

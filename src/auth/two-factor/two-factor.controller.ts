@@ -12,9 +12,11 @@ import {
   TwoFactorStatusView,
 } from './two-factor.dto.js';
 import { TwoFactorService } from './two-factor.service.js';
+import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('two-factor')
 @ApiBearerAuth('bearer')
+@AccountRoute()
 @Controller('two-factor')
 export class TwoFactorController {
   constructor(private readonly twoFactor: TwoFactorService) {}

@@ -12,7 +12,7 @@ const MONEY = /^\d{1,10}(\.\d{1,8})?$/;
 
 /** A non-negative USD amount with at most 8 decimals, as a JSON number or a decimal string. */
 @ValidatorConstraint({ name: 'usdAmount' })
-class UsdAmount implements ValidatorConstraintInterface {
+export class UsdAmount implements ValidatorConstraintInterface {
   validate(value: unknown): boolean {
     if (typeof value === 'number') return Number.isFinite(value) && MONEY.test(String(value));
     return typeof value === 'string' && MONEY.test(value);
