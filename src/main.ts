@@ -1,12 +1,22 @@
 import 'reflect-metadata';
-import { dieOnStartupError, preflight } from './bootstrap/run.js';
+import { startTracing } from './telemetry/tracing.js';
 
-// Configuration and the servers are checked before the application's module graph is even loaded,
-// so a bad value or a missing server is reported at once.
+// Tracing (when configured) starts before anything it instruments is loaded; configuration and the
+// servers are checked before the application's module graph is even loaded, so a bad value or a
+// missing server is reported at once.
 async function bootstrap(): Promise<void> {
-  await preflight();
-  const { startApi } = await import('./bootstrap/api.js');
-  await startApi();
+  await startTracing('api');
+  const { dieOnStartupError, preflight } = await import('./bootstrap/run.js');
+  try {
+    await preflight();
+    const { startApi } = await import('./bootstrap/api.js');
+    await startApi();
+  } catch (error) {
+    dieOnStartupError(error);
+  }
 }
 
-bootstrap().catch(dieOnStartupError);
+bootstrap().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

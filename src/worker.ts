@@ -1,11 +1,21 @@
 import 'reflect-metadata';
-import { dieOnStartupError, preflight } from './bootstrap/run.js';
+import { startTracing } from './telemetry/tracing.js';
 
-// Configuration and the servers are checked before the application's module graph is even loaded.
+// Tracing (when configured) starts before anything it instruments is loaded; configuration and the
+// servers are checked before the application's module graph is even loaded.
 async function bootstrap(): Promise<void> {
-  await preflight();
-  const { startWorker } = await import('./bootstrap/worker-process.js');
-  await startWorker();
+  await startTracing('worker');
+  const { dieOnStartupError, preflight } = await import('./bootstrap/run.js');
+  try {
+    await preflight();
+    const { startWorker } = await import('./bootstrap/worker-process.js');
+    await startWorker();
+  } catch (error) {
+    dieOnStartupError(error);
+  }
 }
 
-bootstrap().catch(dieOnStartupError);
+bootstrap().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -16,7 +16,8 @@ export enum JobName {
 }
 
 export interface JobPayloads {
-  [JobName.AgentRun]: { runId: string };
+  /** `trace`: the W3C trace context of the request that enqueued it (set only while tracing is on). */
+  [JobName.AgentRun]: { runId: string; trace?: Record<string, string> };
   /** One attempt (1-based) of one delivery; jobId `<deliveryId>.<attempt>` makes a repeated enqueue a no-op. */
   [JobName.WebhookDelivery]: { deliveryId: string; attempt: number };
   /** Periodic: enqueues due outbox rows whose job was never added (e.g. the process died after commit). */

@@ -13,6 +13,7 @@ import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
+import { inSpan } from '#src/telemetry/spans.js';
 import { analyseTestOutput } from './test-analysis.js';
 import { loopModelCall, loopToolCalls, startToolLoop } from './tool-loop.js';
 import type { ToolLoopState } from './tool-loop.js';
@@ -372,11 +373,15 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const steps = new Map<string, Awaited<ReturnType<typeof deps.progress.startStep>>>();
 
   // Nodes work on the merged run state and return the part they change (see RunGraphState).
+  // Each node runs in a span named after its graph node (LangGraph puts the name in the metadata).
   const node =
     (fn: (state: RunGraphValues, config: LangGraphRunnableConfig) => RunGraphUpdate | Promise<RunGraphUpdate>) =>
-    async (state: RunGraphChannels, config: LangGraphRunnableConfig): Promise<typeof RunGraphState.Update> => ({
-      run: await fn(state.run, config),
-    });
+    async (state: RunGraphChannels, config: LangGraphRunnableConfig): Promise<typeof RunGraphState.Update> => {
+      const graphNode = config.metadata?.langgraph_node;
+      const name = typeof graphNode === 'string' ? graphNode : fn.name;
+      const attributes = { 'quorum.graph.node': name, 'quorum.run.id': String(config.configurable?.thread_id) };
+      return { run: await inSpan(`graph ${name}`, attributes, () => Promise.resolve(fn(state.run, config))) };
+    };
 
   return new StateGraph(RunGraphState)
     .addNode('planner', node(planner))

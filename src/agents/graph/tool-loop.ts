@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ChatMessage, LlmResult, LlmUsage, ToolCall } from '#src/agents/llm/llm.types.js';
 import { WORKSPACE_TOOL_NAMES, WORKSPACE_TOOLS } from '#src/agents/tools/workspace-tool.schemas.js';
 import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
+import { inSpan } from '#src/telemetry/spans.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
 import { AgentStepError, isInterruption } from './graph.errors.js';
@@ -264,7 +265,19 @@ export async function loopToolCalls(
         content = `Error: the limit of ${ctx.maxToolCalls} tool calls for this step is reached; this call was not run. Finish now with ${loop.finishTool}.`;
       } else {
         loop.calls += 1;
-        const outcome = await toolbox.execute(call.name, call.arguments);
+        const outcome = await inSpan(
+          `execute_tool ${call.name.slice(0, 100)}`,
+          {
+            'gen_ai.operation.name': 'execute_tool',
+            'gen_ai.tool.name': call.name.slice(0, 100),
+            'quorum.agent': loop.agent,
+          },
+          async (span) => {
+            const done = await toolbox.execute(call.name, call.arguments);
+            span.setAttribute('quorum.tool.ok', done.ok);
+            return done;
+          },
+        );
         ctx.signal.throwIfAborted();
         ({ ok, content, target } = outcome);
       }

@@ -9,6 +9,7 @@ import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { DomainError } from '#src/common/errors.js';
+import { inSpan, withCarriedContext } from '#src/telemetry/spans.js';
 import { RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
@@ -57,7 +58,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
   async onApplicationBootstrap(): Promise<void> {
     // The SDKs load before the first job, not inside it while its lock is held.
     await this.providers.prepareAll();
-    this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job, token) => this.process(job, token), {
+    this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job, token) => this.traced(job, token), {
       connection: this.redisFactory.bullConnection(),
       prefix: `${this.redisFactory.prefix}:bull`,
       concurrency: this.settings.workerConcurrency,
@@ -94,6 +95,15 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
       return;
     }
     await closed;
+  }
+
+  /** One span per job of the run, in the trace of the request that enqueued it. */
+  private traced(job: Job<JobOf<JobName.AgentRun>>, token?: string): Promise<void> {
+    return withCarriedContext(job.data.trace, () =>
+      inSpan('agent run', { 'quorum.run.id': job.data.runId, 'messaging.message.id': job.id ?? '' }, () =>
+        this.process(job, token),
+      ),
+    );
   }
 
   async process(job: Job<JobOf<JobName.AgentRun>>, token?: string): Promise<void> {

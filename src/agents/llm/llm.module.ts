@@ -4,6 +4,7 @@ import type { AllConfig } from '#src/config/namespaces.js';
 import { MetricsCoreModule } from '#src/metrics/metrics-core.module.js';
 import { CircuitBreakerService } from './circuit-breaker.service.js';
 import { LlmCallHooks } from './llm-call-hooks.js';
+import { LlmCallSpans } from './llm-call-spans.js';
 import { LlmGatewayService } from './llm-gateway.service.js';
 import { ModelRouter } from './model-router.js';
 import { PriceTable } from './prices.js';
@@ -25,6 +26,7 @@ import { ProviderRegistry } from './provider-registry.js';
     ProviderRegistry,
     CircuitBreakerService,
     LlmCallHooks,
+    LlmCallSpans,
     LlmGatewayService,
   ],
   exports: [LlmGatewayService, LlmCallHooks, ModelRouter, PriceTable, CircuitBreakerService, ProviderRegistry],

@@ -12,6 +12,7 @@ import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep } from './entities/run-step.entity.js';
 import { ACTIVE_RUN_STATUSES, ResumeAnswer, Run, RunInput } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
+import { traceCarrier } from '#src/telemetry/spans.js';
 import { RunActiveError, RunNotAwaitingInputError, RunNotCancellableError, RunNotFoundError } from './runs.errors.js';
 
 export interface RunWithSteps {
@@ -64,7 +65,7 @@ export class RunsService {
   /** Adds the run's job; jobId = run id (resumes get their own id), so a repeated enqueue is a no-op. */
   async enqueue(run: Pick<Run, 'id' | 'resumeCount'>): Promise<void> {
     const jobId = run.resumeCount > 0 ? `${run.id}-resume-${run.resumeCount}` : run.id;
-    await this.queue.add(JobName.AgentRun, { runId: run.id }, { jobId });
+    await this.queue.add(JobName.AgentRun, { runId: run.id, trace: traceCarrier() }, { jobId });
   }
 
   /**

@@ -1,3 +1,4 @@
+import { inSpan } from '#src/telemetry/spans.js';
 import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,6 +144,12 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
   }
 
   async runTests(request: RunTestsRequest): Promise<TestRunResult> {
+    return inSpan('sandbox tests', { 'quorum.sandbox.driver': this.driver.constructor.name }, () =>
+      this.runTestsUntraced(request),
+    );
+  }
+
+  private async runTestsUntraced(request: RunTestsRequest): Promise<TestRunResult> {
     const limits = this.limitsWith(request.limits);
     const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
     if (request.shellCommand) {
@@ -177,6 +184,14 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
    * cancellation come back as the result.
    */
   async runCommand(request: RunCommandRequest): Promise<CommandResult> {
+    return inSpan('sandbox command', { 'quorum.sandbox.driver': this.driver.constructor.name }, async (span) => {
+      const result = await this.runCommandUntraced(request);
+      span.setAttribute('process.exit.code', result.exitCode ?? -1);
+      return result;
+    });
+  }
+
+  private async runCommandUntraced(request: RunCommandRequest): Promise<CommandResult> {
     const limits = this.limitsWith(request.limits);
     const workspaceDir = await this.checkedWorkspace(request.workspaceDir);
     const outcome = await this.driver.run({

@@ -1,3 +1,4 @@
+import { inSpan } from '#src/telemetry/spans.js';
 import { InjectQueue, OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -59,7 +60,11 @@ export class WebhookDeliveryProcessor extends WorkerHost implements OnApplicatio
       return;
     }
     const { deliveryId, attempt } = job.data as JobOf<JobName.WebhookDelivery>;
-    await this.deliveries.attempt(deliveryId, attempt);
+    await inSpan(
+      'webhook delivery',
+      { 'quorum.webhook.delivery_id': deliveryId, 'quorum.webhook.attempt': attempt },
+      () => this.deliveries.attempt(deliveryId, attempt),
+    );
     this.logger.debug(
       `job ${job.id} (delivery ${deliveryId} attempt ${attempt}) done in ${Math.round(performance.now() - started)} ms`,
     );

@@ -1,0 +1,70 @@
+import { register } from 'node:module';
+import { currentEnv } from '#src/config/env.js';
+
+export interface TracingHandle {
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts OpenTelemetry when OTEL_EXPORTER_OTLP_ENDPOINT is set, and does nothing at all otherwise
+ * (not even loading the SDK). Must run before the application's modules are imported: the ESM
+ * loader hook wraps only modules loaded after it (HTTP, Express, pg, ioredis), so `main.ts` and
+ * `worker.ts` call this first and import everything else afterwards.
+ *
+ * Spans go over OTLP/HTTP (`OTEL_EXPORTER_OTLP_PROTOCOL` http/json or http/protobuf, default
+ * protobuf; the exporter reads the standard OTEL_* variables itself) in batches.
+ */
+export async function startTracing(processName: 'api' | 'worker'): Promise<TracingHandle | null> {
+  const env = currentEnv();
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (!endpoint) return null;
+  register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
+  const [api, { TracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, core, asyncHooks, instrumentation] =
+    await Promise.all([
+      import('@opentelemetry/api'),
+      import('@opentelemetry/sdk-trace'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/core'),
+      import('@opentelemetry/context-async-hooks'),
+      import('@opentelemetry/instrumentation'),
+    ]);
+  const exporter =
+    env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/json'
+      ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
+      : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({
+      'service.name': env.OTEL_SERVICE_NAME ?? 'quorum',
+      'service.namespace': 'quorum',
+      'quorum.process': processName,
+    }),
+    spanProcessors: [new BatchSpanProcessor({ exporter, scheduledDelayMillis: 1_000 })],
+  });
+  api.context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());
+  api.propagation.setGlobalPropagator(
+    new core.CompositePropagator({
+      propagators: [new core.W3CTraceContextPropagator(), new core.W3CBaggagePropagator()],
+    }),
+  );
+  api.trace.setGlobalTracerProvider(provider);
+  const [{ HttpInstrumentation }, { ExpressInstrumentation }, { PgInstrumentation }, { IORedisInstrumentation }] =
+    await Promise.all([
+      import('@opentelemetry/instrumentation-http'),
+      import('@opentelemetry/instrumentation-express'),
+      import('@opentelemetry/instrumentation-pg'),
+      import('@opentelemetry/instrumentation-ioredis'),
+    ]);
+  instrumentation.registerInstrumentations({
+    tracerProvider: provider,
+    instrumentations: [
+      new HttpInstrumentation({
+        // The exporter's own requests would trace themselves forever.
+        ignoreOutgoingRequestHook: (request) => String(request.path ?? '').endsWith('/v1/traces'),
+      }),
+      new ExpressInstrumentation(),
+      new PgInstrumentation({ requireParentSpan: true }),
+      new IORedisInstrumentation({ requireParentSpan: true }),
+    ],
+  });
+  return { shutdown: () => provider.shutdown() };
+}
