@@ -12,6 +12,7 @@ import { RepositoryResultsCascade1763806000001 } from './1763806000001-Repositor
 import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimitNotify.js';
 import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryCommands.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
+import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   LlmBudgetLimitNotify1763807100000,
   RepositoryCommands1763811000000,
   ApiKeys1763824000000,
+  BudgetScopes1763824000100,
 ];
