@@ -11,6 +11,8 @@ import { Repositories1763806000000 } from './1763806000000-Repositories.js';
 import { RepositoryResultsCascade1763806000001 } from './1763806000001-RepositoryResultsCascade.js';
 import { LlmBudgetLimitNotify1763807100000 } from './1763807100000-LlmBudgetLimitNotify.js';
 import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryCommands.js';
+import { Organizations1763823000000 } from './1763823000000-Organizations.js';
+import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
 import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 
@@ -29,6 +31,8 @@ export const MIGRATIONS = [
   RepositoryResultsCascade1763806000001,
   LlmBudgetLimitNotify1763807100000,
   RepositoryCommands1763811000000,
+  Organizations1763823000000,
+  AuditEvents1763823000100,
   ApiKeys1763824000000,
   BudgetScopes1763824000100,
 ];

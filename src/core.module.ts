@@ -5,9 +5,23 @@ import { DatabaseModule } from './database/database.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
+import { AuditCoreModule } from './audit/audit-core.module.js';
+import { OrgsCoreModule } from './orgs/orgs-core.module.js';
 
-/** What both processes stand on: configuration, logging, PostgreSQL, Redis and the queues. */
+/**
+ * What both processes stand on: configuration, logging, PostgreSQL, Redis and the queues; the
+ * organization memberships + access guard and the audit writer every module uses.
+ */
 @Module({
-  imports: [AppConfigModule, LoggingModule, DatabaseModule, RedisModule, QueueModule, CryptoModule],
+  imports: [
+    AppConfigModule,
+    LoggingModule,
+    DatabaseModule,
+    RedisModule,
+    QueueModule,
+    CryptoModule,
+    OrgsCoreModule,
+    AuditCoreModule,
+  ],
 })
 export class CoreModule {}

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AgentName, ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
 import { TOOLS, ToolName } from './agent-tools.js';
-import { AgentStepError } from './graph.errors.js';
+import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -99,6 +99,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
     }
     throw new AgentStepError('AGENT_NO_TOOL_CALL', `The ${spec.agent} did not call ${spec.tool}.`);
   } catch (error) {
+    if (isInterruption(ctx.signal, error)) throw error;
     const failure =
       timeout.aborted && !ctx.signal.aborted
         ? new AgentStepError(

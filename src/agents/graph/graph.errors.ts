@@ -9,3 +9,23 @@ export class AgentStepError extends DomainError {
     super(code, message, 500);
   }
 }
+
+/**
+ * The worker is shutting down (a deploy, a scale-in): the run is handed to another worker, which
+ * continues it from its checkpoint. Not a failure: nothing about the run is recorded as ended.
+ */
+export class RunInterruptedError extends Error {
+  constructor() {
+    super('The worker is shutting down; the run continues on another worker.');
+    this.name = 'RunInterruptedError';
+  }
+}
+
+/**
+ * Whether this failure is the hand-over of a shutting-down worker. A step then writes nothing: its
+ * row stays `running` and the worker that continues the run closes it as `interrupted`, exactly as
+ * after a crash, so what the step cost is counted once.
+ */
+export function isInterruption(signal: AbortSignal, error?: unknown): boolean {
+  return error instanceof RunInterruptedError || (signal.aborted && signal.reason instanceof RunInterruptedError);
+}

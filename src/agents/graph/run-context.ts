@@ -30,6 +30,11 @@ export interface GraphDeps {
 export interface RunContext {
   run: Run;
   signal: AbortSignal;
+  /**
+   * Aborted when the worker starts shutting down: the run stops at the next node boundary (a step
+   * in flight may finish) and is handed over; `signal` is aborted too if the step takes too long.
+   */
+  handover?: AbortSignal;
   maxIterations: number;
   requirePlanApproval: boolean;
   councilEnabled: boolean;

@@ -1,6 +1,6 @@
 import { Command } from '@langchain/langgraph';
 import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
-import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
 import { LlmGatewayService } from '#src/agents/llm/llm-gateway.service.js';
@@ -10,7 +10,7 @@ import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { EnvironmentSetup } from './environment.port.js';
-import { AgentStepError } from './graph.errors.js';
+import { AgentStepError, isInterruption } from './graph.errors.js';
 import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
@@ -30,7 +30,7 @@ export type GraphExit =
 
 /** Owns the compiled run graph and its PostgreSQL checkpointer (tables made by a migration). */
 @Injectable()
-export class RunGraphService implements OnModuleDestroy {
+export class RunGraphService implements OnApplicationShutdown {
   private readonly logger = new Logger(RunGraphService.name);
   private readonly pool: pg.Pool;
   private readonly checkpointer: PostgresSaver;
@@ -154,6 +154,7 @@ export class RunGraphService implements OnModuleDestroy {
     try {
       ctx.environment = await this.environments.prepare(request);
     } catch (error) {
+      if (isInterruption(ctx.signal, error)) throw error;
       const cancelled = ctx.signal.aborted;
       await this.progress.finishStep(ctx.run, step, {
         status: 'failed',
@@ -225,7 +226,9 @@ export class RunGraphService implements OnModuleDestroy {
       .catch((error: unknown) => this.logger.warn({ err: error, runId }, 'deleting checkpoints failed'));
   }
 
-  async onModuleDestroy(): Promise<void> {
+  // Closed at application shutdown, after every destroy hook: the run processor hands its runs over
+  // in its destroy hook and still writes checkpoints until then.
+  async onApplicationShutdown(): Promise<void> {
     await this.pool.end().catch(() => undefined);
   }
 

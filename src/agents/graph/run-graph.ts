@@ -7,7 +7,7 @@ import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { planSchema, reviewSchema, writeFilesSchema, writeTestsSchema } from './agent-tools.js';
 import type { WriteFiles, WriteTests } from './agent-tools.js';
 import { runAgentStep } from './agent-step.js';
-import { AgentStepError } from './graph.errors.js';
+import { AgentStepError, RunInterruptedError, isInterruption } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -30,6 +30,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const ctx = contexts.get(runId);
     if (!ctx) throw new Error(`no run context for ${runId}`);
     ctx.signal.throwIfAborted();
+    if (ctx.handover?.aborted) throw new RunInterruptedError();
     // A cancel whose Redis message was missed is still seen here, between nodes (looked up at most
     // once a second: the Redis message is the fast path, this is the safety net).
     const now = Date.now();
@@ -215,6 +216,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
           data: { passed: report.passed, failed: report.failed },
         });
       } catch (error) {
+        if (isInterruption(ctx.signal, error)) throw error;
         await deps.progress.finishStep(ctx.run, step, {
           status: 'failed',
           summary: 'sandbox failed',

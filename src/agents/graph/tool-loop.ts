@@ -6,7 +6,7 @@ import { WORKSPACE_TOOL_NAMES, WORKSPACE_TOOLS } from '#src/agents/tools/workspa
 import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
-import { AgentStepError } from './graph.errors.js';
+import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -368,6 +368,8 @@ function addUsage(a: LlmUsage, b: LlmUsage): LlmUsage {
 const stepOf = (loop: ToolLoopState) => loop.step as unknown as Parameters<GraphDeps['progress']['finishStep']>[1];
 
 async function failStep(deps: GraphDeps, ctx: RunContext, loop: ToolLoopState, error: string): Promise<void> {
+  // A hand-over leaves the step open for the next worker (see isInterruption).
+  if (isInterruption(ctx.signal)) return;
   await deps.progress.finishStep(ctx.run, stepOf(loop), {
     status: 'failed',
     usage: loop.usage,

@@ -1,6 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Job, Worker } from 'bullmq';
+import { Job, WaitingError, Worker } from 'bullmq';
 import { RunGraphService } from '#src/agents/graph/run-graph.service.js';
 import { ProviderRegistry } from '#src/agents/llm/provider-registry.js';
 import type { RunContext } from '#src/agents/graph/run-context.js';
@@ -8,6 +8,7 @@ import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { DomainError } from '#src/common/errors.js';
+import { RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
@@ -27,11 +28,16 @@ class RunTimeoutError extends Error {
  * dead worker's last checkpoint left off.
  */
 @Injectable()
-export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationShutdown {
+export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(AgentRunProcessor.name);
   private worker?: Worker<JobOf<JobName.AgentRun>>;
   private sweepTimer?: NodeJS.Timeout;
   private readonly settings: AllConfig['agents'];
+  private readonly shutdownTimeoutMs: number;
+  /** Aborted when this process starts shutting down: every run in flight is handed over. */
+  private readonly handover = new AbortController();
+  /** The runs in flight on this worker (their abort controllers). */
+  private readonly inFlight = new Map<string, AbortController>();
 
   constructor(
     config: ConfigService<AllConfig, true>,
@@ -43,12 +49,13 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     private readonly providers: ProviderRegistry,
   ) {
     this.settings = config.get('agents', { infer: true });
+    this.shutdownTimeoutMs = config.get('app', { infer: true }).shutdownTimeoutMs;
   }
 
   async onApplicationBootstrap(): Promise<void> {
     // The SDKs load before the first job, not inside it while its lock is held.
     await this.providers.prepareAll();
-    this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job) => this.process(job), {
+    this.worker = new Worker<JobOf<JobName.AgentRun>>(QueueName.AgentRuns, (job, token) => this.process(job, token), {
       connection: this.redisFactory.bullConnection(),
       prefix: `${this.redisFactory.prefix}:bull`,
       concurrency: this.settings.workerConcurrency,
@@ -63,12 +70,31 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
     this.sweepTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Shutdown (SIGTERM of a deploy or a scale-in) hands the runs in flight over instead of failing
+   * them: no new job is taken, each run stops at its next node boundary (half of SHUTDOWN_TIMEOUT_MS
+   * for a step in flight to finish, then its model call or sandbox is aborted), its job goes back to
+   * the wait list and another worker continues from the checkpoint. This is a destroy hook so that it
+   * ends before any shutdown hook closes the database, Redis or the checkpointer.
+   */
+  async onModuleDestroy(): Promise<void> {
     clearInterval(this.sweepTimer);
-    await this.worker?.close();
+    if (!this.worker) return;
+    const closed = this.worker.close();
+    if (this.inFlight.size > 0) {
+      this.logger.log({ runs: [...this.inFlight.keys()] }, 'shutting down: handing the runs in flight over');
+      this.handover.abort(new RunInterruptedError());
+      const grace = setTimeout(() => {
+        for (const controller of this.inFlight.values()) controller.abort(new RunInterruptedError());
+      }, this.shutdownTimeoutMs / 2);
+      grace.unref();
+      await closed.finally(() => clearTimeout(grace));
+      return;
+    }
+    await closed;
   }
 
-  async process(job: Job<JobOf<JobName.AgentRun>>): Promise<void> {
+  async process(job: Job<JobOf<JobName.AgentRun>>, token?: string): Promise<void> {
     const started = Date.now();
     const { runId } = job.data;
     const claim = await this.progress.claim(runId);
@@ -77,12 +103,15 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       return;
     }
     const run = claim.run;
+    this.logger.log({ jobId: job.id, runId, action: claim.action }, 'agent run job started');
     const controller = this.cancellation.register(runId);
+    this.inFlight.set(runId, controller);
     // A recovered job inherits what is left of the run's time; a start or a plan answer gets it whole
     // (time spent waiting for the user's approval does not count against the run).
     const budgetMs = claim.action === 'recover' ? this.remainingMs(run) : this.settings.runTimeoutMs;
     const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), budgetMs);
     const ctx = this.contextFor(run, controller.signal, claim.action === 'recover');
+    ctx.handover = this.handover.signal;
     try {
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
@@ -91,8 +120,13 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       else if (exit.status === 'completed') await this.progress.complete(run, exit.result, {});
       else await this.progress.fail(run, exit.code ?? 'AGENT_FAILED', exit.reason ?? 'The run failed.', exit.result);
     } catch (error) {
+      if (isInterruption(controller.signal, error) && !(await this.progress.isCancelRequested(runId))) {
+        await this.handOver(job, token, runId);
+        throw new WaitingError();
+      }
       await this.endWithError(ctx, controller.signal, error);
     } finally {
+      this.inFlight.delete(runId);
       // A finished run's result lives on the run row; its checkpoints (code included) are not kept.
       if (run.status === 'completed' || run.status === 'failed' || run.status === 'cancelled')
         await this.graph.forget(run.id);
@@ -100,6 +134,12 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnApplicationS
       this.cancellation.release(runId, controller);
       this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
     }
+  }
+
+  /** The run stays `running` with its job back in the wait list; the next worker's claim recovers it. */
+  private async handOver(job: Job<JobOf<JobName.AgentRun>>, token: string | undefined, runId: string): Promise<void> {
+    await job.moveToWait(token);
+    this.logger.log({ jobId: job.id, runId }, 'run handed over: its job is back in the queue');
   }
 
   private async endWithError(ctx: RunContext, signal: AbortSignal, error: unknown): Promise<void> {

@@ -1,7 +1,7 @@
 import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { WorkspaceUnsafePathError } from '../workspace/workspace.errors.js';
@@ -41,7 +41,7 @@ const LANG = 'C.UTF-8';
  * limits, timeouts and cancellation all come back as a result.
  */
 @Injectable()
-export class SandboxService implements OnModuleInit, OnModuleDestroy {
+export class SandboxService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SandboxService.name);
   private readonly defaults: SandboxLimits;
   readonly driver: SandboxDriver;
@@ -133,7 +133,8 @@ export class SandboxService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  async onModuleDestroy(): Promise<void> {
+  // At application shutdown, after the run processor's destroy hook has handed its runs over.
+  async onApplicationShutdown(): Promise<void> {
     if (this.runnerDir) await rm(this.runnerDir, { recursive: true, force: true });
   }
 

@@ -11,6 +11,7 @@ import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { isApiKeyToken } from '../api-keys/api-key-scopes.js';
 import { SessionsService } from '../sessions.service.js';
 import { TokensService } from '../tokens.service.js';
+import { PrincipalRequest, principalFromUser } from '../principal.js';
 
 /**
  * The global authentication guard: every route needs a valid access token (Bearer header, or the
@@ -37,11 +38,12 @@ export class JwtAuthGuard implements CanActivate {
   /** Synchronous for public routes: no promise for the guard chain to wait on. */
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http' || this.isPublic.get(context)) return true;
-    return this.signIn(context.switchToHttp().getRequest<Request & { user?: AuthUser }>());
+    return this.signIn(context.switchToHttp().getRequest<Request & PrincipalRequest>());
   }
 
-  private async signIn(req: Request & { user?: AuthUser }): Promise<boolean> {
+  private async signIn(req: Request & PrincipalRequest): Promise<boolean> {
     req.user = await this.authenticate(req);
+    req.principal = principalFromUser(req.user);
     return true;
   }
 

@@ -11,6 +11,10 @@ export class Repository {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
+  /** The organization the resource belongs to (null: the user's own). */
+  @Column({ name: 'org_id', type: 'uuid', nullable: true })
+  orgId: string | null;
+
   @Column({ type: 'text' })
   url: string;
 

@@ -43,6 +43,10 @@ export class Task {
   @Column({ name: 'user_id', type: 'uuid' })
   userId!: string;
 
+  /** The organization the resource belongs to (null: the user's own). */
+  @Column({ name: 'org_id', type: 'uuid', nullable: true })
+  orgId!: string | null;
+
   @Column({ type: 'varchar', length: 200 })
   title!: string;
 
