@@ -205,7 +205,9 @@ export class BudgetScopes1763824000100 implements MigrationInterface {
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
-    await queryRunner.query('DROP FUNCTION llm_budget_reserve(uuid, uuid, uuid, uuid, numeric, numeric, double precision, timestamptz)');
+    await queryRunner.query(
+      'DROP FUNCTION llm_budget_reserve(uuid, uuid, uuid, uuid, numeric, numeric, double precision, timestamptz)',
+    );
     await queryRunner.query('DROP TRIGGER api_keys_limit_notify ON api_keys');
     await queryRunner.query('DROP FUNCTION api_keys_limit_notify()');
     await queryRunner.query('DROP TABLE budget_alerts');

@@ -255,11 +255,13 @@ export class BudgetService {
     const cached = this.limits.get(key) as OrgLimits | undefined;
     if (cached !== undefined) return cached;
     const token = this.limits.token();
-    const rows = await this.dataSource.query<{ monthly_limit_usd: string | null; member_monthly_limit_usd: string | null }[]>(
-      'SELECT monthly_limit_usd, member_monthly_limit_usd FROM org_budgets WHERE org_id = $1',
-      [orgId],
-    );
-    const limits: OrgLimits = { org: rows[0]?.monthly_limit_usd ?? null, member: rows[0]?.member_monthly_limit_usd ?? null };
+    const rows = await this.dataSource.query<
+      { monthly_limit_usd: string | null; member_monthly_limit_usd: string | null }[]
+    >('SELECT monthly_limit_usd, member_monthly_limit_usd FROM org_budgets WHERE org_id = $1', [orgId]);
+    const limits: OrgLimits = {
+      org: rows[0]?.monthly_limit_usd ?? null,
+      member: rows[0]?.member_monthly_limit_usd ?? null,
+    };
     this.limits.set(key, limits, token);
     return limits;
   }

@@ -1,4 +1,4 @@
-import type { LlmUsage } from '#src/agents/llm/llm.types.js';
+import type { LlmCallContext, LlmUsage } from '#src/agents/llm/llm.types.js';
 
 /**
  * The hook after the tests where a review happens: the single reviewer (agents) or the council of
@@ -24,6 +24,8 @@ export interface ReviewFile {
 
 export interface ReviewRequest {
   userId: string;
+  /** Whom the reviewers' model calls are charged to beyond the user (see `budgetScopeOf`). */
+  budget?: Pick<LlmCallContext, 'orgId' | 'apiKeyId' | 'taskMaxCostUsd'>;
   taskId: string;
   runId: string;
   iteration: number;

@@ -10,6 +10,7 @@ import { runAgentStep } from './agent-step.js';
 import { AgentStepError, RunInterruptedError, isInterruption } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
+import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
 import { analyseTestOutput } from './test-analysis.js';
@@ -258,6 +259,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const reviewIteration = Math.max(state.iteration, 1);
     const request: ReviewRequest = {
       userId: ctx.run.userId,
+      budget: budgetScopeOf(ctx.run),
       taskId: ctx.run.taskId,
       runId: ctx.run.id,
       iteration: reviewIteration,
