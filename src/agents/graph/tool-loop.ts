@@ -104,6 +104,10 @@ export async function loopModelCall<T>(
   const loop: ToolLoopState = { ...current, messages: [...current.messages], usage: { ...current.usage } };
   let result: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null = null;
   if (ctx.recovering) result = await resumeStep(deps, ctx, loop);
+  // A replayed answer is one a dead worker got: its tool calls may have been running when it died
+  // (the checkpoint after this node is written while the tools already run), so the tool node that
+  // follows answers them as interrupted instead of running them a second time.
+  const replayed = result !== null;
   const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
   try {
     if (!result) {
@@ -215,7 +219,7 @@ export async function loopModelCall<T>(
     await failStep(deps, ctx, loop, (failure as Error).message);
     throw failure;
   } finally {
-    ctx.loopActive = true;
+    if (!replayed) ctx.loopActive = true;
   }
 }
 

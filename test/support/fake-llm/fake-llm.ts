@@ -69,6 +69,8 @@ export interface FakeRequest {
   toolRequired: boolean;
   /** Concatenated text of the prompt (system + messages), for handlers that route on content. */
   prompt: string;
+  /** The system instructions alone (OpenAI system/developer messages, Anthropic `system`, Gemini `systemInstruction`). */
+  system: string;
   /**
    * The tool results the conversation carries, oldest first, whatever the wire format (OpenAI
    * `tool` messages, Anthropic `tool_result` blocks, Gemini `functionResponse` parts): what a
@@ -309,6 +311,7 @@ function describe(
   let forcedTool: string | undefined;
   let toolRequired: boolean;
   let prompt: string;
+  let system: string;
   let model = pathModel;
   let stream = pathStream;
   if (format === 'openai') {
@@ -322,6 +325,11 @@ function describe(
     if (typeof choice === 'object' && choice?.function) forcedTool = choice.function.name;
     toolRequired = choice === 'required' || forcedTool !== undefined;
     prompt = textOf(body.messages);
+    system = textOf(
+      ((body.messages as { role?: string }[] | undefined) ?? []).filter(
+        (m) => m.role === 'system' || m.role === 'developer',
+      ),
+    );
   } else if (format === 'anthropic') {
     model = typeof body.model === 'string' ? body.model : '';
     stream = body.stream === true;
@@ -333,6 +341,7 @@ function describe(
     if (choice?.type === 'tool') forcedTool = choice.name;
     toolRequired = choice?.type === 'any' || forcedTool !== undefined;
     prompt = [textOf(body.system), textOf(body.messages)].filter(Boolean).join('\n');
+    system = textOf(body.system);
   } else {
     const declarations = (
       (body.tools as
@@ -346,6 +355,7 @@ function describe(
     toolRequired = config?.mode === 'ANY';
     if (toolRequired && config?.allowedFunctionNames?.length === 1) forcedTool = config.allowedFunctionNames[0];
     prompt = [textOf(body.systemInstruction), textOf(body.contents)].filter(Boolean).join('\n');
+    system = textOf(body.systemInstruction);
   }
   return {
     request: {
@@ -359,6 +369,7 @@ function describe(
       forcedTool,
       toolRequired,
       prompt,
+      system,
       toolResults: toolResultsOf(format, body),
       receivedAt: Date.now(),
     },
