@@ -15,6 +15,7 @@ import { Organizations1763823000000 } from './1763823000000-Organizations.js';
 import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
 import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
+import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   AuditEvents1763823000100,
   ApiKeys1763824000000,
   BudgetScopes1763824000100,
+  Trajectories1763826000000,
 ];

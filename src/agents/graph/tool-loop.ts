@@ -248,6 +248,7 @@ export async function loopToolCalls(
     const results: Array<{ call: ToolCall; ok: boolean; content: string }> = [];
     for (const call of calls) {
       const started = performance.now();
+      const startedAt = Date.now();
       let ok: boolean;
       let content: string;
       let target = call.name;
@@ -276,6 +277,19 @@ export async function loopToolCalls(
         target,
         ok,
         durationMs,
+      });
+      deps.trajectory.toolCall({
+        runId: ctx.run.id,
+        stepId: loop.step.id,
+        agent: loop.agent,
+        iteration: loop.iteration,
+        tool: call.name,
+        arguments: call.arguments,
+        ok,
+        target,
+        content,
+        durationMs,
+        startedAt,
       });
       results.push({ call, ok, content });
     }

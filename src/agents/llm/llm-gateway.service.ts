@@ -8,6 +8,7 @@ import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js'
 import { llmMetrics } from '#src/metrics/prometheus.js';
 import { UsageService } from '#src/metrics/usage.service.js';
 import { BreakerPermit, CircuitBreakerService } from './circuit-breaker.service.js';
+import { LlmCallHooks } from './llm-call-hooks.js';
 import {
   BudgetExceededError,
   LlmAbortedError,
@@ -57,6 +58,7 @@ export class LlmGatewayService {
     private readonly prices: PriceTable,
     private readonly budgets: BudgetService,
     private readonly usage: UsageService,
+    private readonly hooks: LlmCallHooks,
   ) {
     this.llm = config.get('llm', { infer: true });
   }
@@ -103,6 +105,7 @@ export class LlmGatewayService {
         }
         attemptNumber++;
         const attemptStarted = performance.now();
+        const attemptStartedAt = Date.now();
         let outcome: { result: ProviderCallResult } | { error: ProviderCallError };
         try {
           outcome = { result: await this.attempt(provider, target, request, maxTokens) };
@@ -118,6 +121,26 @@ export class LlmGatewayService {
         const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
         const costUsd = this.prices.cost(target.provider, target.model, usage);
         await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation);
+        this.hooks.attemptCompleted({
+          request,
+          provider: target.provider,
+          model: target.model,
+          attempt: attemptNumber,
+          maxTokens,
+          startedAt: attemptStartedAt,
+          latencyMs,
+          usage,
+          costUsd,
+          ...('result' in outcome
+            ? { result: outcome.result }
+            : {
+                error: {
+                  kind: outcome.error.kind,
+                  message: outcome.error.message,
+                  status: outcome.error.details.status,
+                },
+              }),
+        });
 
         if ('result' in outcome) {
           await this.breaker.recordSuccess(target.provider, permit);
