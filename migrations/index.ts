@@ -16,6 +16,7 @@ import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
 import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
+import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   ApiKeys1763824000000,
   BudgetScopes1763824000100,
   Trajectories1763826000000,
+  PromptCachingRoutingProviderControls1763827000000,
 ];

@@ -56,6 +56,8 @@ export interface RunContext {
   models: Record<string, string>;
   /** Workspace tool calls per coder/tester step. */
   maxToolCalls: number;
+  /** The task's `config.latencySloMs`, handed to every model call's routing. */
+  latencySloMs?: number;
   /** Context budget of a tool loop's conversation, in estimated tokens. */
   loopContextTokens: number;
   /** Set once a tool-loop node ran in this job (a redelivered job's first loop node is special). */

@@ -122,6 +122,7 @@ export async function loopModelCall<T>(
           ...budgetScopeOf(ctx.run),
         },
         model: ctx.models[loop.agent],
+        latencySloMs: ctx.latencySloMs,
         messages: loop.messages,
         // The finishing tool comes first: a single-shot model (and a test double) answers with it.
         tools: forced
@@ -152,6 +153,7 @@ export async function loopModelCall<T>(
         costUsd: loop.costUsd,
         provider: called.provider,
         model: called.model,
+        routing: called.routing,
         output: {
           loopRound: loop.round,
           answer: {
@@ -422,7 +424,7 @@ async function resumeStep(
   if (row.status === 'interrupted') {
     await deps.progress.finishStep(ctx.run, row, {
       status: 'interrupted',
-      usage: { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      usage: { inputTokens: row.inputTokens, cachedInputTokens: row.cachedInputTokens, outputTokens: row.outputTokens },
       costUsd: row.costUsd,
       summary: `${loop.agent} interrupted after ${reused ? loop.round + 1 : loop.round} model call(s); continued in a new step`,
       error: row.error ?? undefined,

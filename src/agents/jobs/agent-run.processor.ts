@@ -225,6 +225,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
       judges: config.judges ?? this.settings.councilJudges,
       models,
       maxToolCalls: config.maxToolCalls ?? this.settings.maxToolCalls,
+      latencySloMs: config.latencySloMs,
       loopContextTokens: this.settings.loopContextTokens,
       recovering,
     };

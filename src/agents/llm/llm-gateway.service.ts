@@ -19,6 +19,7 @@ import {
 import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
 import { ModelRouter, ResolvedModel } from './model-router.js';
 import { PriceTable } from './prices.js';
+import { planPromptCache, PromptCachePlan } from './prompt-cache.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { EMPTY_USAGE, LlmProvider, ProviderCallResult } from './providers/llm-provider.js';
 import { retryDelayMs, sleep } from './retry-policy.js';
@@ -119,7 +120,8 @@ export class LlmGatewayService {
         }
         const latencyMs = Math.round(performance.now() - attemptStarted);
         const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
-        const costUsd = this.prices.cost(target.provider, target.model, usage);
+        const reported = 'result' in outcome ? outcome.result.reportedCostUsd : undefined;
+        const costUsd = reported ?? this.prices.cost(target.provider, target.model, usage);
         await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation);
         this.hooks.attemptCompleted({
           request,
@@ -215,7 +217,13 @@ export class LlmGatewayService {
       signal: request.signal,
       timeoutMs: this.llm.timeoutMs,
       onDelta: request.onDelta,
+      cache: target.provider === 'anthropic' || target.provider === 'openrouter' ? this.cachePlan(request) : undefined,
+      cacheKey: target.provider === 'openai' ? cacheKeyOf(request) : undefined,
     });
+  }
+
+  private cachePlan(request: LlmCallRequest): PromptCachePlan {
+    return planPromptCache(request);
   }
 
   /**
@@ -286,6 +294,7 @@ export class LlmGatewayService {
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
         cachedInputTokens: usage.cachedInputTokens,
+        cacheWriteInputTokens: usage.cacheWriteTokens ?? 0,
         costUsd,
         latencyMs,
         outcome: result,
@@ -300,6 +309,7 @@ export class LlmGatewayService {
     if (usage.inputTokens) metrics.tokens.inc({ ...labels, kind: 'input' }, usage.inputTokens);
     if (usage.outputTokens) metrics.tokens.inc({ ...labels, kind: 'output' }, usage.outputTokens);
     if (usage.cachedInputTokens) metrics.tokens.inc({ ...labels, kind: 'cached_input' }, usage.cachedInputTokens);
+    if (usage.cacheWriteTokens) metrics.tokens.inc({ ...labels, kind: 'cache_write' }, usage.cacheWriteTokens);
     const cost = Number(costUsd);
     if (cost > 0) metrics.cost.inc(labels, cost);
   }
@@ -324,6 +334,12 @@ export class LlmGatewayService {
     if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools)) + TOKENS_TOOL_USE_OVERHEAD;
     return bytes + TOKENS_BASE_OVERHEAD;
   }
+}
+
+/** One key per run and agent (or user and agent): the calls that share a prefix share OpenAI's cache. */
+function cacheKeyOf(request: LlmCallRequest): string {
+  const context = request.context;
+  return `quorum:${context.runId ?? context.userId}:${context.agent}`;
 }
 
 /** `server:500`, `rate_limited:429`, `timeout`: what the usage record keeps of a failed attempt. */

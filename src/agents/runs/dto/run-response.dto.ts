@@ -4,8 +4,16 @@ import { RUN_STATUSES } from '../entities/run.entity.js';
 /** Response shapes of the run routes, for the OpenAPI document. */
 export class UsageDto {
   @ApiProperty() inputTokens!: number;
+  @ApiProperty({ description: "Prompt tokens read from the providers' caches (among inputTokens)" })
+  cachedInputTokens!: number;
   @ApiProperty() outputTokens!: number;
   @ApiProperty({ example: '0.0043575', description: 'USD, exact decimal string' }) costUsd!: string;
+}
+
+export class RoutingDto {
+  @ApiProperty({ example: ['anthropic:claude-sonnet-4-6', 'openai:gpt-4o'] }) candidates!: string[];
+  @ApiProperty({ example: 'openai:gpt-4o' }) chosen!: string;
+  @ApiProperty({ example: 'lowest score (cost 1.00, p95 within SLO)' }) reason!: string;
 }
 
 export class RunStepDto {
@@ -19,10 +27,12 @@ export class RunStepDto {
   @ApiProperty({ format: 'date-time' }) startedAt!: string;
   @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
   @ApiProperty() inputTokens!: number;
+  @ApiProperty() cachedInputTokens!: number;
   @ApiProperty() outputTokens!: number;
   @ApiProperty({ example: '0.0012' }) costUsd!: string;
   @ApiPropertyOptional({ type: String, nullable: true }) summary!: string | null;
   @ApiPropertyOptional() error?: string;
+  @ApiPropertyOptional({ type: RoutingDto }) routing?: RoutingDto;
 }
 
 export class RunDto {
