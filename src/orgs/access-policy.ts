@@ -1,4 +1,5 @@
-import type { ApiKeyScope, Principal } from '#src/auth/principal.js';
+import type { ApiKeyScope } from '#src/auth/api-keys/api-key-scopes.js';
+import type { Principal } from '#src/auth/principal.js';
 import { OrgRole, roleAtLeast } from './org-roles.js';
 
 /** What can be protected: resources an organization may own, and the organization's own parts. */
@@ -128,4 +129,9 @@ export function decideAccess(
     return { allowed: true };
   }
   return { allowed: false, reason: 'forbidden' };
+}
+
+/** A located row's ownership (`{userId, orgId}` → ResourceOwnership), or null for no row. */
+export function ownership(row: { userId: string; orgId: string | null } | null): ResourceOwnership | null {
+  return row ? { ownerId: row.userId, orgId: row.orgId } : null;
 }

@@ -31,6 +31,8 @@ import type { AuthUser } from '#src/auth/auth-user.js';
 import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import { TaskQueryDto } from './dto/task-query.dto.js';
 import { TasksService } from './tasks.service.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
+import { Access, type AccessGrant } from '#src/orgs/resource-access.guard.js';
 import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 const IDEMPOTENCY_HEADER = {
@@ -49,51 +51,58 @@ export class TasksController {
 
   @Post()
   @RequireVerifiedEmail()
+  @Authorize('task', 'create', { org: 'body.orgId' })
   @ApiOperation({ summary: 'Create a task' })
   @ApiCreatedResponse({ type: TaskEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
   async create(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateTaskDto,
+    @Access() access: AccessGrant,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const response = await this.tasks.create(user.id, dto, key);
+    const response = await this.tasks.create(user.id, access.orgId, dto, key);
     res.status(response.status);
     return response.body;
   }
 
   @Get()
-  @ApiOperation({ summary: 'List my tasks, newest first (?status= filter)' })
+  @Authorize('task', 'read', { org: 'query.orgId' })
+  @ApiOperation({ summary: "List my tasks (or ?orgId= the organization's), newest first (?status= filter)" })
   @ApiOkResponse({ type: TaskPageDto })
-  list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto) {
-    return this.tasks.list(user.id, query);
+  list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto, @Access() access: AccessGrant) {
+    return this.tasks.list({ userId: user.id, orgId: access.orgId }, query);
   }
 
   @Get(':id')
+  @Authorize('task', 'read')
   @ApiOkResponse({ type: TaskEnvelopeDto })
-  async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return { task: await this.tasks.get(user.id, id) };
+  async get(@Param('id', ParseUUIDPipe) id: string) {
+    return { task: await this.tasks.get(id) };
   }
 
   @Patch(':id')
+  @Authorize('task', 'update')
   @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
   @ApiOkResponse({ type: TaskEnvelopeDto })
-  async update(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
-    return { task: await this.tasks.update(user.id, id, dto) };
+  async update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
+    return { task: await this.tasks.update(id, dto) };
   }
 
   @Delete(':id')
+  @Authorize('task', 'delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
   @ApiNoContentResponse()
-  async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
-    await this.tasks.remove(user.id, id);
+  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    await this.tasks.remove(id);
   }
 
   @Post(':id/execute')
   @KeyScope('runs', 'write')
   @RequireVerifiedEmail()
+  @Authorize('task', 'execute')
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -110,17 +119,19 @@ export class TasksController {
 
   @Post(':id/cancel')
   @KeyScope('runs', 'write')
+  @Authorize('task', 'cancel')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
-  cancel(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return this.tasks.cancel(user.id, id);
+  cancel(@Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.cancel(id);
   }
 
   @Get(':id/result')
+  @Authorize('task', 'read')
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
   @ApiOkResponse({ type: TaskResultDto })
-  result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return this.tasks.result(user.id, id);
+  result(@Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.result(id);
   }
 }

@@ -11,6 +11,10 @@ import { Throttle } from '@nestjs/throttler';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { PageQueryDto } from '#src/common/pagination.js';
+import { Audit, type AuditContext } from '#src/audit/audit-context.decorator.js';
+import { OrgScopedPageQueryDto } from '#src/orgs/dto/org.dto.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
+import { Access, type AccessGrant } from '#src/orgs/resource-access.guard.js';
 import {
   CreateWebhookDto,
   RotatedSecretView,
@@ -35,83 +39,92 @@ export class WebhooksController {
   constructor(private readonly webhooks: WebhooksService) {}
 
   @Post()
+  @Authorize('webhook', 'create', { org: 'body.orgId' })
   @ApiCreatedResponse({ type: WebhookWithSecretView, description: 'The secret is shown only here.' })
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateWebhookDto): Promise<WebhookWithSecretView> {
-    return this.webhooks.create(user.id, dto);
+  create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateWebhookDto,
+    @Access() access: AccessGrant,
+    @Audit() ctx: AuditContext,
+  ): Promise<WebhookWithSecretView> {
+    return this.webhooks.create(user.id, access.orgId, dto, ctx);
   }
 
   @Get()
+  @Authorize('webhook', 'read', { org: 'query.orgId' })
   @ApiOkResponse({ type: WebhookPageView })
-  list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<WebhookPageView> {
-    return this.webhooks.list(user.id, page);
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() page: OrgScopedPageQueryDto,
+    @Access() access: AccessGrant,
+  ): Promise<WebhookPageView> {
+    return this.webhooks.list({ userId: user.id, orgId: access.orgId }, page);
   }
 
   @Get(':id')
+  @Authorize('webhook', 'read')
   @ApiOkResponse({ type: WebhookView })
-  get(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<WebhookView> {
-    return this.webhooks.get(user.id, id);
+  get(@Param('id', new ParseUUIDPipe()) id: string): Promise<WebhookView> {
+    return this.webhooks.get(id);
   }
 
   @Patch(':id')
+  @Authorize('webhook', 'update')
   @ApiOkResponse({ type: WebhookView })
-  update(
-    @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
-    @Body() dto: UpdateWebhookDto,
-  ): Promise<WebhookView> {
-    return this.webhooks.update(user.id, id, dto);
+  update(@Param('id', new ParseUUIDPipe()) id: string, @Body() dto: UpdateWebhookDto): Promise<WebhookView> {
+    return this.webhooks.update(id, dto);
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @Authorize('webhook', 'delete')
   @ApiNoContentResponse()
-  remove(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    return this.webhooks.remove(user.id, id);
+  remove(@Param('id', new ParseUUIDPipe()) id: string, @Audit() ctx: AuditContext): Promise<void> {
+    return this.webhooks.remove(id, ctx);
   }
 
   @Post(':id/rotate-secret')
   @HttpCode(200)
+  @Authorize('webhook', 'update')
   @ApiOkResponse({
     type: RotatedSecretView,
     description: 'The new secret, shown once; the old one signs too until previousSecretExpiresAt.',
   })
-  rotateSecret(
-    @CurrentUser() user: AuthUser,
-    @Param('id', new ParseUUIDPipe()) id: string,
-  ): Promise<RotatedSecretView> {
-    return this.webhooks.rotateSecret(user.id, id);
+  rotateSecret(@Param('id', new ParseUUIDPipe()) id: string, @Audit() ctx: AuditContext): Promise<RotatedSecretView> {
+    return this.webhooks.rotateSecret(id, ctx);
   }
 
   @Post(':id/test')
   @HttpCode(202)
   @Throttle(SEND_LIMIT)
+  @Authorize('webhook', 'update')
   @ApiAcceptedResponse({ type: WebhookDeliveryView, description: 'A webhook.test event was queued for this endpoint.' })
-  sendTest(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<WebhookDeliveryView> {
-    return this.webhooks.sendTest(user.id, id);
+  sendTest(@Param('id', new ParseUUIDPipe()) id: string): Promise<WebhookDeliveryView> {
+    return this.webhooks.sendTest(id);
   }
 
   @Get(':id/deliveries')
+  @Authorize('webhook', 'read')
   @ApiOkResponse({ type: WebhookDeliveryPageView, description: 'Deliveries, newest first, each with every attempt.' })
   deliveries(
-    @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Query() page: PageQueryDto,
   ): Promise<WebhookDeliveryPageView> {
-    return this.webhooks.listDeliveries(user.id, id, page);
+    return this.webhooks.listDeliveries(id, page);
   }
 
   @Post(':id/deliveries/:deliveryId/retry')
   @HttpCode(202)
   @Throttle(SEND_LIMIT)
+  @Authorize('webhook', 'update')
   @ApiAcceptedResponse({
     type: WebhookDeliveryView,
     description: 'One more attempt was queued, with the same webhook-id.',
   })
   retry(
-    @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Param('deliveryId', new ParseUUIDPipe()) deliveryId: string,
   ): Promise<WebhookDeliveryView> {
-    return this.webhooks.retryDelivery(user.id, id, deliveryId);
+    return this.webhooks.retryDelivery(id, deliveryId);
   }
 }
