@@ -15,6 +15,7 @@ import { SessionsService } from './sessions.service.js';
 export class AccountService {
   private readonly logger = new Logger(AccountService.name);
   private readonly webAppUrl: string;
+  private readonly forgotPasswordLink: string;
   private readonly ttl: { verify: number; reset: number };
 
   constructor(
@@ -26,7 +27,10 @@ export class AccountService {
     private readonly mail: MailService,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.webAppUrl = config.get('app', { infer: true }).webAppUrl;
+    const app = config.get('app', { infer: true });
+    this.webAppUrl = app.mailLinkBase;
+    // The API's own page asks for the address when it has no token; a web app has its own page.
+    this.forgotPasswordLink = `${app.mailLinkBase}/${app.webAppConfigured ? 'forgot-password' : 'reset-password'}`;
     const auth = config.get('auth', { infer: true });
     this.ttl = { verify: auth.emailVerificationTtlSeconds, reset: auth.passwordResetTtlSeconds };
   }
@@ -102,7 +106,7 @@ export class AccountService {
     this.mail.sendInBackground({
       to: user.email,
       subject: 'Your Quorum password was changed',
-      text: `The password of your Quorum account was just changed, and your other sessions were signed out.\n\nIf this was not you, reset your password now: ${this.webAppUrl}/forgot-password\n`,
+      text: `The password of your Quorum account was just changed, and your other sessions were signed out.\n\nIf this was not you, reset your password now: ${this.forgotPasswordLink}\n`,
     });
   }
 }

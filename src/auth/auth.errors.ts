@@ -44,7 +44,10 @@ export class AccountDisabledError extends ForbiddenError {
 
 export class EmailNotVerifiedError extends ForbiddenError {
   constructor() {
-    super('EMAIL_NOT_VERIFIED', 'Verify your email address first.');
+    super(
+      'EMAIL_NOT_VERIFIED',
+      'Verify your email address first: open the link in the verification mail (without SMTP_URL, development writes the mail to the server log), or send its token to POST /api/v1/auth/verify-email {"token"}; POST /api/v1/auth/resend-verification {"email"} sends a new mail.',
+    );
   }
 }
 

@@ -11,6 +11,7 @@ import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { AttemptsService } from './attempts.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { EmailPagesController } from './email-pages.controller.js';
 import { EmailTokensService } from './email-tokens.service.js';
 import { BackupCode } from './entities/backup-code.entity.js';
 import { EmailToken } from './entities/email-token.entity.js';
@@ -48,6 +49,7 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     OAuthController,
     OAuthAccountsController,
     ApiKeysController,
+    EmailPagesController,
   ],
   providers: [
     AuthService,

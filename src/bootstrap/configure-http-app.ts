@@ -3,7 +3,7 @@ import { NotFoundException, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoRoot } from 'pino';
@@ -14,6 +14,7 @@ import { refuseUnsafeInput } from '#src/common/unsafe-input.middleware.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
+import { EMAIL_PAGE_PATHS } from '#src/auth/email-pages.controller.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
@@ -25,11 +26,22 @@ function isUnder(url: string, mount: string): boolean {
   return next === '' || next === '/' || next === '?';
 }
 
-/** Routes served outside the API prefix: Prometheus' `/metrics` and the OAuth callbacks. */
-const ROOT_ROUTES = [
+/** Routes served outside the API prefix: Prometheus' `/metrics`, the OAuth callbacks, the mail-link pages. */
+export const ROOT_ROUTES = [
   { path: 'metrics', method: RequestMethod.GET },
   { path: 'oauth/*path', method: RequestMethod.ALL },
+  ...EMAIL_PAGE_PATHS.map((path) => ({ path, method: RequestMethod.ALL })),
 ];
+
+/** `GET /`: nothing lives there, so say where things are instead of a bare 404. */
+const ROOT_INDEX = JSON.stringify({
+  name: 'Quorum API',
+  message: 'The API is under /api/v1; its documentation is at /api/docs (OpenAPI JSON at /api/docs-json).',
+  docs: '/api/docs',
+  openapi: '/api/docs-json',
+  api: '/api/v1',
+  health: '/api/v1/health/ready',
+});
 
 /** Where each root route is mounted, and whether it takes everything below (`*path`). */
 const ROOT_MOUNTS = ROOT_ROUTES.map(({ path }) => ({
@@ -93,12 +105,21 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
     // Answers carry account data and tokens: no cache keeps them (routes may set their own policy).
     res.setHeader('Cache-Control', 'no-store');
     for (const [name, value] of apiHeaders) res.setHeader(name, value);
+    if ((req.method === 'GET' || req.method === 'HEAD') && (req.url === '/' || req.url.startsWith('/?'))) {
+      res.status(200).type('json').send(ROOT_INDEX);
+      return;
+    }
     next(isServedPath(req.url) ? undefined : notFound(req));
   };
   app.use(requestLogger(app.get<PinoRoot>(ROOT_LOGGER), front));
   // With `no-store` no client revalidates, so hashing every response body for an ETag is waste.
   app.set('etag', false);
   app.use(cookieParser());
+  // The mail-link pages post HTML forms (urlencoded), whatever the API's JSON routes accept.
+  app.use(
+    EMAIL_PAGE_PATHS.map((path) => `/${path}`),
+    express.urlencoded({ limit: '16kb', extended: false }),
+  );
   app.useBodyParser('json', { limit: settings.bodyLimit });
   app.useBodyParser('urlencoded', { limit: settings.bodyLimit, extended: false });
   // Too deep, prototype keys, NUL characters: 400 before guards, pipes and class-transformer.

@@ -38,13 +38,22 @@ export function exitOnProcessFaults(
       exit(1);
     }, options.closeTimeoutMs);
     timer.unref();
-    app.close().then(
-      () => exit(1),
-      (closeError: unknown) => {
-        logger.fatal({ err: closeError, fault }, `closing after ${fault} failed`);
-        exit(1);
-      },
-    );
+    // The fatal line reaches the log before closing starts: the destination is asynchronous, and
+    // what closing writes (or a supervisor reading the output) must come after it.
+    const close = (): void => {
+      app.close().then(
+        () => exit(1),
+        (closeError: unknown) => {
+          logger.fatal({ err: closeError, fault }, `closing after ${fault} failed`);
+          exit(1);
+        },
+      );
+    };
+    try {
+      logger.flush(close);
+    } catch {
+      close();
+    }
   };
   const onRejection = onFault('unhandledRejection');
   const onException = onFault('uncaughtException');

@@ -9,7 +9,7 @@ export const appConfig = registerAs('app', () => {
     PORT: envInt(3000, 0, 65535),
     HOST: z.string().optional().default('0.0.0.0'),
     PUBLIC_URL: envUrl(['http', 'https']).optional(),
-    WEB_APP_URL: envUrl(['http', 'https']).optional().default('http://localhost:5173'),
+    WEB_APP_URL: envUrl(['http', 'https']).optional(),
     CORS_ORIGINS: envList(),
     DATA_DIR: z.string().optional().default('./.data'),
     WORKER_IN_PROCESS: envBool(true),
@@ -25,13 +25,19 @@ export const appConfig = registerAs('app', () => {
     TRUST_PROXY: envBool(false),
   });
   const production = env.NODE_ENV === 'production';
+  const publicUrl = (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
   return {
     nodeEnv: env.NODE_ENV,
     production,
     port: env.PORT,
     host: env.HOST,
-    publicUrl: (env.PUBLIC_URL ?? `http://localhost:${env.PORT}`).replace(/\/$/, ''),
-    webAppUrl: env.WEB_APP_URL.replace(/\/$/, ''),
+    publicUrl,
+    /** The web app (OAuth's final redirect); the conventional local one when WEB_APP_URL is unset. */
+    webAppUrl: (env.WEB_APP_URL ?? 'http://localhost:5173').replace(/\/$/, ''),
+    /** Whether a web app serves the mail links; without one the API serves minimal pages of its own. */
+    webAppConfigured: env.WEB_APP_URL !== undefined,
+    /** Where mail links point: the web app, else this API's own pages (`/verify-email`, `/reset-password`). */
+    mailLinkBase: (env.WEB_APP_URL ?? publicUrl).replace(/\/$/, ''),
     corsOrigins: env.CORS_ORIGINS,
     dataDir: resolve(env.DATA_DIR),
     workerInProcess: env.WORKER_IN_PROCESS,

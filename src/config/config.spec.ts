@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { appConfig } from './app.config.js';
 import { ConfigError } from './config.error.js';
 import { databaseConfig } from './database.config.js';
 import { parseEnv, envInt } from './env.js';
+import { mailConfig } from './mail.config.js';
 import { redisConfig } from './redis.config.js';
 import { secretsConfig } from './secrets.config.js';
 
@@ -55,6 +57,23 @@ describe('configuration', () => {
       'true or false',
     );
     expect(withEnv({ NODE_ENV: 'staging' }, () => configError(() => appConfig())).variable).toBe('NODE_ENV');
+  });
+
+  it('echoes a malformed URL with its password redacted, and never a secret', () => {
+    const database = withEnv({ DATABASE_URL: 'postgres://quorum:hunter2@db:notaport/quorum' }, () =>
+      configError(() => databaseConfig()),
+    );
+    expect(database.message).toBe(
+      'DATABASE_URL: must be a postgres or postgresql URL (got "postgres://quorum:***@db:notaport/quorum")',
+    );
+    const redis = withEnv({ REDIS_URL: 'mysql://:hunter2@cache:6379' }, () => configError(() => redisConfig()));
+    expect(redis.message).toBe('REDIS_URL: must be a redis or rediss URL (got "mysql://:***@cache:6379")');
+    const smtp = withEnv({ SMTP_URL: 'smtp://mailer:hunter2@mail host:25' }, () => configError(() => mailConfig()));
+    expect(smtp.message).toBe('SMTP_URL: must be a smtp or smtps URL (got "smtp://mailer:***@mail host:25")');
+    const secret = configError(() =>
+      parseEnv({ METRICS_TOKEN: z.string().min(32, { message: 'too short' }) }, { METRICS_TOKEN: 'sekrit-token' }),
+    );
+    expect(secret.message).toBe('METRICS_TOKEN: too short (got (hidden))');
   });
 
   it('treats an empty variable as unset', () => {

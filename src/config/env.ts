@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from './config.error.js';
+import { shownValue } from './redact.js';
 
 /**
  * The only place that reads process.env. Each config namespace declares its variables as a zod
@@ -34,7 +35,8 @@ export function parseEnv<T extends z.ZodRawShape>(shape: T, env: Env = currentEn
   if (!result.success) {
     const issue = result.error.issues[0];
     const variable = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(variable, `${issue.message} (got ${JSON.stringify(input[variable] ?? null)})`);
+    // The value is echoed to help, but never a secret or a URL's password (DATABASE_URL, REDIS_URL…).
+    throw new ConfigError(variable, `${issue.message} (got ${shownValue(variable, input[variable])})`);
   }
   return result.data;
 }

@@ -8,6 +8,7 @@ import {
   type ReviewRequest,
   type StepHandle,
 } from '#src/agents/graph/review.port.js';
+import { withInstructions } from '#src/agents/graph/repository-instructions.js';
 import type { ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -87,7 +88,8 @@ export class CouncilReviewerService extends CouncilReviewer {
       (definition, index) => ({
         judge: definition.name,
         index,
-        definition,
+        // The repository's own instructions (AGENTS.md…) reach every judge, as every agent.
+        definition: { ...definition, systemPrompt: withInstructions(definition.systemPrompt, request.instructions) },
         override: judgeModelOverride(definition.name, request.models),
       }),
     );

@@ -10,6 +10,37 @@ export interface MailMessage {
   html?: string;
 }
 
+const MAIL_REFUSED =
+  'SMTP_URL is not set and NODE_ENV=production: no mail is sent (verification and password-reset mails are refused, never logged); set SMTP_URL=smtp://user:password@host:587';
+
+/** Production without SMTP_URL: mail is refused rather than written to the log with its tokens. */
+export class MailNotConfiguredError extends Error {
+  constructor() {
+    super(MAIL_REFUSED);
+    this.name = 'MailNotConfiguredError';
+  }
+}
+
+/**
+ * A development mail as a person reads it, one field per line and every link on a line of its own
+ * (so a terminal makes it clickable), instead of one escaped JSON string.
+ */
+export function readableMail(message: MailMessage): string {
+  const body = message.text
+    .trim()
+    .split('\n')
+    .flatMap((line) => line.split(/(https?:\/\/\S+)/).map((part) => part.trim()))
+    .filter(Boolean)
+    .map((line) => `  ${line}`);
+  return [
+    'Mail (SMTP_URL is not set: logged, not sent)',
+    `  To: ${message.to}`,
+    `  Subject: ${message.subject}`,
+    '',
+    ...body,
+  ].join('\n');
+}
+
 /**
  * Outgoing mail: SMTP through nodemailer when SMTP_URL is set; otherwise (development) the message,
  * links included, goes to the log so a developer can follow it.
@@ -19,6 +50,7 @@ export class MailService implements OnApplicationShutdown {
   private readonly logger = new Logger(MailService.name);
   private readonly smtpUrl?: string;
   private readonly from: string;
+  private readonly production: boolean;
   /** Made on the first mail: most API processes go a long time without sending one (memory). */
   private transport?: Promise<Transporter>;
 
@@ -26,15 +58,16 @@ export class MailService implements OnApplicationShutdown {
     const mail = config.get('mail', { infer: true });
     this.from = mail.from;
     this.smtpUrl = mail.smtpUrl;
+    this.production = config.get('app', { infer: true }).production;
+    if (this.production && !this.smtpUrl) this.logger.warn(MAIL_REFUSED);
   }
 
   async send(message: MailMessage): Promise<void> {
     const smtpUrl = this.smtpUrl;
     if (!smtpUrl) {
-      this.logger.log(
-        { to: message.to, subject: message.subject, text: message.text },
-        'Mail (no SMTP_URL; logged, not sent)',
-      );
+      // Mail carries verification and reset tokens: only development may write it to the log.
+      if (this.production) throw new MailNotConfiguredError();
+      this.logger.log(readableMail(message));
       return;
     }
     this.transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(smtpUrl));
@@ -48,7 +81,9 @@ export class MailService implements OnApplicationShutdown {
    */
   sendInBackground(message: MailMessage): void {
     this.send(message).catch((error: unknown) =>
-      this.logger.error({ err: error, subject: message.subject }, 'Mail could not be sent'),
+      error instanceof MailNotConfiguredError
+        ? this.logger.error(`Mail "${message.subject}" not sent: ${error.message}`)
+        : this.logger.error({ err: error, subject: message.subject }, 'Mail could not be sent'),
     );
   }
 

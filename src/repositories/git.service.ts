@@ -39,6 +39,30 @@ export interface GitAuthor {
 /** The ref that marks what a workspace was cloned at: patches and diffs are taken against it. */
 const BASE_REF = 'refs/quorum/base';
 const CLONE_WATCH_INTERVAL_MS = 250;
+/**
+ * Never part of a result unless the repository already tracks them: installed dependencies
+ * (what setup installs, and their usual other homes), caches of the runners and build output.
+ */
+export const GENERATED_PATTERNS = [
+  'node_modules/',
+  '.venv/',
+  'venv/',
+  '__pycache__/',
+  '*.py[cod]',
+  '.pytest_cache/',
+  '.mypy_cache/',
+  '.ruff_cache/',
+  '.tox/',
+  '*.egg-info/',
+  '.npm/',
+  '.cache/',
+  '.eslintcache',
+  '*.tsbuildinfo',
+  '.nyc_output/',
+  'coverage/',
+  'dist/',
+  'build/',
+] as const;
 const BRANCH_NAME = /^(?!-)(?!.*\.\.)(?!.*\/\/)(?!.*@\{)(?!.*\.lock(\/|$))(?!\/)[A-Za-z0-9._\-/]{1,200}(?<![./])$/;
 
 export function isValidBranchName(branch: string): boolean {
@@ -221,6 +245,35 @@ export class GitService {
     return { branch, headSha, gitDir, sizeBytes, files: usage.files };
   }
 
+  /**
+   * The first of `paths` that is a regular file in the cloned commit (links and directories are
+   * passed over), read from git rather than the working tree: what the agents changed since, or
+   * planted as a link, is never what is read. At most `maxBytes` of it; `size` is its whole size.
+   */
+  async readBaseFile(
+    dir: string,
+    paths: readonly string[],
+    maxBytes: number,
+  ): Promise<{ path: string; content: Buffer; size: number } | null> {
+    const listing = await this.git(dir, ['ls-tree', '-l', '-z', '--full-name', BASE_REF, '--', ...paths]);
+    const entries = new Map<string, { sha: string; size: number }>();
+    for (const record of listing.split('\0')) {
+      const match = /^(100644|100755) blob ([0-9a-f]{40,64}) +(\d+)\t(.+)$/s.exec(record);
+      if (match) entries.set(match[4], { sha: match[2], size: Number(match[3]) });
+    }
+    const path = paths.find((candidate) => entries.has(candidate));
+    if (!path) return null;
+    const { sha, size } = entries.get(path)!;
+    const result = await runGit(['--git-dir', gitDirFor(dir), 'cat-file', 'blob', sha], {
+      cwd: dir,
+      timeoutMs: this.config.cloneTimeoutMs,
+      maxOutputBytes: maxBytes,
+    });
+    if ((result.code !== 0 && !result.truncated) || result.timedOut)
+      throw new GitCommandError('cat-file', result.stderr);
+    return { path, content: Buffer.from(result.stdout, 'utf8'), size };
+  }
+
   /** The commit the workspace was cloned at. */
   async baseSha(dir: string): Promise<string> {
     return (await this.git(dir, ['rev-parse', BASE_REF])).trim();
@@ -237,7 +290,7 @@ export class GitService {
     author: GitAuthor = this.config.author,
   ): Promise<string | null> {
     await this.git(dir, ['checkout', '-q', '-B', branch]);
-    await this.git(dir, ['add', '-A', '--', '.']);
+    await this.stageAll(dir);
     const sinceBase = await this.git(dir, ['diff', '--cached', '--name-only', BASE_REF]);
     if (!sinceBase.trim()) return null;
     // A retried publish finds its earlier commit already holding everything: nothing new to commit.
@@ -269,7 +322,7 @@ export class GitService {
 
   /** A unified diff of everything in the workspace (committed or not) against the cloned commit. */
   async diff(dir: string): Promise<string> {
-    await this.git(dir, ['add', '-A', '--', '.']);
+    await this.stageAll(dir);
     return this.git(dir, ['diff', '--cached', '--no-ext-diff', '--no-textconv', '--no-color', BASE_REF]);
   }
 
@@ -309,13 +362,14 @@ export class GitService {
   }
 
   /**
-   * A `git am`-able patch for tasks without a repository: the change from `base` (the task's own
-   * files, committed first) to `files`, as one commit by `author` dated `date` (the same result
-   * gives the same patch). It applies to any tree holding the base files.
+   * A `git am`-able patch for tasks without a repository, made from the result's own `diff` (so the
+   * two never disagree): `base` (the task's own files) is committed first, the diff is applied on
+   * it by git, which refuses a path outside the tree, and committed as one commit by `author` dated
+   * `date` (the same result gives the same patch). It applies to any tree holding the base files.
    */
-  async patchFromFiles(
+  async patchFromDiff(
     base: Array<{ path: string; content: string }>,
-    files: Array<{ path: string; content: string }>,
+    diff: string,
     message: string,
     options: { author?: GitAuthor; date?: Date } = {},
   ): Promise<string> {
@@ -328,14 +382,8 @@ export class GitService {
       if (init.code !== 0) throw new GitCommandError('init', init.stderr);
       await rm(join(dir, '.git'), { force: true });
       const date = (options.date ?? new Date()).toISOString();
-      const commit = async (set: Array<{ path: string; content: string }>, text: string) => {
-        for (const file of set) {
-          const path = join(dir, normaliseRelativePath(file.path));
-          await mkdir(dirname(path), { recursive: true });
-          await writeFile(path, file.content);
-        }
-        await this.git(dir, ['add', '-A', '--', '.']);
-        await this.git(dir, ['commit', '-q', '--no-verify', '--allow-empty', '-F', '-'], {
+      const commit = async (text: string) =>
+        this.git(dir, ['commit', '-q', '--no-verify', '--allow-empty', '-F', '-'], {
           stdin: text,
           env: {
             GIT_AUTHOR_NAME: author.name,
@@ -346,9 +394,17 @@ export class GitService {
             GIT_COMMITTER_DATE: date,
           },
         });
-      };
-      if (base.length > 0) await commit(base, 'base');
-      await commit(files, message);
+      if (base.length > 0) {
+        for (const file of base) {
+          const path = join(dir, normaliseRelativePath(file.path));
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, file.content);
+        }
+        await this.git(dir, ['add', '-A', '--', '.']);
+        await commit('base');
+      }
+      await this.git(dir, ['apply', '--index', '--whitespace=nowarn', '-'], { stdin: diff });
+      await commit(message);
       return await this.git(dir, [
         'format-patch',
         '--stdout',
@@ -366,6 +422,18 @@ export class GitService {
   async removeClone(dir: string, withCheckout = true): Promise<void> {
     await rm(gitDirFor(dir), { recursive: true, force: true });
     if (withCheckout) await rm(dir, { recursive: true, force: true });
+  }
+
+  /**
+   * Stages every change of the workspace except what tools generate: installed dependencies,
+   * caches and build output are left out even when the repository's .gitignore forgets them (the
+   * git directory's own exclude file, which only concerns files git does not track yet).
+   */
+  private async stageAll(dir: string): Promise<void> {
+    const info = join(gitDirFor(dir), 'info');
+    await mkdir(info, { recursive: true });
+    await writeFile(join(info, 'exclude'), `${GENERATED_PATTERNS.join('\n')}\n`);
+    await this.git(dir, ['add', '-A', '--', '.']);
   }
 
   /** The transports a remote command may use, and the checked address its host is pinned to. */

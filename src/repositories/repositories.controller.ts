@@ -1,6 +1,14 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { Throttle } from '@nestjs/throttler';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
 import { OrgScopedPageQueryDto } from '#src/orgs/dto/org.dto.js';
@@ -25,6 +33,21 @@ export class RepositoriesController {
     type: RepositoryResponse,
     description: 'Reachable, branch exists; the token is stored encrypted and never returned.',
   })
+  @ApiOperation({
+    summary: 'Register a git repository tasks may target (checked reachable; its token is stored encrypted)',
+  })
+  @ApiProblem(
+    400,
+    ['VALIDATION_FAILED', 'REPOSITORY_URL_INVALID', 'REPOSITORY_URL_FORBIDDEN'],
+    'The URL is not valid or points somewhere not allowed.',
+  )
+  @ApiProblem(
+    422,
+    ['REPOSITORY_UNREACHABLE', 'BRANCH_NOT_FOUND', 'REPOSITORY_TOO_LARGE'],
+    'The repository cannot be used.',
+  )
+  @ApiProblem(404, 'ORG_NOT_FOUND', 'orgId names no organization of yours.')
+  @ApiProblem(403, 'FORBIDDEN', 'Adding a repository to an organization takes an admin.')
   @Authorize('repository', 'create', { org: 'body.orgId' })
   async create(
     @CurrentUser() user: AuthUser,
@@ -37,6 +60,7 @@ export class RepositoriesController {
   @Get()
   @Authorize('repository', 'read', { org: 'query.orgId' })
   @ApiOkResponse({ type: RepositoryPageResponse })
+  @ApiOperation({ summary: "My repositories (or ?orgId= the organization's), a page at a time" })
   async list(
     @CurrentUser() user: AuthUser,
     @Query() page: OrgScopedPageQueryDto,
@@ -49,6 +73,8 @@ export class RepositoriesController {
   @Get(':id')
   @Authorize('repository', 'read')
   @ApiOkResponse({ type: RepositoryResponse })
+  @ApiOperation({ summary: 'One repository (mine, or of an organization I belong to)' })
+  @ApiProblem(404, 'REPOSITORY_NOT_FOUND', 'No such repository visible to you.')
   async get(@Param('id') id: string): Promise<RepositoryResponse> {
     return RepositoryResponse.of(await this.repositories.get(id));
   }
@@ -57,6 +83,10 @@ export class RepositoriesController {
   @Patch(':id')
   @Throttle({ default: { limit: 30, ttl: 60_000 } })
   @ApiOkResponse({ type: RepositoryResponse })
+  @ApiOperation({ summary: 'Edit a repository (default branch, token, name)' })
+  @ApiProblem(404, 'REPOSITORY_NOT_FOUND', 'No such repository visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "An organization's repository is managed by its admins.")
+  @ApiProblem(422, ['REPOSITORY_UNREACHABLE', 'BRANCH_NOT_FOUND'], 'The repository cannot be used with these settings.')
   @Authorize('repository', 'update')
   async update(@Param('id') id: string, @Body() body: UpdateRepositoryDto): Promise<RepositoryResponse> {
     return RepositoryResponse.of(await this.repositories.update(id, body));
@@ -65,6 +95,9 @@ export class RepositoriesController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse()
+  @ApiOperation({ summary: 'Delete a repository (its tasks keep their results)' })
+  @ApiProblem(404, 'REPOSITORY_NOT_FOUND', 'No such repository visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "An organization's repository is managed by its admins.")
   @Authorize('repository', 'delete')
   async remove(@Param('id') id: string): Promise<void> {
     await this.repositories.remove(id);

@@ -1,6 +1,12 @@
 import { access } from 'node:fs/promises';
 import { Injectable, Logger } from '@nestjs/common';
 import type { PublishedRepositoryResult, RepositoryCheckout } from '#src/agents/graph/repository.port.js';
+import {
+  INSTRUCTION_FILES,
+  MAX_INSTRUCTIONS_BYTES,
+  RepositoryInstructions,
+  boundInstructions,
+} from '#src/agents/graph/repository-instructions.js';
 import { RepositoryRunner } from '#src/agents/graph/repository.port.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
@@ -61,6 +67,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       branch,
       baseSha,
       ...commands,
+      instructions: await this.instructions(run, dir),
       view: async (requestedPaths, query) => this.context.render(await view(requestedPaths, query)),
       viewFiles: async (requestedPaths, query) =>
         (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),
@@ -98,6 +105,21 @@ export class RepositoryRunnerService extends RepositoryRunner {
     if (keep) return;
     await this.workspaces.remove(run.id);
     await this.repositories.releaseWorkspace(this.workspaces.pathFor(run.id));
+  }
+
+  /**
+   * The repository's instructions for agents, from the base commit. Unreadable ones are logged and
+   * left out: they help the agents, their absence must not fail the run.
+   */
+  private async instructions(run: Run, dir: string): Promise<RepositoryInstructions | null> {
+    try {
+      // One byte more than the bound tells a file of exactly the bound from a longer one.
+      const file = await this.git.readBaseFile(dir, INSTRUCTION_FILES, MAX_INSTRUCTIONS_BYTES + 1);
+      return file ? boundInstructions(file.path, file.content, file.size) : null;
+    } catch (error) {
+      this.logger.warn({ err: error, runId: run.id }, 'reading the repository instructions failed');
+      return null;
+    }
   }
 
   /** The base commit of an intact checkout from an earlier job of this run, or null. */

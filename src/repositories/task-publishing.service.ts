@@ -40,13 +40,11 @@ export class TaskPublishingService {
       if (!stored) throw new NothingToPublishError(this.noResultMessage(run));
       return { filename, patch: stored.patch };
     }
-    const result = run.result;
-    const files = [...(result?.files ?? []), ...(result?.tests?.files ?? [])];
-    const base = new Map(run.input.files.map((f) => [f.path, f.content]));
-    if (!result || files.every((f) => base.get(f.path) === f.content))
-      throw new NothingToPublishError(this.noResultMessage(run));
+    // The patch is the result's diff (code and tests), committed: what the result shows is what it applies.
+    const diff = run.result?.diff;
+    if (!diff) throw new NothingToPublishError(this.noResultMessage(run));
     const message = `${pullRequestTitle(run.input)}\n\n${run.input.description.trim()}\n`;
-    const patch = await this.git.patchFromFiles(run.input.files, files, message, {
+    const patch = await this.git.patchFromDiff(run.input.files, diff, message, {
       date: run.finishedAt ?? run.updatedAt,
     });
     return { filename, patch };

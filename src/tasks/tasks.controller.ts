@@ -1,3 +1,4 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import {
   Body,
   Controller,
@@ -55,6 +56,11 @@ export class TasksController {
   @ApiOperation({ summary: 'Create a task' })
   @ApiCreatedResponse({ type: TaskEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiProblem(
+    403,
+    ['EMAIL_NOT_VERIFIED', 'CSRF_TOKEN_INVALID'],
+    'Verify your email address first (or, in cookie mode, the CSRF header is missing).',
+  )
   async create(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateTaskDto,
@@ -78,6 +84,8 @@ export class TasksController {
   @Get(':id')
   @Authorize('task', 'read')
   @ApiOkResponse({ type: TaskEnvelopeDto })
+  @ApiOperation({ summary: 'One task (mine, or of an organization I belong to)' })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
   async get(@Param('id', ParseUUIDPipe) id: string) {
     return { task: await this.tasks.get(id) };
   }
@@ -86,6 +94,9 @@ export class TasksController {
   @Authorize('task', 'update')
   @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
   @ApiOkResponse({ type: TaskEnvelopeDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
+  @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
   async update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
     return { task: await this.tasks.update(id, dto) };
   }
@@ -95,6 +106,9 @@ export class TasksController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
   @ApiNoContentResponse()
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
+  @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
   async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
     await this.tasks.remove(id);
   }
@@ -106,6 +120,18 @@ export class TasksController {
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiProblem(402, 'BUDGET_EXCEEDED', 'The monthly LLM budget is spent.')
+  @ApiProblem(
+    403,
+    ['EMAIL_NOT_VERIFIED', 'CSRF_TOKEN_INVALID'],
+    'Verify your email address first (or, in cookie mode, the CSRF header is missing).',
+  )
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(
+    409,
+    ['RUN_ACTIVE', 'IDEMPOTENCY_CONFLICT'],
+    'Another run is active, or the Idempotency-Key was used for another request.',
+  )
   async execute(
     @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -123,6 +149,9 @@ export class TasksController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
+  @ApiProblem(409, 'RUN_NOT_CANCELLABLE', 'The task has no queued, running or waiting run.')
   cancel(@Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.cancel(id);
   }
@@ -131,6 +160,7 @@ export class TasksController {
   @Authorize('task', 'read')
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
   @ApiOkResponse({ type: TaskResultDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
   result(@Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.result(id);
   }

@@ -102,6 +102,7 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
   let repo: { path: string; cleanup(): void };
   let local: Server;
   let localHits = 0;
+  let repositoryId: string;
 
   beforeAll(async () => {
     repo = createNpmRepository();
@@ -163,6 +164,7 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
       submit_review: [{ tool: { verdict: 'APPROVE', summary: 'One-line fix.', score: 9, issues: [] } }],
     });
     const repository = await t.http().post('/api/v1/repositories').set(alice.auth).send({ url: repo.path }).expect(201);
+    repositoryId = repository.body.id;
     const task = await t
       .http()
       .post('/api/v1/tasks')
@@ -236,6 +238,9 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     expect(diff).toContain('b/test/balance.test.mjs');
     expect(diff).not.toContain('node_modules');
     expect(diff.match(/^diff --git /gm)).toHaveLength(2);
+    // The patch is the same commit: its diff is the result's diff, byte for byte.
+    const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
+    expect(patch.text.endsWith(diff)).toBe(true);
     expect(events.find((e) => e.type === 'setup.completed')?.data).toMatchObject({ cached: false });
 
     // A second run on the same lock file reuses the installed dependencies.
@@ -265,5 +270,41 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     const secondEvents = await runEvents(t, alice.auth, second.id);
     expect(secondEvents.find((e) => e.type === 'setup.completed')?.data).toMatchObject({ cached: true });
     expect(secondEvents.find((e) => e.type === 'tests.completed')?.data).toMatchObject({ passed: 1, failed: 0 });
+  });
+  it('a run that fails on the way still shows what changed: the commit’s hunks, the same in the diff and the patch', async () => {
+    // A single-shot coder rewrites the whole 1,600-line file to change one line; the tester never
+    // calls its tool, so the run fails before any outcome of its own.
+    const fixed = ledger().replace(
+      `export function balance(entries) {\n${BUGGY}`,
+      `export function balance(entries) {\n${FIXED}`,
+    );
+    scriptAgents(fake, {
+      submit_plan: [{ tool: { summary: 'Fix balance', steps: [{ title: 'balance must add' }] } }],
+      write_files: [{ tool: { files: [{ path: 'src/ledger.mjs', content: fixed }] } }],
+      write_tests: [{ text: 'no tool call' }, { text: 'still none' }],
+    });
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({
+        title: 'Fix balance again',
+        description: 'balance() subtracts the entries; it must add them.',
+        language: 'javascript',
+        repositoryId,
+      })
+      .expect(201);
+    const taskId = task.body.task.id as string;
+    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    expect(run).toMatchObject({ status: 'failed', error: expect.stringContaining('write_tests') });
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    const diff = result.diff as string;
+    expect(diff.match(/^diff --git .*$/gm)).toEqual(['diff --git a/src/ledger.mjs b/src/ledger.mjs']);
+    expect(diff.split('\n').filter((line) => /^[-+](?![-+]{2} )/.test(line))).toEqual([`-${BUGGY}`, `+${FIXED}`]);
+    expect(diff).not.toContain('RATE_100 ');
+    expect(diff.split('\n').length).toBeLessThan(20);
+    const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
+    expect(patch.text.endsWith(diff)).toBe(true);
   });
 });

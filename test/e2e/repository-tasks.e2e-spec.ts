@@ -181,6 +181,7 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     bodies.push(patch.text);
     expect(patch.headers['content-type']).toMatch(/^text\/x-patch/);
+    expect(patch.text.endsWith(result.diff)).toBe(true);
     expect(patch.text).toContain('From: Quorum Agent <agent@quorum.test>');
     expect(patch.text).toContain('Subject: [PATCH] Fix sum');
     const clone = freshClone(repo.path);
@@ -482,10 +483,21 @@ describe('repository tasks (HTTP, real git, fake LLM, GitHub stand-in)', () => {
     await waitForRun(t, alice.auth, run.body.run.id, ['completed'], 45_000);
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     expect(patch.headers['content-type']).toMatch(/^text\/x-patch/);
+    // One source: the result's diff lists the code and the test, and the patch commits exactly that change.
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    const sections = (text: string) => text.match(/^diff --git .*$/gm);
+    const changed = (text: string) => text.split('\n').filter((line) => /^[-+](?![-+]{2} )/.test(line));
+    expect(sections(result.diff)).toEqual([
+      'diff --git a/src/sum.mjs b/src/sum.mjs',
+      'diff --git a/test/sum.test.mjs b/test/sum.test.mjs',
+    ]);
+    expect(sections(patch.text)).toEqual(sections(result.diff));
+    expect(changed(patch.text.slice(patch.text.indexOf('diff --git')))).toEqual(changed(result.diff));
     const clone = freshClone(repo.path);
     try {
       git(['am', '-q'], clone.dir, patch.text);
       expect(readFileSync(join(clone.dir, 'src/sum.mjs'), 'utf8')).toBe(SUM_FIXED);
+      expect(readFileSync(join(clone.dir, 'test/sum.test.mjs'), 'utf8')).toBe(NEW_TESTS);
     } finally {
       clone.cleanup();
     }

@@ -53,8 +53,11 @@ describe('run recovery across worker processes', () => {
     });
     user = await registerUser(api);
   });
+  // Each test's workers stop with it: a survivor of one test would take the next test's job.
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.kill();
+  });
   afterAll(async () => {
-    for (const worker of workers) await worker.kill();
     await secondApi?.close();
     await api?.close();
     await fake?.close();

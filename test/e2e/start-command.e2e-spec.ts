@@ -118,7 +118,7 @@ describe('the one-command start', () => {
       const lines = child.output().trim().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
-        /^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum .*ECONNREFUSED.*pg_ctlcluster/,
+        /^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum: nothing is listening at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); start it with 'pg_ctlcluster/,
       );
     }, 90_000);
 

@@ -1,12 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigService } from '@nestjs/config';
 import { repositoriesConfig, RepositoriesConfig } from '../../src/config/repositories.config.js';
+import { unifiedDiff } from '../../src/agents/graph/unified-diff.js';
 import { GitService, gitDirFor } from '../../src/repositories/git.service.js';
 import { BareRepo, createBareRepo, freshClone, git, GitHttpServer, startGitHttpServer } from '../support/git-repos.js';
 import { commandLinesContaining } from '../support/process-watch.js';
@@ -211,6 +212,59 @@ describe('GitService (real git)', () => {
     expect((await service.formatPatch(dir)).match(/^From [0-9a-f]{40} /gm)).toHaveLength(1);
   });
 
+  it('leaves installed dependencies, caches and build output out of the commit and its diff, hunks only', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(repo.path, 'main', dir);
+    const generated = [
+      'node_modules/left-pad/index.js',
+      '.venv/bin/python',
+      'src/__pycache__/index.cpython-312.pyc',
+      '.pytest_cache/v/cache/lastfailed',
+      'coverage/lcov.info',
+      'dist/index.js',
+      '.cache/x',
+    ];
+    for (const path of generated) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), 'generated\n');
+    }
+    writeFileSync(join(dir, 'src/index.js'), 'export const answer = 43;\n');
+    expect(await service.commitAll(dir, 'quorum/task-6', 'Only the source')).toMatch(/^[0-9a-f]{40}$/);
+    const diff = await service.diff(dir);
+    expect(diff.match(/^diff --git .*$/gm)).toEqual(['diff --git a/src/index.js b/src/index.js']);
+    expect(diff.split('\n').filter((line) => /^[-+](?![-+]{2} )/.test(line))).toEqual([
+      '-export const answer = 42;',
+      '+export const answer = 43;',
+    ]);
+    const patch = await service.formatPatch(dir);
+    expect(patch.endsWith(diff)).toBe(true);
+  });
+
+  it('reads the first instructions file of the base commit, never a link, never the agents’ edits', async () => {
+    const linked = createBareRepo(
+      { 'CLAUDE.md': 'from claude\n', '.github/copilot-instructions.md': 'from copilot\n' },
+      { symlinks: { 'AGENTS.md': '/etc/passwd' }, name: 'linked' },
+    );
+    try {
+      const service = gitService();
+      const dir = join(scratch, 'ws');
+      await service.shallowClone(linked.path, 'main', dir);
+      writeFileSync(join(dir, 'CLAUDE.md'), 'changed by an agent\n');
+      const paths = ['AGENTS.md', 'CLAUDE.md', '.github/copilot-instructions.md'];
+      const file = await service.readBaseFile(dir, paths, 4);
+      expect(file).toEqual({ path: 'CLAUDE.md', content: Buffer.from('from'), size: 12 });
+      expect(await service.readBaseFile(dir, ['.github/copilot-instructions.md'], 100)).toEqual({
+        path: '.github/copilot-instructions.md',
+        content: Buffer.from('from copilot\n'),
+        size: 13,
+      });
+      expect(await service.readBaseFile(dir, ['AGENTS.md', 'missing.md'], 100)).toBeNull();
+    } finally {
+      linked.cleanup();
+    }
+  });
+
   it('returns null when there is nothing to commit', async () => {
     const service = gitService();
     const dir = join(scratch, 'ws');
@@ -285,16 +339,17 @@ describe('GitService (real git)', () => {
   });
 });
 
-describe('GitService.patchFromFiles', () => {
-  it('makes a patch that git am applies to an empty repository, the same every time', async () => {
+describe('GitService.patchFromDiff', () => {
+  it('commits the result’s diff as a patch that git am applies to an empty repository, the same every time', async () => {
     const service = gitService();
     const files = [
       { path: 'src/sum.js', content: 'export const sum = (a, b) => a + b;\n' },
       { path: 'test/sum.test.js', content: "import { sum } from '../src/sum.js';\n" },
     ];
+    const diff = unifiedDiff([], files);
     const date = new Date('2026-01-02T03:04:05Z');
-    const patch = await service.patchFromFiles([], files, 'Add sum\n\nWritten by Quorum.', { date });
-    expect(await service.patchFromFiles([], files, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
+    const patch = await service.patchFromDiff([], diff, 'Add sum\n\nWritten by Quorum.', { date });
+    expect(await service.patchFromDiff([], diff, 'Add sum\n\nWritten by Quorum.', { date })).toBe(patch);
     expect(patch).toContain('Subject: [PATCH] Add sum');
     expect(patch).toContain('new file mode 100644');
     const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
@@ -306,32 +361,36 @@ describe('GitService.patchFromFiles', () => {
     } finally {
       rmSync(target, { recursive: true, force: true });
     }
-    await expect(service.patchFromFiles([], [{ path: '../evil', content: 'x' }], 'x')).rejects.toMatchObject({
-      code: 'UNSAFE_PATH',
-    });
+    const escaping = diff.replaceAll('src/sum.js', '../evil.js');
+    await expect(service.patchFromDiff([], escaping, 'x')).rejects.toMatchObject({ code: 'GIT_FAILED' });
   });
 });
 
-describe('GitService.patchFromFiles on top of the task’s own files', () => {
-  it('patches only the change, and applies where the base files are', async () => {
+describe('GitService.patchFromDiff on top of the task’s own files', () => {
+  it('patches only the change (deletions included), and applies where the base files are', async () => {
     const service = gitService();
-    const base = [{ path: 'sum.js', content: 'export const sum = (a, b) => a - b;\n' }];
+    const base = [
+      { path: 'sum.js', content: 'export const sum = (a, b) => a - b;\n' },
+      { path: 'old.js', content: 'gone\n' },
+    ];
     const result = [
       { path: 'sum.js', content: 'export const sum = (a, b) => a + b;\n' },
       { path: 'sum.test.js', content: '// t\n' },
     ];
-    const patch = await service.patchFromFiles(base, result, 'Fix sum');
+    const patch = await service.patchFromDiff(base, unifiedDiff(base, result), 'Fix sum');
     expect(patch).toContain('-export const sum = (a, b) => a - b;');
     expect(patch).not.toContain('Subject: [PATCH] base');
     const target = mkdtempSync(join(tmpdir(), 'quorum-am-'));
     try {
       git(['init', '-q', target]);
       writeFileSync(join(target, 'sum.js'), base[0].content);
+      writeFileSync(join(target, 'old.js'), base[1].content);
       git(['add', '-A'], target);
       git(['commit', '-q', '-m', 'mine'], target);
       git(['am', '-q'], target, patch);
       expect(readFileSync(join(target, 'sum.js'), 'utf8')).toBe(result[0].content);
       expect(readFileSync(join(target, 'sum.test.js'), 'utf8')).toBe('// t\n');
+      expect(existsSync(join(target, 'old.js'))).toBe(false);
     } finally {
       rmSync(target, { recursive: true, force: true });
     }

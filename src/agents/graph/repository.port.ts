@@ -1,5 +1,6 @@
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
+import type { RepositoryInstructions } from './repository-instructions.js';
 
 /**
  * What the graph needs for a task on a git repository (`repositoryId`): the repositories module
@@ -15,6 +16,8 @@ export interface RepositoryCheckout {
   /** The repository's own commands (API.md "Repository work"); null: detected from its files. */
   setupCommand: string | null;
   testCommand: string | null;
+  /** `AGENTS.md` (or CLAUDE.md, .github/copilot-instructions.md) of the base commit, bounded; null when none. */
+  instructions: RepositoryInstructions | null;
   /** Prompt text: the file tree and the files asked for (then relevant ones), within a token budget. */
   view(requestedPaths: string[], query: string): Promise<string>;
   /** The files of the view as files (a review-only task reviews these). */

@@ -1,4 +1,5 @@
 import type { LlmUsage } from '#src/agents/llm/llm.types.js';
+import type { RepositoryInstructions } from './repository-instructions.js';
 
 /**
  * The hook after the tests where a review happens: the single reviewer (agents) or the council of
@@ -39,6 +40,8 @@ export interface ReviewRequest {
   judges: string[];
   /** Per-task model overrides (`config.models`), keys such as `reviewer`, `judge`, `judge.security`. */
   models?: Record<string, string>;
+  /** The repository's instructions for agents (AGENTS.md…): every judge is given them. */
+  instructions?: RepositoryInstructions;
   /** Optional per-task cap on council spend (USD, decimal string). */
   councilMaxCostUsd?: string;
   signal: AbortSignal;

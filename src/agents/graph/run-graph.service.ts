@@ -18,6 +18,7 @@ import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
 import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
+import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { unifiedDiff } from './unified-diff.js';
 
@@ -48,6 +49,7 @@ export class RunGraphService implements OnApplicationShutdown {
     private readonly environments: EnvironmentSetup,
     workspaces: WorkspaceService,
     commands: CommandRunner,
+    trajectory: TrajectoryRecorder,
   ) {
     const agents = config.get('agents', { infer: true });
     const database = config.get('database', { infer: true });
@@ -64,6 +66,7 @@ export class RunGraphService implements OnApplicationShutdown {
         council: council ?? null,
         repositories: repositories ?? null,
         tools: { workspaces, commands },
+        trajectory,
         stepTimeoutMs: agents.stepTimeoutMs,
         streamDeltas: agents.streamDeltas,
         logger: this.logger,
@@ -123,7 +126,16 @@ export class RunGraphService implements OnApplicationShutdown {
   async latestResult(ctx: RunContext): Promise<RunResult | null> {
     const snapshot = await this.graph.getState({ configurable: { thread_id: ctx.run.id } });
     const state = (snapshot.values as Partial<RunGraphChannels> | undefined)?.run;
-    return state ? this.resultOf(ctx, state) : null;
+    if (!state) return null;
+    const result = this.resultOf(ctx, state);
+    // A repository task that failed on the way is committed too: its diff and its patch show what
+    // the agents changed, from the same commit, as for a run that ends by its own outcome.
+    if (ctx.repository) {
+      await this.publishRepository(ctx, state, result, false).catch((error: unknown) =>
+        this.logger.warn({ err: error, runId: ctx.run.id }, 'committing a failed run’s changes failed'),
+      );
+    }
+    return result;
   }
 
   /** A repository task works on a shallow clone of its branch (kept across plan approval). */
@@ -243,7 +255,12 @@ export class RunGraphService implements OnApplicationShutdown {
             output: state.tests.output,
           }
         : null,
-      diff: unifiedDiff(ctx.run.input.files, state.files),
+      // A repository task's diff is its commit's (set when it is published), never a file-set diff:
+      // against the base commit, hunks only. Otherwise the change from the task's files to the
+      // result's, tests included: the same diff `GET /tasks/:id/patch` commits.
+      diff: ctx.run.input.repositoryId
+        ? ''
+        : unifiedDiff(ctx.run.input.files, mergeFiles(state.files, state.testFiles)),
       review: state.review,
       plan: state.plan ?? undefined,
     };

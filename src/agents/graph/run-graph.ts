@@ -9,6 +9,7 @@ import type { WriteFiles, WriteTests } from './agent-tools.js';
 import { runAgentStep } from './agent-step.js';
 import { AgentStepError, RunInterruptedError, isInterruption } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
+import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
@@ -61,7 +62,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       tool: 'submit_plan',
       schema: planSchema,
       messages: [
-        { role: 'system', content: SYSTEM.planner },
+        { role: 'system', content: withInstructions(SYSTEM.planner, ctx.repository?.instructions) },
         { role: 'user', content: taskBrief(ctx.run.input) + (await repositoryView(ctx, null)) + feedback },
       ],
       summarise: (answer) => `Plan with ${answer.steps.length} step(s): ${answer.summary}`,
@@ -109,7 +110,10 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const loop = await startToolLoop(deps, ctx, {
       ...coderSpec(iteration),
       messages: [
-        { role: 'system', content: SYSTEM.coder(ctx.run.input.language) },
+        {
+          role: 'system',
+          content: withInstructions(SYSTEM.coder(ctx.run.input.language), ctx.repository?.instructions),
+        },
         {
           role: 'user',
           content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`,
@@ -139,7 +143,10 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const loop = await startToolLoop(deps, ctx, {
       ...testerSpec(state.iteration),
       messages: [
-        { role: 'system', content: SYSTEM.tester(ctx.run.input.language) },
+        {
+          role: 'system',
+          content: withInstructions(SYSTEM.tester(ctx.run.input.language), ctx.repository?.instructions),
+        },
         {
           role: 'user',
           content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}`,
@@ -278,6 +285,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         : undefined,
       judges: ctx.judges,
       models: ctx.models,
+      instructions: ctx.repository?.instructions ?? undefined,
       ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
       signal: ctx.signal,
     };
@@ -317,7 +325,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       tool: 'submit_review',
       schema: reviewSchema,
       messages: [
-        { role: 'system', content: SYSTEM.reviewer },
+        { role: 'system', content: withInstructions(SYSTEM.reviewer, request.instructions) },
         {
           role: 'user',
           content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}`,

@@ -1,3 +1,4 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -30,7 +31,7 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     private readonly events: RunEventsService,
-    private readonly stream: RunStreamService,
+    private readonly streams: RunStreamService,
   ) {}
 
   @Get()
@@ -66,9 +67,13 @@ export class RunsController {
     summary: 'Live events (SSE, `id: seq`; Last-Event-ID replays what came after; ends after the terminal event)',
   })
   @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'Server-sent events: `id: <seq>`, `event: <type>`, `data: <event JSON>`; see docs/api.md.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
   @Authorize('run', 'read')
-  async streamEvents(
+  async stream(
     @Param('id', ParseUUIDPipe) id: string,
     @Query() query: RunStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -81,13 +86,14 @@ export class RunsController {
         throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
       after = Number(lastEventId);
     }
-    await this.stream.open(id, after, req, res);
+    await this.streams.open(id, after, req, res);
   }
 
   @Post(':id/resume')
   @HttpCode(202)
   @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
+  @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for a plan approval.')
   @Authorize('run', 'resume')
   async resume(@Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
     const run = await this.runs.resume(id, { approve: dto.approve, feedback: dto.feedback });

@@ -10,8 +10,8 @@ export class TaskDto {
   @ApiProperty() description!: string;
   @ApiProperty({ enum: TASK_LANGUAGES }) language!: string;
   @ApiProperty({ enum: TASK_MODES }) mode!: string;
-  @ApiPropertyOptional({ format: 'uuid', nullable: true }) repositoryId!: string | null;
-  @ApiPropertyOptional({ format: 'uuid', nullable: true, description: 'The organization it belongs to.' })
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true }) repositoryId!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'The organization it belongs to.' })
   orgId!: string | null;
   @ApiProperty({ format: 'uuid', description: 'The author.' }) userId!: string;
   @ApiProperty({ type: [TaskFileDto] }) files!: TaskFileDto[];
@@ -27,7 +27,7 @@ export class TaskEnvelopeDto {
 
 export class TaskPageDto {
   @ApiProperty({ type: [TaskDto] }) items!: TaskDto[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 class TestsResultDto {
