@@ -155,6 +155,8 @@ export class TasksService {
     userId: string,
     taskId: string,
     idempotencyKey?: string,
+    /** The API key the request carried: its budget applies to the run. */
+    apiKeyId?: string,
   ): Promise<{ status: number; body: { run: RunView } }> {
     const response = await this.idempotency.execute(
       { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
@@ -170,7 +172,12 @@ export class TasksService {
           files: task.files,
           config: task.config,
         };
-        const run = await this.runs.createQueued(manager, { id: task.id, userId, orgId: task.orgId }, input);
+        const run = await this.runs.createQueued(
+          manager,
+          { id: task.id, userId, orgId: task.orgId },
+          input,
+          apiKeyId ?? null,
+        );
         return { status: 202, body: { run: JSON.parse(JSON.stringify(toRunView(run))) as RunView } };
       },
     );

@@ -60,6 +60,7 @@ export class RunsService {
     manager: EntityManager,
     task: { id: string; userId: string; orgId: string | null },
     input: RunInput,
+    apiKeyId: string | null = null,
   ): Promise<Run> {
     if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
     let run: Run;
@@ -67,7 +68,14 @@ export class RunsService {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
       run = await manager.transaction((inner) =>
         inner.save(
-          inner.create(Run, { taskId: task.id, userId: task.userId, orgId: task.orgId, status: 'queued', input }),
+          inner.create(Run, {
+            taskId: task.id,
+            userId: task.userId,
+            orgId: task.orgId,
+            apiKeyId,
+            status: 'queued',
+            input,
+          }),
         ),
       );
     } catch (error) {
