@@ -4,6 +4,7 @@ import { TrajectoriesModule } from './agents/trajectories/trajectories.module.js
 import { AuthModule } from './auth/auth.module.js';
 import { CouncilApiModule } from './council/council-api.module.js';
 import { HealthModule } from './health/health.module.js';
+import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
@@ -22,4 +23,5 @@ export const HTTP_MODULES: Type[] = [
   MetricsModule,
   WebhooksModule,
   CouncilApiModule,
+  QueueDashboardModule,
 ];

@@ -127,7 +127,7 @@ export class TasksController {
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const response = await this.tasks.execute(user.id, id, key);
+    const response = await this.tasks.execute(user.id, id, key, user.apiKey?.id);
     res.status(response.status);
     return response.body;
   }

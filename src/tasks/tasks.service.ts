@@ -128,6 +128,8 @@ export class TasksService {
     userId: string,
     taskId: string,
     idempotencyKey?: string,
+    /** The API key the request carried: its budget applies to the run. */
+    apiKeyId?: string,
   ): Promise<{ status: number; body: { run: RunView } }> {
     const response = await this.idempotency.execute(
       { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
@@ -142,7 +144,7 @@ export class TasksService {
           files: task.files,
           config: task.config,
         };
-        const run = await this.runs.createQueued(manager, task, input);
+        const run = await this.runs.createQueued(manager, task, input, apiKeyId ?? null);
         return { status: 202, body: { run: JSON.parse(JSON.stringify(toRunView(run))) as RunView } };
       },
     );

@@ -44,13 +44,27 @@ export class RunsService {
    * transaction (which holds the task row's lock). The partial unique index on active runs backs the
    * check up, so even a caller without that lock cannot create a second active run.
    */
-  async createQueued(manager: EntityManager, task: { id: string; userId: string }, input: RunInput): Promise<Run> {
+  async createQueued(
+    manager: EntityManager,
+    task: { id: string; userId: string; orgId?: string | null },
+    input: RunInput,
+    apiKeyId: string | null = null,
+  ): Promise<Run> {
     if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
       run = await manager.transaction((inner) =>
-        inner.save(inner.create(Run, { taskId: task.id, userId: task.userId, status: 'queued', input })),
+        inner.save(
+          inner.create(Run, {
+            taskId: task.id,
+            userId: task.userId,
+            orgId: task.orgId ?? null,
+            apiKeyId,
+            status: 'queued',
+            input,
+          }),
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RunActiveError();
