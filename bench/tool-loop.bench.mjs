@@ -253,7 +253,10 @@ async function setupTwice(call, auth) {
     });
     execFileSync('npm', ['install', '--package-lock-only', '--offline', '--ignore-scripts'], { ...quiet, cwd: work });
     const git = (args, cwd) =>
-      execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', ...args], { cwd, stdio: 'pipe' });
+      execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@b', '-c', 'init.defaultBranch=main', ...args], {
+        cwd,
+        stdio: 'pipe',
+      });
     git(['init', '-q', '--bare', join(root, 'repo.git')]);
     git(['init', '-q', work]);
     git(['add', '-A'], work);
