@@ -65,7 +65,8 @@ export class BudgetAlertsService {
           ...(alert.orgId ? { orgId: alert.orgId } : {}),
         },
       };
-      await this.outbox.record(this.dataSource.manager, alert.userId, event);
+      // An organization's alert goes to the organization's webhooks, a personal one to the user's.
+      await this.outbox.record(this.dataSource.manager, { userId: alert.userId, orgId: alert.orgId }, event);
       for (const to of await this.recipients(alert)) {
         this.mail.sendInBackground({
           to,

@@ -199,6 +199,11 @@ export class CreateTaskDto {
   @IsUUID()
   repositoryId?: string;
 
+  @ApiPropertyOptional({ format: 'uuid', description: 'Create it in this organization (member or above).' })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
+
   @ApiPropertyOptional({ type: [TaskFileDto] })
   @IsOptional()
   @IsArray()
@@ -216,5 +221,5 @@ export class CreateTaskDto {
   config?: TaskConfigDto;
 }
 
-/** PATCH /tasks/:id: any field of a new task but its repository, each optional, validated alike. */
-export class UpdateTaskDto extends PartialType(OmitType(CreateTaskDto, ['repositoryId'] as const)) {}
+/** PATCH /tasks/:id: any field of a new task but its repository and organization, each optional, validated alike. */
+export class UpdateTaskDto extends PartialType(OmitType(CreateTaskDto, ['repositoryId', 'orgId'] as const)) {}
