@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { userActor } from '../../src/audit/audit.service.js';
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { LlmCallRequest } from '../../src/agents/llm/llm.types.js';
 import { BudgetService } from '../../src/metrics/budget.service.js';
@@ -153,10 +154,14 @@ describe('LLM budgets at every level (user, organization, member, API key, task)
 
   it('thresholds (50 %, 80 %, 100 %) fire once per period and scope, to webhooks', async () => {
     const userId = await createUserRow(ctx.dataSource);
-    await ctx.app.get(WebhooksService).create(userId, {
-      url: 'http://127.0.0.1:9/hooks',
-      events: ['budget.threshold_reached'],
-    });
+    await ctx.app
+      .get(WebhooksService)
+      .create(
+        userId,
+        null,
+        { url: 'http://127.0.0.1:9/hooks', events: ['budget.threshold_reached'] },
+        { actor: userActor(userId), ip: null, userAgent: null },
+      );
     await budgets.setLimit(userId, '0.1');
     // Each call settles at 0.02 (2000 output tokens × 10 $/M), above its reservation: thresholds
     // are judged on the settled spend the next reservation sees.
