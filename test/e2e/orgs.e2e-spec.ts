@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { registerUser, RegisteredUser, uniqueEmail } from '../support/auth.js';
+import { registerUser, RegisteredUser } from '../support/auth.js';
 import { BareRepo, createBareRepo } from '../support/git-repos.js';
 import { linkToken, SmtpCapture, startSmtpCapture } from '../support/smtp-capture.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
@@ -17,12 +17,6 @@ describe('Organizations (HTTP)', () => {
   let orgId: string;
 
   const http = () => t.http();
-  const audit = async (action: string, org = orgId) =>
-    (await db.query('SELECT * FROM audit_events WHERE action = $1 AND org_id IS NOT DISTINCT FROM $2', [
-      action,
-      org,
-    ])) as Array<Record<string, unknown>>;
-
   async function invite(by: RegisteredUser, org: string, email: string, role: string): Promise<string> {
     await http().post(`/api/v1/orgs/${org}/invitations`).set(by.auth).send({ email, role }).expect(201);
     const mail = await smtp.waitFor((m) => m.to.includes(email) && /invited/.test(m.subject));
@@ -90,10 +84,10 @@ describe('Organizations (HTTP)', () => {
     ids.task = await orgTask();
     ids.repository = await orgRepository();
     ids.webhook = await orgWebhook();
-    const [run] = (await db.query(
+    const [run] = await db.query<Array<{ id: string }>>(
       `INSERT INTO runs (task_id, user_id, org_id, status, input) VALUES ($1, $2, $3, 'completed', '{}') RETURNING id`,
       [ids.task, users.owner.id, orgId],
-    )) as Array<{ id: string }>;
+    );
     ids.run = run.id;
   });
 
@@ -108,9 +102,8 @@ describe('Organizations (HTTP)', () => {
   const req =
     (method: 'get' | 'post' | 'patch' | 'delete', path: () => string | Promise<string>, body?: object) =>
     async (as: RegisteredUser) => {
-      const r = http()
-        [method](await path())
-        .set(as.auth);
+      const client = http();
+      const r = client[method](await path()).set(as.auth);
       if (!body) return r;
       // Bodies that name the organization or the repository get them filled in at call time.
       const filled: Record<string, unknown> = { ...body };

@@ -27,7 +27,8 @@ export class ModelRouter {
   private readonly logger = new Logger(ModelRouter.name);
   private readonly llm: LlmConfig;
   private readonly defaultModel: ResolvedModel;
-  private readonly agentModels: Record<string, ResolvedModel> = {};
+  private readonly agentModels: Record<string, ResolvedModel[]> = {};
+  private readonly defaultRoute: ResolvedModel[];
   private readonly fallbacks: ResolvedModel[];
 
   constructor(
@@ -36,21 +37,46 @@ export class ModelRouter {
   ) {
     this.llm = config.get('llm', { infer: true });
     this.defaultModel = this.checkAtBoot('DEFAULT_MODEL', this.llm.defaultModel);
-    for (const [agent, ref] of Object.entries(this.llm.agentModels)) {
-      this.agentModels[agent] = this.checkAtBoot('AGENT_MODELS', ref);
+    this.defaultRoute = [this.defaultModel];
+    for (const [agent, route] of Object.entries(this.llm.agentModels)) {
+      this.agentModels[agent] = route.split('|').map((ref) => this.checkAtBoot('AGENT_MODELS', ref));
     }
     this.fallbacks = this.llm.fallbackOrder.map((ref) => this.checkAtBoot('LLM_FALLBACK_ORDER', ref));
   }
 
-  /** The model an agent uses: the task's override, else AGENT_MODELS (`judge` covers `judge.*`), else DEFAULT_MODEL. */
+  /** The first model an agent's route lists (see `candidates`). */
   resolveModel(agent: AgentName, override?: ModelRef): ResolvedModel {
-    if (override) return this.assertModelRef(override);
-    const family = agent.startsWith('judge.') ? 'judge' : agent;
-    return this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultModel;
+    return this.candidates(agent, override)[0];
   }
 
-  /** Parses and checks `provider:model` (or a bare provider name, meaning its default model). */
+  /**
+   * The models an agent may use, as its route lists them (`provider:model|provider:model`): the
+   * task's override, else AGENT_MODELS (`judge` covers `judge.*`), else DEFAULT_MODEL.
+   */
+  candidates(agent: AgentName, override?: ModelRef): ResolvedModel[] {
+    if (override)
+      return override.includes('|')
+        ? override.split('|').map((ref) => this.assertOne(ref))
+        : [this.assertOne(override)];
+    const family = agent.startsWith('judge.') ? 'judge' : agent;
+    return this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultRoute;
+  }
+
+  /** Parses and checks `provider:model` (or a bare provider name, meaning its default model), or a route of them joined by `|`. */
   assertModelRef(ref: ModelRef): ResolvedModel {
+    return ref.includes('|') ? ref.split('|').map((part) => this.assertOne(part))[0] : this.assertOne(ref);
+  }
+
+  /** The model a bare provider name means (local: LOCAL_LLM_MODEL). */
+  defaultModelOf(provider: ProviderName): ResolvedModel | undefined {
+    try {
+      return this.parse(provider);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private assertOne(ref: ModelRef): ResolvedModel {
     const resolved = this.parse(ref);
     if (!this.llm.providers[resolved.provider].enabled) {
       throw new UnknownModelError(
@@ -67,7 +93,12 @@ export class ModelRouter {
 
   /** The primary model followed by the fallback models of other configured providers, in order. */
   route(primary: ResolvedModel): ResolvedModel[] {
-    const route = [primary];
+    return this.withFallbacks([primary]);
+  }
+
+  /** `chosen` followed by LLM_FALLBACK_ORDER's models of providers not on it yet, configured ones only. */
+  withFallbacks(chosen: ResolvedModel[]): ResolvedModel[] {
+    const route = [...chosen];
     for (const next of this.fallbacks) {
       if (route.some((r) => r.provider === next.provider)) continue;
       if (!this.llm.providers[next.provider].enabled) continue;
