@@ -19,13 +19,16 @@ import { normaliseWorkspacePath } from './file-paths.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { ModelRefValidator } from './model-ref.validator.js';
 import { TaskView, toTaskView } from './task.view.js';
-import { TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+import { NoProviderError, TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+import type { AgentName } from '#src/agents/llm/llm.types.js';
+import { judgeModelOverride } from '#src/council/judges.js';
 import { retryConflicts } from '#src/database/retry-conflicts.js';
 
 /** Task rules: input limits, ownership, idempotent create/execute, the one-active-run rule. */
 @Injectable()
 export class TasksService {
   private readonly limits: AllConfig['agents']['limits'];
+  private readonly council: { byDefault: boolean; judges: string[] };
 
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
@@ -36,7 +39,9 @@ export class TasksService {
     private readonly repositories: RepositoriesService,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.limits = config.get('agents', { infer: true }).limits;
+    const agents = config.get('agents', { infer: true });
+    this.limits = agents.limits;
+    this.council = { byDefault: agents.councilByDefault, judges: agents.councilJudges };
   }
 
   async create(
@@ -133,6 +138,8 @@ export class TasksService {
       { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
       async (manager) => {
         const task = await this.lockOwned(manager, userId, taskId);
+        const noProvider = this.models.checkProviders(this.modelRoutes(task));
+        if (noProvider) throw new NoProviderError(noProvider);
         const input: RunInput = {
           title: task.title,
           description: task.description,
@@ -149,6 +156,24 @@ export class TasksService {
     // A crash between the commit above and this enqueue is repaired by the stranded-run sweep.
     if (!response.replayed) await this.runs.enqueue({ id: response.body.run.id, resumeCount: 0 });
     return { status: response.status, body: response.body };
+  }
+
+  /** The agents a run of this task calls, each with the task's own model override if it has one. */
+  private modelRoutes(task: Task): Array<{ agent: AgentName; override?: string }> {
+    const config = task.config ?? {};
+    const models: Record<string, string> = config.models ?? {};
+    // A review task only reviews; a build task plans, codes and tests first.
+    const routes: Array<{ agent: AgentName; override?: string }> =
+      task.mode === 'review'
+        ? []
+        : (['planner', 'coder', 'tester'] as const).map((agent) => ({ agent, override: models[agent] }));
+    if (config.councilEnabled ?? this.council.byDefault) {
+      for (const name of config.judges ?? this.council.judges)
+        routes.push({ agent: `judge.${name}`, override: judgeModelOverride(name, models) });
+    } else {
+      routes.push({ agent: 'reviewer', override: models.reviewer });
+    }
+    return routes;
   }
 
   async cancel(userId: string, taskId: string): Promise<{ run: RunView }> {
