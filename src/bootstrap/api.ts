@@ -26,7 +26,7 @@ export async function startApi(): Promise<void> {
       'Bootstrap',
     );
   Logger.log(
-    `Quorum API on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +
+    `Quorum API listening on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +
       (settings.workerInProcess ? ' with the worker in-process' : ''),
     'Bootstrap',
   );
