@@ -14,6 +14,8 @@ import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryComma
 import { Organizations1763823000000 } from './1763823000000-Organizations.js';
 import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
+import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
+import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -33,4 +35,6 @@ export const MIGRATIONS = [
   Organizations1763823000000,
   AuditEvents1763823000100,
   ApiKeys1763824000000,
+  Trajectories1763826000000,
+  PromptCachingRoutingProviderControls1763827000000,
 ];

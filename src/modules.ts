@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { RunsModule } from './agents/runs/runs.module.js';
+import { TrajectoriesModule } from './agents/trajectories/trajectories.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { CouncilApiModule } from './council/council-api.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -16,6 +17,7 @@ export const HTTP_MODULES: Type[] = [
   UsersApiModule,
   TasksModule,
   RunsModule,
+  TrajectoriesModule,
   RepositoriesModule,
   MetricsModule,
   WebhooksModule,

@@ -1,6 +1,17 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiTags, getSchemaPath } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Public } from '#src/common/decorators/public.decorator.js';
@@ -51,6 +62,10 @@ export class AuthController {
   @Public()
   @Post('register')
   @Throttle(SIGN_IN_THROTTLE)
+  @ApiOperation({ summary: 'Create an account; a verification mail follows' })
+  @ApiProblem(409, 'EMAIL_TAKEN', 'An account with this email already exists.')
+  @ApiProblem(400, ['VALIDATION_FAILED', 'PASSWORD_TOO_COMMON'], 'A field is not valid, or the password is too common.')
+  @ApiCreatedResponse({ type: UserEnvelope })
   async register(@Body() dto: RegisterDto): Promise<UserEnvelope> {
     const user = await this.auth.register(dto);
     return { user: toUserView(user) };
@@ -64,6 +79,12 @@ export class AuthController {
   @ApiOkResponse({
     schema: { oneOf: [{ $ref: getSchemaPath(TokenPairView) }, { $ref: getSchemaPath(MfaRequiredView) }] },
   })
+  @ApiOperation({
+    summary:
+      'Sign in with email and password (tokens in the body, or cookies with `cookie: true`; `mfaRequired` when 2FA is on)',
+  })
+  @ApiProblem(401, 'INVALID_CREDENTIALS', 'The email or password is not correct.')
+  @ApiProblem(403, 'ACCOUNT_DISABLED', 'The account is deactivated.')
   async login(
     @Body() dto: LoginDto,
     @Req() req: Request,
@@ -79,6 +100,8 @@ export class AuthController {
   @HttpCode(200)
   @Throttle(SIGN_IN_THROTTLE)
   @ApiOkResponse({ type: TokenPairView })
+  @ApiOperation({ summary: 'Finish a 2FA sign-in with a TOTP code or a backup code' })
+  @ApiProblem(401, ['INVALID_MFA_TOKEN', 'INVALID_2FA_CODE'], 'The sign-in step expired or the code is wrong.')
   async loginTwoFactor(
     @Body() dto: LoginTwoFactorDto,
     @Req() req: Request,
@@ -92,6 +115,16 @@ export class AuthController {
   @Post('refresh')
   @HttpCode(200)
   @ApiOkResponse({ type: TokenPairView })
+  @ApiOperation({
+    summary:
+      'Exchange a refresh token (body, or the refresh cookie + X-CSRF-Token) for a new pair; the old one is spent',
+  })
+  @ApiProblem(
+    401,
+    ['INVALID_REFRESH_TOKEN', 'TOKEN_REUSED', 'SESSION_REVOKED'],
+    'The refresh token is unknown, expired or was already used (the session then ends).',
+  )
+  @ApiProblem(403, 'CSRF_TOKEN_INVALID', 'Cookie mode without a valid X-CSRF-Token header.')
   async refresh(
     @Body() dto: RefreshDto,
     @Req() req: Request,
@@ -107,6 +140,7 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @ApiBearerAuth('bearer')
+  @ApiOperation({ summary: 'Sign out: end this session and clear the auth cookies' })
   async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(user.id, user.sessionId);
     clearAuthCookies(res, this.secureCookies);
@@ -116,6 +150,9 @@ export class AuthController {
   @Post('verify-email')
   @HttpCode(200)
   @Throttle(MAIL_THROTTLE)
+  @ApiOperation({ summary: 'Verify the email address with the token from the mail' })
+  @ApiProblem(400, 'INVALID_TOKEN', 'The link is not valid or has expired.')
+  @ApiOkResponse({ type: UserEnvelope })
   async verifyEmail(@Body() dto: TokenDto): Promise<UserEnvelope> {
     return { user: toUserView(await this.account.verifyEmail(dto.token)) };
   }
@@ -124,6 +161,8 @@ export class AuthController {
   @Post('resend-verification')
   @HttpCode(202)
   @Throttle(MAIL_THROTTLE)
+  @ApiOperation({ summary: 'Send the verification mail again (202 whether or not the address is known)' })
+  @ApiAcceptedResponse()
   async resendVerification(@Body() dto: EmailDto): Promise<void> {
     await this.account.resendVerification(dto.email);
   }
@@ -132,6 +171,8 @@ export class AuthController {
   @Post('password/forgot')
   @HttpCode(202)
   @Throttle(MAIL_THROTTLE)
+  @ApiOperation({ summary: 'Mail a password-reset link (202 whether or not the address is known)' })
+  @ApiAcceptedResponse()
   async forgotPassword(@Body() dto: EmailDto): Promise<void> {
     await this.account.forgotPassword(dto.email);
   }
@@ -140,6 +181,13 @@ export class AuthController {
   @Post('password/reset')
   @HttpCode(204)
   @Throttle(MAIL_THROTTLE)
+  @ApiOperation({ summary: 'Set a new password with the token from the reset mail; every session ends' })
+  @ApiProblem(
+    400,
+    ['INVALID_TOKEN', 'PASSWORD_TOO_COMMON', 'VALIDATION_FAILED'],
+    'The link is not valid or has expired, or the password is refused.',
+  )
+  @ApiNoContentResponse()
   async resetPassword(@Body() dto: ResetPasswordDto): Promise<void> {
     await this.account.resetPassword(dto.token, dto.password);
   }
@@ -148,6 +196,9 @@ export class AuthController {
   @HttpCode(204)
   @Throttle(SIGN_IN_THROTTLE)
   @ApiBearerAuth('bearer')
+  @ApiOperation({ summary: 'Change the password (the current one is required); the other sessions end' })
+  @ApiProblem(401, 'INVALID_CREDENTIALS', 'The current password is not correct.')
+  @ApiNoContentResponse()
   async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
     await this.account.changePassword(user.id, user.sessionId, dto.currentPassword, dto.newPassword);
   }

@@ -1,5 +1,6 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Controller, Delete, Get, HttpCode, Param } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { NotFoundError } from '#src/common/errors.js';
 import type { AuthUser } from './auth-user.js';
 import { CurrentUser } from './decorators/current-user.decorator.js';
@@ -18,6 +19,7 @@ export class SessionsController {
 
   @Get()
   @ApiOkResponse({ type: SessionListView })
+  @ApiOperation({ summary: 'My sessions (devices signed in), the current one marked' })
   async list(@CurrentUser() user: AuthUser): Promise<SessionListView> {
     const sessions = await this.sessions.list(user.id);
     return {
@@ -35,6 +37,9 @@ export class SessionsController {
   /** Revokes one of the caller's sessions; any other id (another user's, malformed) is 404. */
   @Delete(':id')
   @HttpCode(204)
+  @ApiOperation({ summary: 'End one of my sessions' })
+  @ApiProblem(404, 'SESSION_NOT_FOUND', 'No such session of yours.')
+  @ApiNoContentResponse()
   async revoke(@CurrentUser() user: AuthUser, @Param('id') id: string): Promise<void> {
     if (!UUID.test(id)) throw new NotFoundError('Session', 'SESSION_NOT_FOUND');
     await this.sessions.revokeOwn(user.id, id);
@@ -42,6 +47,8 @@ export class SessionsController {
 
   @Delete()
   @HttpCode(204)
+  @ApiOperation({ summary: 'End every session but this one' })
+  @ApiNoContentResponse()
   async revokeOthers(@CurrentUser() user: AuthUser): Promise<void> {
     await this.sessions.revokeAll(user.id, 'revoked', user.sessionId);
   }

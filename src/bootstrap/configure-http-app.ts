@@ -26,7 +26,7 @@ function isUnder(url: string, mount: string): boolean {
 }
 
 /** Routes served outside the API prefix: Prometheus' `/metrics`, the OAuth callbacks, the mail-link pages. */
-const ROOT_ROUTES = [
+export const ROOT_ROUTES = [
   { path: 'metrics', method: RequestMethod.GET },
   { path: 'oauth/*path', method: RequestMethod.ALL },
   ...EMAIL_PAGE_PATHS.map((path) => ({ path, method: RequestMethod.ALL })),

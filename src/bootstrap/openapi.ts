@@ -1,7 +1,8 @@
 import type { INestApplication } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import express, { type RequestHandler } from 'express';
+import { createOpenApiDocument } from './openapi-document.js';
 
 /** Where the Swagger UI (and, with `-json`, the document) is served, outside the API prefix. */
 export const DOCS_PATH = 'api/docs';
@@ -32,18 +33,7 @@ export function setupOpenApi(app: NestExpressApplication): RequestHandler {
       return Reflect.get(target, property, receiver);
     },
   });
-  const document = () =>
-    SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setOpenAPIVersion('3.1.0')
-        .setTitle('Quorum API')
-        .setDescription('Backend of the Quorum AI coding-agent platform. Errors are RFC 9457 problem details.')
-        .setVersion('1')
-        .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }, 'bearer')
-        .addCookieAuth('access_token', { type: 'apiKey', in: 'cookie', name: 'access_token' }, 'cookie')
-        .build(),
-    );
+  const document = () => createOpenApiDocument(app);
   SwaggerModule.setup(DOCS_PATH, appFacade as INestApplication, document, {
     jsonDocumentUrl: `${DOCS_PATH}-json`,
     useGlobalPrefix: false,

@@ -68,6 +68,8 @@ export const llmConfig = registerAs('llm', () => {
     LOCAL_LLM_BASE_URL: envUrl(['http', 'https']).optional(),
     LOCAL_LLM_API_KEY: z.string().optional(),
     LOCAL_LLM_MODEL: z.string().optional(),
+    OPENROUTER_API_KEY: z.string().optional(),
+    OPENROUTER_BASE_URL: envUrl(['http', 'https']).optional(),
     DEFAULT_MODEL: z.string().optional(),
     AGENT_MODELS: z.string().optional(),
     LLM_FALLBACK_ORDER: envList(),
@@ -101,6 +103,11 @@ export const llmConfig = registerAs('llm', () => {
       enabled: Boolean(env.GOOGLE_API_KEY || env.GOOGLE_BASE_URL),
     },
     local: { apiKey: env.LOCAL_LLM_API_KEY, baseUrl: env.LOCAL_LLM_BASE_URL, enabled: Boolean(env.LOCAL_LLM_BASE_URL) },
+    openrouter: {
+      apiKey: env.OPENROUTER_API_KEY,
+      baseUrl: env.OPENROUTER_BASE_URL,
+      enabled: Boolean(env.OPENROUTER_API_KEY || env.OPENROUTER_BASE_URL),
+    },
   };
   const firstEnabled = PROVIDERS.find((p) => providers[p].enabled);
   const defaultModel =
@@ -111,7 +118,9 @@ export const llmConfig = registerAs('llm', () => {
         ? 'anthropic:claude-sonnet-4-6'
         : firstEnabled === 'google'
           ? 'google:gemini-2.5-flash'
-          : 'openai:gpt-4o');
+          : firstEnabled === 'openrouter'
+            ? 'openrouter:openai/gpt-4o'
+            : 'openai:gpt-4o');
   // Unknown providers or models stop start-up here, naming the variable, before anything connects.
   const prices = parsePrices(env.LLM_PRICES);
   const table = new PriceTable(prices);

@@ -12,6 +12,8 @@ import type { LlmConfig } from './llm.config.js';
 import { llmConfig } from './llm.config.js';
 import type { MailConfig } from './mail.config.js';
 import { mailConfig } from './mail.config.js';
+import type { ObservabilityConfig } from './observability.config.js';
+import { observabilityConfig } from './observability.config.js';
 import type { RedisConfig } from './redis.config.js';
 import { redisConfig } from './redis.config.js';
 import type { RepositoriesConfig } from './repositories.config.js';
@@ -37,6 +39,7 @@ export const CONFIG_NAMESPACES = [
   webhooksConfig,
   repositoriesConfig,
   councilConfig,
+  observabilityConfig,
 ];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
@@ -53,6 +56,7 @@ export interface AllConfig {
   webhooks: WebhooksConfig;
   repositories: RepositoriesConfig;
   council: CouncilConfig;
+  observability: ObservabilityConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */

@@ -1,4 +1,12 @@
-import { addMoney, compareMoney, formatDecimal, fromMicroCents, parseDecimal, toMicroCents } from './money.js';
+import {
+  addMoney,
+  compareMoney,
+  formatDecimal,
+  fromMicroCents,
+  parseDecimal,
+  toMicroCents,
+  usdFromNumber,
+} from './money.js';
 
 describe('money', () => {
   it('parses and formats decimals exactly', () => {
@@ -15,5 +23,15 @@ describe('money', () => {
     expect(addMoney('0.1', '0.2')).toBe('0.30000000');
     expect(compareMoney('0.30000000', addMoney('0.1', '0.2'))).toBe(0);
     expect(compareMoney('1', '0.99999999')).toBe(1);
+  });
+});
+
+describe('usdFromNumber', () => {
+  it('turns a reported JSON number into an exact decimal, half-up at 10^-8', () => {
+    expect(usdFromNumber(0.0001234)).toBe('0.00012340');
+    expect(usdFromNumber(1.5e-7)).toBe('0.00000015');
+    expect(usdFromNumber(0.000000125)).toBe('0.00000013');
+    expect(usdFromNumber(0.1 + 0.2)).toBe('0.30000000');
+    expect(usdFromNumber(0)).toBe('0.00000000');
   });
 });

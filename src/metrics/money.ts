@@ -45,3 +45,13 @@ export function compareMoney(a: string, b: string): number {
 export function divRoundHalfUp(numerator: bigint, denominator: bigint): bigint {
   return (numerator + denominator / 2n) / denominator;
 }
+
+/**
+ * A USD amount a provider reported as a JSON number (OpenRouter's `usage.cost`), as an exact
+ * decimal string rounded half-up to 10^-8. `toFixed(12)` prints the double's own value to 12
+ * places, far below the rounding step, so no binary artefact reaches the result.
+ */
+export function usdFromNumber(value: number): string {
+  const units12 = parseDecimal(value.toFixed(12), 12);
+  return fromMicroCents(divRoundHalfUp(units12, 10n ** 4n));
+}

@@ -22,6 +22,10 @@ export interface UsageRow {
   key: string | null;
   calls: number;
   inputTokens: number;
+  /** Cache reads among `inputTokens`. */
+  cachedInputTokens: number;
+  /** Cache writes among `inputTokens`. */
+  cacheWriteTokens: number;
   outputTokens: number;
   costUsd: string;
 }
@@ -52,6 +56,7 @@ const COLUMNS = [
   'input_tokens',
   'output_tokens',
   'cached_input_tokens',
+  'cache_write_input_tokens',
   'cost_usd',
   'latency_ms',
   'outcome',
@@ -131,6 +136,7 @@ export class UsageService {
         record.inputTokens,
         record.outputTokens,
         record.cachedInputTokens,
+        record.cacheWriteInputTokens,
         record.costUsd,
         record.latencyMs,
         record.outcome,
@@ -184,6 +190,8 @@ export class UsageService {
       return qb
         .select('COUNT(*)::int', 'calls')
         .addSelect('COALESCE(SUM(u.input_tokens), 0)::bigint', 'inputTokens')
+        .addSelect('COALESCE(SUM(u.cached_input_tokens), 0)::bigint', 'cachedInputTokens')
+        .addSelect('COALESCE(SUM(u.cache_write_input_tokens), 0)::bigint', 'cacheWriteTokens')
         .addSelect('COALESCE(SUM(u.output_tokens), 0)::bigint', 'outputTokens')
         .addSelect('COALESCE(SUM(u.cost_usd), 0)::numeric(18,8)', 'costUsd');
     };
@@ -191,12 +199,21 @@ export class UsageService {
       key: raw.key === undefined || raw.key === null ? null : String(raw.key),
       calls: Number(raw.calls),
       inputTokens: Number(raw.inputTokens),
+      cachedInputTokens: Number(raw.cachedInputTokens),
+      cacheWriteTokens: Number(raw.cacheWriteTokens),
       outputTokens: Number(raw.outputTokens),
       costUsd: String(raw.costUsd),
     });
     const totalRaw = await base().getRawOne<Record<string, string>>();
     const { key: _key, ...total } = toRow(
-      totalRaw ?? { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' },
+      totalRaw ?? {
+        calls: 0,
+        inputTokens: 0,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 0,
+        costUsd: '0.00000000',
+      },
     );
     if (!query.groupBy) return { items: [], total };
     const expression = GROUP_EXPRESSIONS[query.groupBy];

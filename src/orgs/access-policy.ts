@@ -1,4 +1,5 @@
-import type { ApiKeyScope, Principal } from '#src/auth/principal.js';
+import type { ApiKeyScope } from '#src/auth/api-keys/api-key-scopes.js';
+import type { Principal } from '#src/auth/principal.js';
 import { OrgRole, roleAtLeast } from './org-roles.js';
 
 /** What can be protected: resources an organization may own, and the organization's own parts. */

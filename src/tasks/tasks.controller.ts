@@ -1,3 +1,4 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import {
   Body,
   Controller,
@@ -52,6 +53,11 @@ export class TasksController {
   @ApiOperation({ summary: 'Create a task' })
   @ApiCreatedResponse({ type: TaskEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiProblem(
+    403,
+    ['EMAIL_NOT_VERIFIED', 'CSRF_TOKEN_INVALID'],
+    'Verify your email address first (or, in cookie mode, the CSRF header is missing).',
+  )
   async create(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateTaskDto,
@@ -72,6 +78,8 @@ export class TasksController {
 
   @Get(':id')
   @ApiOkResponse({ type: TaskEnvelopeDto })
+  @ApiOperation({ summary: 'One of my tasks' })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
   async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return { task: await this.tasks.get(user.id, id) };
   }
@@ -79,6 +87,8 @@ export class TasksController {
   @Patch(':id')
   @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
   @ApiOkResponse({ type: TaskEnvelopeDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
   async update(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
     return { task: await this.tasks.update(user.id, id, dto) };
   }
@@ -87,6 +97,8 @@ export class TasksController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
   @ApiNoContentResponse()
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
   async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
     await this.tasks.remove(user.id, id);
   }
@@ -97,6 +109,18 @@ export class TasksController {
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiProblem(402, 'BUDGET_EXCEEDED', 'The monthly LLM budget is spent.')
+  @ApiProblem(
+    403,
+    ['EMAIL_NOT_VERIFIED', 'CSRF_TOKEN_INVALID'],
+    'Verify your email address first (or, in cookie mode, the CSRF header is missing).',
+  )
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(
+    409,
+    ['RUN_ACTIVE', 'IDEMPOTENCY_CONFLICT'],
+    'Another run is active, or the Idempotency-Key was used for another request.',
+  )
   async execute(
     @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
@@ -113,6 +137,8 @@ export class TasksController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(409, 'RUN_NOT_CANCELLABLE', 'The task has no queued, running or waiting run.')
   cancel(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.cancel(user.id, id);
   }
@@ -120,6 +146,7 @@ export class TasksController {
   @Get(':id/result')
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
   @ApiOkResponse({ type: TaskResultDto })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
   result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
     return this.tasks.result(user.id, id);
   }

@@ -1,5 +1,6 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { AccountDeletionService } from '#src/auth/account-deletion.service.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -22,12 +23,15 @@ export class UsersController {
   @Get('me')
   @AnyApiKey()
   @ApiOkResponse({ type: UserView })
+  @ApiOperation({ summary: 'My profile' })
   me(@CurrentUser() user: AuthUser): Promise<UserView> {
     return this.users.getView(user.id, user.stateGen);
   }
 
   @Patch('me')
   @ApiOkResponse({ type: UserView })
+  @ApiOperation({ summary: 'Edit my profile' })
+  @ApiProblem(409, 'EMAIL_TAKEN', 'An account with this email already exists.')
   async updateMe(@CurrentUser() user: AuthUser, @Body() dto: UpdateMeDto): Promise<UserView> {
     return toUserView(await this.users.updateProfile(user.id, dto));
   }
@@ -36,6 +40,9 @@ export class UsersController {
   @Delete('me')
   @AccountRoute()
   @HttpCode(204)
+  @ApiOperation({ summary: 'Delete my account and everything it owns (the password, or a 2FA code, confirms)' })
+  @ApiProblem(401, 'INVALID_CREDENTIALS', 'The confirmation is not correct.')
+  @ApiNoContentResponse()
   async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
     await this.accounts.deleteAccount(user.id, user.sessionId, dto);
   }
@@ -43,6 +50,8 @@ export class UsersController {
   @Get()
   @Roles('admin')
   @ApiOkResponse({ type: UserPageView })
+  @ApiOperation({ summary: 'Admin: every user, a page at a time' })
+  @ApiProblem(403, 'FORBIDDEN', 'Only admins may do this.')
   async list(@Query() page: PageQueryDto): Promise<UserPageView> {
     const result = await this.users.list(page);
     return { items: result.items.map(toUserView), nextCursor: result.nextCursor };
@@ -51,6 +60,9 @@ export class UsersController {
   @Get(':id')
   @Roles('admin')
   @ApiOkResponse({ type: UserView })
+  @ApiOperation({ summary: 'Admin: one user' })
+  @ApiProblem(403, 'FORBIDDEN', 'Only admins may do this.')
+  @ApiProblem(404, 'USER_NOT_FOUND', 'No such user.')
   async get(@Param('id', new ParseUUIDPipe()) id: string): Promise<UserView> {
     return toUserView(await this.users.getById(id));
   }
@@ -58,6 +70,10 @@ export class UsersController {
   @Patch(':id')
   @Roles('admin')
   @ApiOkResponse({ type: UserView })
+  @ApiOperation({ summary: "Admin: change a user's role or deactivate them" })
+  @ApiProblem(403, 'FORBIDDEN', 'Only admins may do this.')
+  @ApiProblem(404, 'USER_NOT_FOUND', 'No such user.')
+  @ApiProblem(409, 'CANNOT_CHANGE_OWN_ACCESS', 'Admins cannot demote or deactivate themselves.')
   async update(
     @CurrentUser() admin: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,

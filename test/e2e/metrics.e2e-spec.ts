@@ -37,13 +37,36 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
       const total = await t.http().get('/api/v1/metrics/usage').set(alice.auth).expect(200);
       expect(total.body).toEqual({
         items: [],
-        total: { calls: 3, inputTokens: 3000, outputTokens: 300, costUsd: '0.01150000' },
+        total: {
+          calls: 3,
+          inputTokens: 3000,
+          cachedInputTokens: 0,
+          cacheWriteTokens: 0,
+          outputTokens: 300,
+          costUsd: '0.01150000',
+        },
       });
 
       const byModel = await t.http().get('/api/v1/metrics/usage?groupBy=model').set(alice.auth).expect(200);
       expect(byModel.body.items).toEqual([
-        { key: 'anthropic:claude-sonnet-4-6', calls: 1, inputTokens: 1000, outputTokens: 100, costUsd: '0.00450000' },
-        { key: 'openai:gpt-4o', calls: 2, inputTokens: 2000, outputTokens: 200, costUsd: '0.00700000' },
+        {
+          key: 'anthropic:claude-sonnet-4-6',
+          calls: 1,
+          inputTokens: 1000,
+          cachedInputTokens: 0,
+          cacheWriteTokens: 0,
+          outputTokens: 100,
+          costUsd: '0.00450000',
+        },
+        {
+          key: 'openai:gpt-4o',
+          calls: 2,
+          inputTokens: 2000,
+          cachedInputTokens: 0,
+          cacheWriteTokens: 0,
+          outputTokens: 200,
+          costUsd: '0.00700000',
+        },
       ]);
       const byAgent = await t.http().get('/api/v1/metrics/usage?groupBy=agent').set(alice.auth).expect(200);
       expect(byAgent.body.items.map((i: { key: string; calls: number }) => [i.key, i.calls])).toEqual([
@@ -76,13 +99,27 @@ describe('metrics API: /api/v1/metrics/usage and /budget', () => {
         .expect(200);
       expect(future.body).toEqual({
         items: [],
-        total: { calls: 0, inputTokens: 0, outputTokens: 0, costUsd: '0.00000000' },
+        total: {
+          calls: 0,
+          inputTokens: 0,
+          cachedInputTokens: 0,
+          cacheWriteTokens: 0,
+          outputTokens: 0,
+          costUsd: '0.00000000',
+        },
       });
     });
 
     it('shows users only their own usage; admins may pass ?userId=', async () => {
       const own = await t.http().get('/api/v1/metrics/usage').set(bob.auth).expect(200);
-      expect(own.body.total).toEqual({ calls: 1, inputTokens: 1000, outputTokens: 100, costUsd: '0.00350000' });
+      expect(own.body.total).toEqual({
+        calls: 1,
+        inputTokens: 1000,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 100,
+        costUsd: '0.00350000',
+      });
       const denied = await t.http().get(`/api/v1/metrics/usage?userId=${alice.id}`).set(bob.auth).expect(403);
       expect(denied.body.code).toBe('FORBIDDEN');
       const asAdmin = await t.http().get(`/api/v1/metrics/usage?userId=${alice.id}`).set(admin.auth).expect(200);

@@ -50,10 +50,33 @@ describe('usage report: grouping, date filters, ownership', () => {
     const range = { from: '2026-11-01', to: '2026-12-01' };
     const byDay = await usage.report({ id: alice, role: 'user' }, { ...range, groupBy: 'day' });
     expect(byDay.items).toEqual([
-      { key: '2026-11-01', calls: 2, inputTokens: 200, outputTokens: 20, costUsd: '0.00080000' },
-      { key: '2026-11-02', calls: 1, inputTokens: 100, outputTokens: 10, costUsd: '0.10000001' },
+      {
+        key: '2026-11-01',
+        calls: 2,
+        inputTokens: 200,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 20,
+        costUsd: '0.00080000',
+      },
+      {
+        key: '2026-11-02',
+        calls: 1,
+        inputTokens: 100,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 0,
+        outputTokens: 10,
+        costUsd: '0.10000001',
+      },
     ]);
-    expect(byDay.total).toEqual({ calls: 3, inputTokens: 300, outputTokens: 30, costUsd: '0.10080001' });
+    expect(byDay.total).toEqual({
+      calls: 3,
+      inputTokens: 300,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 30,
+      costUsd: '0.10080001',
+    });
 
     const byModel = await usage.report({ id: alice, role: 'user' }, { ...range, groupBy: 'model' });
     expect(byModel.items.map((i) => [i.key, i.calls, i.costUsd])).toEqual([
@@ -98,6 +121,8 @@ describe('usage report: grouping, date filters, ownership', () => {
     expect((await usage.report({ id: bob, role: 'user' }, {})).total).toEqual({
       calls: 1,
       inputTokens: 100,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
       outputTokens: 10,
       costUsd: '9.00000000',
     });
@@ -126,6 +151,7 @@ describe('usage report: grouping, date filters, ownership', () => {
       inputTokens: 1,
       outputTokens: 1,
       cachedInputTokens: 0,
+      cacheWriteInputTokens: 0,
       costUsd: '0.00000001',
       latencyMs: 1,
       outcome: 'success' as const,
@@ -141,6 +167,8 @@ describe('usage report: grouping, date filters, ownership', () => {
     expect((await usage.report({ id: carol, role: 'user' }, {})).total).toEqual({
       calls: 8,
       inputTokens: 8,
+      cachedInputTokens: 0,
+      cacheWriteTokens: 0,
       outputTokens: 8,
       costUsd: '0.00000008',
     });

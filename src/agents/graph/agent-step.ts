@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { AgentName, ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
+import type { AgentName, ChatMessage, LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import { TOOLS, ToolName } from './agent-tools.js';
 import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
@@ -36,6 +36,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
   let costUsd = '0';
   let provider: string | null = null;
   let model: string | null = null;
+  let routing: RoutingDecision | null = null;
   const messages = [...spec.messages];
   const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
   const signal = AbortSignal.any([ctx.signal, timeout]);
@@ -51,6 +52,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
           stepId: step.id,
         },
         model: modelOverride,
+        latencySloMs: ctx.latencySloMs,
         messages,
         tools: [TOOLS[spec.tool]],
         toolChoice: { name: spec.tool },
@@ -74,6 +76,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
       costUsd = addUsd(costUsd, result.costUsd);
       provider = result.provider;
       model = result.model;
+      routing = result.routing ?? null;
       const problem = readAnswer(spec, result.toolCalls);
       if ('answer' in problem) {
         await deps.progress.finishStep(ctx.run, step, {
@@ -82,6 +85,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
           costUsd,
           provider,
           model,
+          routing,
           summary: spec.summarise(problem.answer),
           output: problem.answer,
         });
@@ -113,6 +117,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
       costUsd,
       provider,
       model,
+      routing,
       summary: `${spec.agent} failed`,
       error: (failure as Error).message,
     });

@@ -9,6 +9,7 @@ import type { CouncilReviewer } from './review.port.js';
 import type { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
 import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import type { TestRunner } from './test-runner.port.js';
+import type { ToolCallRecord } from '#src/agents/trajectories/trajectory-recorder.service.js';
 
 /** What the graph's nodes call: the gateway (its `call`), the sandbox, run tracking and the council. */
 export interface GraphDeps {
@@ -21,6 +22,8 @@ export interface GraphDeps {
   repositories: RepositoryRunner | null;
   /** What the coder's and the tester's workspace tools work with; `commands` null where no sandbox is loaded. */
   tools: { workspaces: WorkspaceService; commands: CommandRunner | null };
+  /** Where each tool call of a tool loop is reported for the run's trajectory. */
+  trajectory: { toolCall(call: ToolCallRecord): void };
   stepTimeoutMs: number;
   streamDeltas: boolean;
   logger: Logger;
@@ -42,6 +45,8 @@ export interface RunContext {
   models: Record<string, string>;
   /** Workspace tool calls per coder/tester step. */
   maxToolCalls: number;
+  /** The task's `config.latencySloMs`, handed to every model call's routing. */
+  latencySloMs?: number;
   /** Context budget of a tool loop's conversation, in estimated tokens. */
   loopContextTokens: number;
   /** Set once a tool-loop node ran in this job (a redelivered job's first loop node is special). */

@@ -18,6 +18,7 @@ import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
 import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
+import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { unifiedDiff } from './unified-diff.js';
 
@@ -48,6 +49,7 @@ export class RunGraphService implements OnApplicationShutdown {
     private readonly environments: EnvironmentSetup,
     workspaces: WorkspaceService,
     commands: CommandRunner,
+    trajectory: TrajectoryRecorder,
   ) {
     const agents = config.get('agents', { infer: true });
     const database = config.get('database', { infer: true });
@@ -64,6 +66,7 @@ export class RunGraphService implements OnApplicationShutdown {
         council: council ?? null,
         repositories: repositories ?? null,
         tools: { workspaces, commands },
+        trajectory,
         stepTimeoutMs: agents.stepTimeoutMs,
         streamDeltas: agents.streamDeltas,
         logger: this.logger,

@@ -83,6 +83,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     council,
     repositories: null,
     tools: { workspaces: {} as WorkspaceService, commands: null },
+    trajectory: { toolCall: () => undefined },
     stepTimeoutMs: 5_000,
     streamDeltas: false,
     logger: console as unknown as Logger,

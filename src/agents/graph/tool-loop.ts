@@ -120,6 +120,7 @@ export async function loopModelCall<T>(
           stepId: loop.step.id,
         },
         model: ctx.models[loop.agent],
+        latencySloMs: ctx.latencySloMs,
         messages: loop.messages,
         // The finishing tool comes first: a single-shot model (and a test double) answers with it.
         tools: forced
@@ -150,6 +151,7 @@ export async function loopModelCall<T>(
         costUsd: loop.costUsd,
         provider: called.provider,
         model: called.model,
+        routing: called.routing,
         output: {
           loopRound: loop.round,
           answer: {
@@ -246,6 +248,7 @@ export async function loopToolCalls(
     const results: Array<{ call: ToolCall; ok: boolean; content: string }> = [];
     for (const call of calls) {
       const started = performance.now();
+      const startedAt = Date.now();
       let ok: boolean;
       let content: string;
       let target = call.name;
@@ -274,6 +277,19 @@ export async function loopToolCalls(
         target,
         ok,
         durationMs,
+      });
+      deps.trajectory.toolCall({
+        runId: ctx.run.id,
+        stepId: loop.step.id,
+        agent: loop.agent,
+        iteration: loop.iteration,
+        tool: call.name,
+        arguments: call.arguments,
+        ok,
+        target,
+        content,
+        durationMs,
+        startedAt,
       });
       results.push({ call, ok, content });
     }
@@ -406,7 +422,7 @@ async function resumeStep(
   if (row.status === 'interrupted') {
     await deps.progress.finishStep(ctx.run, row, {
       status: 'interrupted',
-      usage: { inputTokens: row.inputTokens, outputTokens: row.outputTokens },
+      usage: { inputTokens: row.inputTokens, cachedInputTokens: row.cachedInputTokens, outputTokens: row.outputTokens },
       costUsd: row.costUsd,
       summary: `${loop.agent} interrupted after ${reused ? loop.round + 1 : loop.round} model call(s); continued in a new step`,
       error: row.error ?? undefined,

@@ -5,6 +5,7 @@ import { TestRunner } from '#src/agents/graph/test-runner.port.js';
 import { EnvironmentSetupService } from '#src/agents/setup/environment-setup.service.js';
 import { LlmModule } from '#src/agents/llm/llm.module.js';
 import { RunsCoreModule } from '#src/agents/runs/runs-core.module.js';
+import { TrajectoryRecordingModule } from '#src/agents/trajectories/trajectory-recording.module.js';
 import { SandboxModule } from '#src/agents/sandbox/sandbox.module.js';
 import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
 import { CouncilModule } from '#src/council/council.module.js';
@@ -16,7 +17,7 @@ import { SandboxTestRunner } from './sandbox-test-runner.js';
 
 /** The worker side of agent runs: the BullMQ consumer, the graph, cancellation. */
 @Module({
-  imports: [RunsCoreModule, LlmModule, SandboxModule, RepositoriesCoreModule, CouncilModule],
+  imports: [RunsCoreModule, LlmModule, SandboxModule, RepositoriesCoreModule, CouncilModule, TrajectoryRecordingModule],
   providers: [
     AgentRunProcessor,
     RunGraphService,

@@ -6,6 +6,7 @@ import type { RunGraphService } from '#src/agents/graph/run-graph.service.js';
 import type { ProviderRegistry } from '#src/agents/llm/provider-registry.js';
 import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import type { RunsService } from '#src/agents/runs/runs.service.js';
+import type { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { JobName, JobOf } from '#src/queue/queue.constants.js';
 import type { RedisFactory } from '#src/redis/redis.factory.js';
@@ -23,6 +24,7 @@ describe('AgentRunProcessor.onFailed', () => {
       runs as RunsService,
       {} as RunCancellationService,
       {} as ProviderRegistry,
+      {} as TrajectoryRecorder,
     );
   }
   const job = { id: 'j1', data: { runId: 'r1' }, getState: () => Promise.resolve('failed') } as unknown as Job<

@@ -7,6 +7,7 @@ import type { RunContext } from '#src/agents/graph/run-context.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
+import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { DomainError } from '#src/common/errors.js';
 import { RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -47,6 +48,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
     private readonly runs: RunsService,
     private readonly cancellation: RunCancellationService,
     private readonly providers: ProviderRegistry,
+    private readonly trajectories: TrajectoryRecorder,
   ) {
     this.settings = config.get('agents', { infer: true });
     this.shutdownTimeoutMs = config.get('app', { infer: true }).shutdownTimeoutMs;
@@ -116,10 +118,13 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
       const exit = await this.graph.advance(ctx, claim.action === 'resume' ? run.resumeAnswer : null);
+      // The trajectory is complete before the run's end (or its wait for input) is announced.
+      await this.trajectories.flushRun(runId);
       if (exit.kind === 'interrupted') await this.progress.awaitInput(run, { plan: exit.plan });
       else if (exit.status === 'completed') await this.progress.complete(run, exit.result, {});
       else await this.progress.fail(run, exit.code ?? 'AGENT_FAILED', exit.reason ?? 'The run failed.', exit.result);
     } catch (error) {
+      await this.trajectories.flushRun(runId);
       if (isInterruption(controller.signal, error) && !(await this.progress.isCancelRequested(runId))) {
         await this.handOver(job, token, runId);
         throw new WaitingError();
@@ -227,6 +232,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
       judges: config.judges ?? this.settings.councilJudges,
       models,
       maxToolCalls: config.maxToolCalls ?? this.settings.maxToolCalls,
+      latencySloMs: config.latencySloMs,
       loopContextTokens: this.settings.loopContextTokens,
       recovering,
     };

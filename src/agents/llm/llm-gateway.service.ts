@@ -8,6 +8,7 @@ import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js'
 import { llmMetrics } from '#src/metrics/prometheus.js';
 import { UsageService } from '#src/metrics/usage.service.js';
 import { BreakerPermit, CircuitBreakerService } from './circuit-breaker.service.js';
+import { LlmCallHooks } from './llm-call-hooks.js';
 import {
   BudgetExceededError,
   LlmAbortedError,
@@ -18,6 +19,7 @@ import {
 import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
 import { ModelRouter, ResolvedModel } from './model-router.js';
 import { PriceTable } from './prices.js';
+import { planPromptCache, PromptCachePlan } from './prompt-cache.js';
 import { ProviderRegistry } from './provider-registry.js';
 import { EMPTY_USAGE, LlmProvider, ProviderCallResult } from './providers/llm-provider.js';
 import { retryDelayMs, sleep } from './retry-policy.js';
@@ -57,6 +59,7 @@ export class LlmGatewayService {
     private readonly prices: PriceTable,
     private readonly budgets: BudgetService,
     private readonly usage: UsageService,
+    private readonly hooks: LlmCallHooks,
   ) {
     this.llm = config.get('llm', { infer: true });
   }
@@ -108,6 +111,7 @@ export class LlmGatewayService {
         }
         attemptNumber++;
         const attemptStarted = performance.now();
+        const attemptStartedAt = Date.now();
         let outcome: { result: ProviderCallResult } | { error: ProviderCallError };
         try {
           outcome = { result: await this.attempt(provider, target, request, maxTokens) };
@@ -121,8 +125,29 @@ export class LlmGatewayService {
         }
         const latencyMs = Math.round(performance.now() - attemptStarted);
         const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
-        const costUsd = this.prices.cost(target.provider, target.model, usage);
+        const reported = 'result' in outcome ? outcome.result.reportedCostUsd : undefined;
+        const costUsd = reported ?? this.prices.cost(target.provider, target.model, usage);
         await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation);
+        this.hooks.attemptCompleted({
+          request,
+          provider: target.provider,
+          model: target.model,
+          attempt: attemptNumber,
+          maxTokens,
+          startedAt: attemptStartedAt,
+          latencyMs,
+          usage,
+          costUsd,
+          ...('result' in outcome
+            ? { result: outcome.result }
+            : {
+                error: {
+                  kind: outcome.error.kind,
+                  message: outcome.error.message,
+                  status: outcome.error.details.status,
+                },
+              }),
+        });
 
         if ('result' in outcome) {
           await this.breaker.recordSuccess(target.provider, permit);
@@ -197,7 +222,13 @@ export class LlmGatewayService {
       signal: request.signal,
       timeoutMs: this.llm.timeoutMs,
       onDelta: request.onDelta,
+      cache: target.provider === 'anthropic' || target.provider === 'openrouter' ? this.cachePlan(request) : undefined,
+      cacheKey: target.provider === 'openai' ? cacheKeyOf(request) : undefined,
     });
+  }
+
+  private cachePlan(request: LlmCallRequest): PromptCachePlan {
+    return planPromptCache(request);
   }
 
   /**
@@ -259,6 +290,7 @@ export class LlmGatewayService {
         inputTokens: usage.inputTokens,
         outputTokens: usage.outputTokens,
         cachedInputTokens: usage.cachedInputTokens,
+        cacheWriteInputTokens: usage.cacheWriteTokens ?? 0,
         costUsd,
         latencyMs,
         outcome: result,
@@ -273,6 +305,7 @@ export class LlmGatewayService {
     if (usage.inputTokens) metrics.tokens.inc({ ...labels, kind: 'input' }, usage.inputTokens);
     if (usage.outputTokens) metrics.tokens.inc({ ...labels, kind: 'output' }, usage.outputTokens);
     if (usage.cachedInputTokens) metrics.tokens.inc({ ...labels, kind: 'cached_input' }, usage.cachedInputTokens);
+    if (usage.cacheWriteTokens) metrics.tokens.inc({ ...labels, kind: 'cache_write' }, usage.cacheWriteTokens);
     const cost = Number(costUsd);
     if (cost > 0) metrics.cost.inc(labels, cost);
   }
@@ -297,6 +330,12 @@ export class LlmGatewayService {
     if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools)) + TOKENS_TOOL_USE_OVERHEAD;
     return bytes + TOKENS_BASE_OVERHEAD;
   }
+}
+
+/** One key per run and agent (or user and agent): the calls that share a prefix share OpenAI's cache. */
+function cacheKeyOf(request: LlmCallRequest): string {
+  const context = request.context;
+  return `quorum:${context.runId ?? context.userId}:${context.agent}`;
 }
 
 /** `server:500`, `rate_limited:429`, `timeout`: what the usage record keeps of a failed attempt. */

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { MetricsCoreModule } from '#src/metrics/metrics-core.module.js';
 import { CircuitBreakerService } from './circuit-breaker.service.js';
+import { LlmCallHooks } from './llm-call-hooks.js';
 import { LlmGatewayService } from './llm-gateway.service.js';
 import { ModelRouter } from './model-router.js';
 import { PriceTable } from './prices.js';
@@ -23,8 +24,9 @@ import { ProviderRegistry } from './provider-registry.js';
     ModelRouter,
     ProviderRegistry,
     CircuitBreakerService,
+    LlmCallHooks,
     LlmGatewayService,
   ],
-  exports: [LlmGatewayService, ModelRouter, PriceTable, CircuitBreakerService, ProviderRegistry],
+  exports: [LlmGatewayService, LlmCallHooks, ModelRouter, PriceTable, CircuitBreakerService, ProviderRegistry],
 })
 export class LlmModule {}

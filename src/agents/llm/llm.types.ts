@@ -3,7 +3,7 @@
  * the gateway routes it to a provider/model, meters it, enforces the budget and returns an
  * `LlmResult`. Every structured agent answer arrives as exactly one tool call (API.md).
  */
-export const PROVIDERS = ['openai', 'anthropic', 'google', 'local'] as const;
+export const PROVIDERS = ['openai', 'anthropic', 'google', 'local', 'openrouter'] as const;
 export type ProviderName = (typeof PROVIDERS)[number];
 
 /** `provider:model`, e.g. `openai:gpt-4o`, `local:qwen2.5-coder`. */
@@ -33,9 +33,13 @@ export interface ToolDefinition {
 export type ToolChoice = 'auto' | 'required' | 'none' | { name: string };
 
 export interface LlmUsage {
+  /** Every prompt token, cached or not. */
   inputTokens: number;
   outputTokens: number;
+  /** Prompt tokens read from the provider's prompt cache (a subset of `inputTokens`). */
   cachedInputTokens: number;
+  /** Prompt tokens written to the provider's prompt cache (a subset of `inputTokens`; Anthropic bills a premium). */
+  cacheWriteTokens?: number;
 }
 
 export type FinishReason = 'stop' | 'tool_calls' | 'length' | 'content_filter' | 'other';
@@ -62,6 +66,21 @@ export interface LlmCallRequest {
   signal?: AbortSignal;
   /** Streams text deltas as they arrive (the gateway streams when this is set). */
   onDelta?: (text: string) => void;
+  /**
+   * Prompt caching (docs/llm.md): `conversation` marks the stable prefixes of a conversation that
+   * continues (tool loops), `prefix` only the tools and system prompt, `off` nothing. Default:
+   * `conversation` when the request has history or offers several tools, else `prefix`.
+   */
+  promptCache?: 'conversation' | 'prefix' | 'off';
+  /** The task's latency objective (`config.latencySloMs`), weighed by the router. */
+  latencySloMs?: number;
+}
+
+/** Why the router chose the model it did (recorded on the step). */
+export interface RoutingDecision {
+  candidates: string[];
+  chosen: string;
+  reason: string;
 }
 
 export interface LlmResult {
@@ -74,4 +93,6 @@ export interface LlmResult {
   latencyMs: number;
   provider: ProviderName;
   model: string;
+  /** The router's decision (the gateway always sets it; test doubles may not). */
+  routing?: RoutingDecision;
 }

@@ -14,6 +14,7 @@ const ENV_HINT: Record<ProviderName, string> = {
   anthropic: 'ANTHROPIC_API_KEY or ANTHROPIC_BASE_URL',
   google: 'GOOGLE_API_KEY or GOOGLE_BASE_URL',
   local: 'LOCAL_LLM_BASE_URL',
+  openrouter: 'OPENROUTER_API_KEY or OPENROUTER_BASE_URL',
 };
 
 const NO_PROVIDER_WARNING =

@@ -55,3 +55,47 @@ describe('PriceTable', () => {
     );
   });
 });
+
+describe('PriceTable: prompt caching and OpenRouter', () => {
+  const prices = new PriceTable();
+
+  it('prices Anthropic cache writes at 1.25× input and reads at the cached rate, exactly', () => {
+    // 1000 plain × 3 + 2000 written × 3.75 + 4000 read × 0.3 + 100 × 15 per million
+    expect(
+      prices.cost('anthropic', 'claude-sonnet-4-6', {
+        inputTokens: 7000,
+        cachedInputTokens: 4000,
+        cacheWriteTokens: 2000,
+        outputTokens: 100,
+      }),
+    ).toBe('0.01320000');
+    // claude-3-5-haiku: 0.8 → write 1.0; one written token = 0.000001
+    expect(
+      prices.cost('anthropic', 'claude-3-5-haiku', {
+        inputTokens: 1,
+        cachedInputTokens: 0,
+        cacheWriteTokens: 1,
+        outputTokens: 0,
+      }),
+    ).toBe('0.00000100');
+  });
+
+  it('prices OpenAI cache writes as plain input (no premium), and an LLM_PRICES cacheWrite wins', () => {
+    const usage = { inputTokens: 1000, cachedInputTokens: 0, cacheWriteTokens: 1000, outputTokens: 0 };
+    expect(prices.cost('openai', 'gpt-4o', usage)).toBe('0.00250000');
+    const custom = new PriceTable({ 'openai:gpt-4o': { input: '2.5', output: '10', cacheWrite: '5' } });
+    expect(custom.cost('openai', 'gpt-4o', usage)).toBe('0.00500000');
+  });
+
+  it('prices OpenRouter models from their vendor (dots or dashes) and knows context windows', () => {
+    expect(prices.find('openrouter', 'anthropic/claude-sonnet-4.5')).toMatchObject({
+      input: '3',
+      cacheWrite: '3.750000000000',
+    });
+    expect(prices.find('openrouter', 'openai/gpt-4.1-mini')).toMatchObject({ input: '0.4' });
+    expect(prices.find('openrouter', 'meta-llama/llama-3-70b')).toBeUndefined();
+    expect(prices.contextWindow('openai', 'gpt-4o-2024-08-06')).toBe(128_000);
+    expect(prices.contextWindow('openrouter', 'google/gemini-2.5-pro')).toBe(1_048_576);
+    expect(prices.contextWindow('local', 'qwen2.5-coder')).toBeUndefined();
+  });
+});

@@ -46,6 +46,7 @@ export class ProviderRegistry {
     switch (name) {
       case 'openai':
       case 'local':
+      case 'openrouter':
         return new OpenAiProvider(name, settings);
       case 'anthropic':
         return new AnthropicProvider(settings);

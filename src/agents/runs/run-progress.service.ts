@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { LlmUsage } from '#src/agents/llm/llm.types.js';
+import type { LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import type { EventType } from '#src/common/events.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep, RunStepStatus } from './entities/run-step.entity.js';
@@ -28,6 +28,8 @@ export interface StepFinish {
   output?: unknown;
   provider?: string | null;
   model?: string | null;
+  /** The router's decision for the step's latest model call. */
+  routing?: RoutingDecision | null;
   /** Extra fields for the `agent.completed` event. */
   data?: Record<string, unknown>;
 }
@@ -108,13 +110,22 @@ export class RunProgressService {
    */
   async recordStepProgress(
     stepId: string,
-    progress: { usage: LlmUsage; costUsd: string; provider: string | null; model: string | null; output: unknown },
+    progress: {
+      usage: LlmUsage;
+      costUsd: string;
+      provider: string | null;
+      model: string | null;
+      routing?: RoutingDecision | null;
+      output: unknown;
+    },
   ): Promise<void> {
     await this.dataSource.getRepository(RunStep).update(
       { id: stepId },
       {
         inputTokens: progress.usage.inputTokens,
+        cachedInputTokens: progress.usage.cachedInputTokens,
         outputTokens: progress.usage.outputTokens,
+        ...(progress.routing ? { routing: progress.routing } : {}),
         costUsd: progress.costUsd,
         provider: progress.provider,
         model: progress.model,
@@ -151,6 +162,7 @@ export class RunProgressService {
 
   async finishStep(run: Run, step: RunStep, finish: StepFinish): Promise<void> {
     const inputTokens = finish.usage?.inputTokens ?? 0;
+    const cachedInputTokens = finish.usage?.cachedInputTokens ?? 0;
     const outputTokens = finish.usage?.outputTokens ?? 0;
     const costUsd = finish.costUsd ?? '0';
     await this.events.transaction(async (manager) => {
@@ -161,8 +173,10 @@ export class RunProgressService {
           status: finish.status,
           finishedAt: new Date(),
           inputTokens,
+          cachedInputTokens,
           outputTokens,
           costUsd,
+          ...(finish.routing ? { routing: finish.routing } : {}),
           summary: finish.summary.slice(0, 2000),
           error: finish.error ?? null,
           output: (finish.output ?? null) as never,
@@ -170,7 +184,7 @@ export class RunProgressService {
           model: finish.model ?? step.model,
         },
       );
-      const usage = await this.addUsage(manager, run, inputTokens, outputTokens, costUsd);
+      const usage = await this.addUsage(manager, run, { inputTokens, cachedInputTokens, outputTokens }, costUsd);
       await this.events.append(manager, run, 'agent.completed', {
         agent: step.agent,
         iteration: step.iteration,
@@ -179,7 +193,7 @@ export class RunProgressService {
         summary: finish.summary.slice(0, 500),
         provider: finish.provider ?? step.provider ?? undefined,
         model: finish.model ?? step.model ?? undefined,
-        stepUsage: { inputTokens, outputTokens, costUsd: normaliseUsd(costUsd) },
+        stepUsage: { inputTokens, cachedInputTokens, outputTokens, costUsd: normaliseUsd(costUsd) },
         usage,
         ...finish.data,
       });
@@ -259,16 +273,23 @@ export class RunProgressService {
     });
   }
 
-  private async addUsage(manager: EntityManager, run: Run, inputTokens: number, outputTokens: number, costUsd: string) {
+  private async addUsage(
+    manager: EntityManager,
+    run: Run,
+    tokens: { inputTokens: number; cachedInputTokens: number; outputTokens: number },
+    costUsd: string,
+  ) {
     const [rows] = await manager.query<
-      [Array<{ input_tokens: number; output_tokens: number; cost_usd: string }>, number]
+      [Array<{ input_tokens: number; cached_input_tokens: number; output_tokens: number; cost_usd: string }>, number]
     >(
-      `UPDATE runs SET input_tokens = input_tokens + $2, output_tokens = output_tokens + $3, cost_usd = cost_usd + $4::numeric
-       WHERE id = $1 RETURNING input_tokens, output_tokens, cost_usd`,
-      [run.id, inputTokens, outputTokens, costUsd],
+      `UPDATE runs SET input_tokens = input_tokens + $2, cached_input_tokens = cached_input_tokens + $3,
+         output_tokens = output_tokens + $4, cost_usd = cost_usd + $5::numeric
+       WHERE id = $1 RETURNING input_tokens, cached_input_tokens, output_tokens, cost_usd`,
+      [run.id, tokens.inputTokens, tokens.cachedInputTokens, tokens.outputTokens, costUsd],
     );
     const row = rows[0];
     run.inputTokens = row.input_tokens;
+    run.cachedInputTokens = row.cached_input_tokens;
     run.outputTokens = row.output_tokens;
     run.costUsd = row.cost_usd;
     return usageOf(run);

@@ -55,7 +55,11 @@ export class RunStreamService {
         void unsubscribe().catch((error: unknown) => this.logger.debug({ err: error, runId }, 'unsubscribe failed'));
       res.end();
     };
-    req.on('close', close);
+    // A reader closing its stream is normal (a tab closed, a reconnect): worth a debug line, no more.
+    req.on('close', () => {
+      if (!closed) this.logger.debug({ runId, lastSent }, 'the client closed its run stream');
+      close();
+    });
 
     const send = (message: RunEventMessage) => {
       if (closed) return;

@@ -31,10 +31,12 @@ export function toStepView(step: RunStep) {
     startedAt: step.startedAt.toISOString(),
     finishedAt: step.finishedAt?.toISOString() ?? null,
     inputTokens: step.inputTokens,
+    cachedInputTokens: step.cachedInputTokens,
     outputTokens: step.outputTokens,
     costUsd: normaliseUsd(step.costUsd),
     summary: step.summary,
     error: step.error ?? undefined,
+    routing: step.routing ?? undefined,
   };
 }
 

@@ -1,3 +1,4 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -28,7 +29,7 @@ export class RunsController {
   constructor(
     private readonly runs: RunsService,
     private readonly events: RunEventsService,
-    private readonly stream: RunStreamService,
+    private readonly streams: RunStreamService,
   ) {}
 
   @Get()
@@ -65,8 +66,12 @@ export class RunsController {
     summary: 'Live events (SSE, `id: seq`; Last-Event-ID replays what came after; ends after the terminal event)',
   })
   @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'Server-sent events: `id: <seq>`, `event: <type>`, `data: <event JSON>`; see docs/api.md.',
+    content: { 'text/event-stream': { schema: { type: 'string' } } },
+  })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
-  async streamEvents(
+  async stream(
     @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
     @Query() query: RunStreamQueryDto,
@@ -80,13 +85,14 @@ export class RunsController {
         throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
       after = Number(lastEventId);
     }
-    await this.stream.open(user.id, id, after, req, res);
+    await this.streams.open(user.id, id, after, req, res);
   }
 
   @Post(':id/resume')
   @HttpCode(202)
   @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
+  @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for a plan approval.')
   async resume(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
     const run = await this.runs.resume(user.id, id, { approve: dto.approve, feedback: dto.feedback });
     return { run: toRunView(run) };

@@ -202,8 +202,13 @@ export class RunsService {
   }
 }
 
-export function usageOf(run: Pick<Run, 'inputTokens' | 'outputTokens' | 'costUsd'>) {
-  return { inputTokens: run.inputTokens, outputTokens: run.outputTokens, costUsd: normaliseUsd(run.costUsd) };
+export function usageOf(run: Pick<Run, 'inputTokens' | 'outputTokens' | 'costUsd'> & { cachedInputTokens?: number }) {
+  return {
+    inputTokens: run.inputTokens,
+    cachedInputTokens: run.cachedInputTokens ?? 0,
+    outputTokens: run.outputTokens,
+    costUsd: normaliseUsd(run.costUsd),
+  };
 }
 
 /** `0.00120000` → `0.0012`; money stays a decimal string. */

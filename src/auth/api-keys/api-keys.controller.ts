@@ -1,5 +1,13 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiCreatedResponse, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { PageQueryDto } from '#src/common/pagination.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountRoute } from '../decorators/api-key-access.decorator.js';
@@ -17,12 +25,18 @@ export class ApiKeysController {
 
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'The key is shown only here.' })
+  @ApiOperation({
+    summary: 'Create an API key (qk_…, shown only in this answer) with scopes, an expiry and a monthly limit',
+  })
+  @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
   create(@CurrentUser() user: AuthUser, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyView> {
     return this.keys.create(user.id, dto);
   }
 
   @Get()
   @ApiOkResponse({ type: ApiKeyPageView })
+  @ApiOperation({ summary: 'My API keys (prefix, scopes, last use), a page at a time' })
+  @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
   list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<ApiKeyPageView> {
     return this.keys.list(user.id, page);
   }
@@ -30,6 +44,9 @@ export class ApiKeysController {
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked in every API process before this answers.' })
+  @ApiOperation({ summary: 'Revoke an API key (refused at once in every API process)' })
+  @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
+  @ApiProblem(404, 'API_KEY_NOT_FOUND', 'No such API key of yours.')
   async revoke(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
     await this.keys.revoke(user.id, id);
   }

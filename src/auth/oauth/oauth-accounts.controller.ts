@@ -1,6 +1,18 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiBearerAuth, ApiOkResponse, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiExtraModels,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import { MfaRequiredView, TokenPairView } from '../dto/auth.dto.js';
 import { Throttle } from '@nestjs/throttler';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
@@ -59,6 +71,15 @@ export class OAuthAccountsController {
   @Post('exchange')
   @HttpCode(200)
   @Throttle(SIGN_IN_THROTTLE)
+  @ApiOperation({
+    summary: 'Exchange the one-time code of /oauth/complete for tokens (or cookies with `cookie: true`)',
+  })
+  @ApiProblem(401, 'INVALID_OAUTH_CODE', 'The code is not valid or has expired; sign in again.')
+  @ApiProblem(403, 'ACCOUNT_DISABLED', 'The account is deactivated.')
+  @ApiExtraModels(TokenPairView, MfaRequiredView)
+  @ApiOkResponse({
+    schema: { oneOf: [{ $ref: getSchemaPath(TokenPairView) }, { $ref: getSchemaPath(MfaRequiredView) }] },
+  })
   async exchange(
     @Body() dto: OAuthExchangeDto,
     @Req() req: Request,
@@ -73,6 +94,7 @@ export class OAuthAccountsController {
   @Get('accounts')
   @ApiBearerAuth('bearer')
   @ApiOkResponse({ type: LinkedAccountList })
+  @ApiOperation({ summary: 'My linked sign-in providers' })
   async list(@CurrentUser() user: AuthUser): Promise<LinkedAccountList> {
     return { items: await this.oauth.list(user.id) };
   }
@@ -80,6 +102,10 @@ export class OAuthAccountsController {
   @Delete('accounts/:provider')
   @HttpCode(204)
   @ApiBearerAuth('bearer')
+  @ApiOperation({ summary: 'Unlink a sign-in provider' })
+  @ApiProblem(404, 'OAUTH_ACCOUNT_NOT_FOUND', 'No such linked provider.')
+  @ApiProblem(409, 'LAST_SIGN_IN_METHOD', 'The only way to sign in; set a password or link another provider first.')
+  @ApiNoContentResponse()
   async unlink(@CurrentUser() user: AuthUser, @Param('provider') provider: string): Promise<void> {
     await this.oauth.unlink(user.id, provider);
   }

@@ -1,6 +1,7 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Controller, Get, Logger, Param, Query, Req, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiFoundResponse, ApiNotFoundResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiFoundResponse, ApiNotFoundResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '#src/common/decorators/public.decorator.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -37,9 +38,16 @@ export class OAuthController {
   }
 
   @Get(':provider')
-  @ApiQuery({ name: 'link', required: false, description: '`true`: link the provider to the signed-in user.' })
+  @ApiQuery({
+    name: 'link',
+    required: false,
+    type: String,
+    description: '`true`: link the provider to the signed-in user.',
+  })
   @ApiFoundResponse({ description: 'Redirect to the provider with state and PKCE (S256).' })
   @ApiNotFoundResponse({ description: 'Unknown provider, or no credentials configured for it.' })
+  @ApiOperation({ summary: 'Start an OAuth sign-in (or, with ?link=true, link a provider): redirect to the provider' })
+  @ApiProblem(404, 'OAUTH_PROVIDER_NOT_FOUND', 'Unknown provider, or no credentials configured for it.')
   async start(
     @Param('provider') name: string,
     @Query('link') link: string | undefined,
@@ -64,6 +72,10 @@ export class OAuthController {
 
   @Get(':provider/callback')
   @ApiFoundResponse({ description: 'Redirect to the web app with ?code=, ?linked= or ?error=.' })
+  @ApiOperation({
+    summary: "The provider's redirect back: ends at WEB_APP_URL/oauth/complete with ?code= (or ?linked=, ?error=)",
+  })
+  @ApiProblem(404, 'OAUTH_PROVIDER_NOT_FOUND', 'Unknown provider, or no credentials configured for it.')
   async callback(@Param('provider') name: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const provider = this.oauth.provider(name);
     const complete = new URL('/oauth/complete', `${this.webAppUrl}/`);

@@ -1,5 +1,6 @@
+import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { AuthUser } from '../auth-user.js';
 import { SIGN_IN_THROTTLE } from '../auth-throttles.js';
@@ -23,6 +24,7 @@ export class TwoFactorController {
 
   @Get('status')
   @ApiOkResponse({ type: TwoFactorStatusView })
+  @ApiOperation({ summary: 'Whether 2FA is on, and how many backup codes are left' })
   status(@CurrentUser() user: AuthUser): Promise<TwoFactorStatusView> {
     return this.twoFactor.status(user.id);
   }
@@ -30,6 +32,8 @@ export class TwoFactorController {
   @Post('setup')
   @HttpCode(200)
   @ApiOkResponse({ type: TwoFactorSetupView })
+  @ApiOperation({ summary: 'Start 2FA set-up: a new TOTP secret and its otpauth URL / QR code' })
+  @ApiProblem(409, 'TWO_FACTOR_ALREADY_ENABLED', 'Two-factor authentication is already on.')
   setup(@CurrentUser() user: AuthUser): Promise<TwoFactorSetupView> {
     return this.twoFactor.setup(user.id);
   }
@@ -38,6 +42,13 @@ export class TwoFactorController {
   @HttpCode(200)
   @Throttle(SIGN_IN_THROTTLE)
   @ApiOkResponse({ type: BackupCodesView })
+  @ApiOperation({ summary: 'Turn 2FA on with a current code; answers the backup codes (shown once)' })
+  @ApiProblem(401, 'INVALID_2FA_CODE', 'The code is not valid.')
+  @ApiProblem(
+    409,
+    ['TWO_FACTOR_ALREADY_ENABLED', 'TWO_FACTOR_NOT_SET_UP'],
+    '2FA is already on, or set-up was not started.',
+  )
   enable(@CurrentUser() user: AuthUser, @Body() dto: TotpCodeDto): Promise<BackupCodesView> {
     return this.twoFactor.enable(user.id, dto.code);
   }
@@ -45,6 +56,10 @@ export class TwoFactorController {
   @Post('disable')
   @HttpCode(204)
   @Throttle(SIGN_IN_THROTTLE)
+  @ApiOperation({ summary: 'Turn 2FA off (a current code or the password)' })
+  @ApiProblem(401, ['INVALID_2FA_CODE', 'INVALID_CREDENTIALS'], 'The code or the password is not correct.')
+  @ApiProblem(409, 'TWO_FACTOR_NOT_ENABLED', 'Two-factor authentication is not on.')
+  @ApiNoContentResponse()
   async disable(@CurrentUser() user: AuthUser, @Body() dto: DisableTwoFactorDto): Promise<void> {
     await this.twoFactor.disable(user.id, dto);
   }
@@ -53,6 +68,9 @@ export class TwoFactorController {
   @HttpCode(200)
   @Throttle(SIGN_IN_THROTTLE)
   @ApiOkResponse({ type: BackupCodesView })
+  @ApiOperation({ summary: 'Replace the backup codes (a current code required); the old ones stop working' })
+  @ApiProblem(401, 'INVALID_2FA_CODE', 'The code is not valid.')
+  @ApiProblem(409, 'TWO_FACTOR_NOT_ENABLED', 'Two-factor authentication is not on.')
   regenerate(@CurrentUser() user: AuthUser, @Body() dto: TotpCodeDto): Promise<BackupCodesView> {
     return this.twoFactor.regenerateBackupCodes(user.id, dto.code);
   }

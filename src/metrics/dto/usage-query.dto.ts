@@ -32,8 +32,14 @@ export class UsageTotalsDto {
   @ApiProperty({ description: 'Model-call attempts (retries and fallbacks count).' })
   calls: number;
 
-  @ApiProperty()
+  @ApiProperty({ description: 'Every prompt token, cached or not.' })
   inputTokens: number;
+
+  @ApiProperty({ description: "Prompt tokens read from the provider's prompt cache (among inputTokens)." })
+  cachedInputTokens: number;
+
+  @ApiProperty({ description: "Prompt tokens written to the provider's prompt cache (among inputTokens)." })
+  cacheWriteTokens: number;
 
   @ApiProperty()
   outputTokens: number;

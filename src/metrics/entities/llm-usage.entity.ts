@@ -40,8 +40,13 @@ export class LlmUsageRecord {
   @Column({ name: 'output_tokens', type: 'int' })
   outputTokens: number;
 
+  /** Prompt tokens read from the provider's cache. */
   @Column({ name: 'cached_input_tokens', type: 'int' })
   cachedInputTokens: number;
+
+  /** Prompt tokens written to the provider's cache. */
+  @Column({ name: 'cache_write_input_tokens', type: 'int', default: 0 })
+  cacheWriteInputTokens: number;
 
   @Column({ name: 'cost_usd', type: 'numeric', precision: 18, scale: 8 })
   costUsd: string;

@@ -113,6 +113,18 @@ export class TaskConfigDto {
   @Max(200)
   maxToolCalls?: number;
 
+  @ApiPropertyOptional({
+    minimum: 100,
+    maximum: 3_600_000,
+    description:
+      'Latency objective of each model call (ms): the router prefers candidates whose p95 latency meets it (docs/llm.md).',
+  })
+  @IsOptional()
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  latencySloMs?: number;
+
   @ApiPropertyOptional({ description: 'Pause after planning until POST /agents/runs/:id/resume.' })
   @IsOptional()
   @IsBoolean()

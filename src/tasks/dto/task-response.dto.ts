@@ -10,7 +10,7 @@ export class TaskDto {
   @ApiProperty() description!: string;
   @ApiProperty({ enum: TASK_LANGUAGES }) language!: string;
   @ApiProperty({ enum: TASK_MODES }) mode!: string;
-  @ApiPropertyOptional({ format: 'uuid', nullable: true }) repositoryId!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true }) repositoryId!: string | null;
   @ApiProperty({ type: [TaskFileDto] }) files!: TaskFileDto[];
   @ApiProperty({ type: TaskConfigDto }) config!: TaskConfigDto;
   @ApiProperty({ enum: TASK_STATUSES }) status!: string;
@@ -24,7 +24,7 @@ export class TaskEnvelopeDto {
 
 export class TaskPageDto {
   @ApiProperty({ type: [TaskDto] }) items!: TaskDto[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 class TestsResultDto {

@@ -29,6 +29,8 @@ export interface TaskConfig {
   maxIterations?: number;
   /** Workspace tool calls per coder/tester step (1..200; AGENT_MAX_TOOL_CALLS when unset). */
   maxToolCalls?: number;
+  /** The router's latency objective per model call (ms). */
+  latencySloMs?: number;
   requirePlanApproval?: boolean;
   models?: Partial<Record<'planner' | 'coder' | 'tester' | 'reviewer' | 'judge', string>>;
   branch?: string;

@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 export type FakeWireFormat = 'openai' | 'anthropic' | 'google';
 
@@ -27,7 +27,10 @@ export interface FakeToolCall {
 export interface FakeUsage {
   input?: number;
   output?: number;
+  /** Prompt tokens read from the cache. */
   cached?: number;
+  /** Prompt tokens written to the cache (Anthropic reports them apart). */
+  cacheWrite?: number;
 }
 
 export type FakeReply =
@@ -112,6 +115,15 @@ export interface FakeLlmOptions {
   apiKey?: string;
   /** Answers unscripted requests (default: `defaultReply`). */
   handler?: FakeHandler;
+  /**
+   * Simulates each provider's prompt cache and reports it in usage as the provider does (unless a
+   * reply scripts its usage): Anthropic caches the prefix up to each `cache_control` breakpoint
+   * (a later request with the same prefix up to a breakpoint reads it; the rest up to its last
+   * breakpoint is written); OpenAI and Gemini cache every prefix on their own and report the
+   * longest one seen before (OpenAI in steps of 128 tokens). Prefixes shorter than `minTokens`
+   * (default 1024, as the providers) are not cached. Tokens are estimated as characters ÷ 4.
+   */
+  promptCache?: boolean | { minTokens?: number };
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -182,6 +194,9 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   const queues = new Map<string, FakeReply[]>();
   let handler: FakeHandler | undefined = options.handler;
   const requests: FakeRequest[] = [];
+  const cache = options.promptCache
+    ? new PromptCacheSimulator(typeof options.promptCache === 'object' ? (options.promptCache.minTokens ?? 1024) : 1024)
+    : undefined;
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -240,7 +255,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       case 'malformed':
         return sendMalformed(res, request);
       default:
-        return sendReply(res, request, reply);
+        return sendReply(res, request, reply, cache?.usage(request));
     }
   }
 
@@ -270,6 +285,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       queues.clear();
       handler = options.handler;
       requests.length = 0;
+      cache?.clear();
     },
     close: () =>
       new Promise<void>((resolve) => {
@@ -433,14 +449,18 @@ function toolResultsOf(format: FakeWireFormat, body: Record<string, unknown>): F
 interface ResolvedReply {
   text: string;
   toolCalls: { id: string; name: string; args: string }[];
-  usage: { input: number; output: number; cached: number };
+  usage: { input: number; output: number; cached: number; written: number };
   finish: 'stop' | 'length' | 'tool_calls';
   chunkDelayMs: number;
   cutAfterChunks?: number;
   stallAfterChunks?: number;
 }
 
-function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply' }>): ResolvedReply {
+function resolve(
+  request: FakeRequest,
+  reply: Extract<FakeReply, { kind?: 'reply' }>,
+  cached?: CacheUsage,
+): ResolvedReply {
   const text = reply.text ?? '';
   const toolCalls = (reply.toolCalls ?? []).map((call, index) => ({
     id: call.id ?? `call_${randomUUID().replace(/-/g, '').slice(0, 20)}_${index}`,
@@ -451,16 +471,106 @@ function resolve(request: FakeRequest, reply: Extract<FakeReply, { kind?: 'reply
   return {
     text,
     toolCalls,
-    usage: {
-      input: reply.usage?.input ?? estimateTokens(request.prompt),
-      output: reply.usage?.output ?? output,
-      cached: reply.usage?.cached ?? 0,
-    },
+    usage:
+      reply.usage?.input === undefined && cached
+        ? { ...cached, output: reply.usage?.output ?? output }
+        : {
+            input: reply.usage?.input ?? estimateTokens(request.prompt),
+            output: reply.usage?.output ?? output,
+            cached: reply.usage?.cached ?? 0,
+            written: reply.usage?.cacheWrite ?? 0,
+          },
     finish: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
     chunkDelayMs: reply.chunkDelayMs ?? 0,
     cutAfterChunks: reply.cutAfterChunks,
     stallAfterChunks: reply.stallAfterChunks,
   };
+}
+
+interface CacheUsage {
+  input: number;
+  cached: number;
+  written: number;
+}
+
+/** A prompt as the provider caches it: pieces in order, and which of them end a breakpoint. */
+interface PromptSegment {
+  text: string;
+  breakpoint: boolean;
+}
+
+/** Five minutes, as Anthropic's default cache and about as long as OpenAI's. */
+const CACHE_TTL_MS = 5 * 60_000;
+
+/** The providers' prompt caches, as seen from their usage reports (see `FakeLlmOptions.promptCache`). */
+class PromptCacheSimulator {
+  private readonly entries = new Map<string, number>();
+
+  constructor(private readonly minTokens: number) {}
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  usage(request: FakeRequest): CacheUsage {
+    const segments = segmentsOf(request);
+    const now = Date.now();
+    // Hash and token count of every prefix that ends a segment.
+    let hash = createHash('sha256').update(`${request.format}\0${request.model}`).digest('hex');
+    let chars = 0;
+    const prefixes = segments.map((segment) => {
+      hash = createHash('sha256').update(hash).update(segment.text).digest('hex');
+      chars += segment.text.length;
+      return { hash, tokens: Math.ceil(chars / 4), breakpoint: segment.breakpoint };
+    });
+    const input = Math.max(1, Math.ceil(chars / 4));
+    const live = (key: string) => (this.entries.get(key) ?? 0) > now;
+    const cacheable = request.format === 'anthropic' ? prefixes.filter((p) => p.breakpoint) : prefixes;
+    const hit = cacheable.findLast((p) => p.tokens >= this.minTokens && live(p.hash));
+    let cached = hit?.tokens ?? 0;
+    if (hit && request.format === 'openai') cached = Math.floor(cached / 128) * 128;
+    let written = 0;
+    for (const p of cacheable) {
+      if (p.tokens < this.minTokens) continue;
+      this.entries.set(p.hash, now + CACHE_TTL_MS); // a hit refreshes the entry, as the providers do
+    }
+    if (request.format === 'anthropic') {
+      const last = cacheable.at(-1);
+      if (last && last.tokens >= this.minTokens && last.tokens > (hit?.tokens ?? 0)) written = last.tokens - cached;
+    }
+    return { input, cached, written };
+  }
+}
+
+/** Tools, system prompt and messages in the order each provider caches them. */
+function segmentsOf(request: FakeRequest): PromptSegment[] {
+  type Loose = Record<string, unknown>;
+  const body = request.body;
+  const list = (value: unknown): Loose[] => (Array.isArray(value) ? (value as Loose[]) : []);
+  const marked = (value: Loose) => value.cache_control !== undefined;
+  const plain = (value: Loose) => {
+    const { cache_control: _ignored, ...rest } = value;
+    return JSON.stringify(rest);
+  };
+  if (request.format === 'anthropic') {
+    const segments: PromptSegment[] = list(body.tools).map((t) => ({ text: plain(t), breakpoint: marked(t) }));
+    const system = body.system;
+    if (typeof system === 'string') segments.push({ text: system, breakpoint: false });
+    else for (const block of list(system)) segments.push({ text: plain(block), breakpoint: marked(block) });
+    for (const message of list(body.messages)) {
+      segments.push({ text: String(message.role), breakpoint: false });
+      const content = message.content;
+      if (typeof content === 'string') segments.push({ text: content, breakpoint: false });
+      else for (const block of list(content)) segments.push({ text: plain(block), breakpoint: marked(block) });
+    }
+    return segments;
+  }
+  const tools = JSON.stringify(body.tools ?? []);
+  const messages =
+    request.format === 'openai'
+      ? list(body.messages)
+      : [...(body.systemInstruction ? [body.systemInstruction as Loose] : []), ...list(body.contents)];
+  return [{ text: tools, breakpoint: false }, ...messages.map((m) => ({ text: JSON.stringify(m), breakpoint: false }))];
 }
 
 /** Splits text in about three pieces so streaming clients must reassemble it. */
@@ -501,8 +611,9 @@ async function sendReply(
   res: ServerResponse,
   request: FakeRequest,
   reply: Extract<FakeReply, { kind?: 'reply' }>,
+  cached?: CacheUsage,
 ): Promise<void> {
-  const r = resolve(request, reply);
+  const r = resolve(request, reply, cached);
   if (request.format === 'openai') return request.stream ? openaiStream(res, request, r) : openaiJson(res, request, r);
   if (request.format === 'anthropic')
     return request.stream ? anthropicStream(res, request, r) : anthropicJson(res, request, r);
@@ -601,10 +712,10 @@ function anthropicJson(res: ServerResponse, request: FakeRequest, r: ResolvedRep
       stop_sequence: null,
       // Anthropic's input_tokens exclude cache reads, which are reported apart.
       usage: {
-        input_tokens: r.usage.input - r.usage.cached,
+        input_tokens: r.usage.input - r.usage.cached - r.usage.written,
         output_tokens: r.usage.output,
         cache_read_input_tokens: r.usage.cached,
-        cache_creation_input_tokens: 0,
+        cache_creation_input_tokens: r.usage.written,
       },
     }),
   );
@@ -633,10 +744,10 @@ async function anthropicStream(res: ServerResponse, request: FakeRequest, r: Res
       stop_reason: null,
       stop_sequence: null,
       usage: {
-        input_tokens: r.usage.input - r.usage.cached,
+        input_tokens: r.usage.input - r.usage.cached - r.usage.written,
         output_tokens: 1,
         cache_read_input_tokens: r.usage.cached,
-        cache_creation_input_tokens: 0,
+        cache_creation_input_tokens: r.usage.written,
       },
     },
   });

@@ -4,7 +4,9 @@ import type {
   MessageCreateParamsBase,
   MessageParam,
   RawMessageStreamEvent,
+  TextBlockParam,
   ToolChoice as AnthropicToolChoice,
+  ToolUnion,
 } from '@anthropic-ai/sdk/resources/messages/messages';
 import { ProviderCallError } from '../llm.errors.js';
 import type { ChatMessage, FinishReason, LlmUsage, ToolCall, ToolChoice } from '../llm.types.js';
@@ -26,6 +28,8 @@ interface AnthropicUsageShape {
   cache_read_input_tokens?: number | null;
   cache_creation_input_tokens?: number | null;
 }
+
+const EPHEMERAL = { type: 'ephemeral' } as const;
 
 /** Anthropic messages through the official SDK (`@anthropic-ai/sdk`). */
 export class AnthropicProvider implements LlmProvider {
@@ -61,19 +65,28 @@ export class AnthropicProvider implements LlmProvider {
       .filter((m) => m.role === 'system')
       .map((m) => m.content)
       .join('\n\n');
+    const cache = request.cache;
+    const tools: ToolUnion[] | undefined = request.tools?.map((t) => ({
+      name: t.name,
+      description: t.description,
+      input_schema: t.parameters as { type: 'object'; [k: string]: unknown },
+    }));
+    // The order Anthropic caches in is tools → system → messages: a breakpoint on the system
+    // prompt covers the tools too; without a system prompt it goes on the last tool.
+    const systemBlocks: TextBlockParam[] | undefined = system
+      ? [{ type: 'text', text: system, ...(cache?.system ? { cache_control: EPHEMERAL } : {}) }]
+      : undefined;
+    if (cache?.system && !system && tools?.length)
+      tools[tools.length - 1] = { ...tools[tools.length - 1], cache_control: EPHEMERAL };
     const params: MessageCreateParamsBase = {
       model: request.model,
       max_tokens: request.maxTokens,
-      messages: toAnthropicMessages(request.messages),
-      ...(system ? { system } : {}),
+      messages: toAnthropicMessages(request.messages, new Set(cache?.messages)),
+      ...(systemBlocks ? { system: systemBlocks } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
-      ...(request.tools?.length
+      ...(tools?.length
         ? {
-            tools: request.tools.map((t) => ({
-              name: t.name,
-              description: t.description,
-              input_schema: t.parameters as { type: 'object'; [k: string]: unknown },
-            })),
+            tools,
             ...(request.toolChoice ? { tool_choice: toAnthropicToolChoice(request.toolChoice) } : {}),
           }
         : {}),
@@ -157,15 +170,24 @@ export class AnthropicProvider implements LlmProvider {
   }
 }
 
-/** System prompts go to `system`; tool results are user turns; consecutive same-role turns merge (the API wants alternation). */
-function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
+/**
+ * System prompts go to `system`; tool results are user turns; consecutive same-role turns merge
+ * (the API wants alternation). The last block of each message in `breakpoints` carries
+ * `cache_control`: the prompt up to there is cached.
+ */
+function toAnthropicMessages(messages: ChatMessage[], breakpoints: Set<number>): MessageParam[] {
   const out: { role: 'user' | 'assistant'; content: ContentBlockParam[] }[] = [];
   const push = (role: 'user' | 'assistant', blocks: ContentBlockParam[]) => {
+    if (breakpoints.has(index) && blocks.length) {
+      blocks[blocks.length - 1] = { ...blocks[blocks.length - 1], cache_control: EPHEMERAL } as ContentBlockParam;
+    }
     const last = out[out.length - 1];
     if (last && last.role === role) last.content.push(...blocks);
     else out.push({ role, content: blocks });
   };
+  let index = -1;
   for (const message of messages) {
+    index++;
     switch (message.role) {
       case 'system':
         break;
@@ -215,6 +237,7 @@ function toUsage(usage: AnthropicUsageShape | null | undefined): LlmUsage {
     inputTokens: (usage.input_tokens ?? 0) + cacheRead + cacheWrite,
     outputTokens: usage.output_tokens ?? 0,
     cachedInputTokens: cacheRead,
+    ...(cacheWrite ? { cacheWriteTokens: cacheWrite } : {}),
   };
 }
 

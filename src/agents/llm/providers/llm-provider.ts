@@ -1,4 +1,5 @@
 import { kindOfStatus, parseRetryAfter, ProviderCallError } from '../llm.errors.js';
+import type { PromptCachePlan } from '../prompt-cache.js';
 import type {
   ChatMessage,
   FinishReason,
@@ -22,6 +23,10 @@ export interface ProviderCallRequest {
   /** The attempt's deadline (LLM_TIMEOUT_MS); when it passes, the adapter ends the call with a `timeout`. */
   timeoutMs: number;
   onDelta?: (text: string) => void;
+  /** Anthropic: where to put `cache_control` breakpoints (others cache stable prefixes on their own). */
+  cache?: PromptCachePlan;
+  /** OpenAI: `prompt_cache_key`, so calls sharing a prefix reach the same cache. */
+  cacheKey?: string;
 }
 
 /**
@@ -64,6 +69,8 @@ export interface ProviderCallResult {
   toolCalls: ToolCall[];
   usage: LlmUsage;
   finishReason: FinishReason;
+  /** The cost the provider itself reported (OpenRouter's `usage.cost`), exact USD; else priced from the table. */
+  reportedCostUsd?: string;
 }
 
 /** An adapter over one official SDK. Adapters never retry (the gateway does) and throw `ProviderCallError`. */

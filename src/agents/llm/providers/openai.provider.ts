@@ -5,6 +5,7 @@ import type {
   ChatCompletionMessageParam,
   ChatCompletionToolChoiceOption,
 } from 'openai/resources/chat/completions';
+import { usdFromNumber } from '#src/metrics/money.js';
 import { ProviderCallError } from '../llm.errors.js';
 import type { FinishReason, LlmUsage, ProviderName, ToolCall, ToolChoice } from '../llm.types.js';
 import {
@@ -19,22 +20,34 @@ import {
   withPartialUsage,
 } from './llm-provider.js';
 
+const DEFAULT_BASE_URLS: Record<OpenAiCompatible, string | undefined> = {
+  openai: 'https://api.openai.com/v1',
+  openrouter: 'https://openrouter.ai/api/v1',
+  local: undefined,
+};
+
+type OpenAiCompatible = Extract<ProviderName, 'openai' | 'local' | 'openrouter'>;
+
+/** OpenRouter adds the cost it charged (USD credits) to `usage` when asked to (`usage.include`). */
+type UsageWithCost = OpenAI.CompletionUsage & { cost?: number | null };
+
 /**
- * OpenAI chat completions through the official SDK. Also the `local` provider: vLLM, Ollama and
- * llama.cpp serve the same API at their own base URL.
+ * OpenAI chat completions through the official SDK. Also the `local` provider (vLLM, Ollama and
+ * llama.cpp serve the same API at their own base URL) and `openrouter` (the same API in front of
+ * many vendors; it reports what it charged).
  */
 export class OpenAiProvider implements LlmProvider {
   private readonly client: () => Promise<OpenAI>;
 
   constructor(
-    readonly name: Extract<ProviderName, 'openai' | 'local'>,
+    readonly name: OpenAiCompatible,
     options: { apiKey?: string; baseUrl?: string },
   ) {
     this.client = lazyClient(async () => {
       const { default: OpenAI } = await import('openai');
       return new OpenAI({
         apiKey: options.apiKey ?? (name === 'local' ? 'local' : 'missing'),
-        baseURL: options.baseUrl ?? (name === 'local' ? undefined : 'https://api.openai.com/v1'),
+        baseURL: options.baseUrl ?? DEFAULT_BASE_URLS[name],
         maxRetries: 0, // the gateway retries, with its own policy and metering
         timeout: 3_600_000, // each call passes its own deadline (ProviderCallRequest.timeoutMs)
       });
@@ -61,6 +74,9 @@ export class OpenAiProvider implements LlmProvider {
             ...(request.toolChoice ? { tool_choice: toOpenAiToolChoice(request.toolChoice) } : {}),
           }
         : {}),
+      // OpenAI caches prompt prefixes on its own; the key keeps one conversation's calls on one cache.
+      ...(this.name === 'openai' && request.cacheKey ? { prompt_cache_key: request.cacheKey } : {}),
+      ...(this.name === 'openrouter' ? ({ usage: { include: true } } as object) : {}),
     };
     if (request.onDelta) {
       return withDeadline(request, (signal) =>
@@ -103,7 +119,13 @@ export class OpenAiProvider implements LlmProvider {
         ? [{ id: call.id, name: call.function.name, arguments: parseToolArguments(call.function.arguments, usage) }]
         : [],
     );
-    return { text: choice.message.content ?? '', toolCalls, usage, finishReason: toFinishReason(choice.finish_reason) };
+    return {
+      text: choice.message.content ?? '',
+      toolCalls,
+      usage,
+      finishReason: toFinishReason(choice.finish_reason),
+      reportedCostUsd: reportedCost(response.usage),
+    };
   }
 
   private async stream(
@@ -116,12 +138,16 @@ export class OpenAiProvider implements LlmProvider {
     ).chat.completions.create({ ...params, stream: true, stream_options: { include_usage: true } }, { signal });
     let text = '';
     let usage: LlmUsage = EMPTY_USAGE;
+    let reportedCostUsd: string | undefined;
     let finish: string | null = null;
     // Tool calls arrive in pieces keyed by `index`: the first piece has id and name, later ones append arguments.
     const calls = new Map<number, { id: string; name: string; arguments: string }>();
     try {
       for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-        if (chunk.usage) usage = toUsage(chunk.usage);
+        if (chunk.usage) {
+          usage = toUsage(chunk.usage);
+          reportedCostUsd = reportedCost(chunk.usage);
+        }
         const choice = chunk.choices?.[0];
         if (!choice) continue;
         const delta = choice.delta;
@@ -152,7 +178,7 @@ export class OpenAiProvider implements LlmProvider {
       }));
     if (finish === null)
       throw new ProviderCallError('malformed', 'the stream ended without a finish reason', { usage });
-    return { text, toolCalls, usage, finishReason: toFinishReason(finish) };
+    return { text, toolCalls, usage, finishReason: toFinishReason(finish), reportedCostUsd };
   }
 }
 
@@ -191,6 +217,13 @@ function toUsage(usage: OpenAI.CompletionUsage | null | undefined): LlmUsage {
     outputTokens: usage.completion_tokens ?? 0,
     cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
   };
+}
+
+/** OpenRouter's `usage.cost` (a JSON number of USD) as an exact decimal string, or undefined. */
+function reportedCost(usage: UsageWithCost | null | undefined): string | undefined {
+  const cost = usage?.cost;
+  if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) return undefined;
+  return usdFromNumber(cost);
 }
 
 function toFinishReason(reason: string | null | undefined): FinishReason {

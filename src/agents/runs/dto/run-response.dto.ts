@@ -4,8 +4,16 @@ import { RUN_STATUSES } from '../entities/run.entity.js';
 /** Response shapes of the run routes, for the OpenAPI document. */
 export class UsageDto {
   @ApiProperty() inputTokens!: number;
+  @ApiProperty({ description: "Prompt tokens read from the providers' caches (among inputTokens)" })
+  cachedInputTokens!: number;
   @ApiProperty() outputTokens!: number;
   @ApiProperty({ example: '0.0043575', description: 'USD, exact decimal string' }) costUsd!: string;
+}
+
+export class RoutingDto {
+  @ApiProperty({ example: ['anthropic:claude-sonnet-4-6', 'openai:gpt-4o'] }) candidates!: string[];
+  @ApiProperty({ example: 'openai:gpt-4o' }) chosen!: string;
+  @ApiProperty({ example: 'lowest score (cost 1.00, p95 within SLO)' }) reason!: string;
 }
 
 export class RunStepDto {
@@ -13,16 +21,18 @@ export class RunStepDto {
   @ApiProperty({ example: 'coder', description: 'planner, coder, tester, sandbox, reviewer or judge.<name>' })
   agent!: string;
   @ApiProperty() iteration!: number;
-  @ApiPropertyOptional({ nullable: true, example: 'gpt-4o' }) model!: string | null;
-  @ApiPropertyOptional({ nullable: true, example: 'openai' }) provider!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'gpt-4o' }) model!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true, example: 'openai' }) provider!: string | null;
   @ApiProperty({ enum: ['running', 'completed', 'failed', 'skipped', 'interrupted'] }) status!: string;
   @ApiProperty({ format: 'date-time' }) startedAt!: string;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
   @ApiProperty() inputTokens!: number;
+  @ApiProperty() cachedInputTokens!: number;
   @ApiProperty() outputTokens!: number;
   @ApiProperty({ example: '0.0012' }) costUsd!: string;
-  @ApiPropertyOptional({ nullable: true }) summary!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) summary!: string | null;
   @ApiPropertyOptional() error?: string;
+  @ApiPropertyOptional({ type: RoutingDto }) routing?: RoutingDto;
 }
 
 export class RunDto {
@@ -30,8 +40,8 @@ export class RunDto {
   @ApiProperty({ format: 'uuid' }) taskId!: string;
   @ApiProperty({ enum: RUN_STATUSES }) status!: string;
   @ApiProperty() iteration!: number;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) startedAt!: string | null;
-  @ApiPropertyOptional({ format: 'date-time', nullable: true }) finishedAt!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) startedAt!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'date-time', nullable: true }) finishedAt!: string | null;
   @ApiPropertyOptional() error?: string;
   @ApiPropertyOptional({ example: 'MAX_ITERATIONS' }) errorCode?: string;
   @ApiProperty() cancelRequested!: boolean;
@@ -49,7 +59,7 @@ export class RunEnvelopeDto {
 
 export class RunPageDto {
   @ApiProperty({ type: [RunDto] }) items!: RunDto[];
-  @ApiPropertyOptional({ nullable: true }) nextCursor!: string | null;
+  @ApiPropertyOptional({ type: String, nullable: true }) nextCursor!: string | null;
 }
 
 export class RunEventDto {

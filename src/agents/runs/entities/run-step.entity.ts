@@ -1,4 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { RoutingDecision } from '#src/agents/llm/llm.types.js';
 
 export type RunStepStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted';
 
@@ -38,6 +39,14 @@ export class RunStep {
 
   @Column({ name: 'output_tokens', type: 'integer', default: 0 })
   outputTokens!: number;
+
+  /** Prompt tokens read from the provider's cache, among `inputTokens`. */
+  @Column({ name: 'cached_input_tokens', type: 'integer', default: 0 })
+  cachedInputTokens!: number;
+
+  /** The router's decision for the step's latest model call: `{candidates, chosen, reason}`. */
+  @Column({ type: 'jsonb', nullable: true })
+  routing!: RoutingDecision | null;
 
   @Column({ name: 'cost_usd', type: 'numeric', precision: 18, scale: 8, default: 0 })
   costUsd!: string;

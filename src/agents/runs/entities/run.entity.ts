@@ -85,6 +85,10 @@ export class Run {
   @Column({ name: 'output_tokens', type: 'integer', default: 0 })
   outputTokens!: number;
 
+  /** Prompt tokens read from the providers' caches, among `inputTokens`. */
+  @Column({ name: 'cached_input_tokens', type: 'integer', default: 0 })
+  cachedInputTokens!: number;
+
   @Column({ name: 'cost_usd', type: 'numeric', precision: 18, scale: 8, default: 0 })
   costUsd!: string;
 
