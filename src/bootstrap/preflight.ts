@@ -142,7 +142,9 @@ export async function checkPortFree(port: number, host: string): Promise<void> {
               `port ${port} on ${host} is already in use (PORT=${port}): stop the process that holds it, or set PORT to a free port.`,
             )
           : error.code === 'EACCES'
-            ? new PreflightError(`port ${port} needs privileges this process lacks (PORT=${port}): set PORT above 1023.`)
+            ? new PreflightError(
+                `port ${port} needs privileges this process lacks (PORT=${port}): set PORT above 1023.`,
+              )
             : error,
       ),
     );

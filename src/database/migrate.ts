@@ -18,7 +18,9 @@ export interface MigrationOutcome {
  */
 export async function applyMigrations(config: DatabaseConfig): Promise<MigrationOutcome> {
   const options = dataSourceOptions(config);
-  const dataSource = new DataSource({ ...options, logging: false, extra: { ...options.extra, max: 2 } });
+  // Two connections: the advisory lock's and the one the migrations run on.
+  const extra = { ...(options.extra as Record<string, unknown>), max: 2 };
+  const dataSource = new DataSource({ ...options, logging: false, extra });
   await dataSource.initialize();
   try {
     const lock = dataSource.createQueryRunner();
