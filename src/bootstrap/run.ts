@@ -26,14 +26,15 @@ export function progress(message: string): void {
 export async function preflight(options: { api?: boolean } = {}): Promise<void> {
   try {
     validateAllConfig();
-    const secrets = generatedSecretsFile();
-    if (secrets) progress(`development secrets generated in ${secrets}`);
     const database = databaseConfig();
     const [created] = await Promise.all([
       checkPostgres(database.url),
       checkRedis(redisConfig().url),
       options.api ? checkPortFree(appConfig().port, appConfig().host) : undefined,
     ]);
+    // Said once the servers answered, so that a missing server stays a one-line failure.
+    const secrets = generatedSecretsFile();
+    if (secrets) progress(`development secrets generated in ${secrets}`);
     if (created) progress(`database "${databaseName(database.url)}" created`);
     if (database.migrationsRun) {
       const { applyMigrations } = await import('#src/database/migrate.js');
