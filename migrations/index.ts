@@ -14,6 +14,7 @@ import { RepositoryCommands1763811000000 } from './1763811000000-RepositoryComma
 import { Organizations1763823000000 } from './1763823000000-Organizations.js';
 import { AuditEvents1763823000100 } from './1763823000100-AuditEvents.js';
 import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
+import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
 import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 
@@ -35,6 +36,7 @@ export const MIGRATIONS = [
   Organizations1763823000000,
   AuditEvents1763823000100,
   ApiKeys1763824000000,
+  BudgetScopes1763824000100,
   Trajectories1763826000000,
   PromptCachingRoutingProviderControls1763827000000,
 ];

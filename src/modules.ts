@@ -4,7 +4,9 @@ import { TrajectoriesModule } from './agents/trajectories/trajectories.module.js
 import { AuthModule } from './auth/auth.module.js';
 import { CouncilApiModule } from './council/council-api.module.js';
 import { HealthModule } from './health/health.module.js';
+import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { OrgsModule } from './orgs/orgs.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { UsersApiModule } from './users/users-api.module.js';
@@ -21,5 +23,7 @@ export const HTTP_MODULES: Type[] = [
   RepositoriesModule,
   MetricsModule,
   WebhooksModule,
+  OrgsModule,
   CouncilApiModule,
+  QueueDashboardModule,
 ];

@@ -69,6 +69,7 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     { provide: APP_GUARD, useClass: AccessGuard },
   ],
   exports: [
+    JwtAuthGuard,
     AccountDeletionService,
     ApiKeysService,
     AuthService,

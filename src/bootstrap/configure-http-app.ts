@@ -14,6 +14,7 @@ import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
 import { EMAIL_PAGE_PATHS } from '#src/auth/email-pages.controller.js';
+import { QUEUE_DASHBOARD_PATH } from '#src/queue-dashboard/queue-dashboard.access.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
@@ -25,11 +26,13 @@ function isUnder(url: string, mount: string): boolean {
   return next === '' || next === '/' || next === '?';
 }
 
-/** Routes served outside the API prefix: Prometheus' `/metrics`, the OAuth callbacks, the mail-link pages. */
+/** Routes served outside the API prefix: Prometheus' `/metrics`, the OAuth callbacks, the mail-link pages, the queue dashboard. */
 export const ROOT_ROUTES = [
   { path: 'metrics', method: RequestMethod.GET },
   { path: 'oauth/*path', method: RequestMethod.ALL },
   ...EMAIL_PAGE_PATHS.map((path) => ({ path, method: RequestMethod.ALL })),
+  { path: QUEUE_DASHBOARD_PATH, method: RequestMethod.ALL },
+  { path: `${QUEUE_DASHBOARD_PATH}/*path`, method: RequestMethod.ALL },
 ];
 
 /** `GET /`: nothing lives there, so say where things are instead of a bare 404. */

@@ -18,6 +18,7 @@ export const EVENT_TYPES = [
   'pull_request.opened',
   'setup.completed',
   'agent.tool_call',
+  'budget.threshold_reached',
   'run.waiting_for_worker',
 ] as const;
 

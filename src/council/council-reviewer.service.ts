@@ -226,6 +226,7 @@ export class CouncilReviewerService extends CouncilReviewer {
         const result = await this.llm.call({
           context: {
             userId: request.userId,
+            ...request.budget,
             agent: seat.definition.agent,
             taskId: request.taskId,
             runId: request.runId,

@@ -1,7 +1,6 @@
 import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { AuthUser } from '#src/auth/auth-user.js';
-import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
 import { ValidationFailedError } from '#src/common/errors.js';
 import { CouncilService } from './council.service.js';
 import { RunCouncilDto } from './dto/run-council.dto.js';
@@ -19,8 +18,8 @@ export class CouncilController {
     summary: "The run's latest council verdict with every judge's verdict (dissent visible) and the council history",
   })
   @ApiOkResponse({ type: RunCouncilDto })
+  @Authorize('run', 'read')
   getCouncil(
-    @CurrentUser() user: AuthUser,
     @Param(
       'id',
       new ParseUUIDPipe({
@@ -29,6 +28,6 @@ export class CouncilController {
     )
     id: string,
   ): Promise<RunCouncilDto> {
-    return this.council.getForRun(user.id, id);
+    return this.council.getForRun(id);
   }
 }

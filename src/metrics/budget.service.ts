@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { LocalCache } from '#src/common/local-cache.js';
 import { PgNotifications } from '#src/database/pg-notifications.js';
+import { BudgetAlertsService } from './budget-alerts.service.js';
+import type { BudgetAlert, BudgetScopeName } from './budget-alerts.service.js';
 import { Budget } from './entities/budget.entity.js';
 import { BudgetExceededError } from './metrics.errors.js';
 import { addMoney, fromMicroCents, toMicroCents } from './money.js';
@@ -18,8 +20,37 @@ export interface BudgetStatus {
   periodEnd: string;
 }
 
-/** Notified by the `llm_budgets` trigger (migration LlmBudgetLimitNotify) with the user id. */
+/**
+ * Notified when a limit changes: by the `llm_budgets` trigger with the user id, by `org_budgets`'
+ * with `org:<id>`, by `api_keys`' with `key:<id>` (migrations LlmBudgetLimitNotify, BudgetScopes).
+ */
 const LIMITS_CHANNEL = 'llm_budget_limits';
+
+/** Everything a model call may be charged to; each one that has a limit is reserved against. */
+export interface BudgetScopeRef {
+  userId: string;
+  /** The organization that owns the run's task. */
+  orgId?: string | null;
+  /** The API key that started the run. */
+  apiKeyId?: string | null;
+  taskId?: string | null;
+  /** The task's `config.maxCostUsd` (over the task's whole life). */
+  taskLimitUsd?: string | null;
+}
+
+/** An organization's limits as the hot path caches them. */
+interface OrgLimits {
+  org: string | null;
+  member: string | null;
+}
+
+type CachedLimit = string | null | OrgLimits;
+
+interface ReserveOutcome {
+  id: string | null;
+  exceeded: { scope: BudgetScopeName; id: string; limit: string; spent: string; reserved: string } | null;
+  alerts: { scope: BudgetScopeName; id: string; limitUsd: string; spentUsd: string; threshold: string }[];
+}
 
 export function monthBounds(now: Date): { start: Date; end: Date } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
@@ -52,15 +83,17 @@ export class BudgetService {
     { resolve: (limit: string | null) => void; reject: (error: unknown) => void }[]
   >();
   private limitLookup: Promise<void> | null = null;
-  private readonly limits: LocalCache<string | null>;
+  private readonly limits: LocalCache<CachedLimit>;
+  private readonly logger = new Logger(BudgetService.name);
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectRepository(Budget) private readonly budgets: Repository<Budget>,
     private readonly notifications: PgNotifications,
+    private readonly alerts: BudgetAlertsService,
     config: ConfigService<AllConfig, true>,
   ) {
-    this.limits = notifications.cache<string | null>(LIMITS_CHANNEL, {
+    this.limits = notifications.cache<CachedLimit>(LIMITS_CHANNEL, {
       ttlMs: config.get('llm', { infer: true }).budgetLimitCacheMs,
     });
   }
@@ -131,48 +164,119 @@ export class BudgetService {
   }
 
   /**
-   * Reserves `amountUsd` or throws `BudgetExceededError`. Returns null when the user has no limit
-   * (nothing to hold), else the reservation id to pass to `settle`/`release`. The amount may be
-   * given as a function: it is then only worked out for users with a limit.
+   * Reserves `amountUsd` against every limit that applies to `scope` (the user's, the
+   * organization's and its per-member limit, the API key's, the task's) or throws
+   * `BudgetExceededError` naming the first one that cannot cover it. Returns null when none of them
+   * has a limit (nothing to hold), else the reservation id to pass to `settle`/`release`. The
+   * amount may be given as a function: it is then only worked out when some limit applies.
+   *
+   * One statement (`llm_budget_reserve`, a plpgsql function): the locks, the sums, the threshold
+   * bookkeeping and the reservation take one round trip and one transaction, however many limits
+   * apply. Thresholds newly reached are reported (webhooks, mail) after it commits.
    */
-  async reserve(userId: string, amount: string | (() => string), ttlMs: number): Promise<string | null> {
-    // Cheap path: most users have no limit; a limit set while this call runs applies from the next call.
-    if ((await this.cachedLimit(userId)) === null) return null;
+  async reserve(
+    scope: string | BudgetScopeRef,
+    amount: string | (() => string),
+    ttlMs: number,
+  ): Promise<string | null> {
+    const ref = typeof scope === 'string' ? { userId: scope } : scope;
+    // Cheap path: most calls have no limit; a limit set while this call runs applies from the next call.
+    if (!(await this.anyLimit(ref))) return null;
     const amountUsd = typeof amount === 'string' ? amount : amount();
-    return this.dataSource.transaction('READ COMMITTED', async (manager) => {
-      const locked = await manager.query<{ monthly_limit_usd: string | null }[]>(
-        'SELECT monthly_limit_usd FROM llm_budgets WHERE user_id = $1 FOR UPDATE',
-        [userId],
-      );
-      const limit = locked[0]?.monthly_limit_usd ?? null;
-      if (limit === null) return null;
-      // A new statement after the lock is granted: its snapshot includes everything the previous
-      // lock holder committed.
-      const { spent, reserved } = await this.committed(manager, userId, monthBounds(new Date()).start);
-      const after = toMicroCents(spent) + toMicroCents(reserved) + toMicroCents(amountUsd);
-      if (after > toMicroCents(limit)) {
-        throw new BudgetExceededError({
-          limitUsd: limit,
-          spentUsd: spent,
-          reservedUsd: reserved,
-          requiredUsd: amountUsd,
-        });
-      }
-      const inserted = await manager.query<{ id: string }[]>(
-        `INSERT INTO llm_budget_reservations (user_id, amount_usd, expires_at)
-         VALUES ($1, $2, now() + make_interval(secs => $3::double precision / 1000)) RETURNING id`,
-        [userId, amountUsd, ttlMs],
-      );
-      return inserted[0].id;
+    const [row] = await this.dataSource.query<{ outcome: ReserveOutcome }[]>(
+      'SELECT llm_budget_reserve($1, $2, $3, $4, $5, $6, $7, $8) AS outcome',
+      [
+        ref.userId,
+        ref.orgId ?? null,
+        ref.apiKeyId ?? null,
+        ref.taskId ?? null,
+        ref.taskLimitUsd ?? null,
+        amountUsd,
+        ttlMs,
+        monthBounds(new Date()).start,
+      ],
+    );
+    const outcome = row.outcome;
+    if (outcome.alerts.length) this.report(ref, outcome.alerts);
+    if (outcome.exceeded) {
+      const exceeded = outcome.exceeded;
+      throw new BudgetExceededError({
+        scope: exceeded.scope,
+        scopeId: exceeded.scope === 'member' ? ref.userId : exceeded.id,
+        limitUsd: addMoney(String(exceeded.limit)),
+        spentUsd: addMoney(String(exceeded.spent)),
+        reservedUsd: addMoney(String(exceeded.reserved)),
+        requiredUsd: amountUsd,
+      });
+    }
+    return outcome.id;
+  }
+
+  /** Reports newly reached thresholds in the background: the model call does not wait on mail. */
+  private report(ref: BudgetScopeRef, reached: ReserveOutcome['alerts']): void {
+    const alerts: BudgetAlert[] = reached.map((a) => ({
+      scope: a.scope,
+      // Member alerts are stored per organization and user; the event names the user.
+      id: a.scope === 'member' ? ref.userId : a.id,
+      userId: ref.userId,
+      orgId: a.scope === 'org' || a.scope === 'member' ? (ref.orgId ?? null) : null,
+      limitUsd: addMoney(String(a.limitUsd)),
+      spentUsd: addMoney(String(a.spentUsd)),
+      threshold: Number(a.threshold),
+    }));
+    void this.alerts.emit(alerts).catch((error: unknown) => {
+      this.logger.error({ err: error, alerts }, 'Reporting budget thresholds failed');
     });
   }
 
+  /** Whether any limit applies to the call (each answer cached per process, dropped on change). */
+  private async anyLimit(ref: BudgetScopeRef): Promise<boolean> {
+    if (ref.taskId && ref.taskLimitUsd) return true;
+    if ((await this.cachedLimit(ref.userId)) !== null) return true;
+    if (ref.orgId) {
+      const org = await this.cachedOrgLimits(ref.orgId);
+      if (org.org !== null || org.member !== null) return true;
+    }
+    if (ref.apiKeyId && (await this.cachedKeyLimit(ref.apiKeyId)) !== null) return true;
+    return false;
+  }
+
   private async cachedLimit(userId: string): Promise<string | null> {
-    const cached = this.limits.get(userId);
+    const cached = this.limits.get(userId) as string | null | undefined;
     if (cached !== undefined) return cached;
     const token = this.limits.token();
     const limit = await this.getLimit(userId);
     this.limits.set(userId, limit, token);
+    return limit;
+  }
+
+  private async cachedOrgLimits(orgId: string): Promise<OrgLimits> {
+    const key = `org:${orgId}`;
+    const cached = this.limits.get(key) as OrgLimits | undefined;
+    if (cached !== undefined) return cached;
+    const token = this.limits.token();
+    const rows = await this.dataSource.query<
+      { monthly_limit_usd: string | null; member_monthly_limit_usd: string | null }[]
+    >('SELECT monthly_limit_usd, member_monthly_limit_usd FROM org_budgets WHERE org_id = $1', [orgId]);
+    const limits: OrgLimits = {
+      org: rows[0]?.monthly_limit_usd ?? null,
+      member: rows[0]?.member_monthly_limit_usd ?? null,
+    };
+    this.limits.set(key, limits, token);
+    return limits;
+  }
+
+  private async cachedKeyLimit(keyId: string): Promise<string | null> {
+    const key = `key:${keyId}`;
+    const cached = this.limits.get(key) as string | null | undefined;
+    if (cached !== undefined) return cached;
+    const token = this.limits.token();
+    const rows = await this.dataSource.query<{ monthly_limit_usd: string | null }[]>(
+      'SELECT monthly_limit_usd FROM api_keys WHERE id = $1',
+      [keyId],
+    );
+    const limit = rows[0]?.monthly_limit_usd ?? null;
+    this.limits.set(key, limit, token);
     return limit;
   }
 

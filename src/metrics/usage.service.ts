@@ -6,7 +6,9 @@ import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
 import { UsersService } from '#src/users/users.service.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
-export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt'>;
+/** A usage record to write; calls outside an organization or an API key may leave those out. */
+export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt' | 'orgId' | 'apiKeyId'> &
+  Partial<Pick<LlmUsageRecord, 'orgId' | 'apiKeyId'>>;
 
 export const USAGE_GROUPS = ['day', 'model', 'agent', 'task', 'provider'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
@@ -46,6 +48,8 @@ const GROUP_EXPRESSIONS: Record<UsageGroup, string> = {
 
 const COLUMNS = [
   'user_id',
+  'org_id',
+  'api_key_id',
   'task_id',
   'run_id',
   'step_id',
@@ -126,6 +130,8 @@ export class UsageService {
     const rows = batch.map(({ record }) => {
       const values = [
         record.userId,
+        record.orgId ?? null,
+        record.apiKeyId ?? null,
         record.taskId,
         record.runId,
         record.stepId,

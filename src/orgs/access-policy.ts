@@ -130,3 +130,8 @@ export function decideAccess(
   }
   return { allowed: false, reason: 'forbidden' };
 }
+
+/** A located row's ownership (`{userId, orgId}` → ResourceOwnership), or null for no row. */
+export function ownership(row: { userId: string; orgId: string | null } | null): ResourceOwnership | null {
+  return row ? { ownerId: row.userId, orgId: row.orgId } : null;
+}

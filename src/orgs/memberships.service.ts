@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, EntityManager } from 'typeorm';
 import { OrgMembership } from './entities/org-membership.entity.js';
 import type { OrgRole } from './org-roles.js';
 
@@ -15,6 +15,14 @@ export class MembershipsService {
       .getRepository(OrgMembership)
       .findOne({ select: { role: true }, where: { orgId, userId } });
     return row?.role ?? null;
+  }
+
+  /**
+   * Holds the organization's row shared until the caller's transaction ends: starting a run takes
+   * it, deleting the organization takes it exclusively, so neither misses the other.
+   */
+  async lockOrgShared(manager: EntityManager, orgId: string): Promise<void> {
+    await manager.query('SELECT 1 FROM organizations WHERE id = $1 FOR SHARE', [orgId]);
   }
 
   /** The ids of the organizations the user belongs to. */

@@ -59,10 +59,11 @@ export class ResourceAccessGuard implements CanActivate {
     const id = rule.id ? valueAt(req, rule.id) : undefined;
     let grant: AccessGrant;
     if (id !== undefined && id !== '') {
-      // A repeated query parameter (an array) is no id: answered as a missing resource.
-      const text = typeof id === 'string' ? id : '';
-      const owner = await this.locators.locate(rule.type, text);
-      grant = { ...owner, id: text, orgRole: null };
+      // A malformed id names no resource, so nothing is granted by letting it through: the route's
+      // ParseUUIDPipe answers 400 (or its service 404), as each route did before this guard.
+      if (!isUuid(id)) return true;
+      const owner = await this.locators.locate(rule.type, id);
+      grant = { ...owner, id, orgRole: null };
     } else {
       let orgId = rule.org ? valueAt(req, rule.org) : undefined;
       if ((orgId === undefined || orgId === '') && principal.kind === 'apiKey') orgId = principal.orgId ?? undefined;

@@ -7,6 +7,8 @@ import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { RepositoriesConfig } from '#src/config/repositories.config.js';
+import { ownership } from '#src/orgs/access-policy.js';
+import { ResourceLocators } from '#src/orgs/resource-locators.js';
 import { CreateRepositoryDto, UpdateRepositoryDto } from './dto/create-repository.dto.js';
 import { Repository } from './entities/repository.entity.js';
 import { GitService, isValidBranchName } from './git.service.js';
@@ -48,15 +50,21 @@ export class RepositoriesService {
     private readonly git: GitService,
     private readonly encryption: EncryptionService,
     config: ConfigService<AllConfig, true>,
+    locators: ResourceLocators,
   ) {
     this.config = config.get('repositories', { infer: true });
+    locators.register('repository', {
+      locate: (id) =>
+        this.repositories.findOne({ select: { userId: true, orgId: true }, where: { id } }).then(ownership),
+      notFound: () => new RepositoryNotFoundError(),
+    });
   }
 
   /**
    * Validates the URL, checks with `git ls-remote` (and the token) that the repository answers
    * and the branch exists, then stores the record with the token encrypted.
    */
-  async create(userId: string, input: CreateRepositoryDto): Promise<Repository> {
+  async create(userId: string, orgId: string | null, input: CreateRepositoryDto): Promise<Repository> {
     const url = normaliseRepositoryUrl(input.url, this.config);
     const token = input.accessToken || undefined;
     const defaultBranch = await this.git.resolveBranch(url, input.defaultBranch, token);
@@ -64,6 +72,7 @@ export class RepositoriesService {
     const repository = this.repositories.create({
       id,
       userId,
+      orgId,
       url,
       name: repositoryNameOf(url),
       defaultBranch,
@@ -78,16 +87,20 @@ export class RepositoriesService {
     return saved;
   }
 
-  list(userId: string, page: PageQueryDto): Promise<Page<Repository>> {
-    return paginate(
-      this.repositories.createQueryBuilder('repository').where('repository.userId = :userId', { userId }),
-      page,
-    );
+  /** The organization's repositories, or (orgId null) the user's own. */
+  list(scope: { userId: string; orgId: string | null }, page: PageQueryDto): Promise<Page<Repository>> {
+    const query = this.repositories.createQueryBuilder('repository');
+    if (scope.orgId) query.where('repository.orgId = :orgId', { orgId: scope.orgId });
+    else query.where('repository.userId = :userId AND repository.orgId IS NULL', { userId: scope.userId });
+    return paginate(query, page);
   }
 
-  /** The user's repository; another user's, a deleted one or a malformed id is the same 404. */
-  async get(userId: string, id: string): Promise<Repository> {
-    const repository = UUID.test(id) ? await this.repositories.findOneBy({ id, userId }) : null;
+  /**
+   * The repository (who may see it is decided before, by the route's @Authorize); a deleted one or
+   * a malformed id is 404.
+   */
+  async get(id: string): Promise<Repository> {
+    const repository = UUID.test(id) ? await this.repositories.findOneBy({ id }) : null;
     if (!repository) throw new RepositoryNotFoundError();
     return repository;
   }
@@ -97,8 +110,8 @@ export class RepositoriesService {
    * given), the token, or the commands (`null` clears one: detected again). Nothing is stored
    * unless every change holds.
    */
-  async update(userId: string, id: string, input: UpdateRepositoryDto): Promise<Repository> {
-    const repository = await this.get(userId, id);
+  async update(id: string, input: UpdateRepositoryDto): Promise<Repository> {
+    const repository = await this.get(id);
     const changes: Partial<Repository> = {};
     const token =
       input.accessToken ??
@@ -118,27 +131,39 @@ export class RepositoriesService {
     if (input.setupCommand !== undefined) changes.setupCommand = input.setupCommand;
     if (input.testCommand !== undefined) changes.testCommand = input.testCommand;
     if (Object.keys(changes).length === 0) return repository;
-    await this.repositories.update({ id: repository.id, userId }, changes);
+    await this.repositories.update({ id: repository.id }, changes);
     this.logger.log(`repository ${id} updated (${Object.keys(changes).join(', ')})`);
-    return this.get(userId, id);
+    return this.get(id);
   }
 
-  async remove(userId: string, id: string): Promise<void> {
-    const repository = await this.get(userId, id);
-    await this.repositories.delete({ id: repository.id, userId });
+  async remove(id: string): Promise<void> {
+    const repository = await this.get(id);
+    await this.repositories.delete({ id: repository.id });
     this.logger.log(`repository ${id} deleted`);
   }
 
-  /** Checks that a repository (and the branch, when given) can be used by a task of this user. */
-  async assertUsable(userId: string, repositoryId: string, branch?: string): Promise<Repository> {
-    const repository = await this.get(userId, repositoryId);
+  /**
+   * Checks that a repository (and the branch, when given) can be used by a task of this owner: an
+   * organization's task takes a repository of the same organization, a personal task one of the
+   * user's own. Any other is as unknown as a missing one.
+   */
+  async assertUsable(
+    owner: { userId: string; orgId: string | null },
+    repositoryId: string,
+    branch?: string,
+  ): Promise<Repository> {
+    const repository = await this.get(repositoryId);
+    const usable = owner.orgId
+      ? repository.orgId === owner.orgId
+      : !repository.orgId && repository.userId === owner.userId;
+    if (!usable) throw new RepositoryNotFoundError();
     if (branch !== undefined && !isValidBranchName(branch)) throw new BranchNotFoundError(branch);
     return repository;
   }
 
   /** For this module's services: the record with its token in clear. */
-  async access(userId: string, id: string): Promise<RepositoryAccess> {
-    const repository = await this.get(userId, id);
+  async access(id: string): Promise<RepositoryAccess> {
+    const repository = await this.get(id);
     return {
       repository,
       token: repository.accessTokenEncrypted
@@ -155,13 +180,12 @@ export class RepositoriesService {
    * REPOSITORY_TOO_LARGE.
    */
   async prepareWorkspace(
-    userId: string,
     repositoryId: string,
     branch: string | undefined,
     dir: string,
     signal?: AbortSignal,
   ): Promise<PreparedWorkspace> {
-    const { repository, token } = await this.access(userId, repositoryId);
+    const { repository, token } = await this.access(repositoryId);
     const wanted = branch ?? repository.defaultBranch;
     if (!isValidBranchName(wanted)) throw new BranchNotFoundError(wanted);
     const clone = await this.git.shallowClone(repository.url, wanted, dir, token, undefined, signal);
@@ -187,8 +211,8 @@ export class RepositoriesService {
   }
 
   /** Whether the repository record still exists (it may be deleted while a run works on it). */
-  async exists(userId: string, repositoryId: string): Promise<boolean> {
-    return UUID.test(repositoryId) && (await this.repositories.existsBy({ id: repositoryId, userId }));
+  async exists(repositoryId: string): Promise<boolean> {
+    return UUID.test(repositoryId) && (await this.repositories.existsBy({ id: repositoryId }));
   }
 }
 

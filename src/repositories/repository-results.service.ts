@@ -121,7 +121,7 @@ export class RepositoryResultsService implements OnModuleInit {
       patch,
       diff,
     };
-    const stillThere = await this.repositories.exists(input.userId, input.repositoryId);
+    const stillThere = await this.repositories.exists(input.repositoryId);
     try {
       await this.results.upsert({ ...row, repositoryId: stillThere ? input.repositoryId : null }, ['runId']);
     } catch (error) {
@@ -133,13 +133,13 @@ export class RepositoryResultsService implements OnModuleInit {
     return published;
   }
 
-  /** The latest repository result of the user's task, or null. */
-  latestForTask(userId: string, taskId: string): Promise<RepositoryResult | null> {
-    return this.results.findOne({ where: { userId, taskId }, order: { createdAt: 'DESC' } });
+  /** The latest repository result of the task, or null (access to the task is checked by the route). */
+  latestForTask(taskId: string): Promise<RepositoryResult | null> {
+    return this.results.findOne({ where: { taskId }, order: { createdAt: 'DESC' } });
   }
 
-  forRun(userId: string, runId: string): Promise<RepositoryResult | null> {
-    return this.results.findOneBy({ userId, runId });
+  forRun(runId: string): Promise<RepositoryResult | null> {
+    return this.results.findOneBy({ runId });
   }
 
   /**
@@ -148,19 +148,18 @@ export class RepositoryResultsService implements OnModuleInit {
    * process after the run's workspace is gone. Asking again returns the pull request already opened.
    */
   async openPullRequest(
-    userId: string,
     runId: string,
     input: PullRequestInput,
     record?: PullRequestRecorder,
   ): Promise<PullRequestRef & { created: boolean }> {
-    const result = await this.forRun(userId, runId);
+    const result = await this.forRun(runId);
     if (!result)
       throw new NothingToPublishError('The run has no committed repository result to open a pull request from.');
     if (result.pullRequestUrl && result.pullRequestNumber !== null) {
       return { url: result.pullRequestUrl, number: result.pullRequestNumber, created: false };
     }
     if (!result.repositoryId) throw new RepositoryDeletedError();
-    const { repository, token } = await this.repositories.access(userId, result.repositoryId);
+    const { repository, token } = await this.repositories.access(result.repositoryId);
     const target = gitHubRepositoryOf(repository.url, this.github.apiUrl);
     if (!token)
       throw new PullRequestUnsupportedError('Opening a pull request needs an access token on the repository.');

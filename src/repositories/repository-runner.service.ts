@@ -46,19 +46,13 @@ export class RepositoryRunnerService extends RepositoryRunner {
     let commands: Pick<RepositoryCheckout, 'setupCommand' | 'testCommand'>;
     if (reused) {
       // A resumed run (plan approval, redelivered job on this machine) continues on its checkout.
-      const repository = await this.repositories.get(run.userId, repositoryId);
+      const repository = await this.repositories.get(repositoryId);
       branch = run.input.config.branch ?? repository.defaultBranch;
       baseSha = reused;
       commands = { setupCommand: repository.setupCommand, testCommand: repository.testCommand };
     } else {
       await this.workspaces.create(run.id);
-      const prepared = await this.repositories.prepareWorkspace(
-        run.userId,
-        repositoryId,
-        run.input.config.branch,
-        dir,
-        signal,
-      );
+      const prepared = await this.repositories.prepareWorkspace(repositoryId, run.input.config.branch, dir, signal);
       branch = prepared.branch;
       baseSha = prepared.baseSha;
       commands = { setupCommand: prepared.setupCommand, testCommand: prepared.testCommand };

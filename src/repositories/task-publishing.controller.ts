@@ -2,8 +2,7 @@ import { Controller, Get, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nes
 import { Throttle } from '@nestjs/throttler';
 import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthUser } from '#src/auth/auth-user.js';
-import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
 import { PullRequestResponse } from './dto/pull-request.response.js';
 import { TaskPublishingService } from './task-publishing.service.js';
 import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
@@ -23,12 +22,9 @@ export class TaskPublishingController {
     description: 'git format-patch output',
     content: { 'text/x-patch': { schema: { type: 'string' } } },
   })
-  async patch(
-    @CurrentUser() user: AuthUser,
-    @Param('id', ParseUUIDPipe) id: string,
-    @Res({ passthrough: true }) res: Response,
-  ): Promise<string> {
-    const { filename, patch } = await this.publishing.patch(user.id, id);
+  @Authorize('task', 'read')
+  async patch(@Param('id', ParseUUIDPipe) id: string, @Res({ passthrough: true }) res: Response): Promise<string> {
+    const { filename, patch } = await this.publishing.patch(id);
     res.type('text/x-patch; charset=utf-8');
     res.setHeader('Content-Disposition', `attachment; filename="${filename}"`);
     return patch;
@@ -41,7 +37,8 @@ export class TaskPublishingController {
     summary: 'Push quorum/<task-id> and open a GitHub pull request (repository tasks); asking again returns it',
   })
   @ApiCreatedResponse({ type: PullRequestResponse })
-  openPullRequest(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<PullRequestResponse> {
-    return this.publishing.openPullRequest(user.id, id);
+  @Authorize('task', 'execute')
+  openPullRequest(@Param('id', ParseUUIDPipe) id: string): Promise<PullRequestResponse> {
+    return this.publishing.openPullRequest(id);
   }
 }

@@ -32,11 +32,11 @@ export class TaskPublishingService {
    * The latest run's result as `git format-patch` output: the commit on `quorum/<task-id>` for a
    * repository task, else the change from the task's files to the result's files (tests included).
    */
-  async patch(userId: string, taskId: string): Promise<TaskPatch> {
-    const run = await this.latestRun(userId, taskId);
+  async patch(taskId: string): Promise<TaskPatch> {
+    const run = await this.latestRun(taskId);
     const filename = `quorum-${taskId}.patch`;
     if (run.input.repositoryId) {
-      const stored = await this.results.forRun(userId, run.id);
+      const stored = await this.results.forRun(run.id);
       if (!stored) throw new NothingToPublishError(this.noResultMessage(run));
       return { filename, patch: stored.patch };
     }
@@ -54,15 +54,14 @@ export class TaskPublishingService {
    * Pushes the latest run's branch and opens a pull request (plan, tests and verdicts in the body).
    * The link is stored with event `pull_request.opened` in one transaction; asking again returns it.
    */
-  async openPullRequest(userId: string, taskId: string): Promise<PullRequestRef> {
-    const run = await this.latestRun(userId, taskId);
+  async openPullRequest(taskId: string): Promise<PullRequestRef> {
+    const run = await this.latestRun(taskId);
     if (!run.input.repositoryId)
       throw new PullRequestUnsupportedError('Only a task on a repository can open a pull request.');
-    const stored = await this.results.forRun(userId, run.id);
+    const stored = await this.results.forRun(run.id);
     if (!stored) throw new NothingToPublishError(this.noResultMessage(run));
     const content = contentOf(run);
     const pull = await this.results.openPullRequest(
-      userId,
       run.id,
       { title: pullRequestTitle(content), body: renderPullRequestBody(content) },
       (opened, persist) =>
@@ -80,8 +79,8 @@ export class TaskPublishingService {
     return { url: pull.url, number: pull.number };
   }
 
-  private async latestRun(userId: string, taskId: string): Promise<Run> {
-    await this.tasks.get(userId, taskId);
+  private async latestRun(taskId: string): Promise<Run> {
+    await this.tasks.get(taskId);
     const run = await this.runs.latestForTask(taskId);
     if (!run) throw new NothingToPublishError('The task has not run yet.');
     return run;

@@ -9,6 +9,9 @@ export function toTaskView(task: Task) {
     language: task.language,
     mode: task.mode,
     repositoryId: task.repositoryId,
+    orgId: task.orgId,
+    /** The author; an organization's task passes to one of its owners when the author's account is deleted. */
+    userId: task.userId,
     files: task.files,
     config: task.config,
     status: task.status,

@@ -32,6 +32,8 @@ import type { AuthUser } from '#src/auth/auth-user.js';
 import { CreateTaskDto, UpdateTaskDto } from './dto/task-input.dto.js';
 import { TaskQueryDto } from './dto/task-query.dto.js';
 import { TasksService } from './tasks.service.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
+import { Access, type AccessGrant } from '#src/orgs/resource-access.guard.js';
 import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 const IDEMPOTENCY_HEADER = {
@@ -50,6 +52,7 @@ export class TasksController {
 
   @Post()
   @RequireVerifiedEmail()
+  @Authorize('task', 'create', { org: 'body.orgId' })
   @ApiOperation({ summary: 'Create a task' })
   @ApiCreatedResponse({ type: TaskEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -61,51 +64,59 @@ export class TasksController {
   async create(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateTaskDto,
+    @Access() access: AccessGrant,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const response = await this.tasks.create(user.id, dto, key);
+    const response = await this.tasks.create(user.id, access.orgId, dto, key);
     res.status(response.status);
     return response.body;
   }
 
   @Get()
-  @ApiOperation({ summary: 'List my tasks, newest first (?status= filter)' })
+  @Authorize('task', 'read', { org: 'query.orgId' })
+  @ApiOperation({ summary: "List my tasks (or ?orgId= the organization's), newest first (?status= filter)" })
   @ApiOkResponse({ type: TaskPageDto })
-  list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto) {
-    return this.tasks.list(user.id, query);
+  list(@CurrentUser() user: AuthUser, @Query() query: TaskQueryDto, @Access() access: AccessGrant) {
+    return this.tasks.list({ userId: user.id, orgId: access.orgId }, query);
   }
 
   @Get(':id')
+  @Authorize('task', 'read')
   @ApiOkResponse({ type: TaskEnvelopeDto })
-  @ApiOperation({ summary: 'One of my tasks' })
-  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
-  async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return { task: await this.tasks.get(user.id, id) };
+  @ApiOperation({ summary: 'One task (mine, or of an organization I belong to)' })
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  async get(@Param('id', ParseUUIDPipe) id: string) {
+    return { task: await this.tasks.get(id) };
   }
 
   @Patch(':id')
+  @Authorize('task', 'update')
   @ApiOperation({ summary: 'Edit a task (409 RUN_ACTIVE while a run is active)' })
   @ApiOkResponse({ type: TaskEnvelopeDto })
-  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
   @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
-  async update(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
-    return { task: await this.tasks.update(user.id, id, dto) };
+  async update(@Param('id', ParseUUIDPipe) id: string, @Body() dto: UpdateTaskDto) {
+    return { task: await this.tasks.update(id, dto) };
   }
 
   @Delete(':id')
+  @Authorize('task', 'delete')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a task and its runs (409 RUN_ACTIVE while a run is active)' })
   @ApiNoContentResponse()
-  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
   @ApiProblem(409, 'RUN_ACTIVE', 'A run of this task is queued, running or awaiting input.')
-  async remove(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string): Promise<void> {
-    await this.tasks.remove(user.id, id);
+  async remove(@Param('id', ParseUUIDPipe) id: string): Promise<void> {
+    await this.tasks.remove(id);
   }
 
   @Post(':id/execute')
   @KeyScope('runs', 'write')
   @RequireVerifiedEmail()
+  @Authorize('task', 'execute')
   @ApiOperation({ summary: 'Start a run (202 {run}; 409 RUN_ACTIVE while another run is active)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiHeader(IDEMPOTENCY_HEADER)
@@ -127,27 +138,30 @@ export class TasksController {
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const response = await this.tasks.execute(user.id, id, key);
+    const response = await this.tasks.execute(user.id, id, key, user.apiKey?.id);
     res.status(response.status);
     return response.body;
   }
 
   @Post(':id/cancel')
   @KeyScope('runs', 'write')
+  @Authorize('task', 'cancel')
   @HttpCode(202)
   @ApiOperation({ summary: 'Cancel the active run (409 RUN_NOT_CANCELLABLE when there is none)' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
-  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  @ApiProblem(403, 'FORBIDDEN', "Your role in the task's organization does not allow this.")
   @ApiProblem(409, 'RUN_NOT_CANCELLABLE', 'The task has no queued, running or waiting run.')
-  cancel(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return this.tasks.cancel(user.id, id);
+  cancel(@Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.cancel(id);
   }
 
   @Get(':id/result')
+  @Authorize('task', 'read')
   @ApiOperation({ summary: "The latest run's result: files, diff, real test results, review, usage" })
   @ApiOkResponse({ type: TaskResultDto })
-  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task of yours.')
-  result(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    return this.tasks.result(user.id, id);
+  @ApiProblem(404, 'TASK_NOT_FOUND', 'No such task visible to you.')
+  result(@Param('id', ParseUUIDPipe) id: string) {
+    return this.tasks.result(id);
   }
 }

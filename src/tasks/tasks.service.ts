@@ -23,6 +23,9 @@ import { NoProviderError, TaskHasNoRunError, TaskNotFoundError } from './tasks.e
 import type { AgentName } from '#src/agents/llm/llm.types.js';
 import { judgeModelOverride } from '#src/council/judges.js';
 import { retryConflicts } from '#src/database/retry-conflicts.js';
+import { ownership } from '#src/orgs/access-policy.js';
+import { MembershipsService } from '#src/orgs/memberships.service.js';
+import { ResourceLocators } from '#src/orgs/resource-locators.js';
 
 /** Task rules: input limits, ownership, idempotent create/execute, the one-active-run rule. */
 @Injectable()
@@ -37,15 +40,29 @@ export class TasksService {
     private readonly idempotency: IdempotencyService,
     private readonly models: ModelRefValidator,
     private readonly repositories: RepositoriesService,
+    private readonly memberships: MembershipsService,
     config: ConfigService<AllConfig, true>,
+    locators: ResourceLocators,
   ) {
     const agents = config.get('agents', { infer: true });
     this.limits = agents.limits;
     this.council = { byDefault: agents.councilByDefault, judges: agents.councilJudges };
+    locators.register('task', {
+      locate: (id) => this.tasks.findOne({ select: { userId: true, orgId: true }, where: { id } }).then(ownership),
+      notFound: () => new TaskNotFoundError(),
+    });
   }
 
+  /*
+   * Who may do what is decided before these methods run (@Authorize on the routes, see
+   * src/orgs/access-policy.ts): they take the task's id, and the acting user only where it is
+   * recorded (author, idempotency, who started a run).
+   */
+
+  /** A task of the user's own (`orgId` null) or of the organization `orgId`. */
   async create(
     userId: string,
+    orgId: string | null,
     dto: CreateTaskDto,
     idempotencyKey?: string,
   ): Promise<{ status: number; body: { task: TaskView } }> {
@@ -55,14 +72,15 @@ export class TasksService {
     if (mode === 'review' && files.length === 0 && !dto.repositoryId) {
       throw new ValidationFailedError([{ field: 'files', message: 'a review task needs files or a repositoryId' }]);
     }
-    // Another user's repository is as unknown as a missing one (404 REPOSITORY_NOT_FOUND).
-    if (dto.repositoryId) await this.repositories.assertUsable(userId, dto.repositoryId, config.branch);
+    // A repository of anyone or anything else is as unknown as a missing one (404 REPOSITORY_NOT_FOUND).
+    if (dto.repositoryId) await this.repositories.assertUsable({ userId, orgId }, dto.repositoryId, config.branch);
     return this.idempotency.execute(
       { userId, name: 'POST /tasks', key: idempotencyKey, request: dto },
       async (manager) => {
         const task = await manager.save(
           manager.create(Task, {
             userId,
+            orgId,
             title: dto.title.trim() || dto.title,
             description: dto.description,
             language: dto.language,
@@ -74,32 +92,37 @@ export class TasksService {
           }),
         );
         const view = toTaskView(task);
-        await this.events.recordTaskEvent(manager, userId, 'task.created', { taskId: task.id, task: view });
+        await this.events.recordTaskEvent(manager, { userId, orgId }, 'task.created', { taskId: task.id, task: view });
         return { status: 201, body: { task: view } };
       },
     );
   }
 
-  async list(userId: string, query: TaskQueryDto): Promise<Page<TaskView>> {
-    const builder = this.tasks.createQueryBuilder('task').where('task.userId = :userId', { userId });
+  /** The organization's tasks, or (orgId null) the user's own. */
+  async list(scope: { userId: string; orgId: string | null }, query: TaskQueryDto): Promise<Page<TaskView>> {
+    const builder = scope.orgId
+      ? this.tasks.createQueryBuilder('task').where('task.orgId = :orgId', { orgId: scope.orgId })
+      : this.tasks
+          .createQueryBuilder('task')
+          .where('task.userId = :userId AND task.orgId IS NULL', { userId: scope.userId });
     if (query.status) builder.andWhere('task.status = :status', { status: query.status });
     const page = await paginate(builder, query);
     return { items: page.items.map(toTaskView), nextCursor: page.nextCursor };
   }
 
-  async get(userId: string, taskId: string): Promise<TaskView> {
-    return toTaskView(await this.findOwned(userId, taskId));
+  async get(taskId: string): Promise<TaskView> {
+    return toTaskView(await this.findById(taskId));
   }
 
-  async update(userId: string, taskId: string, dto: UpdateTaskDto): Promise<TaskView> {
+  async update(taskId: string, dto: UpdateTaskDto): Promise<TaskView> {
     const files = dto.files ? this.checkFiles(dto.files) : undefined;
     const config = dto.config ? this.checkConfig(dto.config) : undefined;
     return this.events.transaction(async (manager) => {
-      const task = await this.lockOwned(manager, userId, taskId);
+      const task = await this.lockById(manager, taskId);
       if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
       // The branch of a repository task is checked as POST /tasks checks it.
       if (task.repositoryId && config?.branch !== undefined) {
-        await this.repositories.assertUsable(userId, task.repositoryId, config.branch);
+        await this.repositories.assertUsable(task, task.repositoryId, config.branch);
       }
       Object.assign(task, {
         ...(dto.title !== undefined ? { title: dto.title } : {}),
@@ -116,28 +139,35 @@ export class TasksService {
     });
   }
 
-  async remove(userId: string, taskId: string): Promise<void> {
+  async remove(taskId: string): Promise<void> {
     // The cascade reaches rows that a finishing run's last events and webhook deliveries are still
     // writing; PostgreSQL may pick this transaction as a deadlock victim, so it runs again.
     await retryConflicts(() =>
       this.events.transaction(async (manager) => {
-        const task = await this.lockOwned(manager, userId, taskId);
+        const task = await this.lockById(manager, taskId);
         if (await this.runs.findActiveForTask(manager, task.id)) throw new RunActiveError();
         await manager.delete(Task, { id: task.id });
       }),
     );
   }
 
-  /** Queues a run: run row + `run.queued` + task status commit together; the job is added after commit. */
+  /**
+   * Queues a run started by `userId` (who pays for it): run row + `run.queued` + task status commit
+   * together; the job is added after commit. An organization's task holds the organization's row
+   * shared meanwhile, so deleting the organization waits for (then sees) the run.
+   */
   async execute(
     userId: string,
     taskId: string,
     idempotencyKey?: string,
+    /** The API key the request carried: its budget applies to the run. */
+    apiKeyId?: string,
   ): Promise<{ status: number; body: { run: RunView } }> {
     const response = await this.idempotency.execute(
       { userId, name: `POST /tasks/${taskId}/execute`, key: idempotencyKey, request: { taskId } },
       async (manager) => {
-        const task = await this.lockOwned(manager, userId, taskId);
+        const task = await this.lockById(manager, taskId);
+        if (task.orgId) await this.memberships.lockOrgShared(manager, task.orgId);
         const noProvider = this.models.checkProviders(this.modelRoutes(task));
         if (noProvider) throw new NoProviderError(noProvider);
         const input: RunInput = {
@@ -149,7 +179,12 @@ export class TasksService {
           files: task.files,
           config: task.config,
         };
-        const run = await this.runs.createQueued(manager, task, input);
+        const run = await this.runs.createQueued(
+          manager,
+          { id: task.id, userId, orgId: task.orgId },
+          input,
+          apiKeyId ?? null,
+        );
         return { status: 202, body: { run: JSON.parse(JSON.stringify(toRunView(run))) as RunView } };
       },
     );
@@ -176,14 +211,14 @@ export class TasksService {
     return routes;
   }
 
-  async cancel(userId: string, taskId: string): Promise<{ run: RunView }> {
-    await this.findOwned(userId, taskId);
+  async cancel(taskId: string): Promise<{ run: RunView }> {
+    await this.findById(taskId);
     const run = await this.runs.cancelForTask(taskId);
     return { run: toRunView(run) };
   }
 
-  async result(userId: string, taskId: string) {
-    await this.findOwned(userId, taskId);
+  async result(taskId: string) {
+    await this.findById(taskId);
     const run = await this.runs.latestForTask(taskId);
     if (!run) throw new TaskHasNoRunError();
     const result = run.result;
@@ -219,16 +254,16 @@ export class TasksService {
     };
   }
 
-  private async findOwned(userId: string, taskId: string): Promise<Task> {
-    const task = await this.tasks.findOne({ where: { id: taskId, userId } });
+  private async findById(taskId: string): Promise<Task> {
+    const task = await this.tasks.findOne({ where: { id: taskId } });
     if (!task) throw new TaskNotFoundError();
     return task;
   }
 
-  private async lockOwned(manager: EntityManager, userId: string, taskId: string): Promise<Task> {
+  private async lockById(manager: EntityManager, taskId: string): Promise<Task> {
     const task = await manager
       .getRepository(Task)
-      .findOne({ where: { id: taskId, userId }, lock: { mode: 'pessimistic_write' } });
+      .findOne({ where: { id: taskId }, lock: { mode: 'pessimistic_write' } });
     if (!task) throw new TaskNotFoundError();
     return task;
   }

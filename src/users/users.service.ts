@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { EntityManager, Repository } from 'typeorm';
+import { EntityManager, In, Repository } from 'typeorm';
 import { ConflictError } from '#src/common/errors.js';
 import { paginate } from '#src/common/pagination.js';
 import type { Page, PageQueryDto } from '#src/common/pagination.js';
@@ -43,6 +43,11 @@ export class UsersService {
     const user = await this.findById(id);
     if (!user) throw new UserNotFoundError();
     return user;
+  }
+
+  /** The users with these ids (missing ones are left out). */
+  findByIds(ids: string[]): Promise<User[]> {
+    return ids.length ? this.users.findBy({ id: In(ids) }) : Promise.resolve([]);
   }
 
   findByEmail(email: string): Promise<User | null> {

@@ -39,16 +39,34 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
     dataSource.subscribers.push(this);
   }
 
-  async record(manager: EntityManager, userId: string, event: EventEnvelope): Promise<void> {
+  /**
+   * Deliveries to the subscriptions of the event's owner: an organization's events go to the
+   * organization's subscriptions, a user's own to the user's own (not to the organizations' they
+   * created).
+   */
+  async record(
+    manager: EntityManager,
+    owner: { userId: string; orgId: string | null },
+    event: EventEnvelope,
+  ): Promise<void> {
     if (!WEBHOOK_TYPES.has(event.type)) return;
     const rows: Array<{ id: string }> = await manager.query(
       `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
        SELECT s.id, s.user_id, $2, $3::varchar, $4, now() + make_interval(secs => $5::double precision / 1000)
          FROM webhook_subscriptions s
-        WHERE s.user_id = $1 AND s.enabled AND (s.events @> ARRAY[$3::text] OR ($6::boolean AND s.events @> ARRAY['*']::text[]))
+        WHERE (CASE WHEN $7::uuid IS NULL THEN s.user_id = $1 AND s.org_id IS NULL ELSE s.org_id = $7::uuid END)
+          AND s.enabled AND (s.events @> ARRAY[$3::text] OR ($6::boolean AND s.events @> ARRAY['*']::text[]))
        ON CONFLICT (subscription_id, event_id) DO NOTHING
        RETURNING id`,
-      [userId, event.id, event.type, JSON.stringify(event), this.firstDelayMs, !NAMED_ONLY.has(event.type)],
+      [
+        owner.userId,
+        event.id,
+        event.type,
+        JSON.stringify(event),
+        this.firstDelayMs,
+        !NAMED_ONLY.has(event.type),
+        owner.orgId,
+      ],
     );
     this.enqueueAfterCommit(
       manager,

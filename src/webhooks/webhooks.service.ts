@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, IsNull, Repository } from 'typeorm';
+import { AuditService } from '#src/audit/audit.service.js';
+import type { AuditContext } from '#src/audit/audit-context.decorator.js';
+import { ownership } from '#src/orgs/access-policy.js';
+import { ResourceLocators } from '#src/orgs/resource-locators.js';
 import { ValidationFailedError } from '#src/common/errors.js';
 import type { EventEnvelope } from '#src/common/events.js';
 import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
@@ -49,26 +53,47 @@ export class WebhooksService {
     private readonly outbox: WebhookOutboxService,
     private readonly dispatcher: WebhookDispatcher,
     private readonly delivery: WebhookDeliveryService,
+    private readonly audit: AuditService,
     config: ConfigService<AllConfig, true>,
+    locators: ResourceLocators,
   ) {
     this.config = config.get('webhooks', { infer: true });
+    locators.register('webhook', {
+      locate: (id) =>
+        this.subscriptions.findOne({ select: { userId: true, orgId: true }, where: { id } }).then(ownership),
+      notFound: () => new WebhookNotFoundError(),
+    });
   }
 
-  async create(userId: string, input: CreateWebhookDto): Promise<WebhookWithSecretView> {
+  /*
+   * Who may do what is decided before these methods run (@Authorize on the routes): they take the
+   * subscription's id. An organization's subscriptions receive the events of its runs.
+   */
+
+  /** A subscription of the user's own (`orgId` null) or of the organization `orgId`. */
+  async create(
+    userId: string,
+    orgId: string | null,
+    input: CreateWebhookDto,
+    ctx: AuditContext,
+  ): Promise<WebhookWithSecretView> {
     const events = this.eventFilter(input.events);
     const url = await assertWebhookUrlAllowed(input.url, this.config.allowPrivateUrls);
     const id = randomUUID();
     const secret = generateWebhookSecret();
     const saved = await this.dataSource.transaction(async (manager) => {
-      // Serialises one user's creations so two at once cannot both slip under the limit.
-      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`webhooks:${userId}`]);
-      const count = await manager.count(WebhookSubscription, { where: { userId } });
+      // Serialises one owner's creations so two at once cannot both slip under the limit.
+      await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`webhooks:${orgId ?? userId}`]);
+      const count = await manager.count(WebhookSubscription, {
+        where: orgId ? { orgId } : { userId, orgId: IsNull() },
+      });
       if (count >= this.config.maxSubscriptionsPerUser)
         throw new WebhookLimitReachedError(this.config.maxSubscriptionsPerUser);
-      return manager.save(
+      const row = await manager.save(
         manager.create(WebhookSubscription, {
           id,
           userId,
+          orgId,
           url,
           events,
           description: input.description ?? null,
@@ -76,24 +101,30 @@ export class WebhooksService {
           secretCiphertext: this.secrets.seal(id, secret),
         }),
       );
+      await this.audit.record(
+        { ...ctx, action: 'webhook.created', target: { type: 'webhook', id }, orgId, data: { url, events } },
+        manager,
+      );
+      return row;
     });
     return { ...this.view(saved), secret };
   }
 
-  async list(userId: string, page: PageQueryDto): Promise<Page<WebhookView>> {
-    const result = await paginate(
-      this.subscriptions.createQueryBuilder('webhook').where('webhook.userId = :userId', { userId }),
-      page,
-    );
+  /** The organization's subscriptions, or (orgId null) the user's own. */
+  async list(scope: { userId: string; orgId: string | null }, page: PageQueryDto): Promise<Page<WebhookView>> {
+    const query = this.subscriptions.createQueryBuilder('webhook');
+    if (scope.orgId) query.where('webhook.orgId = :orgId', { orgId: scope.orgId });
+    else query.where('webhook.userId = :userId AND webhook.orgId IS NULL', { userId: scope.userId });
+    const result = await paginate(query, page);
     return { items: result.items.map((row) => this.view(row)), nextCursor: result.nextCursor };
   }
 
-  async get(userId: string, id: string): Promise<WebhookView> {
-    return this.view(await this.findOwned(userId, id));
+  async get(id: string): Promise<WebhookView> {
+    return this.view(await this.findById(id));
   }
 
-  async update(userId: string, id: string, input: UpdateWebhookDto): Promise<WebhookView> {
-    const row = await this.findOwned(userId, id);
+  async update(id: string, input: UpdateWebhookDto): Promise<WebhookView> {
+    const row = await this.findById(id);
     if (input.url !== undefined) row.url = await assertWebhookUrlAllowed(input.url, this.config.allowPrivateUrls);
     if (input.events !== undefined) row.events = this.eventFilter(input.events);
     if (input.description !== undefined) row.description = input.description;
@@ -107,30 +138,54 @@ export class WebhooksService {
     return this.view(saved);
   }
 
-  async remove(userId: string, id: string): Promise<void> {
-    const result = await this.subscriptions.delete({ id, userId });
-    if (!result.affected) throw new WebhookNotFoundError();
+  async remove(id: string, ctx: AuditContext): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const row = await manager.findOne(WebhookSubscription, {
+        select: { id: true, orgId: true, url: true },
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!row) throw new WebhookNotFoundError();
+      await manager.delete(WebhookSubscription, { id });
+      await this.audit.record(
+        {
+          ...ctx,
+          action: 'webhook.deleted',
+          target: { type: 'webhook', id },
+          orgId: row.orgId,
+          data: { url: row.url },
+        },
+        manager,
+      );
+    });
   }
 
-  async rotateSecret(userId: string, id: string): Promise<RotatedSecretView> {
-    const row = await this.findOwned(userId, id, true);
+  async rotateSecret(id: string, ctx: AuditContext): Promise<RotatedSecretView> {
+    const row = await this.findById(id, true);
     const secret = generateWebhookSecret();
     const previousSecretExpiresAt = new Date(Date.now() + this.config.secretGraceMs);
     const previous = this.secrets.open(row.id, row.secretCiphertext);
-    await this.subscriptions.update(
-      { id: row.id, userId },
-      {
-        secretCiphertext: this.secrets.seal(row.id, secret),
-        previousSecretCiphertext: this.secrets.seal(row.id, previous, 'previous'),
-        previousSecretExpiresAt,
-      },
-    );
+    await this.dataSource.transaction(async (manager) => {
+      await manager.update(
+        WebhookSubscription,
+        { id: row.id },
+        {
+          secretCiphertext: this.secrets.seal(row.id, secret),
+          previousSecretCiphertext: this.secrets.seal(row.id, previous, 'previous'),
+          previousSecretExpiresAt,
+        },
+      );
+      await this.audit.record(
+        { ...ctx, action: 'webhook.secret_rotated', target: { type: 'webhook', id: row.id }, orgId: row.orgId },
+        manager,
+      );
+    });
     return { id: row.id, secret, previousSecretExpiresAt: previousSecretExpiresAt.toISOString() };
   }
 
   /** Sends a `webhook.test` event to this endpoint, whatever its event filter. */
-  async sendTest(userId: string, id: string): Promise<WebhookDeliveryView> {
-    const row = await this.findOwned(userId, id);
+  async sendTest(id: string): Promise<WebhookDeliveryView> {
+    const row = await this.findById(id);
     if (!row.enabled) throw new WebhookDisabledError();
     const event: EventEnvelope = {
       id: randomUUID(),
@@ -139,13 +194,13 @@ export class WebhooksService {
       data: { webhookId: row.id, message: 'This is a test event from Quorum.' },
     };
     const deliveryId = await this.dataSource.transaction((manager) =>
-      this.outbox.recordFor(manager, row.id, userId, event),
+      this.outbox.recordFor(manager, row.id, row.userId, event),
     );
     return this.deliveryView(await this.deliveries.findOneByOrFail({ id: deliveryId }), []);
   }
 
-  async listDeliveries(userId: string, id: string, page: PageQueryDto): Promise<Page<WebhookDeliveryView>> {
-    await this.findOwned(userId, id);
+  async listDeliveries(id: string, page: PageQueryDto): Promise<Page<WebhookDeliveryView>> {
+    await this.findById(id);
     const result = await paginate(
       this.deliveries.createQueryBuilder('delivery').where('delivery.subscriptionId = :id', { id }),
       page,
@@ -168,9 +223,9 @@ export class WebhooksService {
   }
 
   /** One more attempt of a finished delivery, now, with the same webhook-id (no new schedule after it). */
-  async retryDelivery(userId: string, id: string, deliveryId: string): Promise<WebhookDeliveryView> {
-    const row = await this.findOwned(userId, id);
-    const delivery = await this.deliveries.findOneBy({ id: deliveryId, subscriptionId: row.id, userId });
+  async retryDelivery(id: string, deliveryId: string): Promise<WebhookDeliveryView> {
+    const row = await this.findById(id);
+    const delivery = await this.deliveries.findOneBy({ id: deliveryId, subscriptionId: row.id });
     if (!delivery) throw new WebhookDeliveryNotFoundError();
     if (!row.enabled) throw new WebhookDisabledError();
     const result = await this.deliveries
@@ -194,10 +249,8 @@ export class WebhooksService {
     return events;
   }
 
-  private async findOwned(userId: string, id: string, withSecret = false): Promise<WebhookSubscription> {
-    const query = this.subscriptions
-      .createQueryBuilder('webhook')
-      .where('webhook.id = :id AND webhook.userId = :userId', { id, userId });
+  private async findById(id: string, withSecret = false): Promise<WebhookSubscription> {
+    const query = this.subscriptions.createQueryBuilder('webhook').where('webhook.id = :id', { id });
     if (withSecret) query.addSelect('webhook.secretCiphertext');
     const row = await query.getOne();
     if (!row) throw new WebhookNotFoundError();
@@ -215,6 +268,7 @@ export class WebhooksService {
       disabledAt: iso(row.disabledAt),
       failingSince: iso(row.failingSince),
       previousSecretExpiresAt: iso(row.previousSecretExpiresAt),
+      orgId: row.orgId,
       createdAt: row.createdAt.toISOString(),
       updatedAt: row.updatedAt.toISOString(),
     };

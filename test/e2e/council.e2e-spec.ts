@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { userActor } from '../../src/audit/audit.service.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { review, scriptCouncil } from '../support/council.js';
@@ -397,7 +398,12 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
 
   it('delivers council.completed to webhooks, and its records go with the task', async () => {
     const webhooks = t.app.get(WebhooksService, { strict: false });
-    await webhooks.create(user.id, { url: `${receiver.url}/hooks`, events: ['council.completed'] });
+    await webhooks.create(
+      user.id,
+      null,
+      { url: `${receiver.url}/hooks`, events: ['council.completed'] },
+      { actor: userActor(user.id), ip: null, userAgent: null },
+    );
     scriptCouncil(fake, {
       judges: {
         security: [review('APPROVE', [], 9)],

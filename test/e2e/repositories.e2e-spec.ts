@@ -60,6 +60,7 @@ describe('repositories (HTTP)', () => {
       hasAccessToken: true,
       setupCommand: null,
       testCommand: null,
+      orgId: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

@@ -87,7 +87,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
     const { taskId, runId } = await newRun(repositoryId);
     const dir = workspace();
     const prepared = await commandLinesContaining(TOKEN, () =>
-      repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir),
+      repositories.prepareWorkspace(repositoryId, undefined, dir),
     );
     expect(prepared.hits).toEqual([]);
     expect(prepared.result).toMatchObject({
@@ -141,7 +141,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
 
     github.requests.length = 0;
     const opened = await commandLinesContaining(TOKEN, () =>
-      results.openPullRequest(alice.id, runId, {
+      results.openPullRequest(runId, {
         title: 'Fix sum',
         body: '## Plan\n1. Fix the operator\n\n## Tests\n3 passed, 0 failed',
       }),
@@ -163,19 +163,16 @@ describe('repository results: clone, commit, patch, pull request', () => {
     // The branch on the remote is the very commit the run made.
     expect(git(['rev-parse', `refs/heads/quorum/${taskId}`], repo.path).trim()).toBe(published!.commitSha);
 
-    const again = await results.openPullRequest(alice.id, runId, { title: 'Fix sum', body: 'again' });
+    const again = await results.openPullRequest(runId, { title: 'Fix sum', body: 'again' });
     expect(again).toEqual({ url: opened.result.url, number: 1, created: false });
     expect(github.requests).toHaveLength(1);
-    expect((await results.latestForTask(alice.id, taskId))?.pullRequestUrl).toBe(opened.result.url);
-    await expect(results.openPullRequest(bob.id, runId, { title: 'x', body: 'y' })).rejects.toMatchObject({
-      code: 'NO_RESULT',
-    });
+    expect((await results.latestForTask(taskId))?.pullRequestUrl).toBe(opened.result.url);
   });
 
   it('answers 409 PATCH_CONFLICT when the base branch moved under the result', async () => {
     const { taskId, runId } = await newRun(repositoryId);
     const dir = workspace();
-    await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
+    await repositories.prepareWorkspace(repositoryId, undefined, dir);
     writeFileSync(join(dir, 'README.md'), '# widgets, by the agent\n');
     await results.publishResult({
       userId: alice.id,
@@ -195,7 +192,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
     } finally {
       other.cleanup();
     }
-    await expect(results.openPullRequest(alice.id, runId, { title: 'Readme', body: '' })).rejects.toMatchObject({
+    await expect(results.openPullRequest(runId, { title: 'Readme', body: '' })).rejects.toMatchObject({
       code: 'PATCH_CONFLICT',
       status: 409,
     });
@@ -204,7 +201,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
   it('erases a task’s results with the task', async () => {
     const { taskId, runId } = await newRun(repositoryId);
     const dir = workspace();
-    await repositories.prepareWorkspace(alice.id, repositoryId, undefined, dir);
+    await repositories.prepareWorkspace(repositoryId, undefined, dir);
     writeFileSync(join(dir, 'NOTES.md'), 'notes\n');
     await results.publishResult({
       userId: alice.id,
@@ -215,15 +212,15 @@ describe('repository results: clone, commit, patch, pull request', () => {
       baseBranch: 'main',
       title: 'Notes',
     });
-    expect(await results.forRun(alice.id, runId)).not.toBeNull();
+    expect(await results.forRun(runId)).not.toBeNull();
     await t.http().post(`/api/v1/tasks/${taskId}/cancel`).set(alice.auth).expect(202);
     await t.http().delete(`/api/v1/tasks/${taskId}`).set(alice.auth).expect(204);
-    expect(await results.forRun(alice.id, runId)).toBeNull();
+    expect(await results.forRun(runId)).toBeNull();
   });
 
   it('returns null when the run changed nothing', async () => {
     const dir = workspace();
-    await repositories.prepareWorkspace(alice.id, repositoryId, 'main', dir);
+    await repositories.prepareWorkspace(repositoryId, 'main', dir);
     await expect(
       results.publishResult({
         userId: alice.id,
@@ -238,11 +235,11 @@ describe('repository results: clone, commit, patch, pull request', () => {
   });
 
   it('refuses another user’s repository, a missing branch and a deleted repository', async () => {
-    await expect(repositories.prepareWorkspace(bob.id, repositoryId, undefined, workspace())).rejects.toMatchObject({
+    await expect(repositories.assertUsable({ userId: bob.id, orgId: null }, repositoryId)).rejects.toMatchObject({
       code: 'REPOSITORY_NOT_FOUND',
       status: 404,
     });
-    await expect(repositories.prepareWorkspace(alice.id, repositoryId, 'nope', workspace())).rejects.toMatchObject({
+    await expect(repositories.prepareWorkspace(repositoryId, 'nope', workspace())).rejects.toMatchObject({
       code: 'BRANCH_NOT_FOUND',
     });
   });
@@ -257,7 +254,7 @@ describe('repository results: clone, commit, patch, pull request', () => {
     const id = created.body.id as string;
     const { taskId, runId } = await newRun(id);
     const dir = workspace();
-    await repositories.prepareWorkspace(alice.id, id, undefined, dir);
+    await repositories.prepareWorkspace(id, undefined, dir);
     writeFileSync(join(dir, 'README.md'), '# widgets\n\nMore docs.\n');
     await t.http().delete(`/api/v1/repositories/${id}`).set(alice.auth).expect(204);
 
@@ -271,12 +268,12 @@ describe('repository results: clone, commit, patch, pull request', () => {
       title: 'Docs',
     });
     expect(published?.patch).toContain('+More docs.');
-    expect((await results.latestForTask(alice.id, taskId))?.repositoryId).toBeNull();
-    await expect(results.openPullRequest(alice.id, runId, { title: 'Docs', body: '' })).rejects.toMatchObject({
+    expect((await results.latestForTask(taskId))?.repositoryId).toBeNull();
+    await expect(results.openPullRequest(runId, { title: 'Docs', body: '' })).rejects.toMatchObject({
       code: 'REPOSITORY_DELETED',
       status: 409,
     });
-    await expect(repositories.prepareWorkspace(alice.id, id, undefined, workspace())).rejects.toMatchObject({
+    await expect(repositories.prepareWorkspace(id, undefined, workspace())).rejects.toMatchObject({
       code: 'REPOSITORY_NOT_FOUND',
     });
   });

@@ -1,4 +1,5 @@
 import { DataSource } from 'typeorm';
+import { userActor } from '../../src/audit/audit.service.js';
 import { WebhooksService } from '../../src/webhooks/webhooks.service.js';
 import { registerUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
@@ -43,7 +44,14 @@ describe('agent run limits and integrations', () => {
   it('fails with BUDGET_EXCEEDED when the budget cannot cover a call, and records every webhook event but deltas', async () => {
     const t = await app({ AGENT_TIMEOUT_SECONDS: '10', WEBHOOK_ALLOW_PRIVATE_URLS: 'true' });
     const user = await registerUser(t);
-    const webhook = await t.app.get(WebhooksService).create(user.id, { url: 'http://127.0.0.1:9/hook', events: ['*'] });
+    const webhook = await t.app
+      .get(WebhooksService)
+      .create(
+        user.id,
+        null,
+        { url: 'http://127.0.0.1:9/hook', events: ['*'] },
+        { actor: userActor(user.id), ip: null, userAgent: null },
+      );
     expect(webhook.id).toBeDefined();
 
     // Webhook outbox: a review run's events commit with delivery rows (no agent.delta).

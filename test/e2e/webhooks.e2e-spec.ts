@@ -212,7 +212,9 @@ describe('webhooks (HTTP)', () => {
     };
     await t.app
       .get(DataSource)
-      .transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
+      .transaction((manager) =>
+        t.app.get(WebhookOutboxService).record(manager, { userId: user.id, orgId: null }, event),
+      );
     const [failed] = await settledDeliveries(user, hook.id);
     expect(failed).toMatchObject({ status: 'failed', attemptCount: 1, lastStatusCode: 500, lastError: 'HTTP 500' });
     expect(failed.attempts[0]).toMatchObject({ statusCode: 500, responseBody: 'nope', error: 'HTTP 500' });
@@ -239,7 +241,9 @@ describe('webhooks (HTTP)', () => {
     const event = { id: randomUUID(), type: 'run.completed' as const, createdAt: new Date().toISOString(), data: {} };
     await t.app
       .get(DataSource)
-      .transaction((manager) => t.app.get(WebhookOutboxService).record(manager, user.id, event));
+      .transaction((manager) =>
+        t.app.get(WebhookOutboxService).record(manager, { userId: user.id, orgId: null }, event),
+      );
     expect((await t.http().get(`${BASE}/${hook.id}/deliveries`).set(user.auth).expect(200)).body.items).toEqual([]);
   });
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { userActor } from '../../src/audit/audit.service.js';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { DataSource } from 'typeorm';
@@ -60,11 +61,11 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   }
 
   async function emit(userId: string, event: EventEnvelope): Promise<void> {
-    await db.transaction((manager) => outbox.record(manager, userId, event));
+    await db.transaction((manager) => outbox.record(manager, { userId, orgId: null }, event));
   }
 
   async function deliveriesOf(userId: string, webhookId: string) {
-    return (await webhooks.listDeliveries(userId, webhookId, {})).items;
+    return (await webhooks.listDeliveries(webhookId, {})).items;
   }
 
   async function settled(userId: string, webhookId: string, count = 1) {
@@ -80,7 +81,12 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('delivers a recorded event, signed per Standard Webhooks, and logs the attempt', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: `${receiver.url}/hooks?x=1`, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: `${receiver.url}/hooks?x=1`, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     const event = envelope('run.started');
     await emit(userId, event);
 
@@ -119,14 +125,34 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
   it('matches subscriptions by event filter, only enabled ones and only the owner’s', async () => {
     const userId = await createUser();
     const otherId = await createUser();
-    const completedOnly = await webhooks.create(userId, {
-      url: `${receiver.url}/completed`,
-      events: ['run.completed', 'run.failed'],
-    });
-    const all = await webhooks.create(userId, { url: `${receiver.url}/all`, events: ['*'] });
-    const disabled = await webhooks.create(userId, { url: `${receiver.url}/disabled`, events: ['*'] });
-    await webhooks.update(userId, disabled.id, { enabled: false });
-    await webhooks.create(otherId, { url: `${receiver.url}/other`, events: ['*'] });
+    const completedOnly = await webhooks.create(
+      userId,
+      null,
+      {
+        url: `${receiver.url}/completed`,
+        events: ['run.completed', 'run.failed'],
+      },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
+    const all = await webhooks.create(
+      userId,
+      null,
+      { url: `${receiver.url}/all`, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
+    const disabled = await webhooks.create(
+      userId,
+      null,
+      { url: `${receiver.url}/disabled`, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
+    await webhooks.update(disabled.id, { enabled: false });
+    await webhooks.create(
+      otherId,
+      null,
+      { url: `${receiver.url}/other`, events: ['*'] },
+      { actor: userActor(otherId), ip: null, userAgent: null },
+    );
 
     await emit(userId, envelope('run.started'));
     await emit(userId, envelope('agent.delta'));
@@ -145,10 +171,15 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('records nothing when the caller’s transaction rolls back', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     await expect(
       db.transaction(async (manager) => {
-        await outbox.record(manager, userId, envelope('run.queued'));
+        await outbox.record(manager, { userId, orgId: null }, envelope('run.queued'));
         throw new Error('the run’s state change failed');
       }),
     ).rejects.toThrow('state change failed');
@@ -161,7 +192,12 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('retries after a 500 and after a timeout with the same webhook-id, then succeeds', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['run.failed'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['run.failed'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     receiver.respond((_req, index, res) => {
       if (index === 0) res.writeHead(500).end('boom');
       else if (index === 1)
@@ -189,14 +225,19 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('gives up after the last scheduled attempt, and a manual retry sends once more with the same webhook-id', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     receiver.respond(answer(503, 'down'));
     const event = envelope('run.completed');
     await emit(userId, event);
     const [failed] = await settled(userId, hook.id);
     expect(failed).toMatchObject({ status: 'failed', attemptCount: 3, lastStatusCode: 503 });
     expect(receiver.requests).toHaveLength(3);
-    expect((await webhooks.get(userId, hook.id)).failingSince).not.toBeNull();
+    expect((await webhooks.get(hook.id)).failingSince).not.toBeNull();
 
     // The receiver holds the retried attempt open, so the delivery is observably in progress meanwhile.
     let release!: () => void;
@@ -205,10 +246,10 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
       await held;
       res.writeHead(200).end('thanks');
     });
-    const retried = await webhooks.retryDelivery(userId, hook.id, failed.id);
+    const retried = await webhooks.retryDelivery(hook.id, failed.id);
     expect(retried.status).toBe('pending');
     await receiver.waitFor(4);
-    await expect(webhooks.retryDelivery(userId, hook.id, failed.id)).rejects.toMatchObject({
+    await expect(webhooks.retryDelivery(hook.id, failed.id)).rejects.toMatchObject({
       code: 'WEBHOOK_DELIVERY_IN_PROGRESS',
     });
     release();
@@ -217,12 +258,17 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     expect(receiver.requests).toHaveLength(4);
     expect(receiver.requests[3].headers['webhook-id']).toBe(event.id);
     // Success ends the failure streak.
-    expect((await webhooks.get(userId, hook.id)).failingSince).toBeNull();
+    expect((await webhooks.get(hook.id)).failingSince).toBeNull();
   });
 
   it('treats a redirect as a failure and does not follow it; logs at most 1 KB of the answer', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: `${receiver.url}/start`, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: `${receiver.url}/start`, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     receiver.respond((req, _i, res) => {
       if (req.path === '/start') res.writeHead(302, { location: `${receiver.url}/elsewhere` }).end('x'.repeat(5_000));
       else res.writeHead(200).end();
@@ -237,25 +283,30 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('disables the endpoint on 410 Gone and sends it nothing more', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     receiver.respond(answer(410));
     await emit(userId, envelope('run.started'));
     const [delivery] = await settled(userId, hook.id);
     expect(delivery).toMatchObject({ status: 'failed', attemptCount: 1, lastStatusCode: 410 });
-    expect(await webhooks.get(userId, hook.id)).toMatchObject({ enabled: false, disabledReason: 'gone' });
+    expect(await webhooks.get(hook.id)).toMatchObject({ enabled: false, disabledReason: 'gone' });
 
     await emit(userId, envelope('run.completed'));
-    await webhooks.listDeliveries(userId, hook.id, {});
+    await webhooks.listDeliveries(hook.id, {});
     expect(await deliveriesOf(userId, hook.id)).toHaveLength(1);
-    await expect(webhooks.sendTest(userId, hook.id)).rejects.toMatchObject({ code: 'WEBHOOK_DISABLED' });
-    await expect(webhooks.retryDelivery(userId, hook.id, delivery.id)).rejects.toMatchObject({
+    await expect(webhooks.sendTest(hook.id)).rejects.toMatchObject({ code: 'WEBHOOK_DISABLED' });
+    await expect(webhooks.retryDelivery(hook.id, delivery.id)).rejects.toMatchObject({
       code: 'WEBHOOK_DISABLED',
     });
     expect(receiver.requests).toHaveLength(1);
 
     // Enabling again clears the reason and the streak; deliveries resume.
     receiver.respond(answer(200));
-    expect(await webhooks.update(userId, hook.id, { enabled: true })).toMatchObject({
+    expect(await webhooks.update(hook.id, { enabled: true })).toMatchObject({
       enabled: true,
       disabledReason: null,
       failingSince: null,
@@ -266,7 +317,12 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('disables the endpoint once it has failed for longer than WEBHOOK_DISABLE_AFTER (24 h)', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     await db.query(`UPDATE webhook_subscriptions SET failing_since = now() - interval '25 hours' WHERE id = $1`, [
       hook.id,
     ]);
@@ -274,14 +330,19 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     await emit(userId, envelope('run.started'));
     const [delivery] = await settled(userId, hook.id);
     expect(delivery).toMatchObject({ status: 'failed', attemptCount: 1 });
-    expect(await webhooks.get(userId, hook.id)).toMatchObject({ enabled: false, disabledReason: 'failing' });
+    expect(await webhooks.get(hook.id)).toMatchObject({ enabled: false, disabledReason: 'failing' });
     expect(receiver.requests).toHaveLength(1);
   });
 
   it('signs with the old and the new secret for the grace period after a rotation', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
-    const rotated = await webhooks.rotateSecret(userId, hook.id);
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
+    const rotated = await webhooks.rotateSecret(hook.id, { actor: userActor(userId), ip: null, userAgent: null });
     expect(rotated.secret).toMatch(/^whsec_/);
     expect(rotated.secret).not.toBe(hook.secret);
     expect(Date.parse(rotated.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(23.9 * 3600_000);
@@ -309,7 +370,12 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('logs a delivery it cannot even prepare as failed attempts, instead of retrying it forever', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     // A secret sealed under another key (or damaged) no longer decrypts.
     await db.query(`UPDATE webhook_subscriptions SET secret_ciphertext = 'v1.AAAA.AAAA.AAAA' WHERE id = $1`, [hook.id]);
     await emit(userId, envelope('run.started'));
@@ -321,8 +387,13 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('sends webhook.test whatever the event filter', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['pull_request.opened'] });
-    const queued = await webhooks.sendTest(userId, hook.id);
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['pull_request.opened'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
+    const queued = await webhooks.sendTest(hook.id);
     expect(queued).toMatchObject({ eventType: 'webhook.test', status: 'pending' });
     const [request] = await receiver.waitFor(1);
     const body = new Webhook(hook.secret).verify(
@@ -334,7 +405,12 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
 
   it('outbox: an event committed by a process that died before enqueueing is delivered once by the sweeper', async () => {
     const userId = await createUser();
-    const hook = await webhooks.create(userId, { url: receiver.url, events: ['*'] });
+    const hook = await webhooks.create(
+      userId,
+      null,
+      { url: receiver.url, events: ['*'] },
+      { actor: userActor(userId), ip: null, userAgent: null },
+    );
     // A second connection pool stands in for the process that died: it commits the outbox rows,
     // but its after-commit enqueue never runs (only the app's DataSource has the subscriber).
     const crashed = new DataSource(
@@ -343,7 +419,7 @@ describe('webhook outbox and delivery (PostgreSQL + Redis + a real receiver)', (
     await crashed.initialize();
     const event = envelope('task.created');
     try {
-      await crashed.transaction((manager) => outbox.record(manager, userId, event));
+      await crashed.transaction((manager) => outbox.record(manager, { userId, orgId: null }, event));
     } finally {
       await crashed.destroy();
     }

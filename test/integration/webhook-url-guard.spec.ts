@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { userActor } from '../../src/audit/audit.service.js';
 import { createServer as createTlsServer } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -34,11 +35,18 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
   });
 
   it('refuses private destinations at create time and stores nothing', async () => {
-    await expect(webhooks.create(userId, { url: `${receiver.url}/hook`, events: ['*'] })).rejects.toMatchObject({
+    await expect(
+      webhooks.create(
+        userId,
+        null,
+        { url: `${receiver.url}/hook`, events: ['*'] },
+        { actor: userActor(userId), ip: null, userAgent: null },
+      ),
+    ).rejects.toMatchObject({
       code: 'WEBHOOK_URL_FORBIDDEN',
       status: 400,
     });
-    expect((await webhooks.list(userId, {})).items).toEqual([]);
+    expect((await webhooks.list({ userId: userId, orgId: null }, {})).items).toEqual([]);
   });
 
   it('checks the resolved address again at send time and does not connect to a forbidden one', async () => {
@@ -55,15 +63,19 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
       ],
     );
     await db.transaction((manager) =>
-      t.app.get(WebhookOutboxService).record(manager, userId, {
-        id: randomUUID(),
-        type: 'run.started',
-        createdAt: new Date().toISOString(),
-        data: {},
-      }),
+      t.app.get(WebhookOutboxService).record(
+        manager,
+        { userId, orgId: null },
+        {
+          id: randomUUID(),
+          type: 'run.started',
+          createdAt: new Date().toISOString(),
+          data: {},
+        },
+      ),
     );
     const [delivery] = await eventually(async () => {
-      const items = (await webhooks.listDeliveries(userId, id, {})).items;
+      const items = (await webhooks.listDeliveries(id, {})).items;
       return items[0]?.status === 'failed' && items;
     });
     expect(delivery.attempts).toEqual([
@@ -74,7 +86,7 @@ describe('webhook SSRF guard (WEBHOOK_ALLOW_PRIVATE_URLS off)', () => {
       }),
     ]);
     expect(receiver.requests).toHaveLength(0);
-    await expect(webhooks.update(userId, id, { url: 'http://10.0.0.7/hook' })).rejects.toMatchObject({
+    await expect(webhooks.update(id, { url: 'http://10.0.0.7/hook' })).rejects.toMatchObject({
       code: 'WEBHOOK_URL_FORBIDDEN',
     });
   });

@@ -4,6 +4,7 @@ import { TOOLS, ToolName } from './agent-tools.js';
 import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
+import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 
 export interface AgentStepSpec<T> {
@@ -50,6 +51,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
           taskId: ctx.run.taskId,
           runId: ctx.run.id,
           stepId: step.id,
+          ...budgetScopeOf(ctx.run),
         },
         model: modelOverride,
         latencySloMs: ctx.latencySloMs,

@@ -1,4 +1,4 @@
-import type { LlmUsage } from '#src/agents/llm/llm.types.js';
+import type { LlmCallContext, LlmUsage } from '#src/agents/llm/llm.types.js';
 import type { RepositoryInstructions } from './repository-instructions.js';
 
 /**
@@ -25,6 +25,8 @@ export interface ReviewFile {
 
 export interface ReviewRequest {
   userId: string;
+  /** Whom the reviewers' model calls are charged to beyond the user (see `budgetScopeOf`). */
+  budget?: Pick<LlmCallContext, 'orgId' | 'apiKeyId' | 'taskMaxCostUsd'>;
   taskId: string;
   runId: string;
   iteration: number;

@@ -29,6 +29,17 @@ export interface GraphDeps {
   logger: Logger;
 }
 
+/** Whom a run's model calls are charged to, beyond its user: its organization, API key and task limit. */
+export function budgetScopeOf(
+  run: Pick<Run, 'orgId' | 'apiKeyId' | 'input'>,
+): Pick<LlmCallRequest['context'], 'orgId' | 'apiKeyId' | 'taskMaxCostUsd'> {
+  return {
+    orgId: run.orgId,
+    apiKeyId: run.apiKeyId,
+    taskMaxCostUsd: run.input.config.maxCostUsd === undefined ? null : String(run.input.config.maxCostUsd),
+  };
+}
+
 /** One run's settings and abort signal, looked up by the graph's thread id (= run id). */
 export interface RunContext {
   run: Run;

@@ -1,5 +1,4 @@
 import { Command } from '@langchain/langgraph';
-import { PostgresSaver } from '@langchain/langgraph-checkpoint-postgres';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
@@ -9,6 +8,7 @@ import { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { BatchedPostgresSaver } from './batched-postgres-saver.js';
 import { EnvironmentSetup } from './environment.port.js';
 import { AgentStepError, isInterruption } from './graph.errors.js';
 import { RepositoryRunner } from './repository.port.js';
@@ -34,7 +34,7 @@ export type GraphExit =
 export class RunGraphService implements OnApplicationShutdown {
   private readonly logger = new Logger(RunGraphService.name);
   private readonly pool: pg.Pool;
-  private readonly checkpointer: PostgresSaver;
+  private readonly checkpointer: BatchedPostgresSaver;
   private readonly graph: RunGraph;
   private readonly contexts = new Map<string, RunContext>();
 
@@ -56,7 +56,7 @@ export class RunGraphService implements OnApplicationShutdown {
     this.pool = new pg.Pool({ connectionString: database.url, max: Math.max(2, Math.min(10, database.poolSize)) });
     // An idle client losing its server (restart, failover) must not crash the worker; the next query reconnects.
     this.pool.on('error', (error) => this.logger.warn({ err: error }, 'checkpoint pool client error'));
-    this.checkpointer = new PostgresSaver(this.pool, undefined, { schema: CHECKPOINT_SCHEMA });
+    this.checkpointer = new BatchedPostgresSaver(this.pool, CHECKPOINT_SCHEMA);
     this.graph = buildRunGraph(
       {
         llm,

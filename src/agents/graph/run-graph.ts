@@ -11,6 +11,7 @@ import { AgentStepError, RunInterruptedError, isInterruption } from './graph.err
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
+import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
 import { analyseTestOutput } from './test-analysis.js';
@@ -265,6 +266,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const reviewIteration = Math.max(state.iteration, 1);
     const request: ReviewRequest = {
       userId: ctx.run.userId,
+      budget: budgetScopeOf(ctx.run),
       taskId: ctx.run.taskId,
       runId: ctx.run.id,
       iteration: reviewIteration,

@@ -9,6 +9,7 @@ import { TOOLS } from './agent-tools.js';
 import { AgentStepError, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
+import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
 
 export type LoopAgent = 'coder' | 'tester';
@@ -118,6 +119,7 @@ export async function loopModelCall<T>(
           taskId: ctx.run.taskId,
           runId: ctx.run.id,
           stepId: loop.step.id,
+          ...budgetScopeOf(ctx.run),
         },
         model: ctx.models[loop.agent],
         latencySloMs: ctx.latencySloMs,

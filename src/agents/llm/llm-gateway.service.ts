@@ -241,7 +241,7 @@ export class LlmGatewayService {
     worstCase: (target: ResolvedModel) => string,
   ): Promise<{ reservation: string | null; permit: BreakerPermit }> {
     const [reserved, acquired] = await Promise.allSettled([
-      this.reserve(request.context.userId, () => worstCase(target)),
+      this.reserve(request.context, () => worstCase(target)),
       this.breaker.acquire(target.provider),
     ]);
     if (reserved.status === 'rejected') {
@@ -255,10 +255,17 @@ export class LlmGatewayService {
     return { reservation: reserved.value, permit: acquired.value };
   }
 
-  private async reserve(userId: string, worstCaseUsd: () => string): Promise<string | null> {
+  private async reserve(context: LlmCallRequest['context'], worstCaseUsd: () => string): Promise<string | null> {
+    const scope = {
+      userId: context.userId,
+      orgId: context.orgId ?? null,
+      apiKeyId: context.apiKeyId ?? null,
+      taskId: context.taskId ?? null,
+      taskLimitUsd: context.taskMaxCostUsd ?? null,
+    };
     try {
       // A reservation outlives every legitimate attempt: timeout plus the longest retry pause.
-      return await this.budgets.reserve(userId, worstCaseUsd, this.llm.timeoutMs + this.llm.retryMaxMs + 60_000);
+      return await this.budgets.reserve(scope, worstCaseUsd, this.llm.timeoutMs + this.llm.retryMaxMs + 60_000);
     } catch (error) {
       if (error instanceof BudgetExceededError) llmMetrics().budgetRejections.inc();
       throw error;
@@ -280,6 +287,8 @@ export class LlmGatewayService {
     await this.usage.settle(
       {
         userId: context.userId,
+        orgId: context.orgId ?? null,
+        apiKeyId: context.apiKeyId ?? null,
         taskId: context.taskId ?? null,
         runId: context.runId ?? null,
         stepId: context.stepId ?? null,

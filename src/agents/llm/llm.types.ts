@@ -51,6 +51,12 @@ export interface LlmCallContext {
   taskId?: string;
   runId?: string;
   stepId?: string;
+  /** The organization that owns the task: its limits apply and its usage reports count the call. */
+  orgId?: string | null;
+  /** The API key that started the run: its limit applies. */
+  apiKeyId?: string | null;
+  /** The task's `config.maxCostUsd`. */
+  taskMaxCostUsd?: string | null;
 }
 
 export interface LlmCallRequest {

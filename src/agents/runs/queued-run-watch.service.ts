@@ -12,6 +12,7 @@ interface WaitingRun {
   id: string;
   user_id: string;
   task_id: string;
+  org_id: string | null;
   queued_seconds: number;
 }
 
@@ -58,7 +59,7 @@ export class QueuedRunWatch implements OnApplicationBootstrap, OnModuleDestroy {
   async check(): Promise<number> {
     // Runs queued past the threshold that have not been told since they were (re)queued.
     const waiting: WaitingRun[] = await this.dataSource.query(
-      `SELECT r.id, r.user_id, r.task_id, floor(extract(epoch FROM now() - r.updated_at))::int AS queued_seconds
+      `SELECT r.id, r.user_id, r.task_id, r.org_id, floor(extract(epoch FROM now() - r.updated_at))::int AS queued_seconds
          FROM runs r
         WHERE r.status = 'queued'
           AND r.updated_at < now() - make_interval(secs => $1::double precision / 1000)
@@ -85,7 +86,7 @@ export class QueuedRunWatch implements OnApplicationBootstrap, OnModuleDestroy {
         if (still.length === 0) return false;
         await this.events.append(
           manager,
-          { id: run.id, userId: run.user_id, taskId: run.task_id },
+          { id: run.id, userId: run.user_id, taskId: run.task_id, orgId: run.org_id },
           'run.waiting_for_worker',
           {
             queuedSeconds: run.queued_seconds,

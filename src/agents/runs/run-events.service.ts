@@ -16,7 +16,13 @@ export interface RunEventMessage {
   event: EventEnvelope;
 }
 
-export type RunRef = Pick<Run, 'id' | 'userId' | 'taskId'>;
+export type RunRef = Pick<Run, 'id' | 'userId' | 'taskId' | 'orgId'>;
+
+/** Whose webhooks hear an event: the organization's when it has one, else the user's own. */
+export interface EventOwner {
+  userId: string;
+  orgId: string | null;
+}
 
 /**
  * Run events: appended in the same transaction as the state change they report (per-run `seq` taken
@@ -72,7 +78,7 @@ export class RunEventsService {
     if (inserted.length === 0) throw new Error(`run ${run.id} does not exist`);
     const seq = inserted[0].seq;
     const event: EventEnvelope = { id, type, createdAt: inserted[0].created_at.toISOString(), data: envelopeData };
-    await this.recordForWebhooks(manager, run.userId, event);
+    await this.recordForWebhooks(manager, run, event);
     const message = { seq, event };
     queue.push(message);
     return message;
@@ -81,12 +87,12 @@ export class RunEventsService {
   /** A task-level event (`task.created`): not part of any run's stream, so it goes to webhooks only. */
   async recordTaskEvent(
     manager: EntityManager,
-    userId: string,
+    owner: EventOwner,
     type: EventType,
     data: Record<string, unknown>,
   ): Promise<EventEnvelope> {
     const event: EventEnvelope = { id: randomUUID(), type, createdAt: new Date().toISOString(), data };
-    await this.recordForWebhooks(manager, userId, event);
+    await this.recordForWebhooks(manager, owner, event);
     return event;
   }
 
@@ -130,7 +136,7 @@ export class RunEventsService {
   }
 
   /** Webhook deliveries commit with the event (outbox); `agent.delta` never reaches this path. */
-  private async recordForWebhooks(manager: EntityManager, userId: string, event: EventEnvelope): Promise<void> {
-    await this.webhooks.record(manager, userId, event);
+  private async recordForWebhooks(manager: EntityManager, owner: EventOwner, event: EventEnvelope): Promise<void> {
+    await this.webhooks.record(manager, { userId: owner.userId, orgId: owner.orgId }, event);
   }
 }

@@ -27,8 +27,8 @@ export class RunStreamService {
     this.heartbeatMs = config.get('agents', { infer: true }).sseHeartbeatMs;
   }
 
-  async open(userId: string, runId: string, after: number, req: Request, res: Response): Promise<void> {
-    await this.runs.findOwned(userId, runId);
+  async open(runId: string, after: number, req: Request, res: Response): Promise<void> {
+    await this.runs.get(runId);
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -114,7 +114,7 @@ export class RunStreamService {
       await chain;
       if (!closed) {
         // A run that ended before we subscribed has its terminal event stored; anything else stays open.
-        const run = await this.runs.findOwned(userId, runId);
+        const run = await this.runs.get(runId);
         if (['completed', 'failed', 'cancelled'].includes(run.status)) {
           chain = chain.then(catchUp).then(close);
           await chain;

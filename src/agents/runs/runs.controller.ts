@@ -19,6 +19,8 @@ import { RunEventsService } from './run-events.service.js';
 import { RunStreamService } from './run-stream.service.js';
 import { toRunView } from './run.view.js';
 import { RunsService } from './runs.service.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
+import { Access, type AccessGrant } from '#src/orgs/resource-access.guard.js';
 import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
 
 @ApiTags('agent runs')
@@ -33,30 +35,29 @@ export class RunsController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'My runs, newest first (?taskId= filter)' })
+  @Authorize('run', 'read', { org: 'query.orgId' })
+  @ApiOperation({ summary: "My runs (or ?orgId= the organization's), newest first (?taskId= filter)" })
   @ApiOkResponse({ type: RunPageDto })
-  async list(@CurrentUser() user: AuthUser, @Query() query: RunQueryDto) {
-    const page = await this.runs.list(user.id, query, query.taskId);
+  async list(@CurrentUser() user: AuthUser, @Query() query: RunQueryDto, @Access() access: AccessGrant) {
+    const page = await this.runs.list({ userId: user.id, orgId: access.orgId }, query, query.taskId);
     return { items: page.items.map((run) => toRunView(run)), nextCursor: page.nextCursor };
   }
 
   @Get(':id')
+  @Authorize('run', 'read')
   @ApiOperation({ summary: 'A run with its steps' })
   @ApiOkResponse({ type: RunWithStepsDto })
-  async get(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string) {
-    const { run, steps } = await this.runs.getForUser(user.id, id);
+  async get(@Param('id', ParseUUIDPipe) id: string) {
+    const { run, steps } = await this.runs.getWithSteps(id);
     return toRunView(run, steps);
   }
 
   @Get(':id/events')
   @ApiOperation({ summary: 'Stored events of a run in seq order (?after=seq)' })
   @ApiOkResponse({ type: RunEventListDto })
-  async listEvents(
-    @CurrentUser() user: AuthUser,
-    @Param('id', ParseUUIDPipe) id: string,
-    @Query() query: RunEventsQueryDto,
-  ) {
-    await this.runs.findOwned(user.id, id);
+  @Authorize('run', 'read')
+  async listEvents(@Param('id', ParseUUIDPipe) id: string, @Query() query: RunEventsQueryDto) {
+    await this.runs.get(id);
     const messages = await this.events.listAfter(id, query.after ?? 0, query.limit ?? 500);
     return { items: messages.map((message) => ({ seq: message.seq, ...message.event })) };
   }
@@ -71,8 +72,8 @@ export class RunsController {
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false })
+  @Authorize('run', 'read')
   async stream(
-    @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
     @Query() query: RunStreamQueryDto,
     @Headers('last-event-id') lastEventId: string | undefined,
@@ -85,7 +86,7 @@ export class RunsController {
         throw new ValidationFailedError([{ field: 'Last-Event-ID', message: 'must be an event seq' }]);
       after = Number(lastEventId);
     }
-    await this.streams.open(user.id, id, after, req, res);
+    await this.streams.open(id, after, req, res);
   }
 
   @Post(':id/resume')
@@ -93,8 +94,9 @@ export class RunsController {
   @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
   @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for a plan approval.')
-  async resume(@CurrentUser() user: AuthUser, @Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
-    const run = await this.runs.resume(user.id, id, { approve: dto.approve, feedback: dto.feedback });
+  @Authorize('run', 'resume')
+  async resume(@Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
+    const run = await this.runs.resume(id, { approve: dto.approve, feedback: dto.feedback });
     return { run: toRunView(run) };
   }
 }

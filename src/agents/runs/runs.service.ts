@@ -9,6 +9,8 @@ import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
+import { ownership } from '#src/orgs/access-policy.js';
+import { ResourceLocators } from '#src/orgs/resource-locators.js';
 import { RunStep } from './entities/run-step.entity.js';
 import { ACTIVE_RUN_STATUSES, ResumeAnswer, Run, RunInput } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
@@ -33,7 +35,17 @@ export class RunsService {
     private readonly redisFactory: RedisFactory,
     private readonly events: RunEventsService,
     private readonly taskStatus: TaskStatusService,
-  ) {}
+    locators: ResourceLocators,
+  ) {
+    locators.register('run', {
+      locate: (id) =>
+        this.dataSource
+          .getRepository(Run)
+          .findOne({ select: { userId: true, orgId: true }, where: { id } })
+          .then(ownership),
+      notFound: () => new RunNotFoundError(),
+    });
+  }
 
   cancelChannel(): string {
     return this.redisFactory.key('run-cancel');
@@ -44,13 +56,27 @@ export class RunsService {
    * transaction (which holds the task row's lock). The partial unique index on active runs backs the
    * check up, so even a caller without that lock cannot create a second active run.
    */
-  async createQueued(manager: EntityManager, task: { id: string; userId: string }, input: RunInput): Promise<Run> {
+  async createQueued(
+    manager: EntityManager,
+    task: { id: string; userId: string; orgId: string | null },
+    input: RunInput,
+    apiKeyId: string | null = null,
+  ): Promise<Run> {
     if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
       run = await manager.transaction((inner) =>
-        inner.save(inner.create(Run, { taskId: task.id, userId: task.userId, status: 'queued', input })),
+        inner.save(
+          inner.create(Run, {
+            taskId: task.id,
+            userId: task.userId,
+            orgId: task.orgId,
+            apiKeyId,
+            status: 'queued',
+            input,
+          }),
+        ),
       );
     } catch (error) {
       if ((error as { code?: string }).code === UNIQUE_VIOLATION) throw new RunActiveError();
@@ -88,25 +114,26 @@ export class RunsService {
     return stranded.length;
   }
 
-  async list(userId: string, page: PageQueryDto, taskId?: string): Promise<Page<Run>> {
-    const query = this.dataSource
-      .getRepository(Run)
-      .createQueryBuilder('run')
-      .where('run.userId = :userId', { userId });
+  /** The organization's runs, or (orgId null) the user's own. */
+  async list(scope: { userId: string; orgId: string | null }, page: PageQueryDto, taskId?: string): Promise<Page<Run>> {
+    const query = this.dataSource.getRepository(Run).createQueryBuilder('run');
+    if (scope.orgId) query.where('run.orgId = :orgId', { orgId: scope.orgId });
+    else query.where('run.userId = :userId AND run.orgId IS NULL', { userId: scope.userId });
     if (taskId) query.andWhere('run.taskId = :taskId', { taskId });
     return paginate(query, page);
   }
 
-  async getForUser(userId: string, runId: string): Promise<RunWithSteps> {
-    const run = await this.findOwned(userId, runId);
+  /** A run with its steps (who may read it is decided by the route's @Authorize). */
+  async getWithSteps(runId: string): Promise<RunWithSteps> {
+    const run = await this.get(runId);
     const steps = await this.dataSource
       .getRepository(RunStep)
       .find({ where: { runId }, order: { createdAt: 'ASC', id: 'ASC' } });
     return { run, steps };
   }
 
-  async findOwned(userId: string, runId: string): Promise<Run> {
-    const run = await this.dataSource.getRepository(Run).findOne({ where: { id: runId, userId } });
+  async get(runId: string): Promise<Run> {
+    const run = await this.dataSource.getRepository(Run).findOne({ where: { id: runId } });
     if (!run) throw new RunNotFoundError();
     return run;
   }
@@ -117,6 +144,11 @@ export class RunsService {
 
   async findActiveForTask(manager: EntityManager, taskId: string): Promise<Run | null> {
     return manager.getRepository(Run).findOne({ where: { taskId, status: In([...ACTIVE_RUN_STATUSES]) } });
+  }
+
+  /** Whether any run of the organization's tasks is queued, running or waiting for input. */
+  async hasActiveInOrg(manager: EntityManager, orgId: string): Promise<boolean> {
+    return manager.getRepository(Run).exists({ where: { orgId, status: In([...ACTIVE_RUN_STATUSES]) } });
   }
 
   async latestForTask(taskId: string): Promise<Run | null> {
@@ -174,11 +206,11 @@ export class RunsService {
   }
 
   /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */
-  async resume(userId: string, runId: string, answer: ResumeAnswer): Promise<Run> {
+  async resume(runId: string, answer: ResumeAnswer): Promise<Run> {
     const run = await this.events.transaction(async (manager) => {
       const locked = await manager
         .getRepository(Run)
-        .findOne({ where: { id: runId, userId }, lock: { mode: 'pessimistic_write' } });
+        .findOne({ where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!locked) throw new RunNotFoundError();
       if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
       locked.status = 'queued';

@@ -60,7 +60,7 @@ export const WORKSPACE_TOOLS: Record<WorkspaceToolName, ToolDefinition> = {
   search: {
     name: 'search',
     description:
-      'Search the workspace for a regular expression (POSIX extended, like grep -E). Answers matching lines as "path:line: text", capped; narrow the pattern or the path when there are too many.',
+      'Search the workspace for a regular expression (grep -E syntax: classes, groups, alternation, repetition; no backreferences). Answers matching lines as "path:line: text", capped; narrow the pattern or the path when there are too many.',
     parameters: {
       type: 'object',
       properties: {

@@ -95,7 +95,7 @@ describe('WorkspaceToolbox', () => {
     });
   });
 
-  it('searches with git grep, capped, without installed dependencies', async () => {
+  it('searches with ripgrep (git grep without it), capped, without installed dependencies', async () => {
     const few = await tools().execute('search', { pattern: 'export const [ab]' });
     expect(few).toMatchObject({ ok: true, target: 'export const [ab]' });
     expect(few.content.split('\n')).toEqual([

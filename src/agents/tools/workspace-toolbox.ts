@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { lstat, open, readdir, unlink } from 'node:fs/promises';
+import { access, lstat, open, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkFilePath } from '#src/agents/workspace/workspace-path.js';
 import type { SandboxMount } from '#src/agents/sandbox/sandbox.types.js';
@@ -179,25 +179,46 @@ export class WorkspaceToolbox {
 
   private async search(args: WorkspaceToolArgs<'search'>) {
     const { rel } = await this.resolve(args.path, { directory: true, file: true });
-    const argv = [
-      '-c',
-      'core.quotePath=false',
-      'grep',
-      '--no-index',
-      '--no-color',
-      '-n',
-      '-I',
-      '-E',
-      '-e',
-      args.pattern,
-      '--',
-      rel || '.',
-      ...[...HIDDEN_DIRS].map((name) => `:(exclude,glob)**/${name}/**`),
-    ];
-    const { lines, more, exitCode, stderr, timedOut } = await grepLines(argv, this.dir, this.signal);
+    const rg = await ripgrep();
+    // ripgrep when installed (parallel, a fast regex engine: a 10,000-file repository in tens of
+    // milliseconds), else git grep. Both skip binary files and never follow links; the order is by
+    // path either way, so the same search gives the same answer (the stuck rule compares answers).
+    const argv = rg
+      ? [
+          '--no-config',
+          '--no-ignore',
+          '--hidden',
+          '--sort=path',
+          '--line-number',
+          '--with-filename',
+          '--no-heading',
+          '--color=never',
+          '--max-columns=2000',
+          ...[...HIDDEN_DIRS].map((name) => `--glob=!${name}/`),
+          '--regexp',
+          args.pattern,
+          ...(rel ? ['--', rel] : []),
+        ]
+      : [
+          '-c',
+          'core.quotePath=false',
+          'grep',
+          '--no-index',
+          '--no-color',
+          '-n',
+          '-I',
+          '-E',
+          '-e',
+          args.pattern,
+          '--',
+          rel || '.',
+          ...[...HIDDEN_DIRS].map((name) => `:(exclude,glob)**/${name}/**`),
+        ];
+    const { lines, more, exitCode, stderr, timedOut } = await grepLines(rg ?? 'git', argv, this.dir, this.signal);
     if (timedOut) throw new ToolRefusal('the search took too long: narrow the pattern or the path.');
     if (exitCode === 128 || (exitCode !== 0 && exitCode !== 1 && exitCode !== null && lines.length === 0)) {
-      throw new ToolRefusal(`the search failed: ${clip(stderr.trim().split('\n')[0] ?? 'git grep failed', 300)}`);
+      const reason = stderr.trim().replace(/\s*\n\s*/g, ' ') || 'the search program failed';
+      throw new ToolRefusal(`the search failed: ${clip(reason, 300)}`);
     }
     if (lines.length === 0)
       return { ok: true, content: `No matches for /${args.pattern}/ in ${rel || 'the workspace'}.` };
@@ -405,14 +426,33 @@ export function targetOf(name: string, args: unknown): string {
   return clip(pick.replace(/\s+/g, ' '), TOOL_LIMITS.targetChars);
 }
 
-/** Runs `git grep`, keeping at most the capped number of lines (then stops it), with a time limit. */
+const RIPGREP_CANDIDATES = ['/usr/bin/rg', '/usr/local/bin/rg', '/bin/rg'];
+let ripgrepPath: Promise<string | null> | undefined;
+
+/** Where ripgrep is installed (looked up once), or null: search falls back to git grep. */
+function ripgrep(): Promise<string | null> {
+  ripgrepPath ??= (async () => {
+    for (const candidate of RIPGREP_CANDIDATES) {
+      const usable = await access(candidate, constants.X_OK).then(
+        () => true,
+        () => false,
+      );
+      if (usable) return candidate;
+    }
+    return null;
+  })();
+  return ripgrepPath;
+}
+
+/** Runs the search program, keeping at most the capped number of lines (then stops it), with a time limit. */
 function grepLines(
+  program: string,
   argv: string[],
   cwd: string,
   signal?: AbortSignal,
 ): Promise<{ lines: string[]; more: boolean; exitCode: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolvePromise) => {
-    const child = spawn('git', argv, {
+    const child = spawn(program, argv, {
       cwd,
       env: {
         PATH: '/usr/bin:/bin',

@@ -1,9 +1,8 @@
 import { Controller, Get, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import type { AuthUser } from '#src/auth/auth-user.js';
 import { KeyScope } from '#src/auth/decorators/api-key-access.decorator.js';
-import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
+import { Authorize } from '#src/orgs/authorize.decorator.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { TrajectoryPageDto, TrajectoryQueryDto } from './dto/trajectory.dto.js';
 import { TrajectoriesService } from './trajectories.service.js';
@@ -24,13 +23,13 @@ export class TrajectoriesController {
   })
   @ApiOkResponse({ type: TrajectoryPageDto })
   @ApiProduces('application/json', 'application/x-ndjson')
+  @Authorize('run', 'read')
   async get(
-    @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,
     @Query() query: TrajectoryQueryDto,
     @Res() res: Response,
   ): Promise<void> {
-    await this.runs.findOwned(user.id, id);
+    await this.runs.get(id);
     if (query.format === 'jsonl') await this.stream(id, res);
     else res.json(await this.trajectories.page(id, query.limit ?? 20, query.cursor));
   }

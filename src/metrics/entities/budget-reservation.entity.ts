@@ -9,6 +9,15 @@ export class BudgetReservation {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
+  @Column({ name: 'org_id', type: 'uuid', nullable: true })
+  orgId: string | null;
+
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
+
+  @Column({ name: 'task_id', type: 'uuid', nullable: true })
+  taskId: string | null;
+
   @Column({ name: 'amount_usd', type: 'numeric', precision: 18, scale: 8 })
   amountUsd: string;
 

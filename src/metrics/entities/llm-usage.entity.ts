@@ -12,6 +12,14 @@ export class LlmUsageRecord {
   @Column({ name: 'user_id', type: 'uuid' })
   userId: string;
 
+  /** The organization whose task the call served (its budget and usage reports count it). */
+  @Column({ name: 'org_id', type: 'uuid', nullable: true })
+  orgId: string | null;
+
+  /** The API key that started the run. */
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId: string | null;
+
   @Column({ name: 'task_id', type: 'uuid', nullable: true })
   taskId: string | null;
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
 
 /** One line, no NUL: a command line for `/bin/sh -c` in the sandbox. */
 const COMMAND = /^[^\0\r\n]+$/;
@@ -68,6 +68,11 @@ export class CreateRepositoryDto extends RepositoryBaseDto {
   @MinLength(1)
   @MaxLength(2048)
   url: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'Add it to this organization (admin or above).' })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
 }
 
 /** `null` clears a command (it is detected again); an omitted field is left as it is. */

@@ -23,6 +23,9 @@ export class RepositoryResponse {
   @ApiProperty({ type: String, nullable: true, example: 'npm test', description: 'null: detected at run time.' })
   testCommand: string | null;
 
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The organization it belongs to.' })
+  orgId: string | null;
+
   @ApiProperty({ format: 'date-time' })
   createdAt: string;
 
@@ -38,6 +41,7 @@ export class RepositoryResponse {
       hasAccessToken: repository.accessTokenEncrypted !== null,
       setupCommand: repository.setupCommand,
       testCommand: repository.testCommand,
+      orgId: repository.orgId,
       createdAt: repository.createdAt.toISOString(),
       updatedAt: repository.updatedAt.toISOString(),
     };

@@ -16,8 +16,10 @@ import {
   MaxLength,
   Min,
   MinLength,
+  Validate,
   ValidateNested,
 } from 'class-validator';
+import { UsdAmount } from '#src/metrics/dto/budget.dto.js';
 import { TASK_LANGUAGES, TASK_MODES } from '#src/tasks/entities/task.entity.js';
 import type { TaskLanguage, TaskMode } from '#src/tasks/entities/task.entity.js';
 
@@ -150,6 +152,24 @@ export class TaskConfigDto {
   @MinLength(1)
   @MaxLength(500)
   testCommand?: string;
+
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    description: 'Most the task’s model calls may cost over its whole life (USD, ≤ 8 decimals).',
+    example: '2.50',
+  })
+  @IsOptional()
+  @Validate(UsdAmount)
+  maxCostUsd?: number | string;
+
+  @ApiPropertyOptional({
+    enum: ['fail', 'pause'],
+    description:
+      'When a model call does not fit a budget: fail the run (default), or pause it (`awaiting_input`, reason `budget`) until a limit is raised and it is resumed.',
+  })
+  @IsOptional()
+  @IsIn(['fail', 'pause'])
+  onBudgetExceeded?: 'fail' | 'pause';
 }
 
 export class CreateTaskDto {
@@ -179,6 +199,11 @@ export class CreateTaskDto {
   @IsUUID()
   repositoryId?: string;
 
+  @ApiPropertyOptional({ format: 'uuid', description: 'Create it in this organization (member or above).' })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
+
   @ApiPropertyOptional({ type: [TaskFileDto] })
   @IsOptional()
   @IsArray()
@@ -196,5 +221,5 @@ export class CreateTaskDto {
   config?: TaskConfigDto;
 }
 
-/** PATCH /tasks/:id: any field of a new task but its repository, each optional, validated alike. */
-export class UpdateTaskDto extends PartialType(OmitType(CreateTaskDto, ['repositoryId'] as const)) {}
+/** PATCH /tasks/:id: any field of a new task but its repository and organization, each optional, validated alike. */
+export class UpdateTaskDto extends PartialType(OmitType(CreateTaskDto, ['repositoryId', 'orgId'] as const)) {}

@@ -1,5 +1,5 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional } from 'class-validator';
+import { IsIn, IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '#src/common/pagination.js';
 import { TASK_STATUSES } from '../entities/task.entity.js';
 import type { TaskStatus } from '../entities/task.entity.js';
@@ -9,4 +9,9 @@ export class TaskQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(TASK_STATUSES)
   status?: TaskStatus;
+
+  @ApiPropertyOptional({ format: 'uuid', description: "The organization's tasks instead of my own." })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
 }

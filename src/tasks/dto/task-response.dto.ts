@@ -11,6 +11,9 @@ export class TaskDto {
   @ApiProperty({ enum: TASK_LANGUAGES }) language!: string;
   @ApiProperty({ enum: TASK_MODES }) mode!: string;
   @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true }) repositoryId!: string | null;
+  @ApiPropertyOptional({ type: String, format: 'uuid', nullable: true, description: 'The organization it belongs to.' })
+  orgId!: string | null;
+  @ApiProperty({ format: 'uuid', description: 'The author.' }) userId!: string;
   @ApiProperty({ type: [TaskFileDto] }) files!: TaskFileDto[];
   @ApiProperty({ type: TaskConfigDto }) config!: TaskConfigDto;
   @ApiProperty({ enum: TASK_STATUSES }) status!: string;

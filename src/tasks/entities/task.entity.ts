@@ -35,6 +35,10 @@ export interface TaskConfig {
   models?: Partial<Record<'planner' | 'coder' | 'tester' | 'reviewer' | 'judge', string>>;
   branch?: string;
   testCommand?: string;
+  /** Cap on what the task's model calls may cost over its whole life (USD decimal string). */
+  maxCostUsd?: string | number;
+  /** A call that no limit can cover: fail the run (default) or pause it until a limit is raised. */
+  onBudgetExceeded?: 'fail' | 'pause';
 }
 
 @Entity('tasks')

@@ -8,6 +8,7 @@ import {
   IsIn,
   IsOptional,
   IsString,
+  IsUUID,
   MaxLength,
 } from 'class-validator';
 import { WEBHOOK_EVENT_TYPES } from '#src/common/events.js';
@@ -41,6 +42,13 @@ export class CreateWebhookDto {
   @IsString()
   @MaxLength(500)
   description?: string;
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "The organization's subscription (admin or above): it receives its runs' events.",
+  })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
 }
 
 export class UpdateWebhookDto {
@@ -102,6 +110,8 @@ export class WebhookView {
     description: 'Until when the previous secret also signs.',
   })
   previousSecretExpiresAt!: string | null;
+  @ApiProperty({ type: String, format: 'uuid', nullable: true, description: 'The organization it belongs to.' })
+  orgId!: string | null;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
   @ApiProperty({ format: 'date-time' }) updatedAt!: string;
 }

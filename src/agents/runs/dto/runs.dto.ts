@@ -20,6 +20,11 @@ export class RunQueryDto extends PageQueryDto {
   @IsOptional()
   @IsUUID()
   taskId?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: "The organization's runs instead of my own." })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
 }
 
 export class RunEventsQueryDto {

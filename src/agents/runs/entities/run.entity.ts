@@ -51,6 +51,10 @@ export class Run {
   @Column({ name: 'org_id', type: 'uuid', nullable: true })
   orgId!: string | null;
 
+  /** The API key that started the run (its budget applies to the run's model calls). */
+  @Column({ name: 'api_key_id', type: 'uuid', nullable: true })
+  apiKeyId!: string | null;
+
   @Column({ type: 'varchar', length: 24, default: 'queued' })
   status!: RunStatus;
 
