@@ -1,3 +1,4 @@
+import { ProviderAdminModule } from './agents/llm/admin/provider-admin.module.js';
 import type { Type } from '@nestjs/common';
 import { RunsModule } from './agents/runs/runs.module.js';
 import { TrajectoriesModule } from './agents/trajectories/trajectories.module.js';
@@ -26,4 +27,5 @@ export const HTTP_MODULES: Type[] = [
   OrgsModule,
   CouncilApiModule,
   QueueDashboardModule,
+  ProviderAdminModule,
 ];

@@ -1,6 +1,5 @@
 import { ApiProblem } from '#src/common/openapi-conventions.js';
-import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiBearerAuth,
@@ -15,10 +14,13 @@ import {
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { Public } from '#src/common/decorators/public.decorator.js';
-import type { AllConfig } from '#src/config/namespaces.js';
 import { toUserView } from '#src/users/user.view.js';
 import type { AuthUser } from './auth-user.js';
-import { clearAuthCookies, cookie, csrfSatisfied, REFRESH_COOKIE, setAuthCookies } from './auth-cookies.js';
+import { cookie, REFRESH_COOKIE } from './auth-cookies.js';
+import { AuthCookiesService } from './auth-cookies.service.js';
+import { CsrfService } from './csrf.service.js';
+import { SessionsService } from './sessions.service.js';
+import { TokensService } from './tokens.service.js';
 import { CsrfError, InvalidRefreshTokenError } from './auth.errors.js';
 import { AuthService } from './auth.service.js';
 import type { LoginResult, TokenPair } from './auth.service.js';
@@ -39,6 +41,7 @@ import {
   TokenDto,
   TokenPairView,
   UserEnvelope,
+  CsrfTokenView,
 } from './dto/auth.dto.js';
 import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 
@@ -46,18 +49,15 @@ import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
 @AccountRoute()
 @Controller('auth')
 export class AuthController {
-  private readonly secureCookies: boolean;
-  private readonly refreshTtlSeconds: number;
-
   constructor(
     private readonly auth: AuthService,
     private readonly account: AccountService,
     private readonly twoFactor: TwoFactorService,
-    config: ConfigService<AllConfig, true>,
-  ) {
-    this.secureCookies = config.get('app', { infer: true }).production;
-    this.refreshTtlSeconds = config.get('auth', { infer: true }).refreshTokenTtlSeconds;
-  }
+    private readonly sessions: SessionsService,
+    private readonly tokens: TokensService,
+    private readonly csrf: CsrfService,
+    private readonly cookies: AuthCookiesService,
+  ) {}
 
   @Public()
   @Post('register')
@@ -133,8 +133,22 @@ export class AuthController {
     if (dto.refreshToken) return this.auth.refresh(dto.refreshToken, clientContext(req));
     const fromCookie = cookie(req, REFRESH_COOKIE);
     if (!fromCookie) throw new InvalidRefreshTokenError();
-    if (!csrfSatisfied(req)) throw new CsrfError();
+    // The CSRF token is the one of the session this refresh token belongs to.
+    const sessionId = await this.sessions.sessionIdOfRefreshToken(fromCookie);
+    if (!sessionId) throw new InvalidRefreshTokenError();
+    if (!this.csrf.satisfied(req, sessionId)) throw new CsrfError();
     return this.toCookies(res, await this.auth.refresh(fromCookie, clientContext(req)));
+  }
+
+  @Get('csrf')
+  @ApiOperation({
+    summary: "This session's CSRF token, for an app that reloads (cookie mode; also set as the csrf_token cookie)",
+  })
+  @ApiOkResponse({ type: CsrfTokenView })
+  csrfToken(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): CsrfTokenView {
+    const csrfToken = this.csrf.tokenFor(user.sessionId);
+    this.cookies.setCsrf(res, csrfToken);
+    return { csrfToken };
   }
 
   @Post('logout')
@@ -143,7 +157,7 @@ export class AuthController {
   @ApiOperation({ summary: 'Sign out: end this session and clear the auth cookies' })
   async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
     await this.auth.logout(user.id, user.sessionId);
-    clearAuthCookies(res, this.secureCookies);
+    this.cookies.clear(res);
   }
 
   @Public()
@@ -203,9 +217,9 @@ export class AuthController {
     await this.account.changePassword(user.id, user.sessionId, dto.currentPassword, dto.newPassword);
   }
 
-  /** Cookie mode: the tokens go only into httpOnly cookies, out of reach of page scripts. */
+  /** Cookie mode: the tokens go only into httpOnly cookies; the CSRF token of the session comes back. */
   private toCookies(res: Response, pair: TokenPair): TokenPairView {
-    setAuthCookies(res, { ...pair, refreshExpiresIn: this.refreshTtlSeconds }, this.secureCookies);
-    return { expiresIn: pair.expiresIn, tokenType: pair.tokenType, user: pair.user };
+    const csrfToken = this.cookies.set(res, pair, this.tokens.verifyAccess(pair.accessToken).sid);
+    return { expiresIn: pair.expiresIn, tokenType: pair.tokenType, user: pair.user, csrfToken };
   }
 }

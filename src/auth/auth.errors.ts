@@ -59,7 +59,10 @@ export class InsufficientRoleError extends ForbiddenError {
 
 export class CsrfError extends ForbiddenError {
   constructor() {
-    super('CSRF_TOKEN_INVALID', 'The X-CSRF-Token header is missing or does not match the csrf_token cookie.');
+    super(
+      'CSRF_TOKEN_INVALID',
+      "The X-CSRF-Token header is missing or is not this session's CSRF token (login, refresh and GET /auth/csrf answer it).",
+    );
   }
 }
 

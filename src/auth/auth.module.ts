@@ -9,6 +9,8 @@ import { ApiKey } from './api-keys/api-key.entity.js';
 import { ApiKeysController } from './api-keys/api-keys.controller.js';
 import { ApiKeysService } from './api-keys/api-keys.service.js';
 import { AttemptsService } from './attempts.service.js';
+import { AuthCookiesService } from './auth-cookies.service.js';
+import { CsrfService } from './csrf.service.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
 import { EmailPagesController } from './email-pages.controller.js';
@@ -57,6 +59,8 @@ import { TwoFactorService } from './two-factor/two-factor.service.js';
     AccountDeletionService,
     ApiKeysService,
     AttemptsService,
+    AuthCookiesService,
+    CsrfService,
     EmailTokensService,
     PasswordService,
     SessionsService,

@@ -70,6 +70,12 @@ export class SessionsService {
     });
   }
 
+  /** The session a refresh token belongs to (used or not), without using it. */
+  async sessionIdOfRefreshToken(presented: string): Promise<string | undefined> {
+    const known = await this.dataSource.getRepository(RefreshToken).findOneBy({ tokenHash: sha256(presented) });
+    return known?.sessionId;
+  }
+
   /** Uses `presented` once and returns the session with a new refresh token. */
   async rotate(presented: string, client: ClientContext): Promise<IssuedSession> {
     const hash = sha256(presented);

@@ -6,6 +6,7 @@ import { AppModule } from '#src/app.module.js';
 import { ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { appConfig } from '#src/config/app.config.js';
 import { configureHttpApp } from './configure-http-app.js';
+import { allowedOrigins, describeCors } from './cors.js';
 import { exitOnProcessFaults } from './process-faults.js';
 import { closeOnSignals } from './run.js';
 
@@ -30,4 +31,5 @@ export async function startApi(): Promise<void> {
       (settings.workerInProcess ? ' with the worker in-process' : ''),
     'Bootstrap',
   );
+  Logger.log(describeCors(allowedOrigins(settings)), 'Bootstrap');
 }

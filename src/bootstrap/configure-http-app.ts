@@ -9,12 +9,14 @@ import type { Logger as PinoRoot } from 'pino';
 import { AppLogger, ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { requestLogger } from '#src/logging/request-logger.js';
 import { fixedHeaders } from '#src/common/fixed-headers.js';
+import { refuseNonJsonBodies } from '#src/common/json-only.middleware.js';
 import { refuseUnsafeInput } from '#src/common/unsafe-input.middleware.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
 import { EMAIL_PAGE_PATHS } from '#src/auth/email-pages.controller.js';
 import { QUEUE_DASHBOARD_PATH } from '#src/queue-dashboard/queue-dashboard.access.js';
+import { allowedOrigins, configureCors } from './cors.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
 
 export const API_PREFIX = 'api/v1';
@@ -122,18 +124,11 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
     EMAIL_PAGE_PATHS.map((path) => `/${path}`),
     express.urlencoded({ limit: '16kb', extended: false }),
   );
+  app.use(`/${API_PREFIX}`, refuseNonJsonBodies);
   app.useBodyParser('json', { limit: settings.bodyLimit });
-  app.useBodyParser('urlencoded', { limit: settings.bodyLimit, extended: false });
   // Too deep, prototype keys, NUL characters: 400 before guards, pipes and class-transformer.
   app.use(refuseUnsafeInput);
-  // No configured origin means no cross-origin access at all: no CORS middleware to run.
-  if (settings.corsOrigins.length > 0) {
-    app.enableCors({
-      origin: settings.corsOrigins,
-      credentials: true,
-      exposedHeaders: ['X-Request-Id', 'Retry-After', 'Location'],
-    });
-  }
+  configureCors(app, allowedOrigins(settings));
   app.setGlobalPrefix(API_PREFIX, { exclude: ROOT_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   return app;

@@ -22,6 +22,14 @@ export const authConfig = registerAs('auth', () => {
     MFA_MAX_FAILURES: envInt(5, 1, 1000),
     LOCKOUT_SECONDS: envInt(15 * 60, 1, 24 * 3600),
     AUTH_STATE_CACHE_SECONDS: envInt(60, 0, 3600),
+    // Cookie mode across origins (README, "Web client"): a Domain shared by subdomains, and SameSite.
+    COOKIE_DOMAIN: z
+      .string()
+      .regex(/^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i, {
+        message: 'must be a host name such as example.com (no scheme, port or path)',
+      })
+      .optional(),
+    COOKIE_SAMESITE: z.enum(['lax', 'strict', 'none']).optional().default('lax'),
     GITHUB_CLIENT_ID: z.string().optional(),
     GITHUB_CLIENT_SECRET: z.string().optional(),
     GITHUB_AUTHORIZE_URL: optionalUrl().default('https://github.com/login/oauth/authorize'),
@@ -56,6 +64,7 @@ export const authConfig = registerAs('auth', () => {
       seconds: env.LOCKOUT_SECONDS,
     },
     stateCacheSeconds: env.AUTH_STATE_CACHE_SECONDS,
+    cookies: { domain: env.COOKIE_DOMAIN?.replace(/^\./, '').toLowerCase(), sameSite: env.COOKIE_SAMESITE },
     oauth: {
       github: github && {
         ...github,

@@ -83,6 +83,8 @@ export const llmConfig = registerAs('llm', () => {
     LLM_BREAKER_CACHE_MS: envInt(1_000, 0, 60_000),
     LLM_BUDGET_LIMIT_CACHE_MS: envInt(10_000, 0, 3_600_000),
     LLM_DEFAULT_MAX_TOKENS: envInt(4_096, 1, 1_000_000),
+    LLM_LATENCY_WINDOW_MS: envInt(600_000, 1_000, 86_400_000),
+    LLM_LATENCY_SYNC_MS: envInt(1_000, 10, 60_000),
     METRICS_TOKEN: z.string().optional(),
   });
   const localModel = env.LOCAL_LLM_MODEL;
@@ -133,7 +135,7 @@ export const llmConfig = registerAs('llm', () => {
   };
   check('DEFAULT_MODEL', defaultModel);
   const agentModels = parseAgentModels(env.AGENT_MODELS);
-  for (const ref of Object.values(agentModels)) check('AGENT_MODELS', ref);
+  for (const route of Object.values(agentModels)) for (const ref of route.split('|')) check('AGENT_MODELS', ref);
   for (const ref of env.LLM_FALLBACK_ORDER) check('LLM_FALLBACK_ORDER', ref);
   return {
     providers,
@@ -156,6 +158,9 @@ export const llmConfig = registerAs('llm', () => {
     /** How long this process trusts a user's budget limit without asking PostgreSQL (pub/sub drops it sooner). */
     budgetLimitCacheMs: env.LLM_BUDGET_LIMIT_CACHE_MS,
     defaultMaxTokens: env.LLM_DEFAULT_MAX_TOKENS,
+    /** Sliding window of the p50/p95 latency the router weighs, and how often processes share it. */
+    latencyWindowMs: env.LLM_LATENCY_WINDOW_MS,
+    latencySyncMs: env.LLM_LATENCY_SYNC_MS,
     metricsToken: env.METRICS_TOKEN,
   };
 });

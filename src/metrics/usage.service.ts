@@ -188,6 +188,15 @@ export class UsageService {
     return this.summarize({ userId: query.userId ?? actor.id, from, to, groupBy: query.groupBy });
   }
 
+  /** Every user's spend since UTC midnight, per provider (exact decimal strings). */
+  async spentTodayByProvider(): Promise<Record<string, string>> {
+    const rows = await this.dataSource.query<{ provider: string; spent: string }[]>(
+      `SELECT provider, SUM(cost_usd)::numeric(18,8)::text AS spent FROM llm_usage
+        WHERE created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' GROUP BY provider`,
+    );
+    return Object.fromEntries(rows.map((row) => [row.provider, row.spent]));
+  }
+
   async summarize(query: UsageQuery): Promise<UsageSummary> {
     const base = () => {
       const qb = this.records.createQueryBuilder('u').where('u.user_id = :userId', { userId: query.userId });

@@ -101,6 +101,8 @@ export class CircuitBreakerService {
   private readonly cooldownMs: number;
   private readonly probeTtlMs: number;
   private readonly shas = new Map<string, string>();
+  /** When this process last saw each provider's circuit open (for routing; the breaker still decides). */
+  private readonly seenOpen = new Map<ProviderName, number>();
   /** Providers whose circuit this process saw closed without failures. */
   private readonly closedCircuits: LocalCache<true>;
 
@@ -126,6 +128,7 @@ export class CircuitBreakerService {
       this.probeTtlMs,
     ])) as [number, BreakerState, number, number];
     if (state === 'closed' && failures === 0) this.closedCircuits.set(provider, true, token);
+    this.see(provider, state);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return { allowed: allowed === 1, state, probe: probe === 1, failures };
   }
@@ -134,13 +137,30 @@ export class CircuitBreakerService {
     // Nothing to reset when the circuit was closed without failures: saves a round trip per call.
     if (permit && permit.state === 'closed' && permit.failures === 0) return;
     await this.change(SUCCESS, provider);
+    this.seenOpen.delete(provider);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE.closed);
   }
 
   async recordFailure(provider: ProviderName): Promise<BreakerState> {
     const state = await this.change(FAILURE, provider, [this.threshold]);
+    this.see(provider, state);
     llmMetrics().breakerState.set({ provider }, STATE_VALUE[state]);
     return state;
+  }
+
+  /**
+   * Whether this process saw the circuit open less than a cooldown ago: the router then prefers
+   * other candidates without asking Redis. After the cooldown a probe may be due, so it is tried.
+   */
+  isKnownOpen(provider: ProviderName): boolean {
+    const at = this.seenOpen.get(provider);
+    return at !== undefined && Date.now() - at < this.cooldownMs;
+  }
+
+  private see(provider: ProviderName, state: BreakerState): void {
+    if (state === 'open') {
+      if (!this.seenOpen.has(provider)) this.seenOpen.set(provider, Date.now());
+    } else this.seenOpen.delete(provider);
   }
 
   /** A probe permit that was not used (the call never started): the next caller may probe. */

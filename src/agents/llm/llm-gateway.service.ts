@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
 import type { LlmConfig } from '#src/config/llm.config.js';
 import { BudgetService } from '#src/metrics/budget.service.js';
+import { toMicroCents } from '#src/metrics/money.js';
 import type { LlmUsageOutcome } from '#src/metrics/entities/llm-usage.entity.js';
 import { llmMetrics } from '#src/metrics/prometheus.js';
 import { UsageService } from '#src/metrics/usage.service.js';
@@ -11,12 +12,25 @@ import { BreakerPermit, CircuitBreakerService } from './circuit-breaker.service.
 import { LlmCallHooks } from './llm-call-hooks.js';
 import {
   BudgetExceededError,
+  ContextTooLargeError,
   LlmAbortedError,
   LlmRequestRejectedError,
   LlmUnavailableError,
   ProviderCallError,
 } from './llm.errors.js';
-import type { AgentName, LlmCallRequest, LlmResult, LlmUsage, ModelRef, ProviderName } from './llm.types.js';
+import { PROVIDERS } from './llm.types.js';
+import type {
+  AgentName,
+  LlmCallRequest,
+  LlmResult,
+  LlmUsage,
+  ModelRef,
+  ProviderName,
+  RoutingDecision,
+} from './llm.types.js';
+import { LatencyTrackerService } from './latency-tracker.service.js';
+import { ProviderControlsService } from './provider-controls.service.js';
+import { chooseRoute, refOf } from './routing-policy.js';
 import { ModelRouter, ResolvedModel } from './model-router.js';
 import { PriceTable } from './prices.js';
 import { planPromptCache, PromptCachePlan } from './prompt-cache.js';
@@ -60,6 +74,8 @@ export class LlmGatewayService {
     private readonly budgets: BudgetService,
     private readonly usage: UsageService,
     private readonly hooks: LlmCallHooks,
+    private readonly latency: LatencyTrackerService,
+    private readonly controls: ProviderControlsService,
   ) {
     this.llm = config.get('llm', { infer: true });
   }
@@ -86,8 +102,9 @@ export class LlmGatewayService {
 
   async call(request: LlmCallRequest): Promise<LlmResult> {
     const started = performance.now();
-    const primary = this.router.resolveModel(request.context.agent, request.model);
     const maxTokens = request.maxTokens ?? this.llm.defaultMaxTokens;
+    const { route, decision } = await this.plan(request, maxTokens);
+    const primary = route[0];
     // Only a user with a budget limit needs the worst case: measured once, when first asked for.
     let promptTokenBound: number | undefined;
     const worstCase = (target: ResolvedModel) =>
@@ -95,7 +112,7 @@ export class LlmGatewayService {
     const failures: { provider: ProviderName; model: string; error: string }[] = [];
     let attemptNumber = 0;
 
-    for (const target of this.router.route(primary)) {
+    for (const target of route) {
       const provider = this.providers.get(target.provider);
       if (!provider) {
         failures.push({ ...target, error: 'provider not configured' });
@@ -150,6 +167,7 @@ export class LlmGatewayService {
         });
 
         if ('result' in outcome) {
+          this.latency.record(target.provider, target.model, latencyMs);
           await this.breaker.recordSuccess(target.provider, permit);
           if (target !== primary) llmMetrics().fallbacks.inc({ from: primary.provider, to: target.provider });
           return {
@@ -158,6 +176,14 @@ export class LlmGatewayService {
             latencyMs: Math.round(performance.now() - started),
             provider: target.provider,
             model: target.model,
+            routing:
+              target === primary
+                ? decision
+                : {
+                    ...decision,
+                    chosen: refOf(target),
+                    reason: `${decision.reason}; fell back from ${refOf(primary)}`,
+                  },
           };
         }
 
@@ -200,6 +226,81 @@ export class LlmGatewayService {
       `No provider could serve the call (${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}).`,
       failures,
     );
+  }
+
+  /**
+   * The route of one call: the agent's candidates ranked by the routing policy (forced and disabled
+   * providers, open circuits, cost and p95 against the SLO), then LLM_FALLBACK_ORDER; targets whose
+   * context window cannot hold the request are left out. Reads memory only, in the common case.
+   */
+  private async plan(
+    request: LlmCallRequest,
+    maxTokens: number,
+  ): Promise<{ route: ResolvedModel[]; decision: RoutingDecision }> {
+    const candidates = this.router.candidates(request.context.agent, request.model);
+    const pending = this.controls.current();
+    const controls = pending instanceof Promise ? await pending : pending;
+    let promptTokens: number | undefined;
+    const estimate = () => (promptTokens ??= estimatePromptTokens(request));
+    const skipOf = (provider: ProviderName): string | null =>
+      controls[provider]?.disabled
+        ? 'disabled by admin'
+        : !this.router.isConfigured(provider)
+          ? 'not configured'
+          : this.breaker.isKnownOpen(provider)
+            ? 'circuit open'
+            : null;
+    const forcedProvider = PROVIDERS.find((p) => controls[p]?.forced && !controls[p]?.disabled);
+    const forcedTarget = forcedProvider
+      ? (candidates.find((c) => c.provider === forcedProvider) ?? this.router.defaultModelOf(forcedProvider))
+      : undefined;
+    const { order, decision } = chooseRoute({
+      candidates,
+      latencySloMs: request.latencySloMs,
+      forced: forcedTarget ? { target: forcedTarget, listed: candidates.includes(forcedTarget) } : undefined,
+      facts: (candidate) => ({
+        skip: skipOf(candidate.provider),
+        // Several candidates: the estimated cost of this call on each (the answer's size is unknown; the cap is not).
+        cost:
+          candidates.length > 1
+            ? toMicroCents(
+                this.prices.cost(candidate.provider, candidate.model, {
+                  inputTokens: estimate(),
+                  outputTokens: Math.min(maxTokens, EXPECTED_OUTPUT_TOKENS),
+                  cachedInputTokens: 0,
+                }),
+              )
+            : 0n,
+        p95Ms: this.latency.stats(candidate.provider, candidate.model)?.p95Ms,
+      }),
+    });
+    // Open circuits stay on the route (the breaker decides; a probe may be due); disabled providers never.
+    const route = this.router
+      .withFallbacks(order.length ? order : candidates.filter((c) => skipOf(c.provider) === 'circuit open'))
+      .filter((target) => !controls[target.provider]?.disabled);
+    const fitting = route.filter((target) => this.fits(target, estimate, maxTokens));
+    if (!fitting.length) {
+      if (!route.length) throw new LlmUnavailableError(`No provider can serve the call (${decision.reason}).`, []);
+      const window = Math.max(...route.map((t) => this.prices.contextWindow(t.provider, t.model) ?? 0));
+      throw new ContextTooLargeError(estimate() + maxTokens, window);
+    }
+    if (fitting[0] !== route[0]) {
+      return {
+        route: fitting,
+        decision: {
+          ...decision,
+          chosen: refOf(fitting[0]),
+          reason: `${decision.reason}; ${refOf(route[0])} cannot hold ~${estimate()} + ${maxTokens} tokens, larger context: ${refOf(fitting[0])}`,
+        },
+      };
+    }
+    return { route: fitting, decision };
+  }
+
+  /** Whether the prompt's conservative estimate plus the answer's cap fits the model's context window. */
+  private fits(target: ResolvedModel, estimate: () => number, maxTokens: number): boolean {
+    const window = this.prices.contextWindow(target.provider, target.model);
+    return window === undefined || estimate() + maxTokens <= window;
   }
 
   /**
@@ -339,6 +440,25 @@ export class LlmGatewayService {
     if (request.tools?.length) bytes += Buffer.byteLength(JSON.stringify(request.tools)) + TOKENS_TOOL_USE_OVERHEAD;
     return bytes + TOKENS_BASE_OVERHEAD;
   }
+}
+
+/** What a routing decision assumes an answer costs in output tokens (the cap when smaller). */
+const EXPECTED_OUTPUT_TOKENS = 1_024;
+
+/**
+ * A conservative estimate of a prompt's tokens: characters ÷ 3 (tokenizers average 3.5–4.5
+ * characters per token on English and code) plus the framing of each message and of tool use.
+ * Cheaper than the byte-exact upper bound the budget reserves, and not as pessimistic.
+ */
+export function estimatePromptTokens(request: Pick<LlmCallRequest, 'messages' | 'tools'>): number {
+  let chars = 0;
+  for (const message of request.messages) {
+    chars += message.content.length;
+    if (message.role === 'assistant' && message.toolCalls?.length) chars += JSON.stringify(message.toolCalls).length;
+  }
+  let tokens = Math.ceil(chars / 3) + request.messages.length * TOKENS_PER_MESSAGE_OVERHEAD + TOKENS_BASE_OVERHEAD;
+  if (request.tools?.length) tokens += Math.ceil(JSON.stringify(request.tools).length / 3) + TOKENS_TOOL_USE_OVERHEAD;
+  return tokens;
 }
 
 /** One key per run and agent (or user and agent): the calls that share a prefix share OpenAI's cache. */

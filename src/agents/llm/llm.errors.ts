@@ -33,6 +33,18 @@ export class LlmRequestRejectedError extends DomainError {
   }
 }
 
+/** No model on the route has a context window that holds the request (estimated before any token is paid). */
+export class ContextTooLargeError extends DomainError {
+  constructor(estimatedTokens: number, largestWindow: number) {
+    super(
+      'CONTEXT_TOO_LARGE',
+      `The request needs about ${estimatedTokens} tokens (prompt estimate + answer cap), more than the largest context window on its route (${largestWindow}).`,
+      422,
+      { extra: { estimatedTokens, largestWindow } },
+    );
+  }
+}
+
 export class LlmAbortedError extends DomainError {
   constructor() {
     super('LLM_ABORTED', 'The model call was aborted.', 499);

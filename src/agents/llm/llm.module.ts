@@ -8,6 +8,8 @@ import { LlmGatewayService } from './llm-gateway.service.js';
 import { ModelRouter } from './model-router.js';
 import { PriceTable } from './prices.js';
 import { ProviderRegistry } from './provider-registry.js';
+import { LatencyTrackerService } from './latency-tracker.service.js';
+import { ProviderControlsService } from './provider-controls.service.js';
 
 /**
  * The LLM gateway. No controllers: the worker imports it to run agents, the API to validate model
@@ -25,8 +27,19 @@ import { ProviderRegistry } from './provider-registry.js';
     ProviderRegistry,
     CircuitBreakerService,
     LlmCallHooks,
+    LatencyTrackerService,
+    ProviderControlsService,
     LlmGatewayService,
   ],
-  exports: [LlmGatewayService, LlmCallHooks, ModelRouter, PriceTable, CircuitBreakerService, ProviderRegistry],
+  exports: [
+    LlmGatewayService,
+    LlmCallHooks,
+    ModelRouter,
+    PriceTable,
+    CircuitBreakerService,
+    ProviderRegistry,
+    LatencyTrackerService,
+    ProviderControlsService,
+  ],
 })
 export class LlmModule {}

@@ -32,7 +32,8 @@ export class ModelRouter implements OnApplicationBootstrap {
   private readonly logger = new Logger(ModelRouter.name);
   private readonly llm: LlmConfig;
   private readonly defaultModel: ResolvedModel;
-  private readonly agentModels: Record<string, ResolvedModel> = {};
+  private readonly agentModels: Record<string, ResolvedModel[]> = {};
+  private readonly defaultRoute: ResolvedModel[];
   private readonly fallbacks: ResolvedModel[];
   private readonly quiet: boolean;
 
@@ -44,8 +45,9 @@ export class ModelRouter implements OnApplicationBootstrap {
     // One warning for "nothing configured", instead of one per route naming an unconfigured provider.
     this.quiet = !this.anyConfigured();
     this.defaultModel = this.checkAtBoot('DEFAULT_MODEL', this.llm.defaultModel);
-    for (const [agent, ref] of Object.entries(this.llm.agentModels)) {
-      this.agentModels[agent] = this.checkAtBoot('AGENT_MODELS', ref);
+    this.defaultRoute = [this.defaultModel];
+    for (const [agent, route] of Object.entries(this.llm.agentModels)) {
+      this.agentModels[agent] = route.split('|').map((ref) => this.checkAtBoot('AGENT_MODELS', ref));
     }
     this.fallbacks = this.llm.fallbackOrder.map((ref) => this.checkAtBoot('LLM_FALLBACK_ORDER', ref));
   }
@@ -54,15 +56,39 @@ export class ModelRouter implements OnApplicationBootstrap {
     if (this.quiet) this.logger.warn(NO_PROVIDER_WARNING);
   }
 
-  /** The model an agent uses: the task's override, else AGENT_MODELS (`judge` covers `judge.*`), else DEFAULT_MODEL. */
+  /** The first model an agent's route lists (see `candidates`). */
   resolveModel(agent: AgentName, override?: ModelRef): ResolvedModel {
-    if (override) return this.assertModelRef(override);
-    const family = agent.startsWith('judge.') ? 'judge' : agent;
-    return this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultModel;
+    return this.candidates(agent, override)[0];
   }
 
-  /** Parses and checks `provider:model` (or a bare provider name, meaning its default model). */
+  /**
+   * The models an agent may use, as its route lists them (`provider:model|provider:model`): the
+   * task's override, else AGENT_MODELS (`judge` covers `judge.*`), else DEFAULT_MODEL.
+   */
+  candidates(agent: AgentName, override?: ModelRef): ResolvedModel[] {
+    if (override)
+      return override.includes('|')
+        ? override.split('|').map((ref) => this.assertOne(ref))
+        : [this.assertOne(override)];
+    const family = agent.startsWith('judge.') ? 'judge' : agent;
+    return this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultRoute;
+  }
+
+  /** Parses and checks `provider:model` (or a bare provider name, meaning its default model), or a route of them joined by `|`. */
   assertModelRef(ref: ModelRef): ResolvedModel {
+    return ref.includes('|') ? ref.split('|').map((part) => this.assertOne(part))[0] : this.assertOne(ref);
+  }
+
+  /** The model a bare provider name means (local: LOCAL_LLM_MODEL). */
+  defaultModelOf(provider: ProviderName): ResolvedModel | undefined {
+    try {
+      return this.parse(provider);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private assertOne(ref: ModelRef): ResolvedModel {
     const resolved = this.parse(ref);
     if (!this.llm.providers[resolved.provider].enabled) {
       throw new UnknownModelError(
@@ -81,10 +107,11 @@ export class ModelRouter implements OnApplicationBootstrap {
     const unserved: ResolvedModel[] = [];
     for (const { agent, override } of routes) {
       const family = agent.startsWith('judge.') ? 'judge' : agent;
-      const primary = override
-        ? this.parse(override)
-        : (this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultModel);
-      if (this.route(primary).some((target) => this.llm.providers[target.provider].enabled)) continue;
+      const chosen = override
+        ? override.split('|').map((ref) => this.parse(ref))
+        : (this.agentModels[agent] ?? this.agentModels[family] ?? this.defaultRoute);
+      if (this.withFallbacks(chosen).some((target) => this.llm.providers[target.provider].enabled)) continue;
+      const primary = chosen[0];
       if (!unserved.some((m) => m.provider === primary.provider && m.model === primary.model)) unserved.push(primary);
     }
     return unserved;
@@ -106,7 +133,12 @@ export class ModelRouter implements OnApplicationBootstrap {
 
   /** The primary model followed by the fallback models of other configured providers, in order. */
   route(primary: ResolvedModel): ResolvedModel[] {
-    const route = [primary];
+    return this.withFallbacks([primary]);
+  }
+
+  /** `chosen` followed by LLM_FALLBACK_ORDER's models of providers not on it yet, configured ones only. */
+  withFallbacks(chosen: ResolvedModel[]): ResolvedModel[] {
+    const route = [...chosen];
     for (const next of this.fallbacks) {
       if (route.some((r) => r.provider === next.provider)) continue;
       if (!this.llm.providers[next.provider].enabled) continue;

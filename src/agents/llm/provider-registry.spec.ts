@@ -18,6 +18,7 @@ function registry(enabled: {
     anthropic: { baseUrl: 'http://127.0.0.1:9', enabled: enabled.anthropic ?? false },
     google: { baseUrl: 'http://127.0.0.1:9', enabled: enabled.google ?? false },
     local: { baseUrl: 'http://127.0.0.1:9/v1', enabled: enabled.local ?? false },
+    openrouter: { baseUrl: 'http://127.0.0.1:9/v1', enabled: false },
   };
   const config = { get: () => ({ providers }) } as unknown as ConfigService<AllConfig, true>;
   return new ProviderRegistry(config);

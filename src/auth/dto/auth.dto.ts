@@ -70,6 +70,15 @@ export class TokenPairView {
   @ApiProperty({ description: 'Access-token lifetime in seconds.' }) expiresIn: number;
   @ApiProperty({ enum: ['Bearer'] }) tokenType: 'Bearer';
   @ApiProperty({ type: UserView }) user: UserView;
+  @ApiPropertyOptional({
+    description: 'Cookie mode only: send it as X-CSRF-Token on unsafe requests (also in the csrf_token cookie).',
+  })
+  csrfToken?: string;
+}
+
+export class CsrfTokenView {
+  @ApiProperty({ description: 'Send as X-CSRF-Token on unsafe requests in cookie mode; bound to this session.' })
+  csrfToken: string;
 }
 
 export class MfaRequiredView {

@@ -6,7 +6,8 @@ import { UnauthorizedError } from '#src/common/errors.js';
 import { RouteMetadataCache } from '#src/common/route-metadata.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountDisabledError, CsrfError, SessionRevokedError } from '../auth.errors.js';
-import { ACCESS_COOKIE, bearerToken, cookie, csrfSatisfied } from '../auth-cookies.js';
+import { ACCESS_COOKIE, bearerToken, cookie } from '../auth-cookies.js';
+import { CsrfService } from '../csrf.service.js';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { isApiKeyToken } from '../api-keys/api-key-scopes.js';
 import { SessionsService } from '../sessions.service.js';
@@ -29,6 +30,7 @@ export class JwtAuthGuard implements CanActivate {
     private readonly tokens: TokensService,
     private readonly sessions: SessionsService,
     private readonly apiKeys: ApiKeysService,
+    private readonly csrf: CsrfService,
   ) {
     this.isPublic = new RouteMetadataCache(
       (targets) => reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets) === true,
@@ -57,8 +59,9 @@ export class JwtAuthGuard implements CanActivate {
     const state = await this.sessions.state(claims.sub, claims.sid);
     if (!state || !state.sessionActive) throw new SessionRevokedError();
     if (!state.isActive) throw new AccountDisabledError();
-    // Bearer requests cannot be forged cross-site; cookie requests must prove they read the cookie.
-    if (!bearer && !csrfSatisfied(req)) throw new CsrfError();
+    // Bearer requests cannot be forged cross-site; cookie requests must present their session's
+    // CSRF token, which only a client that signed in (or asked GET /auth/csrf) was given.
+    if (!bearer && !this.csrf.satisfied(req, claims.sid)) throw new CsrfError();
     return {
       id: claims.sub,
       email: state.email,

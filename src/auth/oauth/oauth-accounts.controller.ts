@@ -1,6 +1,5 @@
 import { ApiProblem } from '#src/common/openapi-conventions.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
 import {
   ApiBearerAuth,
   ApiExtraModels,
@@ -17,9 +16,9 @@ import { Throttle } from '@nestjs/throttler';
 import { IsBoolean, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
 import type { Request, Response } from 'express';
 import { Public } from '#src/common/decorators/public.decorator.js';
-import type { AllConfig } from '#src/config/namespaces.js';
 import type { AuthUser } from '../auth-user.js';
-import { setAuthCookies } from '../auth-cookies.js';
+import { AuthCookiesService } from '../auth-cookies.service.js';
+import { TokensService } from '../tokens.service.js';
 import { SIGN_IN_THROTTLE } from '../auth-throttles.js';
 import type { LoginResult } from '../auth.service.js';
 import { clientContext } from '../client-context.js';
@@ -56,16 +55,11 @@ export class LinkedAccountList {
 @AccountRoute()
 @Controller('auth/oauth')
 export class OAuthAccountsController {
-  private readonly secureCookies: boolean;
-  private readonly refreshTtlSeconds: number;
-
   constructor(
     private readonly oauth: OAuthService,
-    config: ConfigService<AllConfig, true>,
-  ) {
-    this.secureCookies = config.get('app', { infer: true }).production;
-    this.refreshTtlSeconds = config.get('auth', { infer: true }).refreshTokenTtlSeconds;
-  }
+    private readonly tokens: TokensService,
+    private readonly cookies: AuthCookiesService,
+  ) {}
 
   @Public()
   @Post('exchange')
@@ -87,8 +81,8 @@ export class OAuthAccountsController {
   ): Promise<LoginResult | Omit<LoginResult, 'accessToken' | 'refreshToken'>> {
     const result = await this.oauth.exchange(dto.code, clientContext(req));
     if ('mfaRequired' in result || !dto.cookie) return result;
-    setAuthCookies(res, { ...result, refreshExpiresIn: this.refreshTtlSeconds }, this.secureCookies);
-    return { expiresIn: result.expiresIn, tokenType: result.tokenType, user: result.user };
+    const csrfToken = this.cookies.set(res, result, this.tokens.verifyAccess(result.accessToken).sid);
+    return { expiresIn: result.expiresIn, tokenType: result.tokenType, user: result.user, csrfToken };
   }
 
   @Get('accounts')
