@@ -65,14 +65,23 @@ export async function runCouncilGraph<S extends CouncilSeat, R>(
   ctx: CouncilGraphContext<S, R>,
   signal?: AbortSignal,
 ): Promise<R> {
-  const state = await graph.invoke(
-    { seats },
-    {
-      configurable: { council: ctx },
-      signal,
-      recursionLimit: Math.max(25, seats.length + 5),
-      maxConcurrency: Math.max(1, seats.length),
-    },
-  );
-  return state.outcome as R;
+  signal?.throwIfAborted();
+  // No `signal` for invoke on purpose: an aborted invoke returns at once while judges still run and
+  // write their steps after the run's terminal event. Judges get the signal themselves, stop within
+  // its reach and close their steps; invoke returns once every one of them has.
+  try {
+    const state = await graph.invoke(
+      { seats },
+      {
+        configurable: { council: ctx },
+        recursionLimit: Math.max(25, seats.length + 5),
+        maxConcurrency: Math.max(1, seats.length),
+      },
+    );
+    return state.outcome as R;
+  } catch (error) {
+    // Several judges stopped by the same abort fail the superstep together: one reason is enough.
+    if (signal?.aborted) throw signal.reason ?? error;
+    throw error;
+  }
 }

@@ -10,6 +10,7 @@ import {
 } from '#src/agents/graph/review.port.js';
 import { withInstructions } from '#src/agents/graph/repository-instructions.js';
 import type { ChatMessage, LlmUsage } from '#src/agents/llm/llm.types.js';
+import { endedStepStatus, isInterruption } from '#src/agents/graph/graph.errors.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { aggregate, type AggregateResult, mergeIssues } from './aggregate.js';
@@ -280,7 +281,18 @@ export class CouncilReviewerService extends CouncilReviewer {
         error: `INVALID_TOOL_CALL: ${lastError}`,
       };
     } catch (error) {
-      if (request.signal.aborted) throw error;
+      if (request.signal.aborted) {
+        // A hand-over leaves the step open for the next worker; a cancel closes it as cancelled.
+        if (!isInterruption(request.signal, error))
+          await hooks.finishStep(step, {
+            status: endedStepStatus(request.signal),
+            usage,
+            costUsd: normaliseUsd(costUsd),
+            summary: `${seat.judge} stopped`,
+            error: (error as Error)?.message ?? String(error),
+          });
+        throw error;
+      }
       review.errors.push(error);
       const code = error instanceof DomainError ? error.code : 'LLM_CALL_FAILED';
       const message = error instanceof Error ? error.message : String(error);

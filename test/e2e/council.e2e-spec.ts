@@ -5,7 +5,7 @@ import { registerUser, RegisteredUser } from '../support/auth.js';
 import { review, scriptCouncil } from '../support/council.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
-import { agentOf, runEvents, waitForRun } from '../support/runs.js';
+import { agentOf, runEvents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -462,6 +462,37 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     ]);
     expect(body.judges[2].summary).toMatch(/council cost cap 0\.03500000 USD/);
     expect(run.steps.find((s) => s.agent === 'judge.maintainability')).toMatchObject({ status: 'skipped' });
+  });
+
+  it('a cancel during the council ends every judge step cancelled, with run.cancelled the last event', async () => {
+    scriptCouncil(fake, {
+      judges: { security: [{ kind: 'hang' }], performance: [{ kind: 'hang' }], maintainability: [{ kind: 'hang' }] },
+    });
+    const task = await createTask({
+      mode: 'review',
+      files: REVIEW_FILES,
+      title: 'Review db.js',
+      description: 'Review it.',
+    });
+    const queued = await t.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202);
+    const runId = queued.body.run.id as string;
+    // Every judge is in its model call.
+    await until(async () => fake.requests.filter((r) => r.forcedTool === 'submit_review').length === 3, 30_000);
+    await t.http().post(`/api/v1/tasks/${task.id}/cancel`).set(user.auth).expect(202);
+
+    const run = await waitForRun(t, user.auth, runId, ['cancelled', 'completed', 'failed']);
+    expect(run.status).toBe('cancelled');
+    expect(run.steps.map((s) => `${s.agent}:${s.status}`).sort()).toEqual([
+      'judge.maintainability:cancelled',
+      'judge.performance:cancelled',
+      'judge.security:cancelled',
+    ]);
+    const events = await runEvents(t, user.auth, runId);
+    expect(events.at(-1)!.type).toBe('run.cancelled');
+    expect(events.filter((e) => e.type === 'agent.completed').map((e) => e.data.status)).toEqual(
+      Array(3).fill('cancelled'),
+    );
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, index) => index + 1));
   });
 
   it('uses the single reviewer when the council is disabled', async () => {

@@ -25,9 +25,12 @@ export async function commandLinesContaining<T>(
   };
   const loop = (async () => {
     while (running) {
+      const started = performance.now();
       sample();
-      // A short pause keeps the sampler from starving the process under test (git lives for tens of ms).
-      await new Promise((resolve) => setTimeout(resolve, 3));
+      // The sampler shares the event loop with the app under test: it pauses four times as long as a
+      // sample took (at least 3 ms; git lives for tens of ms), so on a busy machine with many processes
+      // it never takes more than a fifth of the loop and cannot starve the run it watches.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(3, 4 * (performance.now() - started))));
     }
   })();
   try {

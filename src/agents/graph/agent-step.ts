@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { AgentName, ChatMessage, LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import { TOOLS, ToolName } from './agent-tools.js';
-import { AgentStepError, isInterruption } from './graph.errors.js';
+import { AgentStepError, endedStepStatus, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
@@ -114,7 +114,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
           )
         : error;
     await deps.progress.finishStep(ctx.run, step, {
-      status: 'failed',
+      status: endedStepStatus(ctx.signal),
       usage,
       costUsd,
       provider,

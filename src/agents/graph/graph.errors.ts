@@ -29,3 +29,16 @@ export class RunInterruptedError extends Error {
 export function isInterruption(signal: AbortSignal, error?: unknown): boolean {
   return error instanceof RunInterruptedError || (signal.aborted && signal.reason instanceof RunInterruptedError);
 }
+
+/** The user cancelled the run: the abort reason of its signal. */
+export class CancelledRunError extends Error {
+  constructor() {
+    super('The run was cancelled.');
+    this.name = 'CancelledRunError';
+  }
+}
+
+/** How a step that threw ends: `cancelled` when the run's cancel aborted it, else `failed`. */
+export function endedStepStatus(signal: AbortSignal): 'cancelled' | 'failed' {
+  return signal.aborted && signal.reason instanceof CancelledRunError ? 'cancelled' : 'failed';
+}

@@ -60,7 +60,7 @@ export interface ReviewHooks {
   finishStep(
     step: StepHandle,
     outcome: {
-      status: 'completed' | 'failed' | 'skipped';
+      status: 'completed' | 'failed' | 'skipped' | 'cancelled';
       usage?: LlmUsage;
       costUsd?: string;
       summary: string;

@@ -10,7 +10,7 @@ import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { BatchedPostgresSaver } from './batched-postgres-saver.js';
 import { EnvironmentSetup } from './environment.port.js';
-import { AgentStepError, isInterruption } from './graph.errors.js';
+import { AgentStepError, endedStepStatus, isInterruption } from './graph.errors.js';
 import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
@@ -169,7 +169,7 @@ export class RunGraphService implements OnApplicationShutdown {
       if (isInterruption(ctx.signal, error)) throw error;
       const cancelled = ctx.signal.aborted;
       await this.progress.finishStep(ctx.run, step, {
-        status: 'failed',
+        status: endedStepStatus(ctx.signal),
         summary: cancelled ? 'setup cancelled' : 'setup failed',
         error: (error as Error).message.slice(0, 4000),
       });

@@ -7,7 +7,7 @@ import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { planSchema, reviewSchema, writeFilesSchema, writeTestsSchema } from './agent-tools.js';
 import type { WriteFiles, WriteTests } from './agent-tools.js';
 import { runAgentStep } from './agent-step.js';
-import { AgentStepError, RunInterruptedError, isInterruption } from './graph.errors.js';
+import { AgentStepError, RunInterruptedError, endedStepStatus, isInterruption } from './graph.errors.js';
 import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
@@ -226,7 +226,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       } catch (error) {
         if (isInterruption(ctx.signal, error)) throw error;
         await deps.progress.finishStep(ctx.run, step, {
-          status: 'failed',
+          status: endedStepStatus(ctx.signal),
           summary: 'sandbox failed',
           error: (error as Error).message,
         });
@@ -344,34 +344,38 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     };
   };
 
-  const hooksFor = (ctx: RunContext): ReviewHooks => ({
-    startStep: async (agent, info) => {
-      const step = await deps.progress.startStep(ctx.run, {
-        agent,
-        iteration: Math.max(ctx.run.iteration, 1),
-        provider: info.provider,
-        model: info.model,
-      });
-      steps.set(step.id, step);
-      return { stepId: step.id };
-    },
-    finishStep: async (handle, outcome) => {
-      const step = steps.get(handle.stepId);
-      if (!step) throw new Error(`unknown step ${handle.stepId}`);
-      steps.delete(handle.stepId);
-      await deps.progress.finishStep(ctx.run, step, {
-        status: outcome.status,
-        usage: outcome.usage,
-        costUsd: outcome.costUsd,
-        summary: outcome.summary,
-        error: outcome.error,
-      });
-    },
-    emit: async (type, data) => {
-      await deps.progress.emit(ctx.run, type as never, data);
-    },
-  });
-  const steps = new Map<string, Awaited<ReturnType<typeof deps.progress.startStep>>>();
+  // The open steps of one review: held by its hooks (not shared across runs), so a handle a judge
+  // never closed (a hand-over) goes with the review instead of piling up in the worker.
+  const hooksFor = (ctx: RunContext): ReviewHooks => {
+    const steps = new Map<string, Awaited<ReturnType<typeof deps.progress.startStep>>>();
+    return {
+      startStep: async (agent, info) => {
+        const step = await deps.progress.startStep(ctx.run, {
+          agent,
+          iteration: Math.max(ctx.run.iteration, 1),
+          provider: info.provider,
+          model: info.model,
+        });
+        steps.set(step.id, step);
+        return { stepId: step.id };
+      },
+      finishStep: async (handle, outcome) => {
+        const step = steps.get(handle.stepId);
+        if (!step) throw new Error(`unknown step ${handle.stepId}`);
+        steps.delete(handle.stepId);
+        await deps.progress.finishStep(ctx.run, step, {
+          status: outcome.status,
+          usage: outcome.usage,
+          costUsd: outcome.costUsd,
+          summary: outcome.summary,
+          error: outcome.error,
+        });
+      },
+      emit: async (type, data) => {
+        await deps.progress.emit(ctx.run, type as never, data);
+      },
+    };
+  };
 
   // Nodes work on the merged run state and return the part they change (see RunGraphState).
   const node =

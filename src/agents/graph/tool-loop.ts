@@ -6,7 +6,7 @@ import { WORKSPACE_TOOL_NAMES, WORKSPACE_TOOLS } from '#src/agents/tools/workspa
 import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
-import { AgentStepError, isInterruption } from './graph.errors.js';
+import { AgentStepError, endedStepStatus, isInterruption } from './graph.errors.js';
 import { addUsd } from './money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
@@ -393,7 +393,7 @@ async function failStep(deps: GraphDeps, ctx: RunContext, loop: ToolLoopState, e
   // A hand-over leaves the step open for the next worker (see isInterruption).
   if (isInterruption(ctx.signal)) return;
   await deps.progress.finishStep(ctx.run, stepOf(loop), {
-    status: 'failed',
+    status: endedStepStatus(ctx.signal),
     usage: loop.usage,
     costUsd: loop.costUsd,
     provider: loop.step.provider,

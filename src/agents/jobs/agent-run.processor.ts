@@ -9,11 +9,11 @@ import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { DomainError } from '#src/common/errors.js';
-import { RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
+import { CancelledRunError, RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
-import { CancelledRunError, RunCancellationService } from './run-cancellation.service.js';
+import { RunCancellationService } from './run-cancellation.service.js';
 
 class RunTimeoutError extends Error {
   constructor(ms: number) {

@@ -2,6 +2,7 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import type { Redis } from 'ioredis';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
+import { CancelledRunError } from '#src/agents/graph/graph.errors.js';
 
 /**
  * Listens for cancel requests (published by any API process) and aborts the matching in-flight
@@ -44,12 +45,5 @@ export class RunCancellationService implements OnModuleInit, OnApplicationShutdo
     if (!controller) return;
     this.logger.log({ runId }, 'cancelling the run');
     controller.abort(new CancelledRunError());
-  }
-}
-
-export class CancelledRunError extends Error {
-  constructor() {
-    super('The run was cancelled.');
-    this.name = 'CancelledRunError';
   }
 }

@@ -136,6 +136,7 @@ export class RunProgressService {
 
   async startStep(run: Run, start: StepStart): Promise<RunStep> {
     return this.events.transaction(async (manager) => {
+      if (await this.hasEnded(manager, run.id)) throw new RunEndedError(run.id);
       const step = await manager.save(
         manager.create(RunStep, {
           runId: run.id,
@@ -166,6 +167,9 @@ export class RunProgressService {
     const outputTokens = finish.usage?.outputTokens ?? 0;
     const costUsd = finish.costUsd ?? '0';
     await this.events.transaction(async (manager) => {
+      // A step still going when its run ended (a judge answering after the cancel) writes nothing:
+      // the run's steps were closed with its terminal event, which stays the last one.
+      if (await this.hasEnded(manager, run.id)) return;
       await manager.update(
         RunStep,
         { id: step.id },
@@ -206,9 +210,22 @@ export class RunProgressService {
   }
 
   async emit(run: Run, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.events.transaction((manager) =>
-      this.events.append(manager, run, type, { iteration: run.iteration, ...data }),
-    );
+    await this.events.transaction(async (manager) => {
+      if (await this.hasEnded(manager, run.id)) return;
+      await this.events.append(manager, run, type, { iteration: run.iteration, ...data });
+    });
+  }
+
+  /**
+   * Whether the run already has its terminal state. The row lock waits for a cancel committing at
+   * the same moment, so nothing lands after its event. A write lock, not a shared one: the event
+   * append that follows updates the same row (`last_seq`), and two shared holders upgrading deadlock.
+   */
+  private async hasEnded(manager: EntityManager, runId: string): Promise<boolean> {
+    const row = await manager
+      .getRepository(Run)
+      .findOne({ where: { id: runId }, select: { id: true, status: true }, lock: { mode: 'pessimistic_write' } });
+    return !row || isTerminal(row.status);
   }
 
   async awaitInput(run: Run, data: Record<string, unknown>): Promise<void> {
@@ -293,6 +310,14 @@ export class RunProgressService {
     run.outputTokens = row.output_tokens;
     run.costUsd = row.cost_usd;
     return usageOf(run);
+  }
+}
+
+/** A step was about to start on a run that has already ended (cancelled meanwhile). */
+export class RunEndedError extends Error {
+  constructor(runId: string) {
+    super(`The run ${runId} has already ended.`);
+    this.name = 'RunEndedError';
   }
 }
 

@@ -198,6 +198,12 @@ export class RunsService {
       },
     );
     await this.taskStatus.set(manager, run.taskId, 'cancelled');
+    // Steps still open end with the run: none stays `running` forever.
+    await manager.update(
+      RunStep,
+      { runId: run.id, status: 'running' },
+      { status: 'cancelled', finishedAt: run.finishedAt, error: 'The run was cancelled.' },
+    );
     await this.events.append(manager, run, 'run.cancelled', { iteration: run.iteration, usage: usageOf(run) });
     // A cancelled run never continues: its LangGraph checkpoints (generated code included) go with it.
     for (const table of ['checkpoint_writes', 'checkpoint_blobs', 'checkpoints']) {

@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { RoutingDecision } from '#src/agents/llm/llm.types.js';
 
-export type RunStepStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted';
+export type RunStepStatus = 'running' | 'completed' | 'failed' | 'skipped' | 'interrupted' | 'cancelled';
 
 /** One agent invocation (or the sandbox run) within a run. */
 @Entity('run_steps')
