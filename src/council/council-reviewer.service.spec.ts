@@ -1,6 +1,7 @@
 import type { ConfigService } from '@nestjs/config';
 import type { JudgeVerdict, ReviewHooks, ReviewRequest } from '#src/agents/graph/review.port.js';
 import type { LlmCallRequest, LlmResult } from '#src/agents/llm/llm.types.js';
+import { CancelledRunError } from '#src/agents/graph/graph.errors.js';
 import { DomainError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { DEFAULT_AGGREGATION, type AggregateResult } from './aggregate.js';
@@ -278,8 +279,8 @@ describe('CouncilReviewerService', () => {
       request({ judges: ['security', 'performance'], signal: controller.signal }),
       recordingHooks().hooks,
     );
-    setTimeout(() => controller.abort(), 20);
-    await expect(pending).rejects.toBeDefined();
+    setTimeout(() => controller.abort(new CancelledRunError()), 20);
+    await expect(pending).rejects.toBeInstanceOf(CancelledRunError);
     expect(records.verdicts).toHaveLength(0);
   });
 

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '#src/common/events.js';
 import { MailService } from '#src/mail/mail.service.js';
+import { MembershipsService } from '#src/orgs/memberships.service.js';
 import { UsersService } from '#src/users/users.service.js';
 import { WebhookOutboxService } from '#src/webhooks/webhook-outbox.service.js';
 
@@ -46,6 +47,7 @@ export class BudgetAlertsService {
     private readonly outbox: WebhookOutboxService,
     private readonly users: UsersService,
     private readonly mail: MailService,
+    private readonly memberships: MembershipsService,
   ) {}
 
   async emit(alerts: BudgetAlert[]): Promise<void> {
@@ -79,8 +81,12 @@ export class BudgetAlertsService {
     }
   }
 
+  /** The organization's owners and admins for its limits; the user for their own, their key's and their task's. */
   private async recipients(alert: BudgetAlert): Promise<string[]> {
-    const user = await this.users.findById(alert.userId);
-    return user ? [user.email] : [];
+    const userIds = alert.orgId
+      ? (await this.memberships.membersWithRoles(alert.orgId, ['owner', 'admin'])).map((m) => m.userId)
+      : [alert.userId];
+    const users = await Promise.all(userIds.map((id) => this.users.findById(id)));
+    return users.filter((user) => user !== null).map((user) => user.email);
   }
 }

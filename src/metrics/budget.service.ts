@@ -26,6 +26,20 @@ export interface BudgetStatus {
  */
 const LIMITS_CHANNEL = 'llm_budget_limits';
 
+export interface OrgBudgetStatus {
+  orgId: string;
+  monthlyLimitUsd: string | null;
+  memberMonthlyLimitUsd: string | null;
+  alertThresholds: number[];
+  spentUsd: string;
+  reservedUsd: string;
+  remainingUsd: string | null;
+  periodStart: string;
+  periodEnd: string;
+}
+
+const DEFAULT_THRESHOLDS = ['0.5', '0.8', '1'];
+
 /** Everything a model call may be charged to; each one that has a limit is reserved against. */
 export interface BudgetScopeRef {
   userId: string;
@@ -147,6 +161,75 @@ export class BudgetService {
     return this.status(userId);
   }
 
+  /** The organization's limits, this month's spend of its tasks and what calls in flight hold. */
+  async orgStatus(orgId: string, now = new Date()): Promise<OrgBudgetStatus> {
+    const { start, end } = monthBounds(now);
+    const [row] = await this.dataSource.query<
+      {
+        monthly_limit_usd: string | null;
+        member_monthly_limit_usd: string | null;
+        alert_thresholds: string[] | null;
+        spent: string;
+        reserved: string;
+      }[]
+    >(
+      `SELECT b.monthly_limit_usd, b.member_monthly_limit_usd, b.alert_thresholds,
+              (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE org_id = $1 AND created_at >= $2)::numeric(18,8) AS spent,
+              (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations WHERE org_id = $1 AND expires_at > now())::numeric(18,8) AS reserved
+         FROM (SELECT 1) one LEFT JOIN org_budgets b ON b.org_id = $1`,
+      [orgId, start],
+    );
+    const limit = row.monthly_limit_usd;
+    const spent = addMoney(row.spent);
+    const reserved = addMoney(row.reserved);
+    return {
+      orgId,
+      monthlyLimitUsd: limit,
+      memberMonthlyLimitUsd: row.member_monthly_limit_usd,
+      alertThresholds: (row.alert_thresholds ?? DEFAULT_THRESHOLDS).map(Number),
+      spentUsd: spent,
+      reservedUsd: reserved,
+      remainingUsd:
+        limit === null ? null : fromMicroCents(toMicroCents(limit) - toMicroCents(spent) - toMicroCents(reserved)),
+      periodStart: start.toISOString(),
+      periodEnd: end.toISOString(),
+    };
+  }
+
+  /**
+   * Sets the organization's limits (null removes one). Returns once every process of this one has
+   * dropped its cached copy (as `setLimit`): a call started afterwards sees the new limits.
+   */
+  async setOrgBudget(
+    orgId: string,
+    input: {
+      monthlyLimitUsd: string | number | null;
+      memberMonthlyLimitUsd: string | number | null;
+      alertThresholds?: number[];
+    },
+  ): Promise<OrgBudgetStatus> {
+    const money = (value: string | number | null) =>
+      value === null ? null : fromMicroCents(toMicroCents(String(value)));
+    const thresholds = input.alertThresholds ? [...new Set(input.alertThresholds)].sort((a, b) => a - b) : null;
+    const notification = this.notifications.notified(LIMITS_CHANNEL, `org:${orgId}`);
+    try {
+      await this.dataSource.query(
+        `INSERT INTO org_budgets (org_id, monthly_limit_usd, member_monthly_limit_usd, alert_thresholds)
+         VALUES ($1, $2, $3, COALESCE($4::numeric[], '{0.5,0.8,1}'))
+         ON CONFLICT (org_id) DO UPDATE SET monthly_limit_usd = EXCLUDED.monthly_limit_usd,
+           member_monthly_limit_usd = EXCLUDED.member_monthly_limit_usd,
+           alert_thresholds = COALESCE($4::numeric[], org_budgets.alert_thresholds), updated_at = now()`,
+        [orgId, money(input.monthlyLimitUsd), money(input.memberMonthlyLimitUsd), thresholds],
+      );
+    } catch (error) {
+      notification.cancel();
+      throw error;
+    }
+    this.limits.drop(`org:${orgId}`);
+    await notification.received;
+    return this.orgStatus(orgId);
+  }
+
   async status(userId: string, now = new Date()): Promise<BudgetStatus> {
     const limit = await this.getLimit(userId);
     const { start, end } = monthBounds(now);
@@ -197,7 +280,7 @@ export class BudgetService {
       ],
     );
     const outcome = row.outcome;
-    if (outcome.alerts.length) this.report(ref, outcome.alerts);
+    if (outcome.alerts.length) await this.report(ref, outcome.alerts);
     if (outcome.exceeded) {
       const exceeded = outcome.exceeded;
       throw new BudgetExceededError({
@@ -212,8 +295,12 @@ export class BudgetService {
     return outcome.id;
   }
 
-  /** Reports newly reached thresholds in the background: the model call does not wait on mail. */
-  private report(ref: BudgetScopeRef, reached: ReserveOutcome['alerts']): void {
+  /**
+   * Reports newly reached thresholds (rare: once per threshold, scope and period). The webhook
+   * deliveries are recorded before the call goes on; mail goes out in the background. A failure
+   * here is logged and does not fail the model call.
+   */
+  private async report(ref: BudgetScopeRef, reached: ReserveOutcome['alerts']): Promise<void> {
     const alerts: BudgetAlert[] = reached.map((a) => ({
       scope: a.scope,
       // Member alerts are stored per organization and user; the event names the user.
@@ -224,7 +311,7 @@ export class BudgetService {
       spentUsd: addMoney(String(a.spentUsd)),
       threshold: Number(a.threshold),
     }));
-    void this.alerts.emit(alerts).catch((error: unknown) => {
+    await this.alerts.emit(alerts).catch((error: unknown) => {
       this.logger.error({ err: error, alerts }, 'Reporting budget thresholds failed');
     });
   }

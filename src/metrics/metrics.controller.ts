@@ -1,4 +1,6 @@
-import { Body, Controller, Get, Put, Query } from '@nestjs/common';
+import { Body, Controller, Get, Put, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuditService, auditClient, userActor } from '#src/audit/audit.service.js';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { CurrentUser } from '#src/auth/decorators/current-user.decorator.js';
@@ -15,6 +17,7 @@ export class MetricsController {
   constructor(
     private readonly usage: UsageService,
     private readonly budgets: BudgetService,
+    private readonly audit: AuditService,
   ) {}
 
   @Get('usage')
@@ -36,7 +39,20 @@ export class MetricsController {
   @Put('budget')
   @ApiOperation({ summary: 'Set your monthly LLM budget (USD), or null for no limit.' })
   @ApiOkResponse({ type: BudgetResponseDto })
-  setBudget(@CurrentUser() user: AuthUser, @Body() dto: UpdateBudgetDto): Promise<BudgetResponseDto> {
-    return this.budgets.setLimit(user.id, dto.monthlyLimitUsd);
+  async setBudget(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: UpdateBudgetDto,
+    @Req() req: Request,
+  ): Promise<BudgetResponseDto> {
+    const before = await this.budgets.getLimit(user.id);
+    const after = await this.budgets.setLimit(user.id, dto.monthlyLimitUsd);
+    await this.audit.record({
+      actor: userActor(user.id),
+      action: 'budget.changed',
+      target: { type: 'user_budget', id: user.id },
+      ...auditClient(req),
+      data: { before: { monthlyLimitUsd: before }, after: { monthlyLimitUsd: after.monthlyLimitUsd } },
+    });
+    return after;
   }
 }

@@ -3,6 +3,8 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, Repository } from 'typeorm';
 import type { AuthUser } from '#src/auth/auth-user.js';
 import { ForbiddenError, ValidationFailedError } from '#src/common/errors.js';
+import { MembershipsService } from '#src/orgs/memberships.service.js';
+import { OrgNotFoundError } from '#src/orgs/orgs.errors.js';
 import { UsersService } from '#src/users/users.service.js';
 import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 
@@ -10,11 +12,13 @@ import { LlmUsageRecord } from './entities/llm-usage.entity.js';
 export type NewUsageRecord = Omit<LlmUsageRecord, 'id' | 'createdAt' | 'orgId' | 'apiKeyId'> &
   Partial<Pick<LlmUsageRecord, 'orgId' | 'apiKeyId'>>;
 
-export const USAGE_GROUPS = ['day', 'model', 'agent', 'task', 'provider'] as const;
+export const USAGE_GROUPS = ['day', 'model', 'agent', 'task', 'provider', 'member', 'apiKey'] as const;
 export type UsageGroup = (typeof USAGE_GROUPS)[number];
 
 export interface UsageQuery {
-  userId: string;
+  /** Whose usage: a user's (all of it) or an organization's (its tasks'). */
+  userId?: string;
+  orgId?: string;
   from?: Date;
   to?: Date;
   groupBy?: UsageGroup;
@@ -44,6 +48,8 @@ const GROUP_EXPRESSIONS: Record<UsageGroup, string> = {
   agent: 'u.agent',
   task: 'u.task_id::text',
   provider: 'u.provider',
+  member: 'u.user_id::text',
+  apiKey: 'u.api_key_id::text',
 };
 
 const COLUMNS = [
@@ -85,6 +91,7 @@ export class UsageService {
     @InjectRepository(LlmUsageRecord) private readonly records: Repository<LlmUsageRecord>,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersService,
+    private readonly memberships: MembershipsService,
   ) {}
 
   /**
@@ -175,8 +182,13 @@ export class UsageService {
    */
   async report(
     actor: Pick<AuthUser, 'id' | 'role'>,
-    query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string },
+    query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string; orgId?: string },
   ): Promise<UsageSummary> {
+    if (query.orgId) {
+      // Any member (viewer and up) reads the organization's usage; to anyone else it does not exist.
+      const role = await this.memberships.roleOf(query.orgId, actor.id);
+      if (!role && actor.role !== 'admin') throw new OrgNotFoundError();
+    }
     if (query.userId && query.userId !== actor.id) {
       if (actor.role !== 'admin') throw new ForbiddenError('FORBIDDEN', "Only admins may read another user's usage.");
       // An unknown user is a 404, not an empty report that reads as "no spend".
@@ -185,6 +197,7 @@ export class UsageService {
     const from = query.from ? parseInstant(query.from) : undefined;
     const to = query.to ? parseInstant(query.to) : undefined;
     if (from && to && from >= to) throw new ValidationFailedError([{ field: 'to', message: 'must be after from' }]);
+    if (query.orgId) return this.summarize({ orgId: query.orgId, from, to, groupBy: query.groupBy });
     return this.summarize({ userId: query.userId ?? actor.id, from, to, groupBy: query.groupBy });
   }
 
@@ -199,7 +212,9 @@ export class UsageService {
 
   async summarize(query: UsageQuery): Promise<UsageSummary> {
     const base = () => {
-      const qb = this.records.createQueryBuilder('u').where('u.user_id = :userId', { userId: query.userId });
+      const qb = query.orgId
+        ? this.records.createQueryBuilder('u').where('u.org_id = :orgId', { orgId: query.orgId })
+        : this.records.createQueryBuilder('u').where('u.user_id = :userId', { userId: query.userId });
       if (query.from) qb.andWhere('u.created_at >= :from', { from: query.from });
       if (query.to) qb.andWhere('u.created_at < :to', { to: query.to });
       return qb

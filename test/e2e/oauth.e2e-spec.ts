@@ -412,6 +412,10 @@ describe('OAuth without provider credentials', () => {
   });
 
   it('a password is still needed to register', async () => {
-    await t.http().post('/api/v1/auth/register').send({ email: uniqueEmail(), password: strongPassword() }).expect(201);
+    const email = uniqueEmail();
+    const refused = await t.http().post('/api/v1/auth/register').send({ email }).expect(400);
+    expect(refused.body.code).toBe('VALIDATION_FAILED');
+    expect(refused.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'password' })]));
+    await t.http().post('/api/v1/auth/register').send({ email, password: strongPassword() }).expect(201);
   });
 });

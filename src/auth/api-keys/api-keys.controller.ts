@@ -1,5 +1,7 @@
 import { ApiProblem } from '#src/common/openapi-conventions.js';
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query, Req } from '@nestjs/common';
+import type { Request } from 'express';
+import { AuditService, auditClient, userActor } from '#src/audit/audit.service.js';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
@@ -21,7 +23,10 @@ import { ApiKeyPageView, CreatedApiKeyView, CreateApiKeyDto } from './dto/api-ke
 @AccountRoute()
 @Controller('api-keys')
 export class ApiKeysController {
-  constructor(private readonly keys: ApiKeysService) {}
+  constructor(
+    private readonly keys: ApiKeysService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @ApiCreatedResponse({ type: CreatedApiKeyView, description: 'The key is shown only here.' })
@@ -29,8 +34,21 @@ export class ApiKeysController {
     summary: 'Create an API key (qk_…, shown only in this answer) with scopes, an expiry and a monthly limit',
   })
   @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
-  create(@CurrentUser() user: AuthUser, @Body() dto: CreateApiKeyDto): Promise<CreatedApiKeyView> {
-    return this.keys.create(user.id, dto);
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateApiKeyDto,
+    @Req() req: Request,
+  ): Promise<CreatedApiKeyView> {
+    const created = await this.keys.create(user.id, dto);
+    await this.audit.record({
+      actor: userActor(user.id),
+      action: 'api_key.created',
+      target: { type: 'api_key', id: created.apiKey.id },
+      orgId: created.apiKey.orgId,
+      ...auditClient(req),
+      data: { name: created.apiKey.name, prefix: created.apiKey.prefix, scopes: created.apiKey.scopes },
+    });
+    return created;
   }
 
   @Get()
@@ -47,7 +65,19 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Revoke an API key (refused at once in every API process)' })
   @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
   @ApiProblem(404, 'API_KEY_NOT_FOUND', 'No such API key of yours.')
-  async revoke(@CurrentUser() user: AuthUser, @Param('id', new ParseUUIDPipe()) id: string): Promise<void> {
-    await this.keys.revoke(user.id, id);
+  async revoke(
+    @CurrentUser() user: AuthUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() req: Request,
+  ): Promise<void> {
+    const key = await this.keys.revoke(user.id, id);
+    await this.audit.record({
+      actor: userActor(user.id),
+      action: 'api_key.revoked',
+      target: { type: 'api_key', id },
+      orgId: key.orgId,
+      ...auditClient(req),
+      data: { name: key.name, prefix: key.prefix },
+    });
   }
 }

@@ -9,6 +9,10 @@ import { fromMicroCents, toMicroCents } from '#src/metrics/money.js';
 import { UserStateCache } from '#src/users/user-state.cache.js';
 import type { SessionState } from '#src/users/user-state.cache.js';
 import { UsersService } from '#src/users/users.service.js';
+import { MembershipsService } from '#src/orgs/memberships.service.js';
+import { roleAtLeast } from '#src/orgs/org-roles.js';
+import { OrgNotFoundError } from '#src/orgs/orgs.errors.js';
+import { OrgRoleRequiredError } from '#src/orgs/resource-access.guard.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountDisabledError } from '../auth.errors.js';
 import { sha256 } from '../tokens.service.js';
@@ -61,6 +65,7 @@ export class ApiKeysService {
     @InjectRepository(ApiKey) private readonly keys: Repository<ApiKey>,
     private readonly users: UsersService,
     private readonly stateCache: UserStateCache,
+    private readonly memberships: MembershipsService,
   ) {}
 
   async create(userId: string, input: NewApiKey): Promise<CreatedApiKeyView> {
@@ -68,8 +73,12 @@ export class ApiKeysService {
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new ValidationFailedError([{ field: 'expiresAt', message: 'must be in the future' }]);
     }
-    // Organizations are not part of this build yet: no organization exists to bind a key to.
-    if (input.orgId) throw new NotFoundError('Organization', 'ORG_NOT_FOUND');
+    if (input.orgId) {
+      // Binding a key to an organization is managing the organization's keys: its admins only.
+      const role = await this.memberships.roleOf(input.orgId, userId);
+      if (!role) throw new OrgNotFoundError();
+      if (!roleAtLeast(role, 'admin')) throw new OrgRoleRequiredError();
+    }
     const key = `qk_${randomBytes(32).toString('base64url')}`;
     const limit = input.monthlyLimitUsd;
     const saved = await this.keys.save(

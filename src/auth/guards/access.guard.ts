@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { UnauthorizedError } from '#src/common/errors.js';
 import { RouteMetadataCache } from '#src/common/route-metadata.js';
+import { AUTHORIZE } from '#src/orgs/authorize.decorator.js';
 import type { ApiKeyScope } from '../api-keys/api-key-scopes.js';
 import { ApiKeyNotAllowedError, InsufficientScopeError } from '../api-keys/api-keys.errors.js';
 import type { AuthUser } from '../auth-user.js';
@@ -16,7 +17,8 @@ const READ_METHODS = new Set(['GET', 'HEAD']);
 interface RouteRules {
   roles: AuthUser['role'][];
   requireVerified: boolean;
-  apiKey: ApiKeyAccess | undefined;
+  /** `policy`: an @Authorize(...) route, whose access policy decides what a key needs. */
+  apiKey: ApiKeyAccess | { kind: 'policy' } | undefined;
 }
 
 /**
@@ -32,7 +34,9 @@ export class AccessGuard implements CanActivate {
     this.rules = new RouteMetadataCache((targets) => ({
       roles: reflector.getAllAndOverride<AuthUser['role'][] | undefined>(ROLES, targets) ?? [],
       requireVerified: reflector.getAllAndOverride<boolean | undefined>(REQUIRE_VERIFIED_EMAIL, targets) === true,
-      apiKey: reflector.getAllAndOverride<ApiKeyAccess | undefined>(API_KEY_ACCESS, targets),
+      apiKey:
+        reflector.getAllAndOverride<ApiKeyAccess | undefined>(API_KEY_ACCESS, targets) ??
+        (reflector.getAllAndOverride<unknown>(AUTHORIZE, targets) ? { kind: 'policy' as const } : undefined),
     }));
   }
 
@@ -50,9 +54,9 @@ export class AccessGuard implements CanActivate {
   }
 }
 
-function checkApiKey(scopes: readonly ApiKeyScope[], access: ApiKeyAccess | undefined, method: string): void {
+function checkApiKey(scopes: readonly ApiKeyScope[], access: RouteRules['apiKey'], method: string): void {
   if (!access) throw new InsufficientScopeError(null);
-  if (access.kind === 'any') return;
+  if (access.kind === 'any' || access.kind === 'policy') return;
   if (access.kind === 'account') throw new ApiKeyNotAllowedError();
   const required =
     `${access.resource}:${access.access ?? (READ_METHODS.has(method) ? 'read' : 'write')}` as ApiKeyScope;

@@ -22,6 +22,14 @@ export class UsageQueryDto {
   @IsIn(USAGE_GROUPS, { message: `must be one of ${USAGE_GROUPS.join(', ')}` })
   groupBy?: UsageGroup;
 
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: 'An organization you belong to: the usage of its tasks (group by member or apiKey to split it).',
+  })
+  @IsOptional()
+  @IsUUID('all', { message: 'must be a UUID' })
+  orgId?: string;
+
   @ApiPropertyOptional({ format: 'uuid', description: 'Admins only: whose usage to report.' })
   @IsOptional()
   @IsUUID('all', { message: 'must be a UUID' })
@@ -53,7 +61,7 @@ export class UsageRowDto extends UsageTotalsDto {
     nullable: true,
     type: String,
     description:
-      'The group: a day (YYYY-MM-DD, UTC), provider:model, agent, task id or provider; null for calls without a task.',
+      'The group: a day (YYYY-MM-DD, UTC), provider:model, agent, task id, provider, member (user id) or API key id; null for calls without a task or key.',
   })
   key: string | null;
 }
