@@ -82,7 +82,10 @@ export function createRootLogger(
             options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
           },
   };
-  return destination ? pino({ ...options, transport: undefined }, destination) : pino(options);
+  if (destination) return pino({ ...options, transport: undefined }, destination);
+  // JSON lines go to stdout synchronously: an asynchronous destination lets a line written at exit
+  // (the fatal line of a process fault) overtake one still in flight, or lose it.
+  return options.transport ? pino(options) : pino(options, pino.destination({ dest: 1, sync: true }));
 }
 
 /**
