@@ -8,7 +8,7 @@ async function bootstrap(): Promise<void> {
   await startTracing('api');
   const { dieOnStartupError, preflight } = await import('./bootstrap/run.js');
   try {
-    await preflight();
+    await preflight({ api: true });
     const { startApi } = await import('./bootstrap/api.js');
     await startApi();
   } catch (error) {

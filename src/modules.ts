@@ -8,6 +8,7 @@ import { HealthModule } from './health/health.module.js';
 import { QueueDashboardModule } from './queue-dashboard/queue-dashboard.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
+import { AuditModule } from './audit/audit.module.js';
 import { RepositoriesModule } from './repositories/repositories.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
 import { UsersApiModule } from './users/users-api.module.js';
@@ -25,6 +26,7 @@ export const HTTP_MODULES: Type[] = [
   MetricsModule,
   WebhooksModule,
   OrgsModule,
+  AuditModule,
   CouncilApiModule,
   QueueDashboardModule,
   ProviderAdminModule,

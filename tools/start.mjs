@@ -31,7 +31,10 @@ const stale = () => {
 
 /** One build at a time: parallel starts (tests, a second terminal) wait for the first. */
 async function buildIfNeeded() {
-  if (!stale()) return;
+  if (!stale()) {
+    process.stderr.write('quorum: build is up to date\n');
+    return;
+  }
   const deadline = Date.now() + 300_000;
   for (;;) {
     try {
@@ -46,8 +49,12 @@ async function buildIfNeeded() {
     }
   }
   try {
-    if (!stale()) return;
+    if (!stale()) {
+      process.stderr.write('quorum: build is up to date (built by another start meanwhile)\n');
+      return;
+    }
     process.stderr.write('quorum: building…\n');
+    const started = performance.now();
     const build = spawnSync(
       process.execPath,
       [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')],
@@ -55,7 +62,13 @@ async function buildIfNeeded() {
         stdio: 'inherit',
       },
     );
-    if (build.status !== 0) process.exit(build.status ?? 1);
+    if (build.status !== 0) {
+      process.stderr.write(
+        `quorum: build failed (tsc exited with ${build.status ?? build.signal}); see the errors above\n`,
+      );
+      process.exit(build.status ?? 1);
+    }
+    process.stderr.write(`quorum: build finished in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -6,8 +6,8 @@ import { actorOf, AuditActor, auditClient } from './audit.service.js';
 /** Who acts and from where, ready to spread into `audit.record({...ctx, action, target})`. */
 export interface AuditContext {
   actor: AuditActor;
-  ip: string | null;
-  userAgent: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 /** `@Audit() ctx: AuditContext` in a controller: the caller as an audit actor, with its IP and user agent. */

@@ -29,8 +29,8 @@ export interface AuditRecord {
 
 /** The client a request came from, for the `ip` and `userAgent` of a record. */
 export interface AuditClient {
-  ip: string | null;
-  userAgent: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
 }
 
 export const SYSTEM_ACTOR: AuditActor = { type: 'system', id: null, userId: null };

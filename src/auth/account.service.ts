@@ -9,6 +9,7 @@ import { AttemptsService } from './attempts.service.js';
 import { EmailTokensService } from './email-tokens.service.js';
 import { PasswordService } from './password.service.js';
 import { SessionsService } from './sessions.service.js';
+import { AuditClient, AuditService, userActor } from '#src/audit/audit.service.js';
 
 /** Email verification, password reset and password change. */
 @Injectable()
@@ -19,6 +20,7 @@ export class AccountService {
   private readonly ttl: { verify: number; reset: number };
 
   constructor(
+    private readonly audit: AuditService,
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly sessions: SessionsService,
@@ -86,17 +88,34 @@ export class AccountService {
     this.notifyPasswordChanged(user);
     // The owner proved control of the mailbox: the account lockout counter starts again.
     await this.attempts.clear([`login:account:${user.email.toLowerCase()}`]);
+    await this.audit.record({
+      actor: userActor(userId),
+      action: 'auth.password_reset',
+      target: { type: 'user', id: userId },
+    });
     this.logger.log({ userId }, 'Password reset; all sessions revoked');
   }
 
   /** Changes the password of the signed-in user and ends their other sessions. */
-  async changePassword(userId: string, sessionId: string, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(
+    userId: string,
+    sessionId: string,
+    currentPassword: string,
+    newPassword: string,
+    client: AuditClient = { ip: null, userAgent: null },
+  ): Promise<void> {
     const user = await this.users.findWithSecrets({ id: userId });
     if (!user || !(await this.passwords.verify(user.passwordHash, currentPassword)))
       throw new InvalidCredentialsError();
     this.passwords.assertAcceptable(newPassword, 'newPassword');
     await this.users.setPasswordHash(userId, await this.passwords.hash(newPassword));
     await this.sessions.revokeAll(userId, 'password_changed', sessionId);
+    await this.audit.record({
+      actor: userActor(userId),
+      action: 'auth.password_changed',
+      target: { type: 'user', id: userId },
+      ...client,
+    });
     this.notifyPasswordChanged(user);
     this.logger.log({ userId }, 'Password changed; other sessions revoked');
   }

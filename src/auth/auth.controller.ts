@@ -44,6 +44,7 @@ import {
   CsrfTokenView,
 } from './dto/auth.dto.js';
 import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
+import { DomainError } from '#src/common/errors.js';
 
 @ApiTags('auth')
 @AccountRoute()
@@ -107,7 +108,16 @@ export class AuthController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairView> {
-    const pair = await this.twoFactor.completeLogin(dto.mfaToken, dto, clientContext(req));
+    const client = clientContext(req);
+    let pair: TokenPair;
+    try {
+      pair = await this.twoFactor.completeLogin(dto.mfaToken, dto, client);
+    } catch (error) {
+      if (error instanceof DomainError && (error.status === 401 || error.status === 429)) {
+        await this.auth.recordFailedLogin(null, null, error.code.toLowerCase(), client);
+      }
+      throw error;
+    }
     return dto.cookie ? this.toCookies(res, pair) : pair;
   }
 
@@ -155,8 +165,12 @@ export class AuthController {
   @HttpCode(204)
   @ApiBearerAuth('bearer')
   @ApiOperation({ summary: 'Sign out: end this session and clear the auth cookies' })
-  async logout(@CurrentUser() user: AuthUser, @Res({ passthrough: true }) res: Response): Promise<void> {
-    await this.auth.logout(user.id, user.sessionId);
+  async logout(
+    @CurrentUser() user: AuthUser,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<void> {
+    await this.auth.logout(user.id, user.sessionId, clientContext(req));
     this.cookies.clear(res);
   }
 
@@ -213,8 +227,18 @@ export class AuthController {
   @ApiOperation({ summary: 'Change the password (the current one is required); the other sessions end' })
   @ApiProblem(401, 'INVALID_CREDENTIALS', 'The current password is not correct.')
   @ApiNoContentResponse()
-  async changePassword(@CurrentUser() user: AuthUser, @Body() dto: ChangePasswordDto): Promise<void> {
-    await this.account.changePassword(user.id, user.sessionId, dto.currentPassword, dto.newPassword);
+  async changePassword(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: ChangePasswordDto,
+    @Req() req: Request,
+  ): Promise<void> {
+    await this.account.changePassword(
+      user.id,
+      user.sessionId,
+      dto.currentPassword,
+      dto.newPassword,
+      clientContext(req),
+    );
   }
 
   /** Cookie mode: the tokens go only into httpOnly cookies; the CSRF token of the session comes back. */

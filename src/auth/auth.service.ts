@@ -14,6 +14,7 @@ import { PasswordService } from './password.service.js';
 import { SessionsService } from './sessions.service.js';
 import type { ClientContext, IssuedSession } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
+import { AuditService, SYSTEM_ACTOR, userActor } from '#src/audit/audit.service.js';
 
 export interface TokenPair {
   accessToken: string;
@@ -31,6 +32,7 @@ export class AuthService {
   private readonly lockout: AllConfig['auth']['lockout'];
 
   constructor(
+    private readonly audit: AuditService,
     private readonly users: UsersService,
     private readonly passwords: PasswordService,
     private readonly sessions: SessionsService,
@@ -58,11 +60,17 @@ export class AuthService {
   async login(dto: LoginDto, client: ClientContext): Promise<LoginResult> {
     const counters = this.loginCounters(dto.email, client);
     // Counted before the password is checked (see AttemptsService), given back when it is right.
-    await this.attempts.claim(counters, this.lockout.seconds);
+    try {
+      await this.attempts.claim(counters, this.lockout.seconds);
+    } catch (error) {
+      await this.recordFailedLogin(dto.email, null, 'locked_out', client);
+      throw error;
+    }
     const user = await this.users.findWithSecrets({ email: dto.email });
     const ok = await this.passwords.verify(user?.passwordHash, dto.password);
     if (!user || !ok) {
       this.logger.warn({ userId: user?.id, ip: client.ip }, 'Failed sign-in');
+      await this.recordFailedLogin(dto.email, user?.id ?? null, 'invalid_credentials', client);
       throw new InvalidCredentialsError();
     }
     await this.attempts.succeeded(counters);
@@ -74,6 +82,15 @@ export class AuthService {
   async startSession(user: User, client: ClientContext, method: string): Promise<TokenPair> {
     const issued = await this.sessions.create(user.id, client, method);
     this.logger.log({ userId: user.id, sessionId: issued.session.id, method }, 'Signed in');
+    // The sign-in and the session it creates: one record.
+    await this.audit.record({
+      actor: userActor(user.id),
+      action: 'auth.login',
+      target: { type: 'session', id: issued.session.id },
+      ip: client.ip,
+      userAgent: client.userAgent,
+      data: { method },
+    });
     return this.pair(user, issued);
   }
 
@@ -87,8 +104,32 @@ export class AuthService {
     return this.pair(user, issued);
   }
 
-  async logout(userId: string, sessionId: string): Promise<void> {
+  async logout(userId: string, sessionId: string, client: ClientContext): Promise<void> {
     await this.sessions.revoke(userId, sessionId, 'logout');
+    await this.audit.record({
+      actor: userActor(userId),
+      action: 'session.revoked',
+      target: { type: 'session', id: sessionId },
+      ip: client.ip,
+      userAgent: client.userAgent,
+      data: { reason: 'logout' },
+    });
+  }
+
+  /**
+   * A refused sign-in (wrong password, unknown email, locked out, wrong second factor). The actor is
+   * the system: nobody proved who they are; the account tried, when it exists, is the subject.
+   */
+  async recordFailedLogin(email: string | null, userId: string | null, reason: string, client: ClientContext) {
+    await this.audit.record({
+      actor: SYSTEM_ACTOR,
+      action: 'auth.login_failed',
+      target: userId ? { type: 'user', id: userId } : null,
+      subjectUserId: userId,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      data: { reason, ...(email ? { email } : {}) },
+    });
   }
 
   private pair(user: User, issued: IssuedSession): TokenPair {

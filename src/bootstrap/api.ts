@@ -21,8 +21,13 @@ export async function startApi(): Promise<void> {
   closeOnSignals(app, (message) => Logger.log(message, 'Shutdown'));
   exitOnProcessFaults(app, app.get<PinoRoot>(ROOT_LOGGER), { closeTimeoutMs: settings.shutdownTimeoutMs });
   await app.listen(settings.port, settings.host);
+  if (!settings.workerInProcess)
+    Logger.log(
+      'This process hosts no job consumers (WORKER_IN_PROCESS=false): runs stay queued until a worker runs; start one with `npm run start:worker`',
+      'Bootstrap',
+    );
   Logger.log(
-    `Quorum API on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +
+    `Quorum API listening on ${settings.publicUrl} (docs ${settings.publicUrl}/api/docs)` +
       (settings.workerInProcess ? ' with the worker in-process' : ''),
     'Bootstrap',
   );

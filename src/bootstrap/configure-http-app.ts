@@ -5,9 +5,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
 import type { Logger as PinoRoot } from 'pino';
-import { ROOT_LOGGER } from '#src/logging/logging.module.js';
+import { AppLogger, ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { requestLogger } from '#src/logging/request-logger.js';
 import { fixedHeaders } from '#src/common/fixed-headers.js';
 import { refuseNonJsonBodies } from '#src/common/json-only.middleware.js';
@@ -69,7 +68,7 @@ export function isServedPath(url: string): boolean {
 export function configureHttpApp(app: NestExpressApplication): INestApplication {
   const config = app.get(ConfigService<AllConfig, true>);
   const settings = config.get('app', { infer: true });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   app.disable('x-powered-by');
   if (settings.trustProxy) app.set('trust proxy', true);
   // The JSON API and the Swagger UI page need different headers: the API gets only what matters

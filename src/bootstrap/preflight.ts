@@ -1,3 +1,4 @@
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { redactUrl } from '#src/config/redact.js';
 import { ensureDatabase } from '#src/database/ensure-database.js';
@@ -123,4 +124,30 @@ export async function checkRedis(url: string): Promise<void> {
   } finally {
     client.disconnect();
   }
+}
+
+export function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+}
+
+/** The API's port must be free: said in one line naming PORT before anything starts. */
+export async function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PreflightError(
+              `port ${port} on ${host} is already in use (PORT=${port}): stop the process that holds it, or set PORT to a free port.`,
+            )
+          : error.code === 'EACCES'
+            ? new PreflightError(
+                `port ${port} needs privileges this process lacks (PORT=${port}): set PORT above 1023.`,
+              )
+            : error,
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }

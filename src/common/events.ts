@@ -19,6 +19,7 @@ export const EVENT_TYPES = [
   'setup.completed',
   'agent.tool_call',
   'budget.threshold_reached',
+  'run.waiting_for_worker',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

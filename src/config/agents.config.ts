@@ -10,6 +10,7 @@ export const agentsConfig = registerAs('agents', () => {
     AGENT_JOB_LOCK_MS: envInt(30_000, 500, 600_000),
     AGENT_JOB_STALLED_INTERVAL_MS: envInt(30_000, 500, 600_000),
     AGENT_QUEUED_SWEEP_SECONDS: envInt(30, 1, 3600),
+    AGENT_NO_WORKER_WARN_SECONDS: envInt(60, 0, 24 * 3600),
     AGENT_STREAM_DELTAS: envBool(true),
     AGENT_MAX_TOOL_CALLS: envInt(40, 1, 200),
     AGENT_LOOP_CONTEXT_TOKENS: envInt(60_000, 4_000, 2_000_000),
@@ -30,6 +31,8 @@ export const agentsConfig = registerAs('agents', () => {
     jobLockMs: env.AGENT_JOB_LOCK_MS,
     jobStalledIntervalMs: env.AGENT_JOB_STALLED_INTERVAL_MS,
     queuedSweepMs: env.AGENT_QUEUED_SWEEP_SECONDS * 1000,
+    /** A run queued this long with no worker online gets `run.waiting_for_worker` (0: never). */
+    noWorkerWarnMs: env.AGENT_NO_WORKER_WARN_SECONDS * 1000,
     streamDeltas: env.AGENT_STREAM_DELTAS,
     maxToolCalls: env.AGENT_MAX_TOOL_CALLS,
     loopContextTokens: env.AGENT_LOOP_CONTEXT_TOKENS,

@@ -47,7 +47,7 @@ describe('llm config', () => {
     expect(() => load({ AGENT_MODELS: 'coder=acme:x' })).toThrow(
       new ConfigError(
         'AGENT_MODELS',
-        'Model "acme:x" is not usable: unknown provider "acme" (known: openai, anthropic, google, local).',
+        'Model "acme:x" is not usable: unknown provider "acme" (known: openai, anthropic, google, local, openrouter).',
       ),
     );
     expect(() => load({ DEFAULT_MODEL: 'openai:gpt-99' })).toThrow(ConfigError);

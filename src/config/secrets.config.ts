@@ -13,6 +13,13 @@ interface GeneratedSecrets {
   encryptionKey: string;
 }
 
+let generatedFile: string | undefined;
+
+/** The file this process generated development secrets into, if it did (start-up says so once). */
+export function generatedSecretsFile(): string | undefined {
+  return generatedFile;
+}
+
 /** Development keeps generated secrets under DATA_DIR so restarts keep sessions and encrypted data readable. */
 function developmentSecrets(dataDir: string): GeneratedSecrets {
   const file = join(dataDir, 'secrets.json');
@@ -24,6 +31,7 @@ function developmentSecrets(dataDir: string): GeneratedSecrets {
   };
   writeFileSync(file, JSON.stringify(secrets, null, 2), { mode: 0o600 });
   chmodSync(file, 0o600);
+  generatedFile = file;
   return secrets;
 }
 

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
-import { Global, Module } from '@nestjs/common';
+import { Global, Injectable, LoggerService, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { LoggerModule } from 'nestjs-pino';
+import { Logger as PinoNestLogger, LoggerModule } from 'nestjs-pino';
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 import type { AppConfig } from '#src/config/app.config.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -82,7 +82,54 @@ export function createRootLogger(
             options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
           },
   };
-  return destination ? pino({ ...options, transport: undefined }, destination) : pino(options);
+  if (destination) return pino({ ...options, transport: undefined }, destination);
+  // JSON lines go to stdout synchronously: an asynchronous destination lets a line written at exit
+  // (the fatal line of a process fault) overtake one still in flight, or lose it.
+  return options.transport ? pino(options) : pino(options, pino.destination({ dest: 1, sync: true }));
+}
+
+/**
+ * Nest's own start-up listings (a line per module initialised and per route mapped, about 135 lines
+ * that bury the useful ones) are written at `debug`; everything else passes through unchanged.
+ */
+const LISTING_CONTEXTS: ReadonlySet<string> = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
+
+/** The logger Nest uses (`app.useLogger`): nestjs-pino with the listings turned down to debug. */
+@Injectable()
+export class AppLogger implements LoggerService {
+  constructor(private readonly pino: PinoNestLogger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    const context = params[params.length - 1];
+    if (typeof context === 'string' && LISTING_CONTEXTS.has(context)) this.pino.debug(message, ...params);
+    else this.pino.log(message, ...params);
+  }
+
+  error(message: unknown, ...params: unknown[]): void {
+    this.pino.error(message, ...params);
+  }
+
+  warn(message: unknown, ...params: unknown[]): void {
+    this.pino.warn(message, ...params);
+  }
+
+  debug(message: unknown, ...params: unknown[]): void {
+    this.pino.debug(message, ...params);
+  }
+
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.pino.verbose(message, ...params);
+  }
+
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.pino.fatal(message, ...params);
+  }
 }
 
 @Global()
@@ -109,6 +156,7 @@ class RootLoggerModule {}
       useFactory: (root: Logger) => ({ pinoHttp: { logger: root }, forRoutes: [] }),
     }),
   ],
-  exports: [RootLoggerModule],
+  providers: [AppLogger],
+  exports: [RootLoggerModule, AppLogger],
 })
 export class LoggingModule {}

@@ -86,6 +86,8 @@ export const POLICY: Record<ResourceType, Partial<Record<AccessAction, PolicyRul
 export interface ResourceOwnership {
   ownerId: string | null;
   orgId: string | null;
+  /** A collection (create, list): a member who may not read it still knows the organization (403). */
+  collection?: boolean;
 }
 
 export type AccessDecision =
@@ -120,9 +122,11 @@ export function decideAccess(
     return resource.ownerId === principal.userId ? { allowed: true } : { allowed: false, reason: 'not_found' };
   }
   if (!orgRole || !roleAtLeast(orgRole, table.read.role)) {
-    // A member who may not read this kind of resource still knows the organization: creating one is 403.
-    const collection = action === 'create' && orgRole;
-    return { allowed: false, reason: collection ? 'forbidden' : 'not_found' };
+    // A member who may not read this kind of resource still knows the organization: its collection is 403.
+    return {
+      allowed: false,
+      reason: orgRole && (resource.collection || action === 'create') ? 'forbidden' : 'not_found',
+    };
   }
   if (roleAtLeast(orgRole, rule.role)) return { allowed: true };
   if (rule.authorRole && resource.ownerId === principal.userId && roleAtLeast(orgRole, rule.authorRole)) {

@@ -68,7 +68,12 @@ export class ResourceAccessGuard implements CanActivate {
       let orgId = rule.org ? valueAt(req, rule.org) : undefined;
       if ((orgId === undefined || orgId === '') && principal.kind === 'apiKey') orgId = principal.orgId ?? undefined;
       if (orgId !== undefined && orgId !== null && orgId !== '' && !isUuid(orgId)) throw new OrgNotFoundError();
-      grant = { ownerId: principal.userId, orgId: (orgId as string | undefined) ?? null, orgRole: null };
+      grant = {
+        ownerId: principal.userId,
+        orgId: (orgId as string | undefined) ?? null,
+        orgRole: null,
+        collection: true,
+      };
     }
     if (grant.orgId) grant.orgRole = await this.memberships.roleOf(grant.orgId, principal.userId);
     const decision = decideAccess(principal, rule.type, rule.action, grant, grant.orgRole);

@@ -25,3 +25,10 @@ export class InvalidIdempotencyKeyError extends DomainError {
     });
   }
 }
+
+/** No configured provider can serve the task's model routes: a run would only fail with LLM_UNAVAILABLE. */
+export class NoProviderError extends DomainError {
+  constructor(message: string) {
+    super('NO_PROVIDER', message, 422);
+  }
+}

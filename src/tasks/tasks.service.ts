@@ -19,7 +19,9 @@ import { normaliseWorkspacePath } from './file-paths.js';
 import { IdempotencyService } from './idempotency.service.js';
 import { ModelRefValidator } from './model-ref.validator.js';
 import { TaskView, toTaskView } from './task.view.js';
-import { TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+import { NoProviderError, TaskHasNoRunError, TaskNotFoundError } from './tasks.errors.js';
+import type { AgentName } from '#src/agents/llm/llm.types.js';
+import { judgeModelOverride } from '#src/council/judges.js';
 import { retryConflicts } from '#src/database/retry-conflicts.js';
 import { ownership } from '#src/orgs/access-policy.js';
 import { MembershipsService } from '#src/orgs/memberships.service.js';
@@ -29,6 +31,7 @@ import { ResourceLocators } from '#src/orgs/resource-locators.js';
 @Injectable()
 export class TasksService {
   private readonly limits: AllConfig['agents']['limits'];
+  private readonly council: { byDefault: boolean; judges: string[] };
 
   constructor(
     @InjectRepository(Task) private readonly tasks: Repository<Task>,
@@ -41,7 +44,9 @@ export class TasksService {
     config: ConfigService<AllConfig, true>,
     locators: ResourceLocators,
   ) {
-    this.limits = config.get('agents', { infer: true }).limits;
+    const agents = config.get('agents', { infer: true });
+    this.limits = agents.limits;
+    this.council = { byDefault: agents.councilByDefault, judges: agents.councilJudges };
     locators.register('task', {
       locate: (id) => this.tasks.findOne({ select: { userId: true, orgId: true }, where: { id } }).then(ownership),
       notFound: () => new TaskNotFoundError(),
@@ -163,6 +168,8 @@ export class TasksService {
       async (manager) => {
         const task = await this.lockById(manager, taskId);
         if (task.orgId) await this.memberships.lockOrgShared(manager, task.orgId);
+        const noProvider = this.models.checkProviders(this.modelRoutes(task));
+        if (noProvider) throw new NoProviderError(noProvider);
         const input: RunInput = {
           title: task.title,
           description: task.description,
@@ -184,6 +191,24 @@ export class TasksService {
     // A crash between the commit above and this enqueue is repaired by the stranded-run sweep.
     if (!response.replayed) await this.runs.enqueue({ id: response.body.run.id, resumeCount: 0 });
     return { status: response.status, body: response.body };
+  }
+
+  /** The agents a run of this task calls, each with the task's own model override if it has one. */
+  private modelRoutes(task: Task): Array<{ agent: AgentName; override?: string }> {
+    const config = task.config ?? {};
+    const models: Record<string, string> = config.models ?? {};
+    // A review task only reviews; a build task plans, codes and tests first.
+    const routes: Array<{ agent: AgentName; override?: string }> =
+      task.mode === 'review'
+        ? []
+        : (['planner', 'coder', 'tester'] as const).map((agent) => ({ agent, override: models[agent] }));
+    if (config.councilEnabled ?? this.council.byDefault) {
+      for (const name of config.judges ?? this.council.judges)
+        routes.push({ agent: `judge.${name}`, override: judgeModelOverride(name, models) });
+    } else {
+      routes.push({ agent: 'reviewer', override: models.reviewer });
+    }
+    return routes;
   }
 
   async cancel(taskId: string): Promise<{ run: RunView }> {

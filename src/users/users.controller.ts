@@ -10,12 +10,15 @@ import { AdminUpdateUserDto, DeleteMeDto, UpdateMeDto, UserPageView } from './dt
 import { toUserView, UserView } from './user.view.js';
 import { UsersService } from './users.service.js';
 import { AccountRoute, AnyApiKey } from '#src/auth/decorators/api-key-access.decorator.js';
+import { Audit, type AuditContext } from '#src/audit/audit-context.decorator.js';
+import { AuditService } from '#src/audit/audit.service.js';
 
 @ApiTags('users')
 @ApiBearerAuth('bearer')
 @Controller('users')
 export class UsersController {
   constructor(
+    private readonly audit: AuditService,
     private readonly users: UsersService,
     private readonly accounts: AccountDeletionService,
   ) {}
@@ -78,7 +81,16 @@ export class UsersController {
     @CurrentUser() admin: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() dto: AdminUpdateUserDto,
+    @Audit() ctx: AuditContext,
   ): Promise<UserView> {
-    return toUserView(await this.users.updateAccess(id, dto, admin.id));
+    const user = await this.users.updateAccess(id, dto, admin.id);
+    await this.audit.record({
+      ...ctx,
+      action: 'user.updated_by_admin',
+      target: { type: 'user', id },
+      subjectUserId: id,
+      data: { ...dto },
+    });
+    return toUserView(user);
   }
 }

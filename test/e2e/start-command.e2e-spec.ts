@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -59,12 +60,51 @@ describe('the one-command start', () => {
       const applied = await admin.query('SELECT name FROM migrations');
       await admin.end();
       expect(applied.rowCount).toBeGreaterThan(0);
-      expect(output).toContain('Quorum API on');
+      // The first 30 lines tell the story in order: build, database, migrations, listening.
+      const lines = output.split('\n').slice(0, 30);
+      const at = (pattern: RegExp) => lines.findIndex((line) => pattern.test(line));
+      const build = at(/^quorum: build (is up to date|finished in \d+\.\d s)/);
+      const created = at(new RegExp(`^quorum: database "${database}" created$`));
+      const migrations = at(new RegExp(`^quorum: ${applied.rowCount} migrations applied$`));
+      const listening = at(new RegExp(`Quorum API listening on http://localhost:${port} .*with the worker in-process`));
+      expect({ build, created, migrations, listening }).toEqual({
+        build: expect.any(Number),
+        created: expect.any(Number),
+        migrations: expect.any(Number),
+        listening: expect.any(Number),
+      });
+      expect(build).toBeGreaterThanOrEqual(0);
+      expect(created).toBeGreaterThan(build);
+      expect(migrations).toBeGreaterThan(created);
+      expect(listening).toBeGreaterThan(migrations);
+      expect(lines.filter((line) => line.includes('development secrets generated in'))).toHaveLength(1);
+      // Nest's module and route listings are debug lines, not in the way.
+      expect(output).not.toMatch(/InstanceLoader|RouterExplorer|RoutesResolver|Mapped \{/);
     } finally {
       process.kill(-npm.pid!, 'SIGTERM');
       await exited;
     }
   }, 180_000);
+
+  it('`npm run migration:run` creates the database and prints one line per migration', async () => {
+    const database = `${databasePrefix()}migrate_${uniqueSuffix()}`;
+    const run = spawnChild(['tools/start.mjs', '--build-only'], {});
+    await run.exited;
+    const migrate = spawnChild(['dist/src/migrate.js'], { ...freshEnv(1, database) });
+    const { code } = await migrate.exited;
+    expect(code).toBe(0);
+    const lines = migrate.output().trim().split('\n');
+    expect(lines[0]).toBe(`quorum: database "${database}" created`);
+    const applied = lines.filter((line) => /^quorum: applied \w+\d{13}$/.test(line));
+    expect(applied.length).toBeGreaterThan(5);
+    expect(lines[lines.length - 1]).toBe(`quorum: ${applied.length} migrations applied`);
+    expect(lines).toHaveLength(applied.length + 2);
+    const again = spawnChild(['dist/src/migrate.js'], { ...freshEnv(1, database) });
+    expect((await again.exited).code).toBe(0);
+    expect(again.output().trim()).toBe(
+      `quorum: nothing to apply; the schema is up to date (${applied.length} migrations)`,
+    );
+  }, 120_000);
 
   describe('the API process', () => {
     let child: Child | undefined;
@@ -119,6 +159,36 @@ describe('the one-command start', () => {
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
         /^quorum: Cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:\d+\/quorum: nothing is listening at 127\.0\.0\.1:\d+ \(ECONNREFUSED\); start it with 'pg_ctlcluster/,
+      );
+    }, 90_000);
+
+    it('a taken port is one line naming PORT, before anything claims to have started', async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+      const port = (holder.address() as AddressInfo).port;
+      try {
+        child = spawnChild(['dist/src/main.js'], freshEnv(port, `${databasePrefix()}busy_${uniqueSuffix()}`));
+        const { code } = await child.exited;
+        expect(code).toBe(1);
+        const lines = child.output().trim().split('\n');
+        expect(lines[lines.length - 1]).toBe(
+          `quorum: port ${port} on 127.0.0.1 is already in use (PORT=${port}): stop the process that holds it, or set PORT to a free port.`,
+        );
+        expect(child.output()).not.toMatch(/listening|successfully started|consuming jobs/);
+      } finally {
+        await new Promise((resolve) => holder.close(resolve));
+      }
+    }, 90_000);
+
+    it('an API without consumers says so at start and how to start a worker', async () => {
+      const port = await freePort();
+      child = spawnChild(['dist/src/main.js'], {
+        ...freshEnv(port, `${databasePrefix()}noworker_${uniqueSuffix()}`),
+        WORKER_IN_PROCESS: 'false',
+      });
+      await waitFor(() => child!.output().includes('Quorum API listening on'), 60_000, 'the listening line');
+      expect(child.output()).toContain(
+        'This process hosts no job consumers (WORKER_IN_PROCESS=false): runs stay queued until a worker runs; start one with `npm run start:worker`',
       );
     }, 90_000);
 

@@ -69,9 +69,30 @@ export function applyEnv(env: Record<string, string>): () => void {
   };
 }
 
+const PROVIDER_VARIABLES = [
+  'OPENAI_API_KEY',
+  'OPENAI_BASE_URL',
+  'ANTHROPIC_API_KEY',
+  'ANTHROPIC_BASE_URL',
+  'GOOGLE_API_KEY',
+  'GOOGLE_BASE_URL',
+  'LOCAL_LLM_BASE_URL',
+];
+
+/**
+ * An app whose test configures no model provider still gets one, so that `POST /tasks/:id/execute`
+ * queues a run (with no provider at all it answers 422 NO_PROVIDER): OpenAI at a local port where
+ * nothing listens, without retries, so such a run fails at once with LLM_UNAVAILABLE. A test that
+ * wants no provider sets one of the variables to '' (unset).
+ */
+function withDefaultProvider(env: Record<string, string> = {}): Record<string, string> {
+  if (PROVIDER_VARIABLES.some((name) => name in env)) return env;
+  return { OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', LLM_MAX_RETRIES: '0', ...env };
+}
+
 /** The real HTTP app, configured exactly as `main.ts` does, on its own database and Redis prefix. */
 export async function createTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const { env, cleanup } = await testEnvironment(options);
+  const { env, cleanup } = await testEnvironment({ ...options, env: withDefaultProvider(options.env) });
   const restore = applyEnv(env);
   try {
     const moduleRef = await Test.createTestingModule({

@@ -147,7 +147,14 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
         await this.graph.forget(run.id);
       clearTimeout(timer);
       this.cancellation.release(runId, controller);
-      this.logger.log({ jobId: job.id, runId, ms: Date.now() - started, status: run.status }, 'agent run job done');
+      const done = { jobId: job.id, runId, ms: Date.now() - started, status: run.status };
+      // A failed run says why on the same line (LLM_UNAVAILABLE: no provider configured, …).
+      if (run.status === 'failed')
+        this.logger.warn(
+          { ...done, code: run.errorCode, reason: run.error },
+          `agent run failed: ${run.errorCode ?? 'AGENT_FAILED'}: ${run.error ?? 'no reason recorded'}`,
+        );
+      else this.logger.log(done, 'agent run job done');
     }
   }
 

@@ -89,6 +89,11 @@ export class LlmGatewayService {
     return this.router.assertModelRef(ref);
   }
 
+  /** The models of these routes no configured provider can serve (see ModelRouter.unservedModels). */
+  unservedModels(routes: Array<{ agent: AgentName; override?: ModelRef }>): ResolvedModel[] {
+    return this.router.unservedModels(routes);
+  }
+
   /** What the budget reserves for one attempt of `request` on its primary model (USD). */
   worstCaseCost(request: LlmCallRequest): string {
     const target = this.router.resolveModel(request.context.agent, request.model);

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { QueuedRunWatch } from './queued-run-watch.service.js';
 import { RunEventsBus } from './run-events.bus.js';
 import { RunStreamService } from './run-stream.service.js';
 import { RunsCoreModule } from './runs-core.module.js';
@@ -8,6 +9,6 @@ import { RunsController } from './runs.controller.js';
 @Module({
   imports: [RunsCoreModule],
   controllers: [RunsController],
-  providers: [RunStreamService, RunEventsBus],
+  providers: [RunStreamService, RunEventsBus, QueuedRunWatch],
 })
 export class RunsModule {}

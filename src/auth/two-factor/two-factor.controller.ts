@@ -14,13 +14,18 @@ import {
 } from './two-factor.dto.js';
 import { TwoFactorService } from './two-factor.service.js';
 import { AccountRoute } from '#src/auth/decorators/api-key-access.decorator.js';
+import { Audit, type AuditContext } from '#src/audit/audit-context.decorator.js';
+import { AuditService } from '#src/audit/audit.service.js';
 
 @ApiTags('two-factor')
 @ApiBearerAuth('bearer')
 @AccountRoute()
 @Controller('two-factor')
 export class TwoFactorController {
-  constructor(private readonly twoFactor: TwoFactorService) {}
+  constructor(
+    private readonly audit: AuditService,
+    private readonly twoFactor: TwoFactorService,
+  ) {}
 
   @Get('status')
   @ApiOkResponse({ type: TwoFactorStatusView })
@@ -49,8 +54,14 @@ export class TwoFactorController {
     ['TWO_FACTOR_ALREADY_ENABLED', 'TWO_FACTOR_NOT_SET_UP'],
     '2FA is already on, or set-up was not started.',
   )
-  enable(@CurrentUser() user: AuthUser, @Body() dto: TotpCodeDto): Promise<BackupCodesView> {
-    return this.twoFactor.enable(user.id, dto.code);
+  async enable(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: TotpCodeDto,
+    @Audit() ctx: AuditContext,
+  ): Promise<BackupCodesView> {
+    const codes = await this.twoFactor.enable(user.id, dto.code);
+    await this.audit.record({ ...ctx, action: 'two_factor.enabled', target: { type: 'user', id: user.id } });
+    return codes;
   }
 
   @Post('disable')
@@ -60,8 +71,13 @@ export class TwoFactorController {
   @ApiProblem(401, ['INVALID_2FA_CODE', 'INVALID_CREDENTIALS'], 'The code or the password is not correct.')
   @ApiProblem(409, 'TWO_FACTOR_NOT_ENABLED', 'Two-factor authentication is not on.')
   @ApiNoContentResponse()
-  async disable(@CurrentUser() user: AuthUser, @Body() dto: DisableTwoFactorDto): Promise<void> {
+  async disable(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: DisableTwoFactorDto,
+    @Audit() ctx: AuditContext,
+  ): Promise<void> {
     await this.twoFactor.disable(user.id, dto);
+    await this.audit.record({ ...ctx, action: 'two_factor.disabled', target: { type: 'user', id: user.id } });
   }
 
   @Post('backup-codes/regenerate')
@@ -71,7 +87,17 @@ export class TwoFactorController {
   @ApiOperation({ summary: 'Replace the backup codes (a current code required); the old ones stop working' })
   @ApiProblem(401, 'INVALID_2FA_CODE', 'The code is not valid.')
   @ApiProblem(409, 'TWO_FACTOR_NOT_ENABLED', 'Two-factor authentication is not on.')
-  regenerate(@CurrentUser() user: AuthUser, @Body() dto: TotpCodeDto): Promise<BackupCodesView> {
-    return this.twoFactor.regenerateBackupCodes(user.id, dto.code);
+  async regenerate(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: TotpCodeDto,
+    @Audit() ctx: AuditContext,
+  ): Promise<BackupCodesView> {
+    const codes = await this.twoFactor.regenerateBackupCodes(user.id, dto.code);
+    await this.audit.record({
+      ...ctx,
+      action: 'two_factor.backup_codes_regenerated',
+      target: { type: 'user', id: user.id },
+    });
+    return codes;
   }
 }
