@@ -165,6 +165,20 @@ describe('auth: register, login, tokens, sessions (HTTP)', () => {
       expect(missing.body.code).toBe('UNAUTHENTICATED');
     });
 
+    it('says what is wrong with an Authorization header that is not "Bearer <token>"', async () => {
+      const user = await registerUser(t);
+      const bare = await t.http().get('/api/v1/users/me').set('Authorization', user.accessToken).expect(401);
+      expect(bare.body).toMatchObject({ code: 'UNAUTHENTICATED' });
+      expect(bare.body.detail).toBe(
+        'The Authorization header must be "Bearer <access token or API key>"; this one has no scheme.',
+      );
+      const basic = await t.http().get('/api/v1/users/me').set('Authorization', 'Basic dXNlcjpwYXNz').expect(401);
+      expect(basic.body.detail).toBe(
+        'The Authorization header must be "Bearer <access token or API key>"; this one uses the scheme "Basic".',
+      );
+      expect(JSON.stringify(bare.body)).not.toContain(user.accessToken);
+    });
+
     it('refuses alg=none, a wrong signature, wrong issuer/audience, a wrong typ and an expired token', async () => {
       const user = await registerUser(t);
       const claims = jwt.decode(user.accessToken) as jwt.JwtPayload;

@@ -54,7 +54,20 @@ export class JwtAuthGuard implements CanActivate {
     const bearer = bearerToken(req);
     if (bearer && isApiKeyToken(bearer)) return this.apiKeys.authenticate(bearer);
     const token = bearer ?? cookie(req, ACCESS_COOKIE);
-    if (!token) throw new UnauthorizedError();
+    if (!token) {
+      const header = req.headers.authorization;
+      // A header in another shape (a bare token, Basic, "Token …") is a client mistake worth naming.
+      if (typeof header === 'string' && header.trim().length > 0)
+        throw new UnauthorizedError(
+          'UNAUTHENTICATED',
+          `The Authorization header must be "Bearer <access token or API key>"; this one ${
+            /^\S+\s+\S/.test(header.trim())
+              ? `uses the scheme "${header.trim().split(/\s+/)[0].slice(0, 20)}"`
+              : 'has no scheme'
+          }.`,
+        );
+      throw new UnauthorizedError();
+    }
     const claims = this.tokens.verifyAccess(token);
     const state = await this.sessions.state(claims.sub, claims.sid);
     if (!state || !state.sessionActive) throw new SessionRevokedError();
