@@ -16,7 +16,10 @@ async function bootstrap(): Promise<void> {
   }
 }
 
+// Only loading tracing or the start-up code itself can fail here, before any logger exists.
 bootstrap().catch((error: unknown) => {
-  console.error(error);
+  process.stderr.write(
+    `quorum: could not start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });
