@@ -315,4 +315,42 @@ describe('Organizations (HTTP)', () => {
       expect(res.status).toBe(403);
     }
   });
+
+  it('accepts an invitation only from the invited, verified address, once, before it expires', async () => {
+    const accept = (user: RegisteredUser, token: string) =>
+      http().post('/api/v1/orgs/invitations/accept').set(user.auth).send({ token });
+    const invited = await registerUser(t);
+    const token = await invite(users.owner, orgId, invited.email, 'member');
+    // Someone else, signed in and verified: refused, and the token is not used up.
+    const wrong = await accept(users.outsider, token);
+    expect(wrong.status).toBe(403);
+    expect(wrong.body.code).toBe('INVITATION_EMAIL_MISMATCH');
+    const joined = await accept(invited, token);
+    expect(joined.status).toBe(200);
+    expect(joined.body.org).toMatchObject({ id: orgId, role: 'member' });
+    const reused = await accept(invited, token);
+    expect(reused.status).toBe(404);
+    expect(reused.body.code).toBe('INVITATION_INVALID');
+
+    const unverified = await registerUser(t, { verified: false });
+    const unverifiedToken = await invite(users.owner, orgId, unverified.email, 'viewer');
+    const notVerified = await accept(unverified, unverifiedToken);
+    expect(notVerified.status).toBe(403);
+    expect(notVerified.body.code).toBe('EMAIL_NOT_VERIFIED');
+
+    const late = await registerUser(t);
+    const lateToken = await invite(users.owner, orgId, late.email, 'viewer');
+    await db.query(
+      "UPDATE org_invitations SET expires_at = now() - interval '1 second' WHERE lower(email) = lower($1)",
+      [late.email],
+    );
+    const expired = await accept(late, lateToken);
+    expect(expired.status).toBe(410);
+    expect(expired.body.code).toBe('INVITATION_EXPIRED');
+    const members = await db.query(
+      'SELECT count(*)::int AS n FROM org_memberships WHERE org_id = $1 AND user_id = ANY($2)',
+      [orgId, [unverified.id, late.id, users.outsider.id]],
+    );
+    expect(members[0].n).toBe(0);
+  });
 });
