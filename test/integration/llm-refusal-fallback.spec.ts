@@ -26,13 +26,14 @@ describe('LLM gateway: a refused key or model falls back, a refused request does
     ...over,
   });
 
-  const usageRows = async (runId: string) =>
-    (
-      (await ctx.dataSource.query(
+  const usageRows = async (runId: string) => {
+    const rows: { provider: string; model: string; outcome: string; error_code: string | null }[] =
+      await ctx.dataSource.query(
         'SELECT provider, model, outcome, error_code FROM llm_usage WHERE run_id = $1 ORDER BY attempt',
         [runId],
-      )) as { provider: string; model: string; outcome: string; error_code: string | null }[]
-    ).map((r) => [r.provider, r.model, r.outcome, r.error_code]);
+      );
+    return rows.map((r) => [r.provider, r.model, r.outcome, r.error_code]);
+  };
 
   beforeAll(async () => {
     fake = await startFakeLlm({ apiKey: 'good-key' });
