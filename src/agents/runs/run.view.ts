@@ -15,6 +15,7 @@ export function toRunView(run: Run, steps?: RunStep[]) {
     errorCode: run.errorCode ?? undefined,
     cancelRequested: run.cancelRequested,
     usage: usageOf(run),
+    ...(run.status === 'awaiting_input' ? { awaiting: run.awaiting ?? { reason: 'plan' as const } } : {}),
     createdAt: run.createdAt.toISOString(),
     ...(steps ? { steps: steps.map(toStepView) } : {}),
   };

@@ -20,7 +20,7 @@ export class RunNotCancellableError extends ConflictError {
 
 export class RunNotAwaitingInputError extends ConflictError {
   constructor() {
-    super('RUN_NOT_AWAITING_INPUT', 'The run is not waiting for a plan approval.');
+    super('RUN_NOT_AWAITING_INPUT', 'The run is not waiting for input (a plan answer or a budget resume).');
   }
 }
 

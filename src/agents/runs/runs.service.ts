@@ -11,6 +11,8 @@ import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
+import { ValidationFailedError } from '#src/common/errors.js';
+import { BudgetService } from '#src/metrics/budget.service.js';
 import { ownership } from '#src/orgs/access-policy.js';
 import { ResourceLocators } from '#src/orgs/resource-locators.js';
 import { RunStep } from './entities/run-step.entity.js';
@@ -49,6 +51,7 @@ export class RunsService {
     private readonly redisFactory: RedisFactory,
     private readonly events: RunEventsService,
     private readonly taskStatus: TaskStatusService,
+    private readonly budgets: BudgetService,
     locators: ResourceLocators,
     config: ConfigService<AllConfig, true>,
   ) {
@@ -253,7 +256,12 @@ export class RunsService {
     }
   }
 
-  /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */
+  /**
+   * Answers a run waiting for input; the run goes back to the queue with the answer stored. A plan
+   * answer approves or re-plans with feedback. A run paused by its budget continues (approve: true)
+   * from its checkpoint, once every limit that applies has room for the call it was refused: it is
+   * checked here (402 `BUDGET_EXCEEDED` while it has not), and reserved again by the call itself.
+   */
   async resume(runId: string, answer: ResumeAnswer): Promise<Run> {
     const run = await this.events.transaction(async (manager) => {
       const locked = await manager
@@ -261,19 +269,47 @@ export class RunsService {
         .findOne({ where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!locked) throw new RunNotFoundError();
       if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
+      const awaiting = locked.awaiting ?? { reason: 'plan' };
+      let stored: ResumeAnswer = answer;
+      if (awaiting.reason === 'budget') {
+        if (!answer.approve || answer.feedback !== undefined)
+          throw new ValidationFailedError(
+            [
+              {
+                field: 'approve',
+                message: 'a run paused by its budget continues with {approve: true} (cancel the task to stop it)',
+              },
+            ],
+            'The run is paused by its budget, not waiting for a plan answer.',
+          );
+        const refused = await this.budgets.shortfall(
+          {
+            userId: locked.userId,
+            orgId: locked.orgId,
+            apiKeyId: locked.apiKeyId,
+            taskId: locked.taskId,
+            taskLimitUsd: locked.input.config.maxCostUsd === undefined ? null : String(locked.input.config.maxCostUsd),
+          },
+          awaiting.requiredUsd,
+        );
+        if (refused) throw refused;
+        stored = { approve: true, budget: true };
+      }
       locked.status = 'queued';
       locked.resumeCount += 1;
-      locked.resumeAnswer = answer;
+      locked.resumeAnswer = stored;
+      locked.awaiting = null;
       await manager.update(
         Run,
         { id: locked.id },
-        { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: answer },
+        { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: stored, awaiting: null },
       );
       await this.taskStatus.set(manager, locked.taskId, 'queued');
       await this.events.append(manager, locked, 'run.queued', {
         iteration: locked.iteration,
         resumed: true,
-        approve: answer.approve,
+        approve: stored.approve,
+        reason: awaiting.reason,
       });
       return locked;
     });
