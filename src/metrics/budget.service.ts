@@ -296,6 +296,67 @@ export class BudgetService {
   }
 
   /**
+   * The first limit that applies to `scope` and has no room for `amountUsd` now, as the error a
+   * reservation would throw, or null when every one has room. Reads only (no lock, no reservation,
+   * no threshold bookkeeping): a pre-check, e.g. before a run paused by its budget goes back to the
+   * queue; the model call itself still reserves.
+   */
+  async shortfall(scope: BudgetScopeRef, amountUsd: string, now = new Date()): Promise<BudgetExceededError | null> {
+    const rows = await this.dataSource.query<
+      { scope: BudgetScopeName; id: string; limit: string; spent: string; reserved: string }[]
+    >(
+      `SELECT scope, id, lim::text AS "limit", spent::text AS spent, reserved::text AS reserved FROM (
+         SELECT 1 AS ord, 'user' AS scope, $1::uuid::text AS id, b.monthly_limit_usd AS lim,
+           (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE user_id = $1::uuid AND created_at >= $6::timestamptz) AS spent,
+           (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations WHERE user_id = $1::uuid AND expires_at > now()) AS reserved
+           FROM llm_budgets b WHERE b.user_id = $1::uuid AND b.monthly_limit_usd IS NOT NULL
+         UNION ALL
+         SELECT 2, 'org', $2::uuid::text, o.monthly_limit_usd,
+           (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE org_id = $2::uuid AND created_at >= $6::timestamptz),
+           (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations WHERE org_id = $2::uuid AND expires_at > now())
+           FROM org_budgets o WHERE o.org_id = $2::uuid AND o.monthly_limit_usd IS NOT NULL
+         UNION ALL
+         SELECT 3, 'member', $1::uuid::text, o.member_monthly_limit_usd,
+           (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE org_id = $2::uuid AND user_id = $1::uuid AND created_at >= $6::timestamptz),
+           (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations
+             WHERE org_id = $2::uuid AND user_id = $1::uuid AND expires_at > now())
+           FROM org_budgets o WHERE o.org_id = $2::uuid AND o.member_monthly_limit_usd IS NOT NULL
+         UNION ALL
+         SELECT 4, 'apiKey', $3::uuid::text, k.monthly_limit_usd,
+           (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE api_key_id = $3::uuid AND created_at >= $6::timestamptz),
+           (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations WHERE api_key_id = $3::uuid AND expires_at > now())
+           FROM api_keys k WHERE k.id = $3::uuid AND k.monthly_limit_usd IS NOT NULL
+         UNION ALL
+         SELECT 5, 'task', $4::uuid::text, $5::numeric,
+           (SELECT COALESCE(SUM(cost_usd), 0) FROM llm_usage WHERE task_id = $4::uuid),
+           (SELECT COALESCE(SUM(amount_usd), 0) FROM llm_budget_reservations WHERE task_id = $4::uuid AND expires_at > now())
+           WHERE $4::uuid IS NOT NULL AND $5::numeric IS NOT NULL
+       ) limits
+       WHERE spent + reserved + $7::numeric > lim
+       ORDER BY ord LIMIT 1`,
+      [
+        scope.userId,
+        scope.orgId ?? null,
+        scope.apiKeyId ?? null,
+        scope.taskId ?? null,
+        scope.taskLimitUsd ?? null,
+        monthBounds(now).start,
+        amountUsd,
+      ],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    return new BudgetExceededError({
+      scope: row.scope,
+      scopeId: row.id,
+      limitUsd: addMoney(row.limit),
+      spentUsd: addMoney(row.spent),
+      reservedUsd: addMoney(row.reserved),
+      requiredUsd: amountUsd,
+    });
+  }
+
+  /**
    * Reports newly reached thresholds (rare: once per threshold, scope and period). The webhook
    * deliveries are recorded before the call goes on; mail goes out in the background. A failure
    * here is logged and does not fail the model call.

@@ -105,6 +105,8 @@ export interface RunBody {
   error?: string;
   errorCode?: string;
   usage: { inputTokens: number; outputTokens: number; costUsd: string };
+  /** While `awaiting_input`: what the run waits for. */
+  awaiting?: { reason: 'plan' | 'budget'; scope?: string; scopeId?: string; limitUsd?: string; requiredUsd?: string };
   steps: Array<{
     id: string;
     agent: string;

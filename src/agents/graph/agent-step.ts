@@ -1,8 +1,8 @@
 import type { z } from 'zod';
 import type { AgentName, ChatMessage, LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import { TOOLS, ToolName } from './agent-tools.js';
-import { AgentStepError, endedStepStatus, isInterruption } from './graph.errors.js';
-import { addUsd } from './money.js';
+import { AgentStepError, endedStepStatus, isInterruption, pausesForBudget } from './graph.errors.js';
+import { addMoney } from '#src/metrics/money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -75,7 +75,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
       usage.inputTokens += result.usage.inputTokens;
       usage.outputTokens += result.usage.outputTokens;
       usage.cachedInputTokens += result.usage.cachedInputTokens;
-      costUsd = addUsd(costUsd, result.costUsd);
+      costUsd = addMoney(costUsd, result.costUsd);
       provider = result.provider;
       model = result.model;
       routing = result.routing ?? null;
@@ -113,14 +113,16 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
             `The ${spec.agent} did not answer within ${Math.round(deps.stepTimeoutMs / 1000)} s.`,
           )
         : error;
+    // A step refused by a budget that pauses the run is done again, as a new step, after the resume.
+    const paused = pausesForBudget(ctx.run, failure);
     await deps.progress.finishStep(ctx.run, step, {
-      status: endedStepStatus(ctx.signal),
+      status: paused ? 'interrupted' : endedStepStatus(ctx.signal),
       usage,
       costUsd,
       provider,
       model,
       routing,
-      summary: `${spec.agent} failed`,
+      summary: paused ? `${spec.agent} paused: budget` : `${spec.agent} failed`,
       error: (failure as Error).message,
     });
     throw failure;

@@ -1,3 +1,4 @@
+import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import { DomainError } from '#src/common/errors.js';
 
 /** A step that cannot produce its answer; the run fails with this code. */
@@ -41,4 +42,15 @@ export class CancelledRunError extends Error {
 /** How a step that threw ends: `cancelled` when the run's cancel aborted it, else `failed`. */
 export function endedStepStatus(signal: AbortSignal): 'cancelled' | 'failed' {
   return signal.aborted && signal.reason instanceof CancelledRunError ? 'cancelled' : 'failed';
+}
+
+/**
+ * Whether this failure pauses the run instead of ending it: a limit refused a model call and the
+ * task says `onBudgetExceeded: "pause"`. The step then is not a failure: the run waits in
+ * `awaiting_input` with its checkpoint and continues from there once resumed.
+ */
+export function pausesForBudget(run: Pick<Run, 'input'>, error: unknown): error is DomainError {
+  return (
+    error instanceof DomainError && error.code === 'BUDGET_EXCEEDED' && run.input.config.onBudgetExceeded === 'pause'
+  );
 }

@@ -7,8 +7,8 @@ import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
 import { inSpan } from '#src/telemetry/spans.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
-import { AgentStepError, endedStepStatus, isInterruption } from './graph.errors.js';
-import { addUsd } from './money.js';
+import { AgentStepError, endedStepStatus, isInterruption, pausesForBudget } from './graph.errors.js';
+import { addMoney } from '#src/metrics/money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -172,7 +172,7 @@ export async function loopModelCall<T>(
       result = called;
       loop.round += 1;
       loop.usage = addUsage(loop.usage, called.usage);
-      loop.costUsd = addUsd(loop.costUsd, called.costUsd);
+      loop.costUsd = addMoney(loop.costUsd, called.costUsd);
       loop.step = { ...loop.step, provider: called.provider, model: called.model };
       await deps.progress.recordStepProgress(loop.step.id, {
         usage: loop.usage,
@@ -244,6 +244,9 @@ export async function loopModelCall<T>(
             `The ${loop.agent} did not answer within ${Math.round(deps.stepTimeoutMs / 1000)} s.`,
           )
         : error;
+    // Paused by a budget: the step stays open (the pause closes it as interrupted) and the resumed
+    // run continues the loop from its checkpoint in a new step, as after a worker's crash.
+    if (pausesForBudget(ctx.run, failure)) throw failure;
     await failStep(deps, ctx, loop, (failure as Error).message);
     throw failure;
   } finally {

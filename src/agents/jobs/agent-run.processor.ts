@@ -9,8 +9,14 @@ import { RunProgressService } from '#src/agents/runs/run-progress.service.js';
 import { RunsService } from '#src/agents/runs/runs.service.js';
 import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
 import { DomainError } from '#src/common/errors.js';
+import type { BudgetExceededError } from '#src/metrics/metrics.errors.js';
 import { inSpan, withCarriedContext } from '#src/telemetry/spans.js';
-import { CancelledRunError, RunInterruptedError, isInterruption } from '#src/agents/graph/graph.errors.js';
+import {
+  CancelledRunError,
+  RunInterruptedError,
+  isInterruption,
+  pausesForBudget,
+} from '#src/agents/graph/graph.errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
@@ -122,12 +128,15 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
     // (time spent waiting for the user's approval does not count against the run).
     const budgetMs = claim.action === 'recover' ? this.remainingMs(run) : this.settings.runTimeoutMs;
     const timer = setTimeout(() => controller.abort(new RunTimeoutError(this.settings.runTimeoutMs)), budgetMs);
-    const ctx = this.contextFor(run, controller.signal, claim.action === 'recover');
+    // A run paused by its budget continues from its checkpoint as a recovered one does: finished
+    // steps are reused, only the refused call and what follows it run (and are paid for).
+    const budgetResume = claim.action === 'resume' && run.resumeAnswer?.budget === true;
+    const ctx = this.contextFor(run, controller.signal, claim.action === 'recover' || budgetResume);
     ctx.handover = this.handover.signal;
     try {
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
-      const exit = await this.graph.advance(ctx, claim.action === 'resume' ? run.resumeAnswer : null);
+      const exit = await this.graph.advance(ctx, claim.action === 'resume' && !budgetResume ? run.resumeAnswer : null);
       // The trajectory is complete before the run's end (or its wait for input) is announced.
       await this.trajectories.flushRun(runId);
       if (exit.kind === 'interrupted') await this.progress.awaitInput(run, { plan: exit.plan });
@@ -169,6 +178,10 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
     const reason: unknown = signal.aborted ? signal.reason : undefined;
     if (reason instanceof CancelledRunError || (await this.progress.isCancelRequested(run.id))) {
       await this.progress.cancel(run);
+      return;
+    }
+    if (!reason && pausesForBudget(run, error)) {
+      await this.progress.pauseForBudget(run, budgetRefusal(error));
       return;
     }
     const result = await this.graph.latestResult(ctx).catch(() => null);
@@ -270,4 +283,16 @@ function isTransient(error: unknown): boolean {
     (error as { code?: unknown; driverError?: { code?: unknown } })?.code ??
     (error as { driverError?: { code?: unknown } })?.driverError?.code;
   return typeof code === 'string' && TRANSIENT_CODES.has(code);
+}
+
+/** What the refused call needed and from which limit (the `BUDGET_EXCEEDED` error's details). */
+function budgetRefusal(error: DomainError) {
+  const detail = (error.options.extra ?? {}) as Partial<BudgetExceededError['detail']>;
+  return {
+    scope: detail.scope ?? 'user',
+    scopeId: detail.scopeId ?? '',
+    limitUsd: detail.limitUsd ?? '0',
+    spentUsd: detail.spentUsd ?? '0',
+    requiredUsd: detail.requiredUsd ?? '0',
+  };
 }

@@ -5,9 +5,10 @@ import type { LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import type { EventType } from '#src/common/events.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep, RunStepStatus } from './entities/run-step.entity.js';
-import { Run, RunResult } from './entities/run.entity.js';
+import { Run, RunAwaiting, RunResult } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
-import { RunsService, normaliseUsd, usageOf } from './runs.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
+import { RunsService, usageOf } from './runs.service.js';
 
 export type ClaimOutcome = { action: 'start' | 'resume' | 'recover'; run: Run } | { action: 'skip'; run: Run | null };
 
@@ -226,12 +227,65 @@ export class RunProgressService {
     return !row || isTerminal(row.status);
   }
 
+  /** The graph stopped at the plan-approval interrupt: the run waits for a plan answer. */
   async awaitInput(run: Run, data: Record<string, unknown>): Promise<void> {
     await this.events.transaction(async (manager) => {
+      const awaiting: RunAwaiting = { reason: 'plan' };
       run.status = 'awaiting_input';
-      await manager.update(Run, { id: run.id }, { status: 'awaiting_input', resumeAnswer: null });
+      run.awaiting = awaiting;
+      await manager.update(Run, { id: run.id }, { status: 'awaiting_input', resumeAnswer: null, awaiting });
       await this.taskStatus.set(manager, run.taskId, 'awaiting_input');
-      await this.events.append(manager, run, 'run.awaiting_input', { iteration: run.iteration, ...data });
+      await this.events.append(manager, run, 'run.awaiting_input', {
+        iteration: run.iteration,
+        reason: 'plan',
+        ...data,
+      });
+    });
+  }
+
+  /**
+   * A limit refused a model call of a run whose task pauses on budget: the run waits in
+   * `awaiting_input` (`reason: "budget"`) with its checkpoint. Steps left open by the refused call
+   * are closed as interrupted, as after a worker's crash; the resumed run redoes only them.
+   */
+  async pauseForBudget(
+    run: Run,
+    refused: Omit<Extract<RunAwaiting, { reason: 'budget' }>, 'reason'> & { spentUsd: string },
+  ): Promise<void> {
+    await this.events.transaction(async (manager) => {
+      const locked = await manager
+        .getRepository(Run)
+        .findOne({ where: { id: run.id }, lock: { mode: 'pessimistic_write' } });
+      if (!locked || isTerminal(locked.status)) return;
+      const awaiting: RunAwaiting = {
+        reason: 'budget',
+        scope: refused.scope,
+        scopeId: refused.scopeId,
+        limitUsd: normaliseUsd(refused.limitUsd),
+        requiredUsd: normaliseUsd(refused.requiredUsd),
+      };
+      await manager.update(
+        RunStep,
+        { runId: run.id, status: 'running' },
+        {
+          status: 'interrupted',
+          finishedAt: new Date(),
+          error: 'Paused: the budget does not cover the next model call.',
+        },
+      );
+      await manager.update(Run, { id: run.id }, { status: 'awaiting_input', resumeAnswer: null, awaiting });
+      await this.taskStatus.set(manager, run.taskId, 'awaiting_input');
+      Object.assign(run, { status: 'awaiting_input', awaiting, resumeAnswer: null });
+      await this.events.append(manager, locked, 'run.awaiting_input', {
+        iteration: locked.iteration,
+        reason: 'budget',
+        scope: awaiting.scope,
+        scopeId: awaiting.scopeId,
+        limitUsd: awaiting.limitUsd,
+        spentUsd: normaliseUsd(refused.spentUsd),
+        requiredUsd: awaiting.requiredUsd,
+        usage: usageOf(locked),
+      });
     });
   }
 

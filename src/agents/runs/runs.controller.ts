@@ -91,9 +91,14 @@ export class RunsController {
 
   @Post(':id/resume')
   @HttpCode(202)
-  @ApiOperation({ summary: 'Answer a plan approval: {approve: true} or {approve: false, feedback}' })
+  @ApiOperation({
+    summary:
+      'Answer a run in awaiting_input: a plan approval ({approve: true} or {approve: false, feedback}), or a run paused by its budget ({approve: true} continues it from its checkpoint once the limit has room)',
+  })
   @ApiAcceptedResponse({ type: RunEnvelopeDto })
-  @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for a plan approval.')
+  @ApiProblem(400, 'VALIDATION_FAILED', 'A run paused by its budget is answered with {approve: true} only.')
+  @ApiProblem(402, 'BUDGET_EXCEEDED', 'The limit that paused the run still has no room for its next call.')
+  @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for input.')
   @Authorize('run', 'resume')
   async resume(@Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
     const run = await this.runs.resume(id, { approve: dto.approve, feedback: dto.feedback });

@@ -1,21 +1,33 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DataSource, EntityManager, In, LessThan } from 'typeorm';
 import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
+import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
+import { ValidationFailedError } from '#src/common/errors.js';
+import { BudgetService } from '#src/metrics/budget.service.js';
 import { ownership } from '#src/orgs/access-policy.js';
 import { ResourceLocators } from '#src/orgs/resource-locators.js';
 import { RunStep } from './entities/run-step.entity.js';
 import { ACTIVE_RUN_STATUSES, ResumeAnswer, Run, RunInput } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
 import { traceCarrier } from '#src/telemetry/spans.js';
-import { RunActiveError, RunNotAwaitingInputError, RunNotCancellableError, RunNotFoundError } from './runs.errors.js';
+import {
+  RunActiveError,
+  RunNotAwaitingInputError,
+  RunNotCancellableError,
+  RunNotFoundError,
+  ServerBusyError,
+  TooManyQueuedRunsError,
+} from './runs.errors.js';
 
 export interface RunWithSteps {
   run: Run;
@@ -24,10 +36,14 @@ export interface RunWithSteps {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** pg_advisory_xact_lock key of the queue-limit check (hashtext('runs:queue-limits')). */
+const QUEUE_LIMITS_LOCK = 'runs:queue-limits';
+
 /** Runs as users and the API see them: creation on execute, queries, cancel and resume. */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
+  private readonly queueLimits: AllConfig['agents']['queueLimits'];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -36,8 +52,11 @@ export class RunsService {
     private readonly redisFactory: RedisFactory,
     private readonly events: RunEventsService,
     private readonly taskStatus: TaskStatusService,
+    private readonly budgets: BudgetService,
     locators: ResourceLocators,
+    config: ConfigService<AllConfig, true>,
   ) {
+    this.queueLimits = config.get('agents', { infer: true }).queueLimits;
     locators.register('run', {
       locate: (id) =>
         this.dataSource
@@ -64,6 +83,7 @@ export class RunsService {
     apiKeyId: string | null = null,
   ): Promise<Run> {
     if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
+    await this.assertQueueCapacity(manager, task.userId);
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
@@ -86,6 +106,31 @@ export class RunsService {
     await this.taskStatus.set(manager, task.id, 'queued');
     await this.events.append(manager, run, 'run.queued', { iteration: 0 });
     return run;
+  }
+
+  /**
+   * Back-pressure: refuses a new run while `MAX_QUEUED_RUNS` runs (anyone's) or
+   * `MAX_QUEUED_RUNS_PER_USER` runs started by `userId` wait for a worker. The check holds an
+   * advisory lock to the end of the caller's transaction, so concurrent executes see each other's
+   * runs and cannot overshoot; the caller's transaction rolls back on refusal, so nothing is created.
+   */
+  private async assertQueueCapacity(manager: EntityManager, userId: string): Promise<void> {
+    const { maxQueuedRuns, maxQueuedRunsPerUser, retryAfterSeconds } = this.queueLimits;
+    if (maxQueuedRuns === 0 && maxQueuedRunsPerUser === 0) return;
+    // Taken before the count (its own statement), so the count sees every run committed before it.
+    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [QUEUE_LIMITS_LOCK]);
+    const [counts] = await manager.query<Array<{ total: number; mine: number }>>(
+      `SELECT count(*)::int AS total, count(*) FILTER (WHERE user_id = $1)::int AS mine
+         FROM runs WHERE status = 'queued'`,
+      [userId],
+    );
+    if (maxQueuedRuns > 0 && counts.total >= maxQueuedRuns) {
+      this.logger.warn({ queued: counts.total, limit: maxQueuedRuns }, 'refusing a run: the queue is full');
+      throw new ServerBusyError(retryAfterSeconds);
+    }
+    if (maxQueuedRunsPerUser > 0 && counts.mine >= maxQueuedRunsPerUser) {
+      throw new TooManyQueuedRunsError(maxQueuedRunsPerUser, retryAfterSeconds);
+    }
   }
 
   /** Adds the run's job; jobId = run id (resumes get their own id), so a repeated enqueue is a no-op. */
@@ -212,7 +257,12 @@ export class RunsService {
     }
   }
 
-  /** Answers a plan-approval interrupt: the run goes back to the queue with the answer stored. */
+  /**
+   * Answers a run waiting for input; the run goes back to the queue with the answer stored. A plan
+   * answer approves or re-plans with feedback. A run paused by its budget continues (approve: true)
+   * from its checkpoint, once every limit that applies has room for the call it was refused: it is
+   * checked here (402 `BUDGET_EXCEEDED` while it has not), and reserved again by the call itself.
+   */
   async resume(runId: string, answer: ResumeAnswer): Promise<Run> {
     const run = await this.events.transaction(async (manager) => {
       const locked = await manager
@@ -220,19 +270,47 @@ export class RunsService {
         .findOne({ where: { id: runId }, lock: { mode: 'pessimistic_write' } });
       if (!locked) throw new RunNotFoundError();
       if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
+      const awaiting = locked.awaiting ?? { reason: 'plan' };
+      let stored: ResumeAnswer = answer;
+      if (awaiting.reason === 'budget') {
+        if (!answer.approve || answer.feedback !== undefined)
+          throw new ValidationFailedError(
+            [
+              {
+                field: 'approve',
+                message: 'a run paused by its budget continues with {approve: true} (cancel the task to stop it)',
+              },
+            ],
+            'The run is paused by its budget, not waiting for a plan answer.',
+          );
+        const refused = await this.budgets.shortfall(
+          {
+            userId: locked.userId,
+            orgId: locked.orgId,
+            apiKeyId: locked.apiKeyId,
+            taskId: locked.taskId,
+            taskLimitUsd: locked.input.config.maxCostUsd === undefined ? null : String(locked.input.config.maxCostUsd),
+          },
+          awaiting.requiredUsd,
+        );
+        if (refused) throw refused;
+        stored = { approve: true, budget: true };
+      }
       locked.status = 'queued';
       locked.resumeCount += 1;
-      locked.resumeAnswer = answer;
+      locked.resumeAnswer = stored;
+      locked.awaiting = null;
       await manager.update(
         Run,
         { id: locked.id },
-        { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: answer },
+        { status: 'queued', resumeCount: locked.resumeCount, resumeAnswer: stored, awaiting: null },
       );
       await this.taskStatus.set(manager, locked.taskId, 'queued');
       await this.events.append(manager, locked, 'run.queued', {
         iteration: locked.iteration,
         resumed: true,
-        approve: answer.approve,
+        approve: stored.approve,
+        reason: awaiting.reason,
       });
       return locked;
     });
@@ -248,11 +326,4 @@ export function usageOf(run: Pick<Run, 'inputTokens' | 'outputTokens' | 'costUsd
     outputTokens: run.outputTokens,
     costUsd: normaliseUsd(run.costUsd),
   };
-}
-
-/** `0.00120000` → `0.0012`; money stays a decimal string. */
-export function normaliseUsd(value: string | number): string {
-  const text = String(value);
-  if (!text.includes('.')) return text;
-  return text.replace(/0+$/, '').replace(/\.$/, '');
 }

@@ -35,6 +35,16 @@ export class RunStepDto {
   @ApiPropertyOptional({ type: RoutingDto }) routing?: RoutingDto;
 }
 
+export class RunAwaitingDto {
+  @ApiProperty({ enum: ['plan', 'budget'], description: 'A plan answer, or room in the budget that refused a call' })
+  reason!: string;
+  @ApiPropertyOptional({ enum: ['user', 'org', 'member', 'apiKey', 'task'] }) scope?: string;
+  @ApiPropertyOptional() scopeId?: string;
+  @ApiPropertyOptional({ example: '5' }) limitUsd?: string;
+  @ApiPropertyOptional({ example: '0.0412', description: 'What the limit must have room for to continue' })
+  requiredUsd?: string;
+}
+
 export class RunDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) taskId!: string;
@@ -46,6 +56,8 @@ export class RunDto {
   @ApiPropertyOptional({ example: 'MAX_ITERATIONS' }) errorCode?: string;
   @ApiProperty() cancelRequested!: boolean;
   @ApiProperty({ type: UsageDto }) usage!: UsageDto;
+  @ApiPropertyOptional({ type: RunAwaitingDto, description: 'While `awaiting_input`: what the run waits for' })
+  awaiting?: RunAwaitingDto;
   @ApiProperty({ format: 'date-time' }) createdAt!: string;
 }
 

@@ -30,11 +30,28 @@ export interface RunResult {
   repository?: PublishedRepositoryResult | null;
 }
 
-/** The answer a user gave to a plan-approval interrupt, consumed by the next job. */
+/**
+ * The answer a user gave to a run waiting for input, consumed by the next job: a plan answer, or
+ * (`budget: true`) the go-ahead to continue a run paused by its budget from its checkpoint.
+ */
 export interface ResumeAnswer {
   approve: boolean;
   feedback?: string;
+  budget?: boolean;
 }
+
+/** What a run in `awaiting_input` waits for. */
+export type RunAwaiting =
+  | { reason: 'plan' }
+  | {
+      reason: 'budget';
+      /** The limit that refused the model call (as in `BUDGET_EXCEEDED`). */
+      scope: 'user' | 'org' | 'member' | 'apiKey' | 'task';
+      scopeId: string;
+      limitUsd: string;
+      /** The refused call's worst-case cost: what the limit must have room for to continue. */
+      requiredUsd: string;
+    };
 
 @Entity('runs')
 export class Run {
@@ -82,6 +99,10 @@ export class Run {
   /** The latest plan-approval answer, handed to the graph by the job that resumes it. */
   @Column({ name: 'resume_answer', type: 'jsonb', nullable: true })
   resumeAnswer!: ResumeAnswer | null;
+
+  /** Set while the run is `awaiting_input`: a plan answer or room in a budget. */
+  @Column({ type: 'jsonb', nullable: true })
+  awaiting!: RunAwaiting | null;
 
   @Column({ name: 'input_tokens', type: 'integer', default: 0 })
   inputTokens!: number;
