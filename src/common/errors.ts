@@ -12,7 +12,13 @@ export class DomainError extends Error {
     readonly code: string,
     message: string,
     readonly status: number,
-    readonly options: { errors?: FieldError[]; headers?: Record<string, string>; extra?: Record<string, unknown> } = {},
+    readonly options: {
+      errors?: FieldError[];
+      headers?: Record<string, string>;
+      extra?: Record<string, unknown>;
+      /** A 5xx the service answers on purpose (back-pressure) and logs itself: no error log with a stack. */
+      expected?: boolean;
+    } = {},
   ) {
     super(message);
     this.name = new.target.name;

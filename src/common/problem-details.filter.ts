@@ -55,7 +55,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const problem = base(exception.status, exception.code, exception.message);
       if (exception.options.errors) problem.errors = exception.options.errors;
       Object.assign(problem, exception.options.extra ?? {});
-      if (exception.status >= 500) this.logger.error({ err: exception, requestId }, exception.message);
+      if (exception.status >= 500 && !exception.options.expected)
+        this.logger.error({ err: exception, requestId }, exception.message);
       return problem;
     }
 

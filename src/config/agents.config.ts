@@ -21,6 +21,9 @@ export const agentsConfig = registerAs('agents', () => {
     TASK_MAX_FILE_BYTES: envInt(100_000, 1, 10_000_000),
     TASK_MAX_TOTAL_BYTES: envInt(500_000, 1, 50_000_000),
     IDEMPOTENCY_TTL_HOURS: envInt(24, 1, 24 * 30),
+    MAX_QUEUED_RUNS: envInt(1000, 0, 10_000_000),
+    MAX_QUEUED_RUNS_PER_USER: envInt(50, 0, 10_000_000),
+    QUEUE_FULL_RETRY_AFTER_SECONDS: envInt(30, 1, 3600),
   });
   const judges = env.COUNCIL_JUDGES.length > 0 ? env.COUNCIL_JUDGES : ['security', 'performance', 'maintainability'];
   return {
@@ -45,6 +48,12 @@ export const agentsConfig = registerAs('agents', () => {
       maxTotalBytes: env.TASK_MAX_TOTAL_BYTES,
     },
     idempotencyTtlMs: env.IDEMPOTENCY_TTL_HOURS * 3600 * 1000,
+    /** Back-pressure on `POST /tasks/:id/execute`: runs waiting for a worker, in all and per user (0: no limit). */
+    queueLimits: {
+      maxQueuedRuns: env.MAX_QUEUED_RUNS,
+      maxQueuedRunsPerUser: env.MAX_QUEUED_RUNS_PER_USER,
+      retryAfterSeconds: env.QUEUE_FULL_RETRY_AFTER_SECONDS,
+    },
   };
 });
 export type AgentsConfig = ReturnType<typeof agentsConfig>;

@@ -181,9 +181,17 @@ export class UsageService {
    * user. Dates without a time are UTC midnights; `to` is exclusive.
    */
   async report(
-    actor: Pick<AuthUser, 'id' | 'role'>,
-    query: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string; orgId?: string },
+    actor: Pick<AuthUser, 'id' | 'role' | 'apiKey'>,
+    requested: { from?: string; to?: string; groupBy?: UsageGroup; userId?: string; orgId?: string },
   ): Promise<UsageSummary> {
+    const query = { ...requested };
+    const keyOrgId = actor.apiKey?.orgId ?? null;
+    if (keyOrgId) {
+      // A key bound to an organization reaches only that organization, its usage included.
+      if (query.orgId && query.orgId !== keyOrgId) throw new OrgNotFoundError();
+      if (query.userId) throw new ForbiddenError('FORBIDDEN', "An organization's key reads only its usage.");
+      query.orgId = keyOrgId;
+    }
     if (query.orgId) {
       // Any member (viewer and up) reads the organization's usage; to anyone else it does not exist.
       const role = await this.memberships.roleOf(query.orgId, actor.id);

@@ -132,6 +132,16 @@ export class TasksController {
     ['RUN_ACTIVE', 'IDEMPOTENCY_CONFLICT'],
     'Another run is active, or the Idempotency-Key was used for another request.',
   )
+  @ApiProblem(
+    429,
+    ['TOO_MANY_QUEUED_RUNS', 'RATE_LIMITED'],
+    'You already have MAX_QUEUED_RUNS_PER_USER runs waiting for a worker (or sent too many requests); see Retry-After.',
+  )
+  @ApiProblem(
+    503,
+    'SERVER_BUSY',
+    'MAX_QUEUED_RUNS runs are waiting for a worker; nothing was created, try again after Retry-After seconds.',
+  )
   async execute(
     @CurrentUser() user: AuthUser,
     @Param('id', ParseUUIDPipe) id: string,

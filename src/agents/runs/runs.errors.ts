@@ -1,4 +1,4 @@
-import { ConflictError, NotFoundError } from '#src/common/errors.js';
+import { ConflictError, DomainError, NotFoundError } from '#src/common/errors.js';
 
 export class RunNotFoundError extends NotFoundError {
   constructor() {
@@ -21,5 +21,26 @@ export class RunNotCancellableError extends ConflictError {
 export class RunNotAwaitingInputError extends ConflictError {
   constructor() {
     super('RUN_NOT_AWAITING_INPUT', 'The run is not waiting for input (a plan answer or a budget resume).');
+  }
+}
+
+/** Back-pressure, all users: more runs wait for a worker than `MAX_QUEUED_RUNS`. */
+export class ServerBusyError extends DomainError {
+  constructor(retryAfterSeconds: number) {
+    super('SERVER_BUSY', 'Too many runs are waiting for a worker; try again later.', 503, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+      extra: { retryAfter: retryAfterSeconds },
+      expected: true,
+    });
+  }
+}
+
+/** Back-pressure, one user: the user already has `MAX_QUEUED_RUNS_PER_USER` runs waiting for a worker. */
+export class TooManyQueuedRunsError extends DomainError {
+  constructor(limit: number, retryAfterSeconds: number) {
+    super('TOO_MANY_QUEUED_RUNS', `You already have ${limit} runs waiting for a worker; try again later.`, 429, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+      extra: { retryAfter: retryAfterSeconds, limit },
+    });
   }
 }

@@ -1,10 +1,12 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { DataSource, EntityManager, In, LessThan } from 'typeorm';
 import { Page, PageQueryDto, paginate } from '#src/common/pagination.js';
+import type { AllConfig } from '#src/config/namespaces.js';
 import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
@@ -17,7 +19,14 @@ import { RunStep } from './entities/run-step.entity.js';
 import { ACTIVE_RUN_STATUSES, ResumeAnswer, Run, RunInput } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
 import { traceCarrier } from '#src/telemetry/spans.js';
-import { RunActiveError, RunNotAwaitingInputError, RunNotCancellableError, RunNotFoundError } from './runs.errors.js';
+import {
+  RunActiveError,
+  RunNotAwaitingInputError,
+  RunNotCancellableError,
+  RunNotFoundError,
+  ServerBusyError,
+  TooManyQueuedRunsError,
+} from './runs.errors.js';
 
 export interface RunWithSteps {
   run: Run;
@@ -26,10 +35,14 @@ export interface RunWithSteps {
 
 const UNIQUE_VIOLATION = '23505';
 
+/** pg_advisory_xact_lock key of the queue-limit check (hashtext('runs:queue-limits')). */
+const QUEUE_LIMITS_LOCK = 'runs:queue-limits';
+
 /** Runs as users and the API see them: creation on execute, queries, cancel and resume. */
 @Injectable()
 export class RunsService {
   private readonly logger = new Logger(RunsService.name);
+  private readonly queueLimits: AllConfig['agents']['queueLimits'];
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -40,7 +53,9 @@ export class RunsService {
     private readonly taskStatus: TaskStatusService,
     private readonly budgets: BudgetService,
     locators: ResourceLocators,
+    config: ConfigService<AllConfig, true>,
   ) {
+    this.queueLimits = config.get('agents', { infer: true }).queueLimits;
     locators.register('run', {
       locate: (id) =>
         this.dataSource
@@ -67,6 +82,7 @@ export class RunsService {
     apiKeyId: string | null = null,
   ): Promise<Run> {
     if (await this.findActiveForTask(manager, task.id)) throw new RunActiveError();
+    await this.assertQueueCapacity(manager, task.userId);
     let run: Run;
     try {
       // A savepoint keeps the caller's transaction usable when the unique index refuses the row.
@@ -89,6 +105,31 @@ export class RunsService {
     await this.taskStatus.set(manager, task.id, 'queued');
     await this.events.append(manager, run, 'run.queued', { iteration: 0 });
     return run;
+  }
+
+  /**
+   * Back-pressure: refuses a new run while `MAX_QUEUED_RUNS` runs (anyone's) or
+   * `MAX_QUEUED_RUNS_PER_USER` runs started by `userId` wait for a worker. The check holds an
+   * advisory lock to the end of the caller's transaction, so concurrent executes see each other's
+   * runs and cannot overshoot; the caller's transaction rolls back on refusal, so nothing is created.
+   */
+  private async assertQueueCapacity(manager: EntityManager, userId: string): Promise<void> {
+    const { maxQueuedRuns, maxQueuedRunsPerUser, retryAfterSeconds } = this.queueLimits;
+    if (maxQueuedRuns === 0 && maxQueuedRunsPerUser === 0) return;
+    // Taken before the count (its own statement), so the count sees every run committed before it.
+    await manager.query('SELECT pg_advisory_xact_lock(hashtext($1))', [QUEUE_LIMITS_LOCK]);
+    const [counts] = await manager.query<Array<{ total: number; mine: number }>>(
+      `SELECT count(*)::int AS total, count(*) FILTER (WHERE user_id = $1)::int AS mine
+         FROM runs WHERE status = 'queued'`,
+      [userId],
+    );
+    if (maxQueuedRuns > 0 && counts.total >= maxQueuedRuns) {
+      this.logger.warn({ queued: counts.total, limit: maxQueuedRuns }, 'refusing a run: the queue is full');
+      throw new ServerBusyError(retryAfterSeconds);
+    }
+    if (maxQueuedRunsPerUser > 0 && counts.mine >= maxQueuedRunsPerUser) {
+      throw new TooManyQueuedRunsError(maxQueuedRunsPerUser, retryAfterSeconds);
+    }
   }
 
   /** Adds the run's job; jobId = run id (resumes get their own id), so a repeated enqueue is a no-op. */
