@@ -8,7 +8,7 @@ import { inSpan } from '#src/telemetry/spans.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
 import { AgentStepError, endedStepStatus, isInterruption, pausesForBudget } from './graph.errors.js';
-import { addUsd } from './money.js';
+import { addMoney } from '#src/metrics/money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -147,7 +147,7 @@ export async function loopModelCall<T>(
       result = called;
       loop.round += 1;
       loop.usage = addUsage(loop.usage, called.usage);
-      loop.costUsd = addUsd(loop.costUsd, called.costUsd);
+      loop.costUsd = addMoney(loop.costUsd, called.costUsd);
       loop.step = { ...loop.step, provider: called.provider, model: called.model };
       await deps.progress.recordStepProgress(loop.step.id, {
         usage: loop.usage,

@@ -7,7 +7,8 @@ import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep, RunStepStatus } from './entities/run-step.entity.js';
 import { Run, RunAwaiting, RunResult } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
-import { RunsService, normaliseUsd, usageOf } from './runs.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
+import { RunsService, usageOf } from './runs.service.js';
 
 export type ClaimOutcome = { action: 'start' | 'resume' | 'recover'; run: Run } | { action: 'skip'; run: Run | null };
 
