@@ -57,8 +57,10 @@ export class UsersController {
     'I am the last owner of an organization (`orgIds`), or one of my runs in an organization is running.',
   )
   @ApiNoContentResponse()
-  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
+  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto, @Audit() ctx: AuditContext): Promise<void> {
     await this.accounts.deleteAccount(user.id, user.sessionId, dto);
+    // The account is gone, its trail is not (append-only): admins still see who erased it, and when.
+    await this.audit.record({ ...ctx, action: 'user.deleted', target: { type: 'user', id: user.id } });
   }
 
   @Get()
