@@ -210,11 +210,9 @@ export class RunProgressService {
     await this.dataSource.getRepository(Run).update({ id: run.id }, { iteration });
   }
 
+  /** An event on its own (nothing written with it); dropped once the run has ended. */
   async emit(run: Run, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.events.transaction(async (manager) => {
-      if (await this.hasEnded(manager, run.id)) return;
-      await this.events.append(manager, run, type, { iteration: run.iteration, ...data });
-    });
+    await this.events.appendUnlessEnded(run, type, { iteration: run.iteration, ...data });
   }
 
   /**
