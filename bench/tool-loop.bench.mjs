@@ -2,7 +2,7 @@
 //  - loop overhead per tool call, excluding the model and the tool's own work: the time from the
 //    fake model's answer with a tool call to the next model request, minus the tool's own duration
 //    (its agent.tool_call durationMs). What remains is the loop itself: gateway bookkeeping (usage
-//    row, step memo), the LangGraph supersteps and their PostgreSQL checkpoints, the event write.
+//    row, step memo), the LangGraph superstep and its PostgreSQL checkpoint, the event write.
 //    Target p50 ≤ 5 ms.
 //  - `search` and `read_file` on a generated 10,000-file repository, p95 ≤ 150 ms.
 //  - environment setup of a repository task (npm ci of a real dependency from its lock file): the
@@ -190,8 +190,7 @@ async function loopOverhead(ctx) {
     { scenario: s, metric: 'machine load average (1 min) while measuring, on 2 cores', value: round(load) },
     {
       scenario: s,
-      metric:
-        'PostgreSQL round trips per tool call (model node + tool node: checkpoints, usage/budget, step memo, event)',
+      metric: 'PostgreSQL round trips per tool call (one round: checkpoint, usage/budget, step memo, event)',
       value: round(queryCount / rounds),
     },
     {

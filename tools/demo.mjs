@@ -51,7 +51,8 @@ let coderCalls = 0;
 const fake = await startFakeLlm({
   handler: (request) => {
     const pace = { delayMs: 400, chunkDelayMs: 40 };
-    switch (request.forcedTool) {
+    // The coder's and the tester's loops force no tool: their finishing tool is offered first.
+    switch (request.forcedTool ?? request.tools[0]) {
       case 'submit_plan':
         return {
           ...pace,

@@ -35,7 +35,9 @@ function solution(prompt) {
 }
 
 export function handler(request) {
-  const tool = request.forcedTool ?? (request.tools.length === 1 ? request.tools[0] : undefined);
+  // The planner and the reviewer are forced to their tool; the coder's and the tester's loops offer
+  // their finishing tool first (then the workspace tools) with any tool call required.
+  const tool = request.forcedTool ?? request.tools[0];
   const { code, tests } = solution(request.prompt);
   const usage = { output: 120 };
   switch (tool) {

@@ -5,7 +5,7 @@
  * in seat order, on top of what the council already spent in this run. A judge that would push the
  * total over the cap is skipped, and the skip is recorded with the numbers that caused it.
  */
-import { addUsd, unitsToUsd, usdToUnits } from './money.js';
+import { addMoney, fromMicroCents, toMicroCents } from '#src/metrics/money.js';
 
 export interface SeatEstimate {
   judge: string;
@@ -26,25 +26,25 @@ export interface CostPlan {
 
 export function planCouncilCost(seats: readonly SeatEstimate[], capUsd: string | undefined, spentUsd = '0'): CostPlan {
   if (capUsd === undefined) {
-    return { run: [...seats], skipped: [], reservedUsd: addUsd(spentUsd, ...seats.map((s) => s.worstCaseUsd)) };
+    return { run: [...seats], skipped: [], reservedUsd: addMoney(spentUsd, ...seats.map((s) => s.worstCaseUsd)) };
   }
-  const cap = usdToUnits(capUsd);
-  let reserved = usdToUnits(spentUsd);
+  const cap = toMicroCents(capUsd);
+  let reserved = toMicroCents(spentUsd);
   const run: SeatEstimate[] = [];
   const skipped: SkippedSeat[] = [];
   for (const seat of seats) {
-    const next = reserved + usdToUnits(seat.worstCaseUsd);
+    const next = reserved + toMicroCents(seat.worstCaseUsd);
     if (next > cap) {
       skipped.push({
         ...seat,
-        reason: `council cost cap ${unitsToUsd(cap)} USD: worst case ${seat.worstCaseUsd} USD on top of ${unitsToUsd(reserved)} USD would exceed it`,
+        reason: `council cost cap ${fromMicroCents(cap)} USD: worst case ${seat.worstCaseUsd} USD on top of ${fromMicroCents(reserved)} USD would exceed it`,
       });
     } else {
       run.push(seat);
       reserved = next;
     }
   }
-  return { run, skipped, reservedUsd: unitsToUsd(reserved) };
+  return { run, skipped, reservedUsd: fromMicroCents(reserved) };
 }
 
 /** A rough token count for the worst-case estimate: ~4 characters per token, rounded up. */

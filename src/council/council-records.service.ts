@@ -7,7 +7,7 @@ import type { RunCouncilDto } from './dto/run-council.dto.js';
 import { CouncilReview } from './entities/council-review.entity.js';
 import { CouncilVerdict } from './entities/council-verdict.entity.js';
 import { toRunCouncilDto } from './council.view.js';
-import { addUsd, normaliseUsd } from './money.js';
+import { addMoney, normaliseUsd } from '#src/metrics/money.js';
 import type { IterationFingerprint, StuckCause } from './stuck.js';
 
 export interface RunScope {
@@ -136,7 +136,7 @@ export class CouncilRecordsService {
       select: { costUsd: true },
       where: { runId, iteration: LessThan(beforeIteration) },
     });
-    return addUsd(...rows.map((r) => r.costUsd));
+    return addMoney(...rows.map((r) => r.costUsd));
   }
 
   /** The latest council review of a run with its judges and the run's council history; null when none yet. */

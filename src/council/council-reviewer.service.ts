@@ -20,7 +20,7 @@ import { CouncilRecordsService, type RunScope } from './council-records.service.
 import { CouncilNoQuorumError, CouncilStuckError } from './council.errors.js';
 import { estimateTokens, planCouncilCost } from './cost-plan.js';
 import { type JudgeDefinition, judgeModelOverride, judgeUserMessage, seatJudges } from './judges.js';
-import { addUsd, normaliseUsd } from './money.js';
+import { addMoney, normaliseUsd } from '#src/metrics/money.js';
 import {
   correctiveMessage,
   extractSubmitReview,
@@ -111,9 +111,9 @@ export class CouncilReviewerService extends CouncilReviewer {
       for (const seat of seats) seat.resolved = this.resolve(seat);
       const cap = request.councilMaxCostUsd ?? council.maxCostUsd;
       if (cap !== undefined) {
-        const spent = addUsd(
+        const spent = addMoney(
           await this.records.spentInRun(request.runId, request.iteration),
-          ...answered.map((j) => j.costUsd),
+          ...answered.map((j) => j.costUsd ?? '0'),
         );
         const plan = planCouncilCost(
           seats
@@ -244,7 +244,7 @@ export class CouncilReviewerService extends CouncilReviewer {
         usage.inputTokens += result.usage.inputTokens;
         usage.outputTokens += result.usage.outputTokens;
         usage.cachedInputTokens += result.usage.cachedInputTokens;
-        costUsd = addUsd(costUsd, result.costUsd);
+        costUsd = addMoney(costUsd, result.costUsd);
         provider = result.provider;
         model = result.model;
         const parsed = extractSubmitReview(result.toolCalls);
@@ -364,7 +364,7 @@ export class CouncilReviewerService extends CouncilReviewer {
           result = { ...result, issues: last.issues, ...(last.score !== null ? { score: last.score } : {}) };
       }
     }
-    const costUsd = addUsd(...judges.map((j) => j.costUsd));
+    const costUsd = addMoney(...judges.map((j) => j.costUsd ?? '0'));
     await this.records.saveVerdict({ ...review.scope, mode: request.mode }, result, current, stuck, costUsd);
     await hooks.emit('council.completed', {
       taskId: request.taskId,

@@ -1,7 +1,7 @@
 import type { RunCouncilDto } from './dto/run-council.dto.js';
 import type { CouncilReview } from './entities/council-review.entity.js';
 import type { CouncilVerdict } from './entities/council-verdict.entity.js';
-import { normaliseUsd } from './money.js';
+import { normaliseUsd } from '#src/metrics/money.js';
 /** The API shape of a run's latest council review (GET /agents/runs/:id/council). */
 export function toRunCouncilDto(
   latest: CouncilVerdict,

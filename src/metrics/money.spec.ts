@@ -3,6 +3,7 @@ import {
   compareMoney,
   formatDecimal,
   fromMicroCents,
+  normaliseUsd,
   parseDecimal,
   toMicroCents,
   usdFromNumber,
@@ -23,6 +24,23 @@ describe('money', () => {
     expect(addMoney('0.1', '0.2')).toBe('0.30000000');
     expect(compareMoney('0.30000000', addMoney('0.1', '0.2'))).toBe(0);
     expect(compareMoney('1', '0.99999999')).toBe(1);
+    expect(addMoney('0.00000001', '1')).toBe('1.00000001');
+    expect(addMoney('2.5', '-0.5')).toBe('2.00000000');
+    expect(addMoney()).toBe('0.00000000');
+  });
+
+  it('refuses, never truncates, an amount it cannot hold exactly', () => {
+    expect(() => addMoney('12.345678919')).toThrow(RangeError);
+    expect(addMoney('12.345678910')).toBe('12.34567891');
+    expect(() => addMoney('abc')).toThrow(RangeError);
+    expect(() => addMoney('')).toThrow(RangeError);
+  });
+
+  it('prints amounts without trailing zeros', () => {
+    expect(normaliseUsd('0.00120000')).toBe('0.0012');
+    expect(normaliseUsd('2.00000000')).toBe('2');
+    expect(normaliseUsd('0')).toBe('0');
+    expect(normaliseUsd(addMoney('0.1', '0.2'))).toBe('0.3');
   });
 });
 

@@ -1,6 +1,10 @@
 /**
- * Exact money arithmetic. Amounts are USD decimal strings (as PostgreSQL `numeric(18,8)` returns
- * them) and are computed with bigint, never floats.
+ * Exact money arithmetic, the only one in Quorum. Amounts are USD decimal strings (as PostgreSQL
+ * `numeric(18,8)` returns them) and are computed with bigint, never floats. An amount with more
+ * than 8 significant decimals, or that is not a plain decimal, is refused (an Error), never
+ * truncated: every amount that reaches these helpers was priced or validated to 8 decimals, so
+ * anything else is a bug to surface. Sums are 8-decimal strings; `normaliseUsd` is how the API
+ * prints them.
  */
 export const MONEY_DECIMALS = 8;
 const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
@@ -8,10 +12,10 @@ const DECIMAL = /^(-)?(\d+)(?:\.(\d+))?$/;
 /** A decimal string as an integer number of 10^-decimals units (exact; more digits are refused). */
 export function parseDecimal(value: string, decimals: number): bigint {
   const match = DECIMAL.exec(value.trim());
-  if (!match) throw new Error(`not a decimal: ${value}`);
+  if (!match) throw new RangeError(`not a decimal: ${value}`);
   const [, sign, whole, fraction = ''] = match;
   if (fraction.length > decimals && /[1-9]/.test(fraction.slice(decimals))) {
-    throw new Error(`${value} has more than ${decimals} decimals`);
+    throw new RangeError(`${value} has more than ${decimals} decimals`);
   }
   const units =
     BigInt(whole) * 10n ** BigInt(decimals) + BigInt(fraction.slice(0, decimals).padEnd(decimals, '0') || '0');
@@ -34,6 +38,13 @@ export const fromMicroCents = (units: bigint): string => formatDecimal(units, MO
 
 export function addMoney(...amounts: string[]): string {
   return fromMicroCents(amounts.reduce((sum, a) => sum + toMicroCents(a), 0n));
+}
+
+/** `0.00120000` → `0.0012`, `2.00000000` → `2`: how the API prints money; still a decimal string. */
+export function normaliseUsd(value: string | number): string {
+  const text = String(value);
+  if (!text.includes('.')) return text;
+  return text.replace(/0+$/, '').replace(/\.$/, '');
 }
 
 export function compareMoney(a: string, b: string): number {

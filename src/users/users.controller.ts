@@ -46,8 +46,10 @@ export class UsersController {
   @ApiOperation({ summary: 'Delete my account and everything it owns (the password, or a 2FA code, confirms)' })
   @ApiProblem(401, 'INVALID_CREDENTIALS', 'The confirmation is not correct.')
   @ApiNoContentResponse()
-  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
+  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto, @Audit() ctx: AuditContext): Promise<void> {
     await this.accounts.deleteAccount(user.id, user.sessionId, dto);
+    // The account is gone, its trail is not (append-only): admins still see who erased it, and when.
+    await this.audit.record({ ...ctx, action: 'user.deleted', target: { type: 'user', id: user.id } });
   }
 
   @Get()

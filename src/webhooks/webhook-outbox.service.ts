@@ -49,29 +49,53 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
     owner: { userId: string; orgId: string | null },
     event: EventEnvelope,
   ): Promise<void> {
-    if (!WEBHOOK_TYPES.has(event.type)) return;
-    const rows: Array<{ id: string }> = await manager.query(
-      `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
-       SELECT s.id, s.user_id, $2, $3::varchar, $4, now() + make_interval(secs => $5::double precision / 1000)
-         FROM webhook_subscriptions s
-        WHERE (CASE WHEN $7::uuid IS NULL THEN s.user_id = $1 AND s.org_id IS NULL ELSE s.org_id = $7::uuid END)
-          AND s.enabled AND (s.events @> ARRAY[$3::text] OR ($6::boolean AND s.events @> ARRAY['*']::text[]))
-       ON CONFLICT (subscription_id, event_id) DO NOTHING
-       RETURNING id`,
-      [
-        owner.userId,
-        event.id,
-        event.type,
-        JSON.stringify(event),
-        this.firstDelayMs,
-        !NAMED_ONLY.has(event.type),
-        owner.orgId,
-      ],
-    );
+    const params: unknown[] = [];
+    const insert = this.deliveriesInsert(owner, event, params);
+    if (!insert) return;
+    const rows: Array<{ id: string }> = await manager.query(insert, params);
     this.enqueueAfterCommit(
       manager,
       rows.map((row) => row.id),
     );
+  }
+
+  /**
+   * The INSERT … RETURNING id of `record()`, its parameters appended to `params` (so it can be one
+   * part of a caller's larger statement); null when no webhook ever carries the event's type.
+   * `extraCondition` (SQL) must hold too, e.g. that the event itself was stored.
+   */
+  deliveriesInsert(
+    owner: { userId: string; orgId: string | null },
+    event: EventEnvelope,
+    params: unknown[],
+    extraCondition = 'true',
+  ): string | null {
+    if (!WEBHOOK_TYPES.has(event.type)) return null;
+    const at = params.length;
+    params.push(
+      owner.userId,
+      event.id,
+      event.type,
+      JSON.stringify(event),
+      this.firstDelayMs,
+      !NAMED_ONLY.has(event.type),
+      owner.orgId,
+    );
+    const p = (n: number) => `$${at + n}`;
+    return `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
+       SELECT s.id, s.user_id, ${p(2)}, ${p(3)}::varchar, ${p(4)}, now() + make_interval(secs => ${p(5)}::double precision / 1000)
+         FROM webhook_subscriptions s
+        WHERE (CASE WHEN ${p(7)}::uuid IS NULL THEN s.user_id = ${p(1)} AND s.org_id IS NULL ELSE s.org_id = ${p(7)}::uuid END)
+          AND s.enabled AND (s.events @> ARRAY[${p(3)}::text] OR (${p(6)}::boolean AND s.events @> ARRAY['*']::text[]))
+          AND ${extraCondition}
+       ON CONFLICT (subscription_id, event_id) DO NOTHING
+       RETURNING id`;
+  }
+
+  /** Enqueues deliveries a caller stored itself, outside any transaction (see deliveriesInsert). */
+  enqueueStored(deliveryIds: string[]): void {
+    if (deliveryIds.length === 0) return;
+    this.enqueueInBackground(deliveryIds.map((deliveryId) => ({ deliveryId, attempt: 1, delayMs: this.firstDelayMs })));
   }
 
   /** Records a delivery to one subscription regardless of its filter (the `webhook.test` event). */

@@ -146,10 +146,11 @@ describe('LLM gateway: openai and local adapters through the openai SDK', () => 
     ]);
   });
 
-  it('does not retry an authentication failure', async () => {
+  it('does not retry an authentication failure; the fallback serves the call', async () => {
     fake.script('gpt-4o', { kind: 'error', status: 401, message: 'bad key' });
-    await expect(gateway.call(request())).rejects.toMatchObject({ code: 'LLM_REQUEST_REJECTED' });
-    expect(fake.requests).toHaveLength(1);
+    fake.script('qwen2.5-coder', { text: 'local answer' });
+    await expect(gateway.call(request())).resolves.toMatchObject({ provider: 'local', text: 'local answer' });
+    expect(fake.requests.map((r) => r.model)).toEqual(['gpt-4o', 'qwen2.5-coder']);
   });
 
   it('retries a malformed answer and a dropped connection', async () => {

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { RunEventsService } from '../../src/agents/runs/run-events.service.js';
 import { Run } from '../../src/agents/runs/entities/run.entity.js';
@@ -65,5 +67,69 @@ describe('RunEventsService', () => {
     await expect(
       t.app.get(DataSource).transaction((manager) => events.append(manager, run, 'agent.started', {})),
     ).rejects.toThrow(/RunEventsService.transaction/);
+  });
+  it('appends an event alone in one statement: seq shared with transactions, deliveries to named subscriptions only, nothing after the run ended', async () => {
+    const events = t.app.get(RunEventsService);
+    const db = t.app.get(DataSource);
+    const [named, everything] = [randomUUID(), randomUUID()];
+    await db.query(
+      `INSERT INTO webhook_subscriptions (id, user_id, url, events, secret_ciphertext)
+       VALUES ($1, $3, 'https://example.test/named', '{agent.tool_call}', 'x'),
+              ($2, $3, 'https://example.test/all', '{*}', 'x')`,
+      [named, everything, run.userId],
+    );
+    const last = (await events.listAfter(run.id, 0)).at(-1)!.seq!;
+    const received: number[] = [];
+    const unsubscribe = await t.app
+      .get(RunEventsBus)
+      .subscribe(events.channel(run.id), (message) => received.push(message.seq!));
+    const statements = jest.spyOn(db, 'query');
+    const alone = await events.appendUnlessEnded(run, 'agent.tool_call', { tool: 'read_file', ok: true });
+    expect(statements).toHaveBeenCalledTimes(1);
+    statements.mockRestore();
+    expect(alone).toMatchObject({ seq: last + 1, event: { type: 'agent.tool_call', data: { runId: run.id } } });
+
+    const mixed = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        i % 2
+          ? events.appendUnlessEnded(run, 'agent.tool_call', { tool: 'search', call: i })
+          : events.transaction((manager) => events.append(manager, run, 'agent.started', { agent: 'x', iteration: i })),
+      ),
+    );
+    expect(mixed.map((m) => m!.seq!).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => last + 2 + i));
+    const stored = await events.listAfter(run.id, last);
+    expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: 31 }, (_, i) => last + 1 + i));
+    expect(stored[0].event).toEqual(alone!.event);
+    await until(async () => received.length >= 31);
+    await unsubscribe();
+
+    // agent.tool_call goes to subscriptions that name it, never to '*' ones.
+    const ids = [alone!, ...mixed.filter((_, i) => i % 2)].map((m) => m!.event.id);
+    const deliveries: Array<{ subscription_id: string; body: string }> = await db.query(
+      'SELECT subscription_id, body FROM webhook_deliveries WHERE event_id = ANY($1::uuid[])',
+      [ids],
+    );
+    expect(deliveries).toHaveLength(16);
+    expect(new Set(deliveries.map((d) => d.subscription_id))).toEqual(new Set([named]));
+    expect(JSON.parse(deliveries.find((d) => d.body.includes(alone!.event.id))!.body)).toEqual(alone!.event);
+
+    // A cancel committing while the append waits for the run row: the append writes nothing.
+    const cancel = db.createQueryRunner();
+    await cancel.connect();
+    await cancel.startTransaction();
+    await cancel.query('SELECT id FROM runs WHERE id = $1 FOR UPDATE', [run.id]);
+    const waiting = events.appendUnlessEnded(run, 'agent.tool_call', { tool: 'late' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await cancel.query(`UPDATE runs SET status = 'cancelled' WHERE id = $1`, [run.id]);
+    await cancel.commitTransaction();
+    await cancel.release();
+    await expect(waiting).resolves.toBeNull();
+    await expect(events.appendUnlessEnded(run, 'agent.tool_call', { tool: 'later' })).resolves.toBeNull();
+    expect((await events.listAfter(run.id, 0)).at(-1)!.seq).toBe(last + 31);
+    const late: unknown[] = await db.query(
+      `SELECT 1 FROM webhook_deliveries WHERE subscription_id = $1 AND body LIKE '%"late%'`,
+      [named],
+    );
+    expect(late).toHaveLength(0);
   });
 });

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import type { AgentName, ChatMessage, LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
 import { TOOLS, ToolName } from './agent-tools.js';
 import { AgentStepError, endedStepStatus, isInterruption, pausesForBudget } from './graph.errors.js';
-import { addUsd } from './money.js';
+import { addMoney } from '#src/metrics/money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -75,7 +75,7 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
       usage.inputTokens += result.usage.inputTokens;
       usage.outputTokens += result.usage.outputTokens;
       usage.cachedInputTokens += result.usage.cachedInputTokens;
-      costUsd = addUsd(costUsd, result.costUsd);
+      costUsd = addMoney(costUsd, result.costUsd);
       provider = result.provider;
       model = result.model;
       routing = result.routing ?? null;

@@ -60,7 +60,7 @@ export interface RunContext {
   latencySloMs?: number;
   /** Context budget of a tool loop's conversation, in estimated tokens. */
   loopContextTokens: number;
-  /** Set once a tool-loop node ran in this job (a redelivered job's first loop node is special). */
+  /** Set once this job made a tool loop's model call (a redelivered job's first, replayed, round is special). */
   loopActive?: boolean;
   /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */
   recovering: boolean;

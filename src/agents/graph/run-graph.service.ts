@@ -15,7 +15,7 @@ import { RepositoryRunner } from './repository.port.js';
 import { CouncilReviewer } from './review.port.js';
 import type { RunContext } from './run-context.js';
 import { RunGraph, buildRunGraph, mergeFiles } from './run-graph.js';
-import { RunGraphChannels, RunGraphValues, graphInput } from './run-graph.state.js';
+import { RunGraphChannels, RunGraphRecord, graphInput } from './run-graph.state.js';
 import { TestRunner } from './test-runner.port.js';
 import { CommandRunner } from '#src/agents/tools/workspace-toolbox.js';
 import { TrajectoryRecorder } from '#src/agents/trajectories/trajectory-recorder.service.js';
@@ -88,7 +88,7 @@ export class RunGraphService implements OnApplicationShutdown {
     // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
     // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
     // The recursion limit is no bound of ours: tool loops are bounded in state (maxToolCalls per
-    // step, two supersteps per round), iterations by maxIterations.
+    // step, one superstep per round), iterations by maxIterations.
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 10_000 };
     this.contexts.set(ctx.run.id, ctx);
     try {
@@ -199,7 +199,7 @@ export class RunGraphService implements OnApplicationShutdown {
    */
   private async publishRepository(
     ctx: RunContext,
-    state: RunGraphValues,
+    state: RunGraphRecord,
     result: RunResult,
     completed: boolean,
   ): Promise<void> {
@@ -244,7 +244,7 @@ export class RunGraphService implements OnApplicationShutdown {
     await this.pool.end().catch(() => undefined);
   }
 
-  private resultOf(ctx: RunContext, state: RunGraphValues): RunResult {
+  private resultOf(ctx: RunContext, state: RunGraphRecord): RunResult {
     return {
       files: state.files,
       tests: state.tests

@@ -30,21 +30,30 @@ export interface RunGraphValues {
 
 export type RunGraphUpdate = Partial<RunGraphValues>;
 
+/** What the `run` channel holds: everything but the tool loop, which has a channel of its own. */
+export type RunGraphRecord = Omit<RunGraphValues, 'loop'>;
+
 /**
- * The graph's state, checkpointed after every node (thread = run id), as ONE channel whose reducer
- * merges each node's partial update: a node's step then costs one checkpoint write and one blob
- * instead of one per field it touched (about a quarter of a run's database round trips).
+ * The graph's state, checkpointed after every node (thread = run id), in two channels: `run`, whose
+ * reducer merges each node's partial update (a node's step then costs one checkpoint write and one
+ * blob instead of one per field it touched), and `loop`, the coder's or tester's tool loop. A round
+ * of a tool loop changes `loop` only, so its checkpoint stores the conversation and not the run's
+ * files, plan and tests over again (a checkpoint writes the channels a step changed).
  */
 export const RunGraphState = Annotation.Root({
-  run: Annotation<RunGraphValues, RunGraphUpdate>({
+  run: Annotation<RunGraphRecord, Partial<RunGraphRecord>>({
     reducer: (current, update) => ({ ...current, ...update }),
     default: () => initialGraphState([]),
+  }),
+  loop: Annotation<ToolLoopState | null, ToolLoopState | null>({
+    reducer: (_current, update) => update,
+    default: () => null,
   }),
 });
 
 export type RunGraphChannels = typeof RunGraphState.State;
 
-export function initialGraphState(files: TaskFile[]): RunGraphValues {
+export function initialGraphState(files: TaskFile[]): RunGraphRecord {
   return {
     iteration: 0,
     plan: null,
@@ -57,11 +66,10 @@ export function initialGraphState(files: TaskFile[]): RunGraphValues {
     review: null,
     findings: null,
     outcome: null,
-    loop: null,
   };
 }
 
 /** The input that starts a run's graph. */
 export function graphInput(files: TaskFile[]): RunGraphChannels {
-  return { run: initialGraphState(files) };
+  return { run: initialGraphState(files), loop: null };
 }

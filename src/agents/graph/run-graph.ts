@@ -16,7 +16,7 @@ import type { GraphDeps, RunContext } from './run-context.js';
 import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
 import { inSpan } from '#src/telemetry/spans.js';
 import { analyseTestOutput } from './test-analysis.js';
-import { loopModelCall, loopToolCalls, startToolLoop } from './tool-loop.js';
+import { loopRound, startToolLoop } from './tool-loop.js';
 import type { ToolLoopState } from './tool-loop.js';
 
 const MAX_STORED_OUTPUT = 20_000;
@@ -99,7 +99,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
   });
 
-  /** The coder's step starts its tool loop (agent_model ⇄ agent_tools, then coder_done). */
+  /** The coder's step starts its tool loop (agent_model, one node per round, then coder_done). */
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
@@ -176,26 +176,17 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const specOf = (loop: ToolLoopState) =>
     loop.agent === 'coder' ? coderSpec(loop.iteration) : testerSpec(loop.iteration);
 
+  /** One round of the running tool loop: the model call and the tools it asked for. */
   const agentModel = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const loop = state.loop!;
-    return { loop: await loopModelCall(deps, ctx, loop, specOf(loop) as Parameters<typeof loopModelCall>[3]) };
-  };
-
-  const agentTools = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
-    const ctx = await contextOf(config);
-    const loop = state.loop!;
     const seed = () => (loop.agent === 'coder' ? state.files : mergeFiles(state.files, state.testFiles));
-    return { loop: await loopToolCalls(deps, ctx, loop, seed) };
+    return { loop: await loopRound(deps, ctx, loop, specOf(loop) as Parameters<typeof loopRound>[3], seed) };
   };
 
-  /** After a model call: finished → the agent's done node; tool calls → the tool node; a corrective → ask again. */
-  const afterModel = ({ run }: RunGraphChannels) => {
-    const loop = run.loop!;
-    if (loop.answer !== null) return loop.agent === 'coder' ? 'coder_done' : 'tester_done';
-    const last = loop.messages.at(-1);
-    return last?.role === 'assistant' && last.toolCalls?.length ? 'agent_tools' : 'agent_model';
-  };
+  /** After a round: finished → the agent's done node; otherwise (tools answered, or a corrective) → the next round. */
+  const afterRound = ({ loop }: RunGraphChannels) =>
+    loop!.answer !== null ? (loop!.agent === 'coder' ? 'coder_done' : 'tester_done') : 'agent_model';
 
   const sandbox = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
@@ -378,7 +369,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     };
   };
 
-  // Nodes work on the merged run state and return the part they change (see RunGraphState).
+  // Nodes work on the merged run state (the `run` channel plus the tool loop) and return the part
+  // they change; the tool loop goes to its own channel (see RunGraphState).
   // Each node runs in a span named after its graph node (LangGraph puts the name in the metadata).
   const node =
     (fn: (state: RunGraphValues, config: LangGraphRunnableConfig) => RunGraphUpdate | Promise<RunGraphUpdate>) =>
@@ -386,7 +378,13 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       const graphNode = config.metadata?.langgraph_node;
       const name = typeof graphNode === 'string' ? graphNode : fn.name;
       const attributes = { 'quorum.graph.node': name, 'quorum.run.id': String(config.configurable?.thread_id) };
-      return { run: await inSpan(`graph ${name}`, attributes, () => Promise.resolve(fn(state.run, config))) };
+      const { loop, ...run } = await inSpan(`graph ${name}`, attributes, () =>
+        Promise.resolve(fn({ ...state.run, loop: state.loop }, config)),
+      );
+      return {
+        ...(Object.keys(run).length > 0 ? { run } : {}),
+        ...(loop !== undefined ? { loop } : {}),
+      };
     };
 
   return new StateGraph(RunGraphState)
@@ -397,7 +395,6 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     .addNode('tester', node(tester))
     .addNode('tester_done', node(testerDone))
     .addNode('agent_model', node(agentModel))
-    .addNode('agent_tools', node(agentTools))
     .addNode('test_run', node(sandbox))
     .addNode('reviewer', node(review))
     .addConditionalEdges(
@@ -411,16 +408,15 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       'plan_approval',
     ])
     .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', ({ run }) => (run.loop?.answer !== null ? 'coder_done' : 'agent_model'), [
+    .addConditionalEdges('coder', ({ loop }) => (loop?.answer !== null ? 'coder_done' : 'agent_model'), [
       'coder_done',
       'agent_model',
     ])
-    .addConditionalEdges('tester', ({ run }) => (run.loop?.answer !== null ? 'tester_done' : 'agent_model'), [
+    .addConditionalEdges('tester', ({ loop }) => (loop?.answer !== null ? 'tester_done' : 'agent_model'), [
       'tester_done',
       'agent_model',
     ])
-    .addConditionalEdges('agent_model', afterModel, ['coder_done', 'tester_done', 'agent_tools', 'agent_model'])
-    .addEdge('agent_tools', 'agent_model')
+    .addConditionalEdges('agent_model', afterRound, ['coder_done', 'tester_done', 'agent_model'])
     .addConditionalEdges('coder_done', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
       'test_run',
       'tester',

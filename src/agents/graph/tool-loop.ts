@@ -8,7 +8,7 @@ import { inSpan } from '#src/telemetry/spans.js';
 import type { TaskFile } from '#src/tasks/entities/task.entity.js';
 import { TOOLS } from './agent-tools.js';
 import { AgentStepError, endedStepStatus, isInterruption, pausesForBudget } from './graph.errors.js';
-import { addUsd } from './money.js';
+import { addMoney } from '#src/metrics/money.js';
 import { correctiveMessage } from './prompts.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
@@ -17,8 +17,9 @@ export type LoopAgent = 'coder' | 'tester';
 type FinishTool = 'write_files' | 'write_tests';
 
 /**
- * One coder or tester step as a tool loop, kept in the run's checkpointed state: the model node
- * and the tool node each add a round to `messages`, so every round is a checkpoint.
+ * One coder or tester step as a tool loop, kept in the run's checkpointed state (its `loop`
+ * channel): one graph node per round makes the model call and answers its tool calls, so every
+ * round is one checkpoint.
  */
 export interface ToolLoopState {
   agent: LoopAgent;
@@ -95,6 +96,30 @@ export async function startToolLoop<T>(
   };
 }
 
+/**
+ * One round of the loop, as one graph node (one superstep, one checkpoint): the model call, then,
+ * when it asked for tools, their answers. The model's answer is on the step row before any tool runs
+ * (see loopModelCall), so a worker that dies during the tools is recovered from that memo: the next
+ * worker replays the answer without paying for it again and answers its calls as interrupted.
+ */
+export async function loopRound<T>(
+  deps: GraphDeps,
+  ctx: RunContext,
+  current: ToolLoopState,
+  spec: Pick<ToolLoopSpec<T>, 'schema' | 'check' | 'summarise'>,
+  seedFiles: () => TaskFile[],
+): Promise<ToolLoopState> {
+  const loop = await loopModelCall(deps, ctx, current, spec);
+  return wantsTools(loop) ? loopToolCalls(deps, ctx, loop, seedFiles) : loop;
+}
+
+/** Whether the loop's last model answer asked for tools that are still to be answered. */
+export function wantsTools(loop: ToolLoopState): boolean {
+  if (loop.answer !== null) return false;
+  const last = loop.messages.at(-1);
+  return last?.role === 'assistant' && (last.toolCalls?.length ?? 0) > 0;
+}
+
 /** The model node: one model call with the workspace tools and the finishing tool. */
 export async function loopModelCall<T>(
   deps: GraphDeps,
@@ -106,8 +131,8 @@ export async function loopModelCall<T>(
   let result: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null = null;
   if (ctx.recovering) result = await resumeStep(deps, ctx, loop);
   // A replayed answer is one a dead worker got: its tool calls may have been running when it died
-  // (the checkpoint after this node is written while the tools already run), so the tool node that
-  // follows answers them as interrupted instead of running them a second time.
+  // (the round's checkpoint is only written after its tools), so the tool calls that follow are
+  // answered as interrupted instead of being run a second time.
   const replayed = result !== null;
   const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
   try {
@@ -147,7 +172,7 @@ export async function loopModelCall<T>(
       result = called;
       loop.round += 1;
       loop.usage = addUsage(loop.usage, called.usage);
-      loop.costUsd = addUsd(loop.costUsd, called.costUsd);
+      loop.costUsd = addMoney(loop.costUsd, called.costUsd);
       loop.step = { ...loop.step, provider: called.provider, model: called.model };
       await deps.progress.recordStepProgress(loop.step.id, {
         usage: loop.usage,
@@ -230,8 +255,8 @@ export async function loopModelCall<T>(
 }
 
 /**
- * The tool node: answers every call of the model's last message (workspace tools run, one
- * `agent.tool_call` event each), then checks the call budget, repetition and the context size.
+ * The second half of a round: answers every call of the model's last message (workspace tools run,
+ * one `agent.tool_call` event each), then checks the call budget, repetition and the context size.
  */
 export async function loopToolCalls(
   deps: GraphDeps,
@@ -242,11 +267,14 @@ export async function loopToolCalls(
   const loop: ToolLoopState = { ...current, messages: [...current.messages] };
   const last = loop.messages.at(-1);
   const calls: ToolCall[] = last?.role === 'assistant' ? (last.toolCalls ?? []) : [];
-  // The first node of a redelivered job being this one means a dead worker was running these
-  // calls: their effect is unknown, so the model is told rather than the calls repeated blindly.
+  // A redelivered job whose first model answer was replayed (no model call made in this job) means
+  // a dead worker was running these calls: their effect is unknown, so the model is told rather
+  // than the calls repeated blindly.
   const interrupted = ctx.recovering && !ctx.loopActive;
   ctx.loopActive = true;
   try {
+    // A cancel that came during the model call stops the round before its first tool.
+    ctx.signal.throwIfAborted();
     const dir = interrupted ? null : await workspaceFor(deps, ctx, loop, seedFiles);
     const toolbox = dir
       ? new WorkspaceToolbox(dir, deps.tools.workspaces, deps.tools.commands, ctx.signal, ctx.environment?.mounts)

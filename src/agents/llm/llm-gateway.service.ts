@@ -43,6 +43,7 @@ const OUTCOME: Record<ProviderCallError['kind'], LlmUsageOutcome> = {
   server: 'error',
   network: 'error',
   auth: 'error',
+  not_found: 'error',
   invalid_request: 'error',
   timeout: 'timeout',
   malformed: 'malformed',
@@ -110,6 +111,8 @@ export class LlmGatewayService {
     const worstCase = (target: ResolvedModel) =>
       this.worstCase(target, request, (promptTokenBound ??= this.promptTokenBound(request)));
     const failures: { provider: ProviderName; model: string; error: string }[] = [];
+    let refused: LlmRequestRejectedError | undefined;
+    let refusals = 0;
     let attemptNumber = 0;
 
     for (const target of route) {
@@ -195,6 +198,16 @@ export class LlmGatewayService {
         let state = permit.state;
         if (error.countsAsOutage) state = await this.breaker.recordFailure(target.provider);
         else if (permit.probe) await this.breaker.recordSuccess(target.provider); // it answered: it is up
+        if (error.fallsBack) {
+          // The provider refused its key or this model: an operator must fix it; meanwhile the next target serves.
+          this.logger.error(
+            `${target.provider}:${target.model} refused the call (${error.details.status ?? error.kind}): ${error.message}; trying the next provider of the route`,
+          );
+          refused ??= new LlmRequestRejectedError(target.provider, error.details.status, error.message);
+          refusals++;
+          failures.push({ ...target, error: `${error.kind}: ${error.message}` });
+          break;
+        }
         if (!error.retryable) {
           throw new LlmRequestRejectedError(target.provider, error.details.status, error.message);
         }
@@ -222,6 +235,8 @@ export class LlmGatewayService {
         }
       }
     }
+    // Every target refused its key or model: a configuration fault, not a passing outage.
+    if (refused && refusals === failures.length) throw refused;
     throw new LlmUnavailableError(
       `No provider could serve the call (${failures.map((f) => `${f.provider}: ${f.error}`).join('; ')}).`,
       failures,

@@ -24,7 +24,11 @@ export class LlmUnavailableError extends DomainError {
   }
 }
 
-/** The provider refused the request itself (auth, validation): retrying or falling back cannot help. */
+/**
+ * The provider refused the call and retrying cannot help: the request itself (400/422, no fallback
+ * either: another provider would refuse it too), or every target on the route refused its key or
+ * model (401/403/404, see `ProviderCallError.fallsBack`).
+ */
 export class LlmRequestRejectedError extends DomainError {
   constructor(provider: ProviderName, upstreamStatus: number | undefined, message: string) {
     super('LLM_REQUEST_REJECTED', `${provider} rejected the request: ${message}`, 502, {
@@ -52,7 +56,15 @@ export class LlmAbortedError extends DomainError {
 }
 
 export type ProviderErrorKind =
-  'rate_limited' | 'server' | 'network' | 'timeout' | 'auth' | 'invalid_request' | 'malformed' | 'aborted';
+  | 'rate_limited'
+  | 'server'
+  | 'network'
+  | 'timeout'
+  | 'auth'
+  | 'not_found'
+  | 'invalid_request'
+  | 'malformed'
+  | 'aborted';
 
 /**
  * What an adapter throws: the SDK error classified. `usage` is set when the provider billed the
@@ -72,6 +84,15 @@ export class ProviderCallError extends Error {
     return ['rate_limited', 'server', 'network', 'timeout', 'malformed'].includes(this.kind);
   }
 
+  /**
+   * Refusals of this provider's key (401/403) or model (404), not of the request: retrying the same
+   * target cannot help, but the next target of the route (another provider's key, another model)
+   * can serve the same request, so the gateway moves on to it (docs/llm.md, "Resilience").
+   */
+  get fallsBack(): boolean {
+    return this.kind === 'auth' || this.kind === 'not_found';
+  }
+
   /** Failures that say the provider is unhealthy (count towards its circuit breaker). */
   get countsAsOutage(): boolean {
     return ['server', 'network', 'timeout'].includes(this.kind);
@@ -84,6 +105,7 @@ export function kindOfStatus(status: number | undefined): ProviderErrorKind {
   if (status === 429) return 'rate_limited';
   if (status === 408) return 'timeout';
   if (status === 401 || status === 403) return 'auth';
+  if (status === 404) return 'not_found';
   if (status >= 500) return 'server';
   return 'invalid_request';
 }

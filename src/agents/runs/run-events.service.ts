@@ -84,6 +84,46 @@ export class RunEventsService {
     return message;
   }
 
+  /**
+   * Appends one event on its own, unless the run has ended, in ONE statement instead of a
+   * transaction of four (lock, event, webhook deliveries, commit): the UPDATE of the run row takes
+   * its lock and re-checks the status once it has it (so an event never lands after a terminal one
+   * committing at the same moment, as under `hasEnded`'s lock), the event and its webhook deliveries
+   * are stored from that row, all or nothing. Published on Redis after it. Null: the run has ended.
+   * A tool loop appends one event per tool call, so this is on every round's path.
+   */
+  async appendUnlessEnded(
+    run: RunRef,
+    type: EventType,
+    data: Record<string, unknown> = {},
+  ): Promise<RunEventMessage | null> {
+    const id = randomUUID();
+    const envelopeData = { taskId: run.taskId, runId: run.id, ...data };
+    const createdAt = new Date();
+    const event: EventEnvelope = { id, type, createdAt: createdAt.toISOString(), data: envelopeData };
+    const params: unknown[] = [id, run.id, run.userId, type, envelopeData, createdAt];
+    const deliveries = this.webhooks.deliveriesInsert(run, event, params, 'EXISTS (SELECT 1 FROM event)');
+    const rows: Array<{ seq: number | null; deliveries: string[] | null }> = await this.dataSource.query(
+      `WITH next AS (
+         UPDATE runs SET last_seq = last_seq + 1
+          WHERE id = $2 AND status NOT IN ('completed', 'failed', 'cancelled')
+          RETURNING last_seq
+       ), event AS (
+         INSERT INTO run_events (id, run_id, user_id, seq, type, data, created_at)
+         SELECT $1, $2, $3, next.last_seq, $4, $5, $6 FROM next
+         RETURNING seq
+       )${deliveries ? `, deliveries AS (${deliveries})` : ''}
+       SELECT (SELECT seq FROM event) AS seq, ${deliveries ? '(SELECT array_agg(id) FROM deliveries)' : 'NULL'} AS deliveries`,
+      params,
+    );
+    const seq = rows[0]?.seq ?? null;
+    if (seq === null) return null;
+    this.webhooks.enqueueStored(rows[0].deliveries ?? []);
+    const message = { seq, event };
+    await this.publish([message]);
+    return message;
+  }
+
   /** A task-level event (`task.created`): not part of any run's stream, so it goes to webhooks only. */
   async recordTaskEvent(
     manager: EntityManager,

@@ -7,7 +7,8 @@ import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep, RunStepStatus } from './entities/run-step.entity.js';
 import { Run, RunAwaiting, RunResult } from './entities/run.entity.js';
 import { RunEventsService } from './run-events.service.js';
-import { RunsService, normaliseUsd, usageOf } from './runs.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
+import { RunsService, usageOf } from './runs.service.js';
 
 export type ClaimOutcome = { action: 'start' | 'resume' | 'recover'; run: Run } | { action: 'skip'; run: Run | null };
 
@@ -209,11 +210,9 @@ export class RunProgressService {
     await this.dataSource.getRepository(Run).update({ id: run.id }, { iteration });
   }
 
+  /** An event on its own (nothing written with it); dropped once the run has ended. */
   async emit(run: Run, type: EventType, data: Record<string, unknown>): Promise<void> {
-    await this.events.transaction(async (manager) => {
-      if (await this.hasEnded(manager, run.id)) return;
-      await this.events.append(manager, run, type, { iteration: run.iteration, ...data });
-    });
+    await this.events.appendUnlessEnded(run, type, { iteration: run.iteration, ...data });
   }
 
   /**

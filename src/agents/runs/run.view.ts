@@ -1,6 +1,7 @@
 import type { RunStep } from './entities/run-step.entity.js';
 import type { Run } from './entities/run.entity.js';
-import { normaliseUsd, usageOf } from './runs.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
+import { usageOf } from './runs.service.js';
 
 /** The public shape of a run (API.md "Agent runs"). */
 export function toRunView(run: Run, steps?: RunStep[]) {

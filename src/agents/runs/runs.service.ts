@@ -11,6 +11,7 @@ import { JobName, JobOf, QueueName } from '#src/queue/queue.constants.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
+import { normaliseUsd } from '#src/metrics/money.js';
 import { ValidationFailedError } from '#src/common/errors.js';
 import { BudgetService } from '#src/metrics/budget.service.js';
 import { ownership } from '#src/orgs/access-policy.js';
@@ -325,11 +326,4 @@ export function usageOf(run: Pick<Run, 'inputTokens' | 'outputTokens' | 'costUsd
     outputTokens: run.outputTokens,
     costUsd: normaliseUsd(run.costUsd),
   };
-}
-
-/** `0.00120000` → `0.0012`; money stays a decimal string. */
-export function normaliseUsd(value: string | number): string {
-  const text = String(value);
-  if (!text.includes('.')) return text;
-  return text.replace(/0+$/, '').replace(/\.$/, '');
 }
