@@ -18,6 +18,7 @@ import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
 import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 import { RunAwaiting1763832000000 } from './1763832000000-RunAwaiting.js';
+import { OrgUsageOutlivesMembers1763832000100 } from './1763832000100-OrgUsageOutlivesMembers.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -41,4 +42,5 @@ export const MIGRATIONS = [
   Trajectories1763826000000,
   PromptCachingRoutingProviderControls1763827000000,
   RunAwaiting1763832000000,
+  OrgUsageOutlivesMembers1763832000100,
 ];

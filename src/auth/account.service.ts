@@ -77,7 +77,11 @@ export class AccountService {
    * Sets a new password from a reset link and ends every session. Two-factor authentication stays
    * on: a mailbox alone must not be enough to take the account over.
    */
-  async resetPassword(token: string, password: string): Promise<void> {
+  async resetPassword(
+    token: string,
+    password: string,
+    client: AuditClient = { ip: null, userAgent: null },
+  ): Promise<void> {
     this.passwords.assertAcceptable(password);
     const userId = await this.emailTokens.consume(token, 'reset_password');
     const user = await this.users.findById(userId);
@@ -92,6 +96,7 @@ export class AccountService {
       actor: userActor(userId),
       action: 'auth.password_reset',
       target: { type: 'user', id: userId },
+      ...client,
     });
     this.logger.log({ userId }, 'Password reset; all sessions revoked');
   }

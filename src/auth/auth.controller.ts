@@ -216,8 +216,8 @@ export class AuthController {
     'The link is not valid or has expired, or the password is refused.',
   )
   @ApiNoContentResponse()
-  async resetPassword(@Body() dto: ResetPasswordDto): Promise<void> {
-    await this.account.resetPassword(dto.token, dto.password);
+  async resetPassword(@Body() dto: ResetPasswordDto, @Req() req: Request): Promise<void> {
+    await this.account.resetPassword(dto.token, dto.password, clientContext(req));
   }
 
   @Post('password/change')

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Not, Repository } from 'typeorm';
+import { AuditService, SYSTEM_ACTOR, userActor } from '#src/audit/audit.service.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { NotFoundError } from '#src/common/errors.js';
 import { UserStateCache } from '#src/users/user-state.cache.js';
@@ -40,6 +41,7 @@ export class SessionsService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly users: UsersService,
     private readonly stateCache: UserStateCache,
+    private readonly audit: AuditService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.refreshTtlMs = config.get('auth', { infer: true }).refreshTokenTtlSeconds * 1000;
@@ -113,6 +115,17 @@ export class SessionsService {
           userAgent: client.userAgent?.slice(0, 512) ?? session.userAgent,
         },
       );
+      // The rotation and its record commit together.
+      await this.audit.record(
+        {
+          actor: userActor(row.user_id),
+          action: 'session.refreshed',
+          target: { type: 'session', id: session.id },
+          ip: client.ip,
+          userAgent: client.userAgent,
+        },
+        manager,
+      );
       return {
         kind: 'rotated' as const,
         issued: { session: { ...session, lastUsedAt: now, expiresAt }, refreshToken },
@@ -127,6 +140,16 @@ export class SessionsService {
     // A token that was already rotated came back: whoever holds it (the client or a thief) is
     // not to be trusted, so the whole session ends.
     await this.revoke(known.userId, known.sessionId, 'token_reused');
+    // Nobody proved who they are (the token was spent): the system ends the session, the account is the subject.
+    await this.audit.record({
+      actor: SYSTEM_ACTOR,
+      action: 'session.revoked',
+      target: { type: 'session', id: known.sessionId },
+      subjectUserId: known.userId,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      data: { reason: 'token_reused' },
+    });
     this.logger.warn({ userId: known.userId, sessionId: known.sessionId }, 'Refresh token reused; session revoked');
     throw new TokenReusedError();
   }

@@ -3,6 +3,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { Organization } from './entities/organization.entity.js';
 import { OrgInvitation } from './entities/org-invitation.entity.js';
 import { OrgMembership } from './entities/org-membership.entity.js';
+import { MemberDepartureService } from './member-departure.service.js';
 import { MembershipsService } from './memberships.service.js';
 import { ResourceAccessGuard } from './resource-access.guard.js';
 import { ResourceLocators } from './resource-locators.js';
@@ -15,7 +16,7 @@ import { ResourceLocators } from './resource-locators.js';
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([Organization, OrgMembership, OrgInvitation])],
-  providers: [MembershipsService, ResourceLocators, ResourceAccessGuard],
-  exports: [MembershipsService, ResourceLocators, ResourceAccessGuard],
+  providers: [MembershipsService, MemberDepartureService, ResourceLocators, ResourceAccessGuard],
+  exports: [MembershipsService, MemberDepartureService, ResourceLocators, ResourceAccessGuard],
 })
 export class OrgsCoreModule {}

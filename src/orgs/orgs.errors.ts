@@ -18,9 +18,15 @@ export class InvitationNotFoundError extends NotFoundError {
   }
 }
 
-export class LastOwnerError extends ConflictError {
-  constructor() {
-    super('LAST_OWNER', 'An organization needs an owner: make someone else owner first.');
+export class LastOwnerError extends DomainError {
+  /** `orgIds`: the organizations that would be left without an owner (when there can be several). */
+  constructor(orgIds?: string[]) {
+    super(
+      'LAST_OWNER',
+      'An organization needs an owner: make someone else owner first.',
+      409,
+      orgIds ? { extra: { orgIds } } : {},
+    );
   }
 }
 

@@ -39,15 +39,28 @@ export class UsersController {
     return toUserView(await this.users.updateProfile(user.id, dto));
   }
 
-  /** Erases the account and everything it owns; needs the password or a current 2FA code. */
+  /**
+   * Erases the account and everything it owns; needs the password or a current 2FA code. What the
+   * user created in organizations stays there, handed to an owner.
+   */
   @Delete('me')
   @AccountRoute()
   @HttpCode(204)
-  @ApiOperation({ summary: 'Delete my account and everything it owns (the password, or a 2FA code, confirms)' })
+  @ApiOperation({
+    summary:
+      'Delete my account and everything it owns (the password, or a 2FA code, confirms); tasks, runs, repositories and webhooks I created in organizations are handed to an owner of each',
+  })
   @ApiProblem(401, 'INVALID_CREDENTIALS', 'The confirmation is not correct.')
+  @ApiProblem(
+    409,
+    ['LAST_OWNER', 'RUN_ACTIVE'],
+    'I am the last owner of an organization (`orgIds`), or one of my runs in an organization is running.',
+  )
   @ApiNoContentResponse()
-  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto): Promise<void> {
+  async deleteMe(@CurrentUser() user: AuthUser, @Body() dto: DeleteMeDto, @Audit() ctx: AuditContext): Promise<void> {
     await this.accounts.deleteAccount(user.id, user.sessionId, dto);
+    // The account is gone, its trail is not (append-only): admins still see who erased it, and when.
+    await this.audit.record({ ...ctx, action: 'user.deleted', target: { type: 'user', id: user.id } });
   }
 
   @Get()

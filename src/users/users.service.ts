@@ -163,9 +163,17 @@ export class UsersService {
     return paginate(this.users.createQueryBuilder('user'), page);
   }
 
-  /** Deletes the account; every user-owned table cascades from users(id). */
-  async delete(id: string): Promise<void> {
-    await this.users.delete({ id });
+  /**
+   * Deletes the account; every user-owned table cascades from users(id). With `manager` it runs in
+   * the caller's transaction, and the caller calls `deleted` once that has committed.
+   */
+  async delete(id: string, manager?: EntityManager): Promise<void> {
+    await (manager ? manager.getRepository(User) : this.users).delete({ id });
+    if (!manager) await this.deleted(id);
+  }
+
+  /** The account's deletion has committed: every process drops its cached state (its tokens die). */
+  async deleted(id: string): Promise<void> {
     await this.stateCache.invalidate(id);
     this.logger.log({ userId: id }, 'Account deleted');
   }

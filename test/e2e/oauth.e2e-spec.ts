@@ -98,6 +98,15 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
     return target;
   }
 
+  /** The caller's audit records of one action. */
+  async function audited(
+    auth: Record<string, string>,
+    action: string,
+  ): Promise<Array<{ actorType: string; targetType: string; data: Record<string, unknown> }>> {
+    const res = await t.http().get(`/api/v1/audit-events?limit=100&action=${action}`).set(auth).expect(200);
+    return res.body.items;
+  }
+
   async function fullFlow(provider: string, headers: Record<string, string> = {}, query = ''): Promise<URL> {
     const { authorizeUrl, binding } = await start(provider, headers, query);
     return callback(await authorize(authorizeUrl), binding);
@@ -254,9 +263,18 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       const list = await t.http().get('/api/v1/auth/oauth/accounts').set(user.auth).expect(200);
       expect(list.body.items.map((a: { provider: string }) => a.provider)).toEqual(['github']);
 
+      expect(await audited(user.auth, 'oauth.linked')).toEqual([
+        expect.objectContaining({
+          actorType: 'user',
+          targetType: 'oauth_account',
+          data: { provider: 'github', via: 'link' },
+        }),
+      ]);
+
       const stranger = await registerUser(t);
       const taken = await fullFlow('github', stranger.auth, '?link=true');
       expect(taken.searchParams.get('error')).toBe('already_linked');
+      expect(await audited(stranger.auth, 'oauth.linked')).toEqual([]);
 
       // Once linked, the identity signs in even though its email is not verified by GitHub.
       const login = await fullFlow('github');
@@ -266,6 +284,8 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
         .send({ code: login.searchParams.get('code') })
         .expect(200);
       expect(res.body.user.id).toBe(user.id);
+      // Signing in with a linked identity links nothing new.
+      expect(await audited(user.auth, 'oauth.linked')).toHaveLength(1);
     });
 
     it('unlinks, but not the only way to sign in', async () => {
@@ -282,12 +302,21 @@ describe('OAuth sign-in and linking (HTTP, local providers)', () => {
       expect(last.body.code).toBe('LAST_SIGN_IN_METHOD');
       const missing = await t.http().delete('/api/v1/auth/oauth/accounts/google').set(auth).expect(404);
       expect(missing.body.code).toBe('OAUTH_ACCOUNT_NOT_FOUND');
+      // The account made by the provider sign-in has its link on record, and no unlink.
+      expect(await audited(auth, 'oauth.linked')).toEqual([
+        expect.objectContaining({ data: { provider: 'github', via: 'sign_in' } }),
+      ]);
+      expect(await audited(auth, 'oauth.unlinked')).toEqual([]);
 
       const withPassword = await registerUser(t);
       github.signInAs(ghUser(uniqueEmail('extra'), false));
       await fullFlow('github', withPassword.auth, '?link=true');
       await t.http().delete('/api/v1/auth/oauth/accounts/github').set(withPassword.auth).expect(204);
       await t.http().get('/api/v1/auth/oauth/accounts').set(withPassword.auth).expect(200, { items: [] });
+      expect(await audited(withPassword.auth, 'oauth.unlinked')).toEqual([
+        expect.objectContaining({ actorType: 'user', targetType: 'oauth_account', data: { provider: 'github' } }),
+      ]);
+      expect(await audited(auth, 'oauth.unlinked')).toEqual([]);
       await t.http().delete('/api/v1/auth/oauth/accounts/github').expect(401);
     });
 

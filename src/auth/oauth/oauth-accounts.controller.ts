@@ -100,7 +100,7 @@ export class OAuthAccountsController {
   @ApiProblem(404, 'OAUTH_ACCOUNT_NOT_FOUND', 'No such linked provider.')
   @ApiProblem(409, 'LAST_SIGN_IN_METHOD', 'The only way to sign in; set a password or link another provider first.')
   @ApiNoContentResponse()
-  async unlink(@CurrentUser() user: AuthUser, @Param('provider') provider: string): Promise<void> {
-    await this.oauth.unlink(user.id, provider);
+  async unlink(@CurrentUser() user: AuthUser, @Param('provider') provider: string, @Req() req: Request): Promise<void> {
+    await this.oauth.unlink(user.id, provider, clientContext(req));
   }
 }

@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import { Public } from '#src/common/decorators/public.decorator.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { cookie } from '../auth-cookies.js';
+import { clientContext } from '../client-context.js';
 import type { OAuthProvider } from '../entities/oauth-account.entity.js';
 import { ApiKeyNotAllowedError } from '../api-keys/api-keys.errors.js';
 import { JwtAuthGuard } from '../guards/jwt-auth.guard.js';
@@ -81,7 +82,12 @@ export class OAuthController {
     const complete = new URL('/oauth/complete', `${this.webAppUrl}/`);
     try {
       const { identity, flow } = await provider.complete(req, cookie(req, OAUTH_BINDING_COOKIE));
-      const outcome = await this.oauth.completeSignIn(name as OAuthProvider, identity, flow.linkUserId);
+      const outcome = await this.oauth.completeSignIn(
+        name as OAuthProvider,
+        identity,
+        flow.linkUserId,
+        clientContext(req),
+      );
       if (outcome.code) complete.searchParams.set('code', outcome.code);
       else complete.searchParams.set('linked', name);
     } catch (error) {

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Redis } from 'ioredis';
 import { Repository } from 'typeorm';
+import { AuditService, userActor } from '#src/audit/audit.service.js';
 import { EncryptionService } from '#src/common/crypto/encryption.service.js';
 import { ConflictError, DomainError, NotFoundError } from '#src/common/errors.js';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -55,6 +56,7 @@ export class OAuthService {
     private readonly auth: AuthService,
     private readonly tokens: TokensService,
     private readonly encryption: EncryptionService,
+    private readonly audit: AuditService,
     states: OAuthStateStore,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly keys: RedisFactory,
@@ -94,13 +96,15 @@ export class OAuthService {
     provider: OAuthProvider,
     identity: ProviderIdentity,
     linkUserId?: string,
+    client: ClientContext = {},
   ): Promise<{ code?: string }> {
     const existing = await this.accounts.findOneBy({ provider, providerUserId: identity.subject });
     if (linkUserId) {
       if (existing && existing.userId !== linkUserId) throw new OAuthFlowError('already_linked');
       const other = await this.accounts.findOneBy({ provider, userId: linkUserId });
       if (other && other.providerUserId !== identity.subject) throw new OAuthFlowError('already_linked');
-      await this.upsertAccount(linkUserId, provider, identity, existing ?? other);
+      const linked = await this.upsertAccount(linkUserId, provider, identity, existing ?? other);
+      if (linked) await this.recordLink(linkUserId, linked, provider, 'link', client);
       this.logger.log({ userId: linkUserId, provider }, 'Provider linked');
       return {};
     }
@@ -125,7 +129,8 @@ export class OAuthService {
       }
     }
     if (!user.isActive) throw new OAuthFlowError('account_disabled');
-    await this.upsertAccount(user.id, provider, identity, existing);
+    const linked = await this.upsertAccount(user.id, provider, identity, existing);
+    if (linked) await this.recordLink(user.id, linked, provider, 'sign_in', client);
     const code = randomToken();
     await this.redis.set(
       this.codeKey(code),
@@ -154,7 +159,7 @@ export class OAuthService {
   }
 
   /** Unlinks a provider, unless it is the only way left to sign in (no password, no other provider). */
-  async unlink(userId: string, provider: string): Promise<void> {
+  async unlink(userId: string, provider: string, client: ClientContext = {}): Promise<void> {
     const rows = await this.accounts.findBy({ userId });
     const target = rows.find((row) => row.provider === provider);
     if (!target) throw new NotFoundError('Linked account', 'OAUTH_ACCOUNT_NOT_FOUND');
@@ -166,15 +171,40 @@ export class OAuthService {
       );
     }
     await this.accounts.delete({ id: target.id });
+    await this.audit.record({
+      actor: userActor(userId),
+      action: 'oauth.unlinked',
+      target: { type: 'oauth_account', id: target.id },
+      ...client,
+      data: { provider },
+    });
     this.logger.log({ userId, provider }, 'Provider unlinked');
   }
 
+  /** A provider identity newly tied to the account: asked for (`link`) or by a sign-in with its verified email. */
+  private async recordLink(
+    userId: string,
+    accountId: string,
+    provider: OAuthProvider,
+    via: 'link' | 'sign_in',
+    client: ClientContext,
+  ): Promise<void> {
+    await this.audit.record({
+      actor: userActor(userId),
+      action: 'oauth.linked',
+      target: { type: 'oauth_account', id: accountId },
+      ...client,
+      data: { provider, via },
+    });
+  }
+
+  /** Stores the provider identity on the account; returns the new row's id, or null when it was linked already. */
   private async upsertAccount(
     userId: string,
     provider: OAuthProvider,
     identity: ProviderIdentity,
     existing: OAuthAccount | null,
-  ): Promise<void> {
+  ): Promise<string | null> {
     const id = existing?.id ?? randomUUID();
     const secrets = {
       accessToken: identity.accessToken ? this.encryption.encrypt(identity.accessToken, `oauth:${id}:access`) : null,
@@ -184,6 +214,7 @@ export class OAuthService {
     };
     if (existing) {
       await this.accounts.update({ id }, { email: identity.email, ...secrets });
+      return null;
     } else {
       await this.accounts.insert({
         id,
@@ -193,6 +224,7 @@ export class OAuthService {
         email: identity.email,
         ...secrets,
       });
+      return id;
     }
   }
 

@@ -9,8 +9,9 @@ export class LlmUsageRecord {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  @Column({ name: 'user_id', type: 'uuid' })
-  userId: string;
+  /** Null only for an organization's record whose member has since deleted their account. */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId: string | null;
 
   /** The organization whose task the call served (its budget and usage reports count it). */
   @Column({ name: 'org_id', type: 'uuid', nullable: true })

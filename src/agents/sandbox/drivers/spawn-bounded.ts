@@ -19,7 +19,7 @@ export interface BoundedSpawnOptions {
 }
 
 /** How long to wait for the pipes to drain after the process exited before giving up on them. */
-const DRAIN_GRACE_MS = 500;
+export const DRAIN_GRACE_MS = 500;
 
 class BoundedBuffer {
   private readonly chunks: Buffer[] = [];
