@@ -297,7 +297,7 @@ describe('OpenTelemetry traces across the API and the worker (built processes, l
     const live = mine.find(
       (s) =>
         s.kind === 2 &&
-        String(s.attributes['url.path'] ?? s.attributes['http.target'] ?? '').endsWith('/api/v1/health/live'),
+        ((s.attributes['url.path'] ?? s.attributes['http.target'] ?? '') as string).endsWith('/api/v1/health/live'),
     );
     expect(live).toMatchObject({ process: 'api' });
   }, 180_000);
