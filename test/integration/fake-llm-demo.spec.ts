@@ -1,7 +1,7 @@
 import { LlmGatewayService } from '../../src/agents/llm/llm-gateway.service.js';
 import type { ToolDefinition } from '../../src/agents/llm/llm.types.js';
 // @ts-expect-error plain ESM JavaScript without types (tools/ is run by node directly)
-import { handler } from '../../tools/fake-llm-demo.mjs';
+import { echoHandler, handler, languageOf, taskFileNames } from '../../tools/fake-llm-demo.mjs';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { createLlmContext, createUserRow, fakeLlmEnv, LlmTestContext } from '../support/llm.js';
 
@@ -51,5 +51,42 @@ describe('fake LLM demo script (tools/fake-llm-demo.mjs)', () => {
       files: [expect.objectContaining({ content: expect.stringContaining('add') })],
     });
     expect((await ask('submit_review')).toolCalls[0].arguments).toMatchObject({ verdict: 'APPROVE' });
+  });
+});
+
+describe('echo mode: the file names a task mentions (tools/fake-llm-demo.mjs)', () => {
+  const brief = (language: string, description: string) =>
+    `You are the coder.\nTask: T\nLanguage: ${language}\n\n${description}\n\nPlan: write solution.js`;
+
+  it("takes the names of the task's own language from its brief, tests apart, not from the plan or the system text", () => {
+    expect(
+      taskFileNames(
+        brief('javascript', 'Export reverse(s) from src/reverse.js, test it in reverse.test.mjs; see notes.py'),
+      ),
+    ).toEqual({ code: ['reverse.js'], tests: ['reverse.test.mjs'] });
+    expect(taskFileNames(brief('python', 'Put slugify in text_utils.py, not in my-utils.py.'))).toEqual({
+      code: ['text_utils.py'],
+      tests: [],
+    });
+    expect(taskFileNames(brief('typescript', 'Add two numbers.'))).toEqual({ code: [], tests: [] });
+    expect(languageOf(brief('typescript', 'Port the python script.'))).toBe('typescript');
+  });
+
+  it('answers each agent in those names, and says it is the fake', () => {
+    const ask = (tool: string, prompt: string) =>
+      echoHandler({ forcedTool: undefined, tools: [tool, 'read_file'], prompt }).toolCalls[0].arguments;
+    const prompt = brief('javascript', 'Export reverse(s) from reverse.js.');
+    expect(ask('write_files', prompt).files).toEqual([
+      { path: 'reverse.js', content: expect.stringContaining('Written by the fake model') },
+    ]);
+    expect(ask('write_tests', prompt).files).toEqual([
+      { path: 'reverse.test.js', content: expect.stringContaining("from './reverse.js'") },
+    ]);
+    expect(ask('submit_review', prompt)).toMatchObject({
+      verdict: 'APPROVE',
+      summary: expect.stringMatching(/^Fake model/),
+    });
+    // The default mode keeps solution.* whatever the task names.
+    expect(handler({ tools: ['write_files'], prompt }).toolCalls[0].arguments.files[0].path).toBe('solution.js');
   });
 });

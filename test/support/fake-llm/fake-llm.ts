@@ -505,8 +505,12 @@ const CACHE_TTL_MS = 5 * 60_000;
 /** The providers' prompt caches, as seen from their usage reports (see `FakeLlmOptions.promptCache`). */
 class PromptCacheSimulator {
   private readonly entries = new Map<string, number>();
+  // A plain field, not a parameter property: plain Node (type stripping) runs this file standalone.
+  private readonly minTokens: number;
 
-  constructor(private readonly minTokens: number) {}
+  constructor(minTokens: number) {
+    this.minTokens = minTokens;
+  }
 
   clear(): void {
     this.entries.clear();
