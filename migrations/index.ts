@@ -19,6 +19,7 @@ import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
 import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
 import { RunAwaiting1763832000000 } from './1763832000000-RunAwaiting.js';
 import { OrgUsageOutlivesMembers1763832000100 } from './1763832000100-OrgUsageOutlivesMembers.js';
+import { BudgetSpendCounters1763833000000 } from './1763833000000-BudgetSpendCounters.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -43,4 +44,5 @@ export const MIGRATIONS = [
   PromptCachingRoutingProviderControls1763827000000,
   RunAwaiting1763832000000,
   OrgUsageOutlivesMembers1763832000100,
+  BudgetSpendCounters1763833000000,
 ];
