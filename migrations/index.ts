@@ -17,6 +17,7 @@ import { ApiKeys1763824000000 } from './1763824000000-ApiKeys.js';
 import { BudgetScopes1763824000100 } from './1763824000100-BudgetScopes.js';
 import { Trajectories1763826000000 } from './1763826000000-Trajectories.js';
 import { PromptCachingRoutingProviderControls1763827000000 } from './1763827000000-PromptCachingRoutingProviderControls.js';
+import { RetentionIndexes1763830000000 } from './1763830000000-RetentionIndexes.js';
 import { RunAwaiting1763832000000 } from './1763832000000-RunAwaiting.js';
 import { OrgUsageOutlivesMembers1763832000100 } from './1763832000100-OrgUsageOutlivesMembers.js';
 import { BudgetSpendCounters1763833000000 } from './1763833000000-BudgetSpendCounters.js';
@@ -42,6 +43,7 @@ export const MIGRATIONS = [
   BudgetScopes1763824000100,
   Trajectories1763826000000,
   PromptCachingRoutingProviderControls1763827000000,
+  RetentionIndexes1763830000000,
   RunAwaiting1763832000000,
   OrgUsageOutlivesMembers1763832000100,
   BudgetSpendCounters1763833000000,

@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import { AgentJobsModule } from './agents/jobs/agent-jobs.module.js';
+import { MaintenanceJobsModule } from './maintenance/maintenance-jobs.module.js';
 import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
 
 /**
@@ -7,4 +8,4 @@ import { WebhookJobsModule } from './webhooks/webhook-jobs.module.js';
  * Kept apart from HTTP_MODULES so an API-only process never loads the agent graph (LangGraph alone
  * is ~90 MB of resident memory).
  */
-export const JOB_MODULES: Type[] = [AgentJobsModule, WebhookJobsModule];
+export const JOB_MODULES: Type[] = [AgentJobsModule, WebhookJobsModule, MaintenanceJobsModule];

@@ -11,6 +11,8 @@ import { databaseConfig } from './database.config.js';
 import type { LlmConfig } from './llm.config.js';
 import { llmConfig } from './llm.config.js';
 import type { MailConfig } from './mail.config.js';
+import type { MaintenanceConfig } from './maintenance.config.js';
+import { maintenanceConfig } from './maintenance.config.js';
 import { mailConfig } from './mail.config.js';
 import type { ObservabilityConfig } from './observability.config.js';
 import { observabilityConfig } from './observability.config.js';
@@ -40,6 +42,7 @@ export const CONFIG_NAMESPACES = [
   repositoriesConfig,
   councilConfig,
   observabilityConfig,
+  maintenanceConfig,
 ];
 
 /** The typed shape behind `ConfigService<AllConfig, true>`. */
@@ -57,6 +60,7 @@ export interface AllConfig {
   repositories: RepositoriesConfig;
   council: CouncilConfig;
   observability: ObservabilityConfig;
+  maintenance: MaintenanceConfig;
 }
 
 /** Evaluates every namespace once, so a bad value stops start-up before anything connects. */

@@ -58,6 +58,8 @@ export interface MaintenanceRun {
   durationMs: number | null;
   attemptsMade: number;
   failedReason?: string;
+  /** Rows the job removed (retention jobs answer `{removed, durationMs}`). */
+  removed?: number;
 }
 
 export interface SystemStatus {
@@ -231,6 +233,9 @@ export class SystemStatusService implements OnModuleInit, OnModuleDestroy {
       durationMs: job.processedOn && job.finishedOn ? job.finishedOn - job.processedOn : null,
       attemptsMade: job.attemptsMade,
       ...(failed ? { failedReason: job.failedReason } : {}),
+      ...(typeof (job.returnvalue as { removed?: unknown } | null)?.removed === 'number'
+        ? { removed: (job.returnvalue as { removed: number }).removed }
+        : {}),
     };
   }
 }

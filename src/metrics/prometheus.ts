@@ -8,6 +8,7 @@ export const metricsRegistry = new Registry();
 
 let llm: ReturnType<typeof createLlmMetrics> | undefined;
 let platform: ReturnType<typeof createPlatformMetrics> | undefined;
+let maintenance: ReturnType<typeof createMaintenanceMetrics> | undefined;
 let defaultsCollected = false;
 
 function createPlatformMetrics() {
@@ -89,6 +90,29 @@ function createLlmMetrics() {
 export function llmMetrics(): ReturnType<typeof createLlmMetrics> {
   llm ??= createLlmMetrics();
   return llm;
+}
+
+function createMaintenanceMetrics() {
+  return {
+    removed: new Counter({
+      name: 'quorum_maintenance_removed_total',
+      help: 'Rows (or workspaces) removed by maintenance, per task.',
+      labelNames: ['task'] as const,
+      registers: [metricsRegistry],
+    }),
+    duration: new Histogram({
+      name: 'quorum_maintenance_duration_seconds',
+      help: 'Duration of maintenance jobs per task and outcome (ok, error).',
+      labelNames: ['task', 'outcome'] as const,
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120, 600],
+      registers: [metricsRegistry],
+    }),
+  };
+}
+
+export function maintenanceMetrics(): ReturnType<typeof createMaintenanceMetrics> {
+  maintenance ??= createMaintenanceMetrics();
+  return maintenance;
 }
 
 export function collectProcessMetrics(): void {

@@ -12,7 +12,13 @@ export enum JobName {
   AgentRun = 'agent-run',
   WebhookDelivery = 'webhook-delivery',
   WebhookSweep = 'webhook-sweep',
-  Maintenance = 'maintenance',
+  /** Maintenance (retention), one job scheduler each: see src/maintenance/. */
+  IdempotencyKeysRetention = 'idempotency-keys-retention',
+  EmailTokensRetention = 'email-tokens-retention',
+  SessionsRetention = 'sessions-retention',
+  WebhookDeliveriesRetention = 'webhook-deliveries-retention',
+  TrajectoriesRetention = 'trajectories-retention',
+  BudgetReservationsRetention = 'budget-reservations-retention',
 }
 
 export interface JobPayloads {
@@ -22,7 +28,12 @@ export interface JobPayloads {
   [JobName.WebhookDelivery]: { deliveryId: string; attempt: number };
   /** Periodic: enqueues due outbox rows whose job was never added (e.g. the process died after commit). */
   [JobName.WebhookSweep]: Record<string, never>;
-  [JobName.Maintenance]: Record<string, never>;
+  [JobName.IdempotencyKeysRetention]: Record<string, never>;
+  [JobName.EmailTokensRetention]: Record<string, never>;
+  [JobName.SessionsRetention]: Record<string, never>;
+  [JobName.WebhookDeliveriesRetention]: Record<string, never>;
+  [JobName.TrajectoriesRetention]: Record<string, never>;
+  [JobName.BudgetReservationsRetention]: Record<string, never>;
 }
 
 export type JobOf<N extends JobName> = JobPayloads[N];

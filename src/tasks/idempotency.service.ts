@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { EntityManager } from 'typeorm';
 import { RunEventsService } from '#src/agents/runs/run-events.service.js';
@@ -16,43 +16,17 @@ export interface IdempotentResponse<T> {
  * `Idempotency-Key` for unsafe task requests. The key row is inserted in the same transaction as
  * the work: a concurrent request with the same key blocks on the unique index until the first
  * commits, then reads its stored answer, so the work never runs twice. A failed request rolls the
- * key back with it and may be retried.
+ * key back with it and may be retried. Expired keys are removed by maintenance (src/maintenance).
  */
 @Injectable()
-export class IdempotencyService implements OnModuleInit, OnModuleDestroy {
-  private readonly logger = new Logger(IdempotencyService.name);
+export class IdempotencyService {
   private readonly ttlMs: number;
-  private purgeTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly events: RunEventsService,
     config: ConfigService<AllConfig, true>,
   ) {
     this.ttlMs = config.get('agents', { infer: true }).idempotencyTtlMs;
-  }
-
-  /** Expired keys are purged hourly (a reused expired key is also forgotten on the spot). */
-  onModuleInit(): void {
-    this.purgeTimer = setInterval(() => void this.purgeExpired().catch(() => 0), 3600_000); // logs its own failures
-    this.purgeTimer.unref();
-  }
-
-  onModuleDestroy(): void {
-    clearInterval(this.purgeTimer);
-  }
-
-  async purgeExpired(): Promise<number> {
-    try {
-      return await this.events.transaction(async (manager) => {
-        const [, count] = await manager.query<[unknown, number]>(
-          'DELETE FROM idempotency_keys WHERE expires_at < now()',
-        );
-        return count;
-      });
-    } catch (error) {
-      this.logger.warn({ err: error }, 'purging expired idempotency keys failed');
-      return 0;
-    }
   }
 
   async execute<T>(

@@ -5,6 +5,7 @@ import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/commo
 import { ConfigService } from '@nestjs/config';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { AllConfig } from '#src/config/namespaces.js';
+import { maintenanceMetrics } from '#src/metrics/prometheus.js';
 import { checkFilePath, validateFilePath } from './workspace-path.js';
 import { WorkspaceLimitError, WorkspacePathError, WorkspaceUnsafePathError } from './workspace.errors.js';
 
@@ -199,7 +200,11 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
     return out;
   }
 
-  /** Removes workspaces untouched for WORKSPACE_KEEP_HOURS (left-overs of crashes or kept runs); 0 keeps all. */
+  /**
+   * Removes workspaces untouched for WORKSPACE_KEEP_HOURS (left-overs of crashes or kept runs); 0 keeps all.
+   * Unlike the database retention (BullMQ job schedulers, src/maintenance) this stays a timer in each
+   * process: workspaces are on this host's disk, and a scheduled job goes to one worker, maybe elsewhere.
+   */
   async sweep(now = Date.now()): Promise<number> {
     if (this.keepHours === 0) return 0;
     const cutoff = now - this.keepHours * 3_600_000;
@@ -216,6 +221,10 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
       }
     } catch (error) {
       this.logger.warn(`Workspace sweep failed: ${(error as Error).message}`);
+    }
+    if (removed > 0) {
+      maintenanceMetrics().removed.inc({ task: 'workspaces' }, removed);
+      this.logger.log({ removed, keepHours: this.keepHours }, 'orphaned workspaces removed');
     }
     return removed;
   }
