@@ -387,6 +387,16 @@ describe('CouncilReviewerService', () => {
     ]);
   });
 
+  it("routes every judge's call against the task's latencySloMs", async () => {
+    const { service, llm } = setup({ 'judge.security': [review('APPROVE')], 'judge.performance': [review('APPROVE')] });
+    await service.review(request({ judges: ['security', 'performance'], latencySloMs: 1200 }), recordingHooks().hooks);
+    expect(Object.fromEntries(llm.calls.map((c) => [c.context.agent, c.latencySloMs]))).toEqual({
+      'judge.security': 1200,
+      'judge.performance': 1200,
+    });
+    expect(llm.calls).toHaveLength(2);
+  });
+
   it('routes judge models through per-task overrides', async () => {
     const { service, llm } = setup({ 'judge.security': [review('APPROVE')], 'judge.performance': [review('APPROVE')] });
     await service.review(

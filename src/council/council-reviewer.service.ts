@@ -239,6 +239,7 @@ export class CouncilReviewerService extends CouncilReviewer {
           toolChoice: { name: SUBMIT_REVIEW_TOOL_NAME },
           temperature: 0,
           maxTokens: this.config.get('council', { infer: true }).judgeMaxTokens,
+          latencySloMs: request.latencySloMs,
           signal,
         });
         usage.inputTokens += result.usage.inputTokens;

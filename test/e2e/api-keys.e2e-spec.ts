@@ -59,6 +59,7 @@ describe('API keys (HTTP)', () => {
     expect(key).toMatch(/^qk_[A-Za-z0-9_-]{43}$/);
     expect(created.body.apiKey).toEqual({
       id: expect.any(String),
+      userId: alice.id,
       name: 'deploy',
       prefix: key.slice(0, 11),
       scopes: ['tasks:read', 'tasks:write'],
@@ -247,6 +248,107 @@ describe('API keys (HTTP)', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("lets the organization's admins and owners list and revoke its keys, whoever holds them, and nobody else", async () => {
+    const [owner, admin, admin2, member, viewer, outsider, otherOwner] = await Promise.all(
+      Array.from({ length: 7 }, () => registerUser(t)),
+    );
+    const db = t.app.get(DataSource);
+    const orgOf = async (by: RegisteredUser, members: Array<[RegisteredUser, string]>) => {
+      const org = (await t.http().post('/api/v1/orgs').set(by.auth).send({ name: 'Keys Inc' }).expect(201)).body.org;
+      for (const [user, role] of members)
+        await db.query('INSERT INTO org_memberships (org_id, user_id, role) VALUES ($1, $2, $3)', [
+          org.id,
+          user.id,
+          role,
+        ]);
+      return org.id as string;
+    };
+    const orgId = await orgOf(owner, [
+      [admin, 'admin'],
+      [admin2, 'admin'],
+      [member, 'member'],
+      [viewer, 'viewer'],
+    ]);
+    const otherOrg = await orgOf(otherOwner, []);
+    const adminKey = await createKey(admin, { orgId });
+    const ownerKey = await createKey(owner, { orgId });
+    const adminOwn = await createKey(admin);
+    const memberOwn = await createKey(member);
+    const foreign = await createKey(otherOwner, { orgId: otherOrg });
+    // Binding a key to the organization is an admin's.
+    await t
+      .http()
+      .post('/api/v1/api-keys')
+      .set(member.auth)
+      .send({ name: 'x', scopes: ['tasks:read'], orgId })
+      .expect(403);
+
+    // Listing: every member's key bound to the organization, with who holds it; only to admins and owners.
+    for (const who of [owner, admin]) {
+      const listed = await t.http().get(`/api/v1/api-keys?orgId=${orgId}`).set(who.auth).expect(200);
+      const items = listed.body.items as Array<{ id: string; userId: string; orgId: string }>;
+      expect(items.map((k) => k.id).sort()).toEqual([adminKey.id, ownerKey.id].sort());
+      expect(items.find((k) => k.id === adminKey.id)).toMatchObject({ userId: admin.id, orgId });
+      expect(JSON.stringify(listed.body)).not.toContain(adminKey.key);
+    }
+    for (const who of [member, viewer])
+      await t
+        .http()
+        .get(`/api/v1/api-keys?orgId=${orgId}`)
+        .set(who.auth)
+        .expect(403)
+        .expect((res) => expect(res.body.code).toBe('FORBIDDEN'));
+    for (const who of [outsider, otherOwner])
+      await t
+        .http()
+        .get(`/api/v1/api-keys?orgId=${orgId}`)
+        .set(who.auth)
+        .expect(404)
+        .expect((res) => expect(res.body.code).toBe('ORG_NOT_FOUND'));
+    await t.http().get('/api/v1/api-keys?orgId=nope').set(owner.auth).expect(400);
+    await t.http().get(`/api/v1/api-keys?orgId=${orgId}`).set(adminKey.bearer).expect(403);
+    // Without orgId: still only my own keys.
+    const mine = await t.http().get('/api/v1/api-keys').set(owner.auth).expect(200);
+    expect(mine.body.items.map((k: { id: string }) => k.id)).toEqual([ownerKey.id]);
+
+    // Revoking: nobody reaches a personal key of someone else, another organization's key, or (below
+    // admin) the organization's keys; each is 404 and the key keeps working.
+    const refusals: Array<[RegisteredUser, CreatedKey]> = [
+      [owner, adminOwn],
+      [admin, memberOwn],
+      [member, adminKey],
+      [viewer, adminKey],
+      [outsider, adminKey],
+      [otherOwner, adminKey],
+      [owner, foreign],
+    ];
+    for (const [who, key] of refusals) {
+      const res = await t.http().delete(`/api/v1/api-keys/${key.id}`).set(who.auth).expect(404);
+      expect(res.body.code).toBe('API_KEY_NOT_FOUND');
+      await t.http().get('/api/v1/users/me').set(key.bearer).expect(200);
+    }
+
+    // Another admin revokes an admin's organization key, an admin the owner's: refused at once.
+    await t.http().delete(`/api/v1/api-keys/${adminKey.id}`).set(admin2.auth).expect(204);
+    await t.http().get('/api/v1/users/me').set(adminKey.bearer).expect(401);
+    await t.http().delete(`/api/v1/api-keys/${ownerKey.id}`).set(admin.auth).expect(204);
+    await t.http().get('/api/v1/users/me').set(ownerKey.bearer).expect(401);
+    await t.http().delete(`/api/v1/api-keys/${adminKey.id}`).set(owner.auth).expect(404);
+    expect((await t.http().get(`/api/v1/api-keys?orgId=${orgId}`).set(owner.auth).expect(200)).body.items).toEqual([]);
+    // The holders' own keys and sessions are untouched.
+    await t.http().get('/api/v1/users/me').set(adminOwn.bearer).expect(200);
+    await t.http().get('/api/v1/users/me').set(admin.auth).expect(200);
+
+    // The holder finds the revocation in their own account's audit trail, with who did it.
+    const audit = await t.http().get('/api/v1/audit-events?action=api_key.revoked').set(admin.auth).expect(200);
+    expect(audit.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actorId: admin2.id, targetId: adminKey.id, orgId }),
+        expect.objectContaining({ actorId: admin.id, targetId: ownerKey.id, orgId }),
+      ]),
+    );
   });
 });
 

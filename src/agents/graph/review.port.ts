@@ -46,6 +46,8 @@ export interface ReviewRequest {
   instructions?: RepositoryInstructions;
   /** Optional per-task cap on council spend (USD, decimal string). */
   councilMaxCostUsd?: string;
+  /** The task's `config.latencySloMs`: the reviewers' calls are routed against it as the agents' are. */
+  latencySloMs?: number;
   signal: AbortSignal;
 }
 

@@ -27,8 +27,9 @@ class FakeCouncil extends CouncilReviewer {
   }
 }
 
-function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
+function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][], context: Partial<RunContext> = {}) {
   const steps: string[] = [];
+  const llmCalls: LlmCallRequest[] = [];
   const emitted: string[] = [];
   const progress = {
     isCancelRequested: async () => false,
@@ -55,6 +56,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
   };
   const llm = {
     call: async (request: LlmCallRequest): Promise<LlmResult> => {
+      llmCalls.push(request);
       // A single-shot model: it answers with the forced tool, or the first offered (the finishing one).
       const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : request.tools![0].name;
       return {
@@ -114,12 +116,13 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][]) {
     maxToolCalls: 40,
     loopContextTokens: 60_000,
     recovering: false,
+    ...context,
   };
   const contexts = new Map([[run.id, ctx]]);
   const graph = buildRunGraph(deps, contexts, new MemorySaver());
   const invoke = async () =>
     (await graph.invoke(graphInput(run.input.files), { configurable: { thread_id: run.id } })).run;
-  return { steps, emitted, council, invoke };
+  return { steps, emitted, council, invoke, llmCalls };
 }
 
 describe('run graph with the council hook', () => {
@@ -156,5 +159,20 @@ describe('run graph with the council hook', () => {
       { passed: 3, failed: 0, output: 'ok' },
     ]);
     expect(state).toMatchObject({ iteration: 2, outcome: { status: 'completed' }, review: { verdict: 'APPROVE' } });
+  });
+
+  it("routes the council's calls against the task's latencySloMs, as every agent's", async () => {
+    const { council, invoke, llmCalls } = setup('build', ['APPROVE'], { latencySloMs: 1500 });
+    await invoke();
+    expect(llmCalls.length).toBeGreaterThan(0);
+    expect(llmCalls.map((c) => c.latencySloMs)).toEqual(llmCalls.map(() => 1500));
+    expect(council.requests.map((r) => r.latencySloMs)).toEqual([1500]);
+  });
+
+  it('hands the council no SLO when the task sets none', async () => {
+    const { council, invoke } = setup('review', ['APPROVE']);
+    await invoke();
+    expect(council.requests).toHaveLength(1);
+    expect(council.requests[0]).not.toHaveProperty('latencySloMs');
   });
 });

@@ -281,6 +281,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       models: ctx.models,
       instructions: ctx.repository?.instructions ?? undefined,
       ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
+      ...(ctx.latencySloMs !== undefined ? { latencySloMs: ctx.latencySloMs } : {}),
       signal: ctx.signal,
     };
     const outcome =

@@ -10,12 +10,11 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { PageQueryDto } from '#src/common/pagination.js';
 import type { AuthUser } from '../auth-user.js';
 import { AccountRoute } from '../decorators/api-key-access.decorator.js';
 import { CurrentUser } from '../decorators/current-user.decorator.js';
 import { ApiKeysService } from './api-keys.service.js';
-import { ApiKeyPageView, CreatedApiKeyView, CreateApiKeyDto } from './dto/api-key.dto.js';
+import { ApiKeyListQueryDto, ApiKeyPageView, CreatedApiKeyView, CreateApiKeyDto } from './dto/api-key.dto.js';
 
 /** Managing keys is an account action: a key cannot mint, list or revoke keys. */
 @ApiTags('api-keys')
@@ -53,18 +52,30 @@ export class ApiKeysController {
 
   @Get()
   @ApiOkResponse({ type: ApiKeyPageView })
-  @ApiOperation({ summary: 'My API keys (prefix, scopes, last use), a page at a time' })
-  @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
-  list(@CurrentUser() user: AuthUser, @Query() page: PageQueryDto): Promise<ApiKeyPageView> {
-    return this.keys.list(user.id, page);
+  @ApiOperation({
+    summary:
+      "My API keys (prefix, scopes, last use), a page at a time; ?orgId= the organization's keys, every member's (admins and owners)",
+  })
+  @ApiProblem(
+    403,
+    ['API_KEY_NOT_ALLOWED', 'FORBIDDEN'],
+    'API keys cannot manage API keys; or my role in the organization is below admin.',
+  )
+  @ApiProblem(404, 'ORG_NOT_FOUND', 'Not a member of this organization.')
+  list(@CurrentUser() user: AuthUser, @Query() query: ApiKeyListQueryDto): Promise<ApiKeyPageView> {
+    const { orgId, ...page } = query;
+    return orgId ? this.keys.listForOrg(user.id, orgId, page) : this.keys.list(user.id, page);
   }
 
   @Delete(':id')
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Revoked in every API process before this answers.' })
-  @ApiOperation({ summary: 'Revoke an API key (refused at once in every API process)' })
+  @ApiOperation({
+    summary:
+      'Revoke an API key: mine, or (admins and owners) one bound to the organization, whoever holds it (refused at once in every API process)',
+  })
   @ApiProblem(403, 'API_KEY_NOT_ALLOWED', 'API keys cannot manage API keys; sign in.')
-  @ApiProblem(404, 'API_KEY_NOT_FOUND', 'No such API key of yours.')
+  @ApiProblem(404, 'API_KEY_NOT_FOUND', 'No such API key of yours or of an organization you administer.')
   async revoke(
     @CurrentUser() user: AuthUser,
     @Param('id', new ParseUUIDPipe()) id: string,
@@ -76,6 +87,7 @@ export class ApiKeysController {
       action: 'api_key.revoked',
       target: { type: 'api_key', id },
       orgId: key.orgId,
+      subjectUserId: key.userId,
       ...auditClient(req),
       data: { name: key.name, prefix: key.prefix },
     });

@@ -73,12 +73,8 @@ export class ApiKeysService {
     if (expiresAt && expiresAt.getTime() <= Date.now()) {
       throw new ValidationFailedError([{ field: 'expiresAt', message: 'must be in the future' }]);
     }
-    if (input.orgId) {
-      // Binding a key to an organization is managing the organization's keys: its admins only.
-      const role = await this.memberships.roleOf(input.orgId, userId);
-      if (!role) throw new OrgNotFoundError();
-      if (!roleAtLeast(role, 'admin')) throw new OrgRoleRequiredError();
-    }
+    // Binding a key to an organization is managing the organization's keys: its admins only.
+    if (input.orgId) await this.assertOrgAdmin(input.orgId, userId);
     const key = `qk_${randomBytes(32).toString('base64url')}`;
     const limit = input.monthlyLimitUsd;
     const saved = await this.keys.save(
@@ -104,13 +100,41 @@ export class ApiKeysService {
     return { items: result.items.map(toApiKeyView), nextCursor: result.nextCursor };
   }
 
-  /** Revokes one of the user's keys; every API process refuses it from the moment this returns. */
+  /**
+   * The organization's keys, every member's: managing them is its admins' and owners' (404 to
+   * non-members, 403 below admin), as API.md's roles say.
+   */
+  async listForOrg(userId: string, orgId: string, page: PageQueryDto): Promise<Page<ApiKeyView>> {
+    await this.assertOrgAdmin(orgId, userId);
+    const query = this.keys.createQueryBuilder('k').where('k.orgId = :orgId AND k.revokedAt IS NULL', { orgId });
+    const result = await paginate(query, page);
+    return { items: result.items.map(toApiKeyView), nextCursor: result.nextCursor };
+  }
+
+  /**
+   * Revokes a key: one of the user's own, or (an admin or owner of its organization) one bound to
+   * the organization, whoever holds it. Any other key does not exist for the user. Every API
+   * process refuses it from the moment this returns.
+   */
   async revoke(userId: string, id: string): Promise<ApiKey> {
-    const key = await this.keys.findOneBy({ id, userId, revokedAt: IsNull() });
-    if (!key) throw new NotFoundError('API key', 'API_KEY_NOT_FOUND');
+    const key = await this.keys.findOneBy({ id, revokedAt: IsNull() });
+    if (!key || !(await this.mayManage(userId, key))) throw new NotFoundError('API key', 'API_KEY_NOT_FOUND');
     await this.keys.update({ id, revokedAt: IsNull() }, { revokedAt: new Date() });
-    await this.stateCache.invalidate(userId);
+    await this.stateCache.invalidate(key.userId);
     return key;
+  }
+
+  private async mayManage(userId: string, key: ApiKey): Promise<boolean> {
+    if (key.userId === userId) return true;
+    if (!key.orgId) return false;
+    const role = await this.memberships.roleOf(key.orgId, userId);
+    return role !== null && roleAtLeast(role, 'admin');
+  }
+
+  private async assertOrgAdmin(orgId: string, userId: string): Promise<void> {
+    const role = await this.memberships.roleOf(orgId, userId);
+    if (!role) throw new OrgNotFoundError();
+    if (!roleAtLeast(role, 'admin')) throw new OrgRoleRequiredError();
   }
 
   /** The key's monthly limit and owner, for budgets; null when it does not exist. */
@@ -207,6 +231,7 @@ export class ApiKeysService {
 export function toApiKeyView(key: ApiKey): ApiKeyView {
   return {
     id: key.id,
+    userId: key.userId,
     name: key.name,
     prefix: key.prefix,
     scopes: key.scopes,

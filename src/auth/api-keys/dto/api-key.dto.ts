@@ -14,6 +14,7 @@ import {
   Validate,
   ValidateIf,
 } from 'class-validator';
+import { PageQueryDto } from '#src/common/pagination.js';
 import { UsdAmount } from '#src/metrics/dto/budget.dto.js';
 import { API_KEY_SCOPES } from '../api-key-scopes.js';
 import type { ApiKeyScope } from '../api-key-scopes.js';
@@ -59,6 +60,9 @@ export class ApiKeyView {
   @ApiProperty({ format: 'uuid' })
   id: string;
 
+  @ApiProperty({ format: 'uuid', description: 'The member the key acts as.' })
+  userId: string;
+
   @ApiProperty()
   name: string;
 
@@ -103,4 +107,14 @@ export class ApiKeyPageView {
 
   @ApiProperty({ nullable: true, type: String })
   nextCursor: string | null;
+}
+
+export class ApiKeyListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    format: 'uuid',
+    description: "The organization's keys, every member's (its admins and owners only) instead of my own.",
+  })
+  @IsOptional()
+  @IsUUID()
+  orgId?: string;
 }
