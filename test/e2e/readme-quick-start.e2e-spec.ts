@@ -99,6 +99,18 @@ describe('the README quick start', () => {
     } finally {
       process.kill(-server.child.pid!, 'SIGTERM');
       await server.exited;
+      // npm's children (the app shutting down gracefully, the fake model) outlive bash: wait for the whole group.
+      const groupAlive = () => {
+        try {
+          process.kill(-server.child.pid!, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await waitFor(() => !groupAlive(), 60_000, 'the quick start processes to exit').catch(() =>
+        process.kill(-server.child.pid!, 'SIGKILL'),
+      );
       await dropTestDatabase(database).catch(() => undefined);
     }
   }, 400_000);
