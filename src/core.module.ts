@@ -7,10 +7,12 @@ import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 import { AuditCoreModule } from './audit/audit-core.module.js';
 import { OrgsCoreModule } from './orgs/orgs-core.module.js';
+import { TracingShutdown } from './telemetry/tracing-shutdown.js';
 
 /**
  * What both processes stand on: configuration, logging, PostgreSQL, Redis and the queues; the
- * organization memberships + access guard and the audit writer every module uses.
+ * organization memberships + access guard and the audit writer every module uses; and the flush of
+ * OpenTelemetry's last spans at shutdown.
  */
 @Module({
   imports: [
@@ -23,5 +25,6 @@ import { OrgsCoreModule } from './orgs/orgs-core.module.js';
     OrgsCoreModule,
     AuditCoreModule,
   ],
+  providers: [TracingShutdown],
 })
 export class CoreModule {}

@@ -25,6 +25,7 @@ interface ReceivedSpan {
   kind: number;
   attributes: Record<string, unknown>;
   process: string;
+  service: string;
 }
 
 const valueOf = (v: OtlpValue): unknown =>
@@ -48,13 +49,18 @@ async function startReceiver(): Promise<{ url: string; spans: ReceivedSpan[]; cl
         const payload = JSON.parse(body) as {
           resourceSpans: Array<{
             resource: { attributes: Array<{ key: string; value: OtlpValue }> };
-            scopeSpans: Array<{ spans: Array<Omit<ReceivedSpan, 'attributes' | 'process'> & { attributes: [] }> }>;
+            scopeSpans: Array<{
+              spans: Array<Omit<ReceivedSpan, 'attributes' | 'process' | 'service'> & { attributes: [] }>;
+            }>;
           }>;
         };
         for (const resource of payload.resourceSpans) {
-          const process = String(attributesOf(resource.resource.attributes)['quorum.process']);
+          const resourceAttributes = attributesOf(resource.resource.attributes);
+          const process = String(resourceAttributes['quorum.process']);
+          const service = String(resourceAttributes['service.name']);
           for (const scope of resource.scopeSpans)
-            for (const span of scope.spans) spans.push({ ...span, attributes: attributesOf(span.attributes), process });
+            for (const span of scope.spans)
+              spans.push({ ...span, attributes: attributesOf(span.attributes), process, service });
         }
       }
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -255,4 +261,44 @@ describe('OpenTelemetry traces across the API and the worker (built processes, l
     expect(sandbox).toBeDefined();
     expect(ancestors(sandbox!).map((s) => s.name)).toContain('graph test_run');
   }, 240_000);
+  it('exports the spans still waiting in the batch when the process shuts down (SIGTERM)', async () => {
+    const port = await freePort();
+    const service = `quorum-flush-${uniqueSuffix()}`;
+    const api = spawnChild(['dist/src/main.js'], {
+      NODE_ENV: 'development',
+      QUORUM_SKIP_DOTENV: 'true',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl(`${databasePrefix()}otel_${uniqueSuffix()}`),
+      REDIS_PREFIX: `${redisPrefixBase()}-${uniqueSuffix()}`,
+      DATA_DIR: mkdtempSync(join(tmpdir(), 'quorum-otel-')),
+      WORKER_IN_PROCESS: 'false',
+      LOG_LEVEL: 'warn',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: service,
+      // Nothing is exported on the schedule during this test: only a flush at shutdown can send it.
+      OTEL_BSP_SCHEDULE_DELAY: '600000',
+    });
+    children.push(api);
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(
+      async () => (await fetch(`${base}/api/v1/health/ready`)).status === 200,
+      90_000,
+      `api\n${api.output()}`,
+    );
+    expect((await fetch(`${base}/api/v1/health/live`)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(receiver.spans.filter((s) => s.service === service)).toEqual([]);
+
+    api.process.kill('SIGTERM');
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    const mine = receiver.spans.filter((s) => s.service === service);
+    const live = mine.find(
+      (s) =>
+        s.kind === 2 &&
+        ((s.attributes['url.path'] ?? s.attributes['http.target'] ?? '') as string).endsWith('/api/v1/health/live'),
+    );
+    expect(live).toMatchObject({ process: 'api' });
+  }, 180_000);
 });
