@@ -20,6 +20,7 @@ import { PromptCachingRoutingProviderControls1763827000000 } from './17638270000
 import { RetentionIndexes1763830000000 } from './1763830000000-RetentionIndexes.js';
 import { RunAwaiting1763832000000 } from './1763832000000-RunAwaiting.js';
 import { OrgUsageOutlivesMembers1763832000100 } from './1763832000100-OrgUsageOutlivesMembers.js';
+import { BudgetSpendCounters1763833000000 } from './1763833000000-BudgetSpendCounters.js';
 
 /** Every migration, in order (one per line, so parallel branches merge cleanly). */
 export const MIGRATIONS = [
@@ -45,4 +46,5 @@ export const MIGRATIONS = [
   RetentionIndexes1763830000000,
   RunAwaiting1763832000000,
   OrgUsageOutlivesMembers1763832000100,
+  BudgetSpendCounters1763833000000,
 ];

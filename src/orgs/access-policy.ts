@@ -4,7 +4,18 @@ import { OrgRole, roleAtLeast } from './org-roles.js';
 
 /** What can be protected: resources an organization may own, and the organization's own parts. */
 export type ResourceType =
-  'task' | 'run' | 'repository' | 'webhook' | 'usage' | 'org' | 'member' | 'invitation' | 'budget' | 'apiKey' | 'audit';
+  | 'task'
+  | 'run'
+  | 'repository'
+  | 'webhook'
+  | 'usage'
+  | 'org'
+  | 'member'
+  | 'invitation'
+  | 'budget'
+  | 'provider'
+  | 'apiKey'
+  | 'audit';
 
 export type AccessAction = 'read' | 'create' | 'update' | 'delete' | 'execute' | 'cancel' | 'resume' | 'use' | 'manage';
 
@@ -22,7 +33,7 @@ export interface PolicyRule {
 /**
  * The access policy, one table for every module (API.md "Organizations"): viewer reads tasks, runs,
  * results and usage; member also creates, executes and cancels tasks; admin also manages
- * repositories, webhooks, members, invitations, budget and the organization's API keys; owner also
+ * repositories, webhooks, members, invitations, budget, LLM provider switches and the organization's API keys; owner also
  * deletes the organization. `read` is also who may *see* a resource: below it the answer is 404,
  * above it but below the action's role it is 403.
  */
@@ -70,6 +81,11 @@ export const POLICY: Record<ResourceType, Partial<Record<AccessAction, PolicyRul
   },
   budget: {
     read: { role: 'viewer', key: 'metrics:read' },
+    update: { role: 'admin', key: 'noKey' },
+  },
+  // The organization's LLM provider switches: members see which providers their calls may use.
+  provider: {
+    read: { role: 'viewer', key: 'noKey' },
     update: { role: 'admin', key: 'noKey' },
   },
   apiKey: {

@@ -119,6 +119,27 @@ describe('LLM budgets at every level (user, organization, member, API key, task)
     expect(compareMoney(org.spentUsd, fits(10n))).toBeLessThanOrEqual(0);
     // 10 × (10 × 2.5/M + 500 × 10/M)
     expect(org.spentUsd).toBe('0.05025000');
+    // The running totals the reservations read agree with the usage rows, for every scope.
+    const totals = await ctx.dataSource.query<{ scope: string; scope_id: string; spent_usd: string }[]>(
+      `SELECT scope, scope_id, spent_usd FROM llm_spend WHERE scope_id LIKE $1 || '%' OR scope_id = ANY($2)`,
+      [orgId, [alice, bob, carol, keyId]],
+    );
+    const summed = await ctx.dataSource.query<{ scope: string; scope_id: string; spent_usd: string }[]>(
+      `SELECT 'org' AS scope, org_id::text AS scope_id, SUM(cost_usd)::numeric(18,8)::text AS spent_usd
+         FROM llm_usage WHERE org_id = $1 GROUP BY org_id
+       UNION ALL
+       SELECT 'member', org_id::text || ':' || user_id::text, SUM(cost_usd)::numeric(18,8)::text
+         FROM llm_usage WHERE org_id = $1 GROUP BY org_id, user_id
+       UNION ALL
+       SELECT 'user', user_id::text, SUM(cost_usd)::numeric(18,8)::text FROM llm_usage WHERE org_id = $1 GROUP BY user_id
+       UNION ALL
+       SELECT 'apiKey', api_key_id::text, SUM(cost_usd)::numeric(18,8)::text
+         FROM llm_usage WHERE org_id = $1 AND api_key_id IS NOT NULL GROUP BY api_key_id`,
+      [orgId],
+    );
+    const byKey = (rows: { scope: string; scope_id: string; spent_usd: string }[]) =>
+      rows.map((row) => `${row.scope} ${row.scope_id} ${row.spent_usd}`).sort();
+    expect(byKey(totals)).toEqual(byKey(summed));
     const rows = await ctx.dataSource.query<{ user_id: string; api_key_id: string | null; n: number }[]>(
       'SELECT user_id, api_key_id, count(*)::int AS n FROM llm_usage WHERE org_id = $1 GROUP BY 1, 2',
       [orgId],

@@ -253,7 +253,7 @@ export class LlmGatewayService {
     maxTokens: number,
   ): Promise<{ route: ResolvedModel[]; decision: RoutingDecision }> {
     const candidates = this.router.candidates(request.context.agent, request.model);
-    const pending = this.controls.current();
+    const pending = this.controls.current(request.context.orgId);
     const controls = pending instanceof Promise ? await pending : pending;
     let promptTokens: number | undefined;
     const estimate = () => (promptTokens ??= estimatePromptTokens(request));

@@ -31,3 +31,17 @@ export class ProviderView {
 export class ProviderListView {
   @ApiProperty({ type: [ProviderView] }) items!: ProviderView[];
 }
+
+export class OrgProviderView {
+  @ApiProperty({ example: 'anthropic' }) name!: string;
+  @ApiProperty({ description: 'Configured on this deployment (its key or base URL is set).' }) enabled!: boolean;
+  @ApiProperty({ description: "The organization's switch: its calls skip this provider." }) disabled!: boolean;
+  @ApiProperty({ description: "The organization's switch: its calls go to this provider while it can serve." })
+  forced!: boolean;
+  @ApiProperty({ description: 'Disabled for everyone by a deployment admin (the organization cannot undo it).' })
+  disabledByAdmin!: boolean;
+}
+
+export class OrgProviderListView {
+  @ApiProperty({ type: [OrgProviderView] }) items!: OrgProviderView[];
+}
