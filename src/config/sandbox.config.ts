@@ -13,6 +13,7 @@ export const sandboxConfig = registerAs('sandbox', () => {
     SANDBOX_DISK_MB: envInt(256, 8, 65_536),
     SANDBOX_PYTHON: z.string().optional().default('/usr/bin/python3'),
     SANDBOX_UID: envInt(65_534, 1, 2_147_483_647),
+    SANDBOX_DIR: z.string().optional(),
     WORKSPACE_MAX_FILES: envInt(200, 1, 100_000),
     WORKSPACE_MAX_FILE_BYTES: envInt(1_000_000, 1, 1_000_000_000),
     WORKSPACE_MAX_TOTAL_BYTES: envInt(5_000_000, 1, 10_000_000_000),
@@ -33,6 +34,8 @@ export const sandboxConfig = registerAs('sandbox', () => {
     diskMb: env.SANDBOX_DISK_MB,
     python: env.SANDBOX_PYTHON,
     sandboxUid: env.SANDBOX_UID,
+    /** Workspaces, setup cache and the sandbox's Node runtime (default: DATA_DIR, if the sandbox user can reach it). */
+    dir: env.SANDBOX_DIR,
     workspace: {
       maxFiles: env.WORKSPACE_MAX_FILES,
       maxFileBytes: env.WORKSPACE_MAX_FILE_BYTES,

@@ -1,7 +1,7 @@
 import { inSpan } from '#src/telemetry/spans.js';
 import { chmod, lstat, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AllConfig } from '#src/config/namespaces.js';
@@ -20,6 +20,7 @@ import { parseUnittestOutput } from './parsers/unittest-output.parser.js';
 import { NODE_RESOLVE_HOOKS_SOURCE } from './runners/node-resolve-hooks.js';
 import { NODE_TEST_REPORTER_SOURCE } from './runners/node-test-reporter.js';
 import { UNITTEST_DISCOVER_SOURCE } from './runners/unittest-discover.js';
+import { sandboxDirFor, sandboxNodeBinary, sandboxUidOf, unreachableDir } from './sandbox-paths.js';
 import { SandboxUnavailableError } from './sandbox.errors.js';
 import type {
   CommandResult,
@@ -73,13 +74,19 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
       } catch (error) {
         throw new SandboxUnavailableError((error as Error).message);
       }
-      const root = typeof process.getuid === 'function' && process.getuid() === 0;
-      this.driver = new BwrapDriver({
-        bwrap,
-        nodeBinary: process.execPath,
-        python: cfg.python,
-        hostUid: root ? cfg.sandboxUid : undefined,
-      });
+      const hostUid = sandboxUidOf(config);
+      let nodeBinary: string;
+      try {
+        const place = sandboxDirFor(config);
+        if (place.relocatedBecause)
+          this.logger.warn(
+            `${place.relocatedBecause}; workspaces, the setup cache and the sandbox's Node runtime are kept in ${place.dir} instead (set SANDBOX_DIR to choose)`,
+          );
+        nodeBinary = sandboxNodeBinary(process.execPath, place.dir, hostUid);
+      } catch (error) {
+        throw new SandboxUnavailableError((error as Error).message);
+      }
+      this.driver = new BwrapDriver({ bwrap, nodeBinary, python: cfg.python, hostUid });
     }
   }
 
@@ -113,7 +120,7 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
       if (outcome.exitCode !== 0 || outcome.output !== 'in+ok') {
         const detail = outcome.output.trim().split('\n')[0] || `exit ${outcome.exitCode ?? outcome.signal}`;
         throw new SandboxUnavailableError(
-          `The ${this.driver.name} sandbox does not work on this machine (${detail}); check that user namespaces are enabled and DATA_DIR is reachable, or set SANDBOX_DRIVER=process (isolates nothing)`,
+          `The ${this.driver.name} sandbox does not work on this machine (${detail}); ${this.selfTestAdvice(dir)}`,
         );
       }
       // Python is needed only by python tasks: a missing one is a warning, not a failed start.
@@ -132,6 +139,20 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
     } finally {
       await this.workspaces.remove(dir);
     }
+  }
+
+  /** What to do about a failed self-test: the path the sandbox user cannot reach, if that is it. */
+  private selfTestAdvice(workspaceDir: string): string {
+    const driver = this.driver;
+    if (driver instanceof BwrapDriver && driver.hostUid !== undefined) {
+      const uid = driver.hostUid;
+      for (const path of [workspaceDir, dirname(driver.nodeBinary)]) {
+        const blocked = unreachableDir(path, uid);
+        if (blocked)
+          return `the sandbox user (uid ${uid}) cannot search ${blocked}, on the way to ${path}: set SANDBOX_DIR to a directory it can reach (e.g. /var/lib/quorum-sandbox)`;
+      }
+    }
+    return 'check that unprivileged user namespaces are enabled (sysctl kernel.unprivileged_userns_clone=1; on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0), or set SANDBOX_DRIVER=process (isolates nothing)';
   }
 
   // At application shutdown, after the run processor's destroy hook has handed its runs over.

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sandboxDirFor } from '#src/agents/sandbox/sandbox-paths.js';
 import { chmod, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Injectable, Logger } from '@nestjs/common';
@@ -40,7 +41,7 @@ export class EnvironmentSetupService extends EnvironmentSetup {
     private readonly sandbox: SandboxService,
   ) {
     super();
-    this.root = join(config.get('app', { infer: true }).dataDir, 'setup-cache');
+    this.root = join(sandboxDirFor(config).dir, 'setup-cache');
     this.config = config.get('sandbox', { infer: true });
   }
 

@@ -6,6 +6,7 @@ import { ConfigService } from '@nestjs/config';
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { maintenanceMetrics } from '#src/metrics/prometheus.js';
+import { sandboxDirFor } from '#src/agents/sandbox/sandbox-paths.js';
 import { checkFilePath, validateFilePath } from './workspace-path.js';
 import { WorkspaceLimitError, WorkspacePathError, WorkspaceUnsafePathError } from './workspace.errors.js';
 
@@ -39,7 +40,7 @@ export class WorkspaceService implements OnModuleInit, OnModuleDestroy {
   private sweepTimer?: NodeJS.Timeout;
 
   constructor(config: ConfigService<AllConfig, true>) {
-    this.root = join(config.get('app', { infer: true }).dataDir, 'workspaces');
+    this.root = join(sandboxDirFor(config).dir, 'workspaces');
     const ws = config.get('sandbox', { infer: true }).workspace;
     this.limits = { maxFiles: ws.maxFiles, maxFileBytes: ws.maxFileBytes, maxTotalBytes: ws.maxTotalBytes };
     this.keepHours = ws.keepHours;

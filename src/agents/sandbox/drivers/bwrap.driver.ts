@@ -51,10 +51,16 @@ export class BwrapDriver implements SandboxDriver {
   readonly workspaceMount = WORKSPACE;
   readonly nodePath = `${NODE_DIR}/node`;
   readonly pythonPath: string;
+  /** The host uid bwrap runs as (undefined: this process's). */
+  readonly hostUid?: number;
+  /** The host's Node binary, bound at `nodePath`. */
+  readonly nodeBinary: string;
   private readonly systemArgs: string[];
 
   constructor(private readonly options: BwrapDriverOptions) {
     this.pythonPath = options.python;
+    this.hostUid = options.hostUid;
+    this.nodeBinary = options.nodeBinary;
     this.systemArgs = systemMounts(options.python);
   }
 
