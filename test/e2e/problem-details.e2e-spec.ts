@@ -67,6 +67,42 @@ describe('problem details, request ids, limits (HTTP)', () => {
     expect(res.body.type).toMatch(/^https:\/\//);
   });
 
+  it('400: one error per field: a missing field is "is required", a wrong one its most basic failed check', async () => {
+    const missing = await t
+      .http()
+      .post('/api/v1/test-errors/echo')
+      .send({})
+      .expect(400)
+      .expect('Content-Type', PROBLEM);
+    expect(missing.body).toMatchObject({ status: 400, code: 'VALIDATION_FAILED', title: 'Bad Request' });
+    expect(missing.body.requestId).toBe(missing.headers['x-request-id']);
+    expect(missing.body.errors).toEqual([
+      { field: 'name', message: 'name is required' },
+      { field: 'count', message: 'count is required' },
+    ]);
+    const nulls = await t.http().post('/api/v1/test-errors/echo').send({ name: null, count: 3 }).expect(400);
+    expect(nulls.body.errors).toEqual([{ field: 'name', message: 'name is required' }]);
+    // A number where a string goes fails IsString and MaxLength: the type is what is said.
+    const wrong = await t.http().post('/api/v1/test-errors/echo').send({ name: 7, count: 'many' }).expect(400);
+    expect(wrong.body.errors).toEqual([
+      { field: 'name', message: 'name must be a string' },
+      { field: 'count', message: 'count must be an integer number' },
+    ]);
+  });
+
+  it('400 on real routes: registering without a password, signing in with nothing', async () => {
+    const register = await t.http().post('/api/v1/auth/register').send({ email: 'new@example.test' }).expect(400);
+    expect(register.body.errors).toEqual([{ field: 'password', message: 'password is required' }]);
+    const login = await t.http().post('/api/v1/auth/login').send({}).expect(400);
+    expect(login.body.errors).toEqual([
+      { field: 'email', message: 'email is required' },
+      { field: 'password', message: 'password is required' },
+    ]);
+    // Empty is not missing: one error, the emptiness.
+    const empty = await t.http().post('/api/v1/auth/login').send({ email: 'a@example.test', password: '' }).expect(400);
+    expect(empty.body.errors).toEqual([{ field: 'password', message: 'password should not be empty' }]);
+  });
+
   it('400: malformed JSON', async () => {
     const res = await t
       .http()
