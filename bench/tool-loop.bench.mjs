@@ -99,6 +99,7 @@ async function loopOverhead(ctx) {
   const { AppModule } = await import('../dist/src/app.module.js');
   const { configureHttpApp } = await import('../dist/src/bootstrap/configure-http-app.js');
   const { DataSource } = await import('typeorm');
+  const { TrajectoryRecorder } = await import('../dist/src/agents/trajectories/trajectory-recorder.service.js');
   const app = await NestFactory.create(await AppModule.register({ workerInProcess: true }), {
     bodyParser: false,
     logger: false,
@@ -117,6 +118,7 @@ async function loopOverhead(ctx) {
   };
   const overheads = [];
   let setupMs;
+  let trajectory;
   let auth;
   let cpuMs = 0;
   let queryCount = 0;
@@ -176,7 +178,20 @@ async function loopOverhead(ctx) {
       // The first round of each run warms its step up; rounds 2.. are the loop's steady state.
       for (let k = 1; k < CALLS; k++) overheads.push(seen[k + 1] - seen[k] - durations[k]);
     }
-    setupMs = await setupTwice(call, auth);
+    // What a run's trajectory stores per model call (issue 15): the tool loop's model calls, each
+    // with the part of the conversation the previous call of its step did not send.
+    await app.get(TrajectoryRecorder).flush();
+    [trajectory] = await app.get(DataSource).query(
+      `SELECT count(*)::int AS calls,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY stored_bytes) AS stored,
+              percentile_disc(0.5) WITHIN GROUP (ORDER BY raw_bytes) AS raw
+         FROM trajectory_entries WHERE kind = 'model_call'`,
+    );
+    // A failure here is reported in the setup rows, not lost with the loop's figures above.
+    setupMs = await setupTwice(call, auth).catch((error) => {
+      const cause = error.cause?.code ? ` (${error.cause.code})` : '';
+      return [`failed: ${error.message}${cause}`, 'failed', null];
+    });
   } finally {
     await app.close();
     await fake.close();
@@ -204,6 +219,11 @@ async function loopOverhead(ctx) {
       value: round(percentile(overheads, 50)),
     },
     { scenario: s, metric: 'loop overhead per tool call p95 ms', value: round(percentile(overheads, 95)) },
+    {
+      scenario: 'run trajectory (Brotli-compressed entries)',
+      metric: `stored bytes per model call, median of ${trajectory.calls} (JSON before compression: ${trajectory.raw})`,
+      value: trajectory.stored,
+    },
     { scenario: 'repository environment setup (npm ci, lock file)', metric: 'first run ms', value: setupMs[0] },
     {
       scenario: 'repository environment setup (npm ci, lock file)',
@@ -213,7 +233,7 @@ async function loopOverhead(ctx) {
     {
       scenario: 'repository environment setup (npm ci, lock file)',
       metric: 'second ÷ first (target ≤ 0.05)',
-      value: Math.round((setupMs[1] / setupMs[0]) * 1000) / 1000,
+      value: setupMs[2] === null ? 'not measured' : Math.round((setupMs[1] / setupMs[0]) * 1000) / 1000,
     },
   ];
 }

@@ -10,7 +10,13 @@ import type { TestApp } from './test-app.js';
  * finishing `{tool}`; the fake answers in whatever wire format the agent's route uses.
  */
 export type AgentReply =
-  | { tool: Record<string, unknown>; text?: string; delayMs?: number; usage?: { input?: number; output?: number } }
+  | {
+      tool: Record<string, unknown>;
+      text?: string;
+      delayMs?: number;
+      /** Tokens, and for OpenRouter the USD it reports having charged. */
+      usage?: { input?: number; output?: number; cost?: number };
+    }
   /** One turn of a tool-calling conversation: workspace tool calls (any names, any arguments). */
   | { calls: Array<{ name: string; arguments: Record<string, unknown> | string }>; text?: string; delayMs?: number }
   | { text: string }

@@ -3,6 +3,8 @@
  * OpenAI chat completions (`POST {openaiBaseUrl}/chat/completions`), Anthropic messages
  * (`POST {anthropicBaseUrl}/v1/messages`) and Gemini generateContent
  * (`POST {googleBaseUrl}/v1beta/models/{model}:generateContent` / `:streamGenerateContent?alt=sse`),
+ * and OpenRouter's OpenAI-compatible API (`POST {openrouterBaseUrl}/chat/completions`, which adds
+ * the cost it charged to `usage` when asked),
  * each as JSON and as SSE, with tool calls and usage. Tests script it per model (a queue of
  * replies) or with a handler; unscripted requests get a default answer (text, or a call of the
  * forced/only tool with arguments built from its JSON schema).
@@ -31,6 +33,11 @@ export interface FakeUsage {
   cached?: number;
   /** Prompt tokens written to the cache (Anthropic reports them apart). */
   cacheWrite?: number;
+  /**
+   * OpenRouter only: the USD it charged, reported as `usage.cost` (a JSON number) when the request
+   * asks for it (`usage: {include: true}`). Unscripted: (input × 3 + output × 15) / 10⁶.
+   */
+  cost?: number;
 }
 
 export type FakeReply =
@@ -96,6 +103,8 @@ export type FakeHandler = (request: FakeRequest) => FakeReply | undefined | Prom
 export interface FakeLlm {
   url: string;
   openaiBaseUrl: string;
+  /** OpenRouter's API (OpenAI-compatible; reports `usage.cost`). */
+  openrouterBaseUrl: string;
   anthropicBaseUrl: string;
   googleBaseUrl: string;
   /** `script(model | '*', ...replies)` queues replies for a model (`*`: any model); `script(handler)` answers what no queue does. */
@@ -265,6 +274,7 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
   return {
     url,
     openaiBaseUrl: `${url}/openai/v1`,
+    openrouterBaseUrl: `${url}/openrouter/api/v1`,
     anthropicBaseUrl: `${url}/anthropic`,
     googleBaseUrl: `${url}/google`,
     script(modelOrHandler: string | FakeHandler, ...replies: FakeReply[]) {
@@ -308,6 +318,7 @@ function parseRoute(method: string, url: URL): { format: FakeWireFormat; model: 
   if (method !== 'POST') return undefined;
   const path = url.pathname;
   if (/\/openai(\/v1)?\/chat\/completions$/.test(path)) return { format: 'openai', model: '', stream: false };
+  if (/\/openrouter\/api\/v1\/chat\/completions$/.test(path)) return { format: 'openai', model: '', stream: false };
   if (/\/anthropic(\/v1)?\/messages$/.test(path)) return { format: 'anthropic', model: '', stream: false };
   const google = /\/google\/[^/]+\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
   if (google)
@@ -449,7 +460,7 @@ function toolResultsOf(format: FakeWireFormat, body: Record<string, unknown>): F
 interface ResolvedReply {
   text: string;
   toolCalls: { id: string; name: string; args: string }[];
-  usage: { input: number; output: number; cached: number; written: number };
+  usage: { input: number; output: number; cached: number; written: number; cost?: number };
   finish: 'stop' | 'length' | 'tool_calls';
   chunkDelayMs: number;
   cutAfterChunks?: number;
@@ -479,6 +490,7 @@ function resolve(
             output: reply.usage?.output ?? output,
             cached: reply.usage?.cached ?? 0,
             written: reply.usage?.cacheWrite ?? 0,
+            cost: reply.usage?.cost,
           },
     finish: reply.finishReason ?? (toolCalls.length ? 'tool_calls' : 'stop'),
     chunkDelayMs: reply.chunkDelayMs ?? 0,
@@ -624,11 +636,15 @@ async function sendReply(
   return request.stream ? googleStream(res, request, r) : googleJson(res, request, r);
 }
 
-const openaiUsage = (r: ResolvedReply) => ({
+const openaiUsage = (r: ResolvedReply, request: FakeRequest) => ({
   prompt_tokens: r.usage.input,
   completion_tokens: r.usage.output,
   total_tokens: r.usage.input + r.usage.output,
   prompt_tokens_details: { cached_tokens: r.usage.cached },
+  // OpenRouter adds what it charged (USD credits) when the request asks for it.
+  ...(request.path.includes('/openrouter/') && (request.body.usage as { include?: boolean } | undefined)?.include
+    ? { cost: r.usage.cost ?? (r.usage.input * 3 + r.usage.output * 15) / 1e6, is_byok: false }
+    : {}),
 });
 
 function openaiJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply): void {
@@ -660,7 +676,7 @@ function openaiJson(res: ServerResponse, request: FakeRequest, r: ResolvedReply)
           logprobs: null,
         },
       ],
-      usage: openaiUsage(r),
+      usage: openaiUsage(r, request),
     }),
   );
 }
@@ -692,7 +708,7 @@ async function openaiStream(res: ServerResponse, request: FakeRequest, r: Resolv
   }
   await send([{ index: 0, delta: {}, finish_reason: r.finish }]);
   const streamOptions = request.body.stream_options as { include_usage?: boolean } | undefined;
-  if (streamOptions?.include_usage) await send([], { usage: openaiUsage(r) });
+  if (streamOptions?.include_usage) await send([], { usage: openaiUsage(r, request) });
   await write('data: [DONE]\n\n');
   if (!res.destroyed) res.end();
 }
