@@ -27,7 +27,9 @@ export class HealthController {
 
   @Get('ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: database, redis and queue; 503 naming the failing check.' })
+  @ApiOperation({
+    summary: 'Readiness: database, redis and queue (its backlog and workers online); 503 naming the failing check.',
+  })
   async ready() {
     try {
       const result = await this.health.check([

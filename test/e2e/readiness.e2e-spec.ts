@@ -42,8 +42,10 @@ describe('readiness (HTTP)', () => {
     expect(res.body.checks).toMatchObject({
       database: { status: 'up' },
       redis: { status: 'up' },
-      queue: { status: 'up' },
+      queue: { status: 'up', agentRuns: { waiting: expect.any(Number) } },
     });
+    // This app hosts the run consumers in-process: its worker is online.
+    expect(res.body.checks.queue.workers).toBeGreaterThanOrEqual(1);
   });
 
   it('answers 503 naming redis when Redis stops, and recovers', async () => {
@@ -60,5 +62,20 @@ describe('readiness (HTTP)', () => {
       15_000,
       'readiness to recover',
     );
+  });
+});
+
+describe('readiness of an API that hosts no worker (HTTP)', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ workerInProcess: false });
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('is ready, and says no worker is online', async () => {
+    const res = await t.http().get('/api/v1/health/ready').expect(200);
+    expect(res.body.checks.queue).toMatchObject({ status: 'up', workers: 0 });
   });
 });
