@@ -66,6 +66,14 @@ interface ReserveOutcome {
   alerts: { scope: BudgetScopeName; id: string; limitUsd: string; spentUsd: string; threshold: string }[];
 }
 
+/**
+ * An amount from `llm_budget_reserve`'s JSON answer: numeric(18,8) arrives as a JSON number, and
+ * `String(1e-8)` is "1e-8", which no money helper reads; eight decimals restore the column's value.
+ */
+function jsonUsd(value: string | number): string {
+  return addMoney(typeof value === 'number' ? value.toFixed(8) : value);
+}
+
 export function monthBounds(now: Date): { start: Date; end: Date } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
   const end = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
@@ -286,9 +294,9 @@ export class BudgetService {
       throw new BudgetExceededError({
         scope: exceeded.scope,
         scopeId: exceeded.scope === 'member' ? ref.userId : exceeded.id,
-        limitUsd: addMoney(String(exceeded.limit)),
-        spentUsd: addMoney(String(exceeded.spent)),
-        reservedUsd: addMoney(String(exceeded.reserved)),
+        limitUsd: jsonUsd(exceeded.limit),
+        spentUsd: jsonUsd(exceeded.spent),
+        reservedUsd: jsonUsd(exceeded.reserved),
         requiredUsd: amountUsd,
       });
     }
@@ -368,8 +376,8 @@ export class BudgetService {
       id: a.scope === 'member' ? ref.userId : a.id,
       userId: ref.userId,
       orgId: a.scope === 'org' || a.scope === 'member' ? (ref.orgId ?? null) : null,
-      limitUsd: addMoney(String(a.limitUsd)),
-      spentUsd: addMoney(String(a.spentUsd)),
+      limitUsd: jsonUsd(a.limitUsd),
+      spentUsd: jsonUsd(a.spentUsd),
       threshold: Number(a.threshold),
     }));
     await this.alerts.emit(alerts).catch((error: unknown) => {

@@ -11,4 +11,12 @@ export class TaskStatusService {
   async set(manager: EntityManager, taskId: string, status: TaskStatus): Promise<void> {
     await manager.update(Task, { id: taskId }, { status });
   }
+
+  /** Sets the task's `config.maxCostUsd` (raising the limit of a run paused by it, for the task's later runs too). */
+  async setMaxCost(manager: EntityManager, taskId: string, maxCostUsd: string): Promise<void> {
+    await manager.query(
+      `UPDATE tasks SET config = jsonb_set(COALESCE(config, '{}'::jsonb), '{maxCostUsd}', to_jsonb($2::text)) WHERE id = $1`,
+      [taskId, maxCostUsd],
+    );
+  }
 }

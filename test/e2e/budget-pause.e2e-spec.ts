@@ -86,6 +86,11 @@ describe('runs paused by their budget (HTTP, fake LLM, real sandbox)', () => {
     let run = await waitForRun(t, alice.auth, runId, ['awaiting_input', 'failed', 'completed']);
     expect(run).toMatchObject({ status: 'awaiting_input', awaiting: { reason: 'plan' } });
 
+    // A plan answer takes no new task limit.
+    await resume(alice, runId, { approve: true, maxCostUsd: 5 })
+      .expect(400)
+      .expect((res) => expect(res.body.errors).toEqual([expect.objectContaining({ field: 'maxCostUsd' })]));
+
     // The plan is paid for; then the limit drops to nothing and the plan is approved.
     await t.http().put('/api/v1/metrics/budget').set(alice.auth).send({ monthlyLimitUsd: 0 }).expect(200);
     await resume(alice, runId, { approve: true }).expect(202);
@@ -118,6 +123,8 @@ describe('runs paused by their budget (HTTP, fake LLM, real sandbox)', () => {
     await resume(alice, runId, {}).expect(400);
     await resume(alice, runId, { approve: 'yes' }).expect(400);
     await resume(alice, runId, { approve: true, extra: 1 }).expect(400);
+    // A user's limit is raised on the budget route, not here.
+    await resume(alice, runId, { approve: true, maxCostUsd: 100 }).expect(400);
     await resume(alice, runId, { approve: true })
       .expect(402)
       .expect((res) => {
@@ -200,6 +207,36 @@ describe('runs paused by their budget (HTTP, fake LLM, real sandbox)', () => {
     const done = await waitForRun(t, member.auth, runId, ['completed', 'failed']);
     expect(done.status).toBe('completed');
     expect(fake.requests).toHaveLength(1);
+  });
+
+  it("pauses on the task's own limit, which the resume raises for the run and the task", async () => {
+    const carol = await registerUser(t);
+    scriptAgents(fake, { submit_review: [{ tool: APPROVE }] });
+    const { taskId, runId } = await execute(carol, {
+      ...REVIEW_TASK,
+      config: { onBudgetExceeded: 'pause', maxCostUsd: '0.00000001' },
+    });
+    const run = await waitForRun(t, carol.auth, runId, ['awaiting_input', 'failed', 'completed']);
+    expect(run).toMatchObject({
+      status: 'awaiting_input',
+      awaiting: { reason: 'budget', scope: 'task', scopeId: taskId, limitUsd: '0.00000001' },
+    });
+    await resume(carol, runId, { approve: true })
+      .expect(402)
+      .expect((res) => expect(res.body).toMatchObject({ code: 'BUDGET_EXCEEDED', scope: 'task' }));
+    await resume(carol, runId, { approve: true, maxCostUsd: 'lots' }).expect(400);
+    await resume(carol, runId, { approve: true, maxCostUsd: -1 }).expect(400);
+    // Still too little: refused, and nothing changes.
+    await resume(carol, runId, { approve: true, maxCostUsd: '0.00000002' }).expect(402);
+    const unchanged = (await t.http().get(`/api/v1/tasks/${taskId}`).set(carol.auth).expect(200)).body.task;
+    expect(unchanged.config.maxCostUsd).toBe('0.00000001');
+    await resume(bob, runId, { approve: true, maxCostUsd: 10 }).expect(404);
+
+    await resume(carol, runId, { approve: true, maxCostUsd: '10.00' }).expect(202);
+    expect((await waitForRun(t, carol.auth, runId, ['completed', 'failed'])).status).toBe('completed');
+    expect(fake.requests).toHaveLength(1);
+    const task = (await t.http().get(`/api/v1/tasks/${taskId}`).set(carol.auth).expect(200)).body.task;
+    expect(task.config.maxCostUsd).toBe('10');
   });
 
   it('fails instead of pausing when the task does not ask for a pause', async () => {

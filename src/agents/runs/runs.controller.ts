@@ -101,7 +101,11 @@ export class RunsController {
   @ApiProblem(409, 'RUN_NOT_AWAITING_INPUT', 'The run is not waiting for input.')
   @Authorize('run', 'resume')
   async resume(@Param('id', ParseUUIDPipe) id: string, @Body() dto: ResumeRunDto) {
-    const run = await this.runs.resume(id, { approve: dto.approve, feedback: dto.feedback });
+    const run = await this.runs.resume(
+      id,
+      { approve: dto.approve, feedback: dto.feedback },
+      dto.maxCostUsd === undefined ? {} : { maxCostUsd: String(dto.maxCostUsd) },
+    );
     return { run: toRunView(run) };
   }
 }

@@ -263,7 +263,7 @@ export class RunsService {
    * from its checkpoint, once every limit that applies has room for the call it was refused: it is
    * checked here (402 `BUDGET_EXCEEDED` while it has not), and reserved again by the call itself.
    */
-  async resume(runId: string, answer: ResumeAnswer): Promise<Run> {
+  async resume(runId: string, answer: ResumeAnswer, raise: { maxCostUsd?: string } = {}): Promise<Run> {
     const run = await this.events.transaction(async (manager) => {
       const locked = await manager
         .getRepository(Run)
@@ -272,6 +272,10 @@ export class RunsService {
       if (locked.status !== 'awaiting_input') throw new RunNotAwaitingInputError();
       const awaiting = locked.awaiting ?? { reason: 'plan' };
       let stored: ResumeAnswer = answer;
+      if (raise.maxCostUsd !== undefined && !(awaiting.reason === 'budget' && awaiting.scope === 'task'))
+        throw new ValidationFailedError([
+          { field: 'maxCostUsd', message: "only a run paused by its task's limit takes a new one" },
+        ]);
       if (awaiting.reason === 'budget') {
         if (!answer.approve || answer.feedback !== undefined)
           throw new ValidationFailedError(
@@ -283,6 +287,13 @@ export class RunsService {
             ],
             'The run is paused by its budget, not waiting for a plan answer.',
           );
+        if (raise.maxCostUsd !== undefined) {
+          // The run works on a snapshot of the task: both get the new limit.
+          const maxCostUsd = normaliseUsd(raise.maxCostUsd);
+          locked.input = { ...locked.input, config: { ...locked.input.config, maxCostUsd } };
+          await manager.update(Run, { id: locked.id }, { input: locked.input });
+          await this.taskStatus.setMaxCost(manager, locked.taskId, maxCostUsd);
+        }
         const refused = await this.budgets.shortfall(
           {
             userId: locked.userId,

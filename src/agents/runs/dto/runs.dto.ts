@@ -11,7 +11,9 @@ import {
   MinLength,
   ValidateIf,
   Max,
+  Validate,
 } from 'class-validator';
+import { UsdAmount } from '#src/metrics/dto/budget.dto.js';
 import { PageQueryDto } from '#src/common/pagination.js';
 import { PG_INT_MAX } from '#src/common/validation.js';
 
@@ -69,4 +71,14 @@ export class ResumeRunDto {
   @MinLength(1)
   @MaxLength(4000)
   feedback?: string;
+
+  @ApiPropertyOptional({
+    oneOf: [{ type: 'number' }, { type: 'string' }],
+    example: '5.00',
+    description:
+      "Only for a run paused by its task's limit: the task's new `config.maxCostUsd` (USD, ≤ 8 decimals), for this run and the task's later ones.",
+  })
+  @IsOptional()
+  @Validate(UsdAmount)
+  maxCostUsd?: number | string;
 }
