@@ -24,6 +24,25 @@ async function startReceiver() {
   };
 }
 
+async function post(url, body, headers = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** A signed-in user's Bearer header on one API process. */
+async function bearer(api) {
+  const email = `bench-otel-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}@example.test`;
+  const password = `Bench-${Math.random().toString(36).slice(2)}-pw`;
+  await post(`${api.url}/api/v1/auth/register`, { email, password });
+  const login = await post(`${api.url}/api/v1/auth/login`, { email, password });
+  return { authorization: `Bearer ${login.accessToken}` };
+}
+
 export async function run(ctx) {
   const receiver = await startReceiver();
   const off = await ctx.startApi({ WORKER_IN_PROCESS: 'false' });
@@ -33,10 +52,21 @@ export async function run(ctx) {
     OTEL_SERVICE_NAME: 'quorum-bench',
   });
   let best;
+  let traced;
   try {
+    // The live route is a probe, which is not traced (OTEL_TRACE_PROBES unset): this pair shows
+    // what loading the SDK costs every request (context, instrumentation hooks) when a probe is
+    // answered.
     best = await ctx.bestOf({
       off: (o) => ctx.load(`${off.url}/api/v1/health/live`, o),
       on: (o) => ctx.load(`${on.url}/api/v1/health/live`, o),
+    });
+    // A signed-in route, traced on every request (the default sampler): HTTP, route handler, pg
+    // and Redis spans, exported over OTLP.
+    const [offAuth, onAuth] = [await bearer(off), await bearer(on)];
+    traced = await ctx.bestOf({
+      off: (o) => ctx.load(`${off.url}/api/v1/users/me`, { headers: offAuth, ...o }),
+      on: (o) => ctx.load(`${on.url}/api/v1/users/me`, { headers: onAuth, ...o }),
     });
   } finally {
     await Promise.all([off.stop(), on.stop()]);
@@ -46,7 +76,8 @@ export async function run(ctx) {
   await receiver.close();
   if (exports === 0) throw new Error('the receiver got no spans: tracing was not on');
   const round = (n, d = 2) => Math.round(n * 10 ** d) / 10 ** d;
-  const s = 'GET /api/v1/health/live (API process), OpenTelemetry tracing on ÷ off';
+  const s = 'GET /api/v1/health/live (API process, a probe: not traced), OpenTelemetry tracing on ÷ off';
+  const t = 'GET /api/v1/users/me (API process, every request traced), OpenTelemetry tracing on ÷ off';
   return [
     { scenario: s, metric: 'requests/s, tracing off', value: round(best.off.rps, 0) },
     {
@@ -67,6 +98,19 @@ export async function run(ctx) {
       scenario: s,
       metric: 'p50 / p99 latency (ms), tracing off / on',
       value: `${best.off.p50} / ${best.off.p99} — ${best.on.p50} / ${best.on.p99}`,
+    },
+    { scenario: t, metric: 'requests/s, tracing off', value: round(traced.off.rps, 0) },
+    {
+      scenario: t,
+      metric: 'requests/s, tracing on (every request sampled; no target: lower it with OTEL_TRACES_SAMPLER)',
+      value: round(traced.on.rps, 0),
+      baseline: round(traced.off.rps, 0),
+      ratio: round(traced.on.rps / traced.off.rps),
+    },
+    {
+      scenario: t,
+      metric: 'p50 / p99 latency (ms), tracing off / on',
+      value: `${traced.off.p50} / ${traced.off.p99} — ${traced.on.p50} / ${traced.on.p99}`,
     },
     { scenario: s, metric: 'OTLP exports received / bytes', value: `${exports} / ${bytes}` },
   ];

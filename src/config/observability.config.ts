@@ -18,6 +18,19 @@ export const observabilityConfig = registerAs('observability', () => {
     QUEUE_DASHBOARD_ACTIONS: envBool(false),
     OTEL_EXPORTER_OTLP_ENDPOINT: envUrl(['http', 'https']).optional(),
     OTEL_SERVICE_NAME: z.string().optional(),
+    /** Read by the tracer at start (src/telemetry/tracing.ts); validated here so a typo stops start-up. */
+    OTEL_TRACES_SAMPLER: z
+      .enum([
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ])
+      .optional(),
+    OTEL_TRACES_SAMPLER_ARG: z.coerce.number().min(0).max(1).optional(),
+    OTEL_TRACE_PROBES: envBool(false),
   });
   return {
     trajectories: {

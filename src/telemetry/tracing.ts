@@ -36,20 +36,21 @@ export async function startTracing(processName: 'api' | 'worker'): Promise<Traci
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT;
   if (!endpoint) return null;
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-  const [api, { TracerProvider, BatchSpanProcessor }, { resourceFromAttributes }, core, asyncHooks, instrumentation] =
-    await Promise.all([
-      import('@opentelemetry/api'),
-      import('@opentelemetry/sdk-trace'),
-      import('@opentelemetry/resources'),
-      import('@opentelemetry/core'),
-      import('@opentelemetry/context-async-hooks'),
-      import('@opentelemetry/instrumentation'),
-    ]);
+  const [api, sdk, { resourceFromAttributes }, core, asyncHooks, instrumentation] = await Promise.all([
+    import('@opentelemetry/api'),
+    import('@opentelemetry/sdk-trace'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/core'),
+    import('@opentelemetry/context-async-hooks'),
+    import('@opentelemetry/instrumentation'),
+  ]);
   const exporter =
     env.OTEL_EXPORTER_OTLP_PROTOCOL === 'http/json'
       ? new (await import('@opentelemetry/exporter-trace-otlp-http')).OTLPTraceExporter()
       : new (await import('@opentelemetry/exporter-trace-otlp-proto')).OTLPTraceExporter();
+  const { TracerProvider, BatchSpanProcessor } = sdk;
   const provider = new TracerProvider({
+    sampler: samplerFromEnv(env, sdk),
     resource: resourceFromAttributes({
       'service.name': env.OTEL_SERVICE_NAME ?? 'quorum',
       'service.namespace': 'quorum',
@@ -76,12 +77,17 @@ export async function startTracing(processName: 'api' | 'worker'): Promise<Traci
     import('@opentelemetry/instrumentation-pg'),
     import('@opentelemetry/instrumentation-ioredis'),
   ]);
+  const traceProbes = env.OTEL_TRACE_PROBES?.trim().toLowerCase() === 'true';
   instrumentation.registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
       new HttpInstrumentation({
         // The exporter's own requests would trace themselves forever.
         ignoreOutgoingRequestHook: (request) => String(request.path ?? '').endsWith('/v1/traces'),
+        // Liveness and readiness probes (an orchestrator calls them every few seconds, a load
+        // balancer more often) would fill the backend with identical one-span traces: not traced,
+        // as collectors are usually told to drop them, unless OTEL_TRACE_PROBES=true.
+        ignoreIncomingRequestHook: (request) => !traceProbes && isProbe(request.url),
       }),
       // Route handlers and routers only: a span per middleware (body parsers, CORS, cookies, request
       // id, …) on every request cost most of the traced live route's throughput and says nothing a
@@ -98,4 +104,44 @@ export async function startTracing(processName: 'api' | 'worker'): Promise<Traci
 function scheduleDelayMs(env: Env): number {
   const value = Number(env.OTEL_BSP_SCHEDULE_DELAY);
   return env.OTEL_BSP_SCHEDULE_DELAY?.trim() && Number.isFinite(value) && value >= 0 ? value : 1_000;
+}
+
+/** The health routes an orchestrator probes (GET /api/v1/health/live and /ready, any query). */
+export function isProbe(url: string | undefined): boolean {
+  return /^\/api\/v1\/health\/(live|ready)\/?(\?|$)/.test(url ?? '');
+}
+
+type SdkTrace = typeof import('@opentelemetry/sdk-trace');
+
+/**
+ * The standard OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG (this SDK does not read them itself):
+ * always_on, always_off, traceidratio, parentbased_always_on (the default), parentbased_always_off,
+ * parentbased_traceidratio; the ratio is 0..1 (default 1). Unknown values are refused by the
+ * configuration at start (observability.config.ts), so here they fall back to the default.
+ */
+export function samplerFromEnv(
+  env: Env,
+  sdk: SdkTrace,
+):
+  | InstanceType<SdkTrace['ParentBasedSampler']>
+  | InstanceType<SdkTrace['AlwaysOnSampler']>
+  | InstanceType<SdkTrace['AlwaysOffSampler']>
+  | InstanceType<SdkTrace['TraceIdRatioBasedSampler']> {
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on';
+  const arg = Number(env.OTEL_TRACES_SAMPLER_ARG);
+  const ratio = env.OTEL_TRACES_SAMPLER_ARG?.trim() && Number.isFinite(arg) && arg >= 0 && arg <= 1 ? arg : 1;
+  switch (name) {
+    case 'always_on':
+      return new sdk.AlwaysOnSampler();
+    case 'always_off':
+      return new sdk.AlwaysOffSampler();
+    case 'traceidratio':
+      return new sdk.TraceIdRatioBasedSampler(ratio);
+    case 'parentbased_always_off':
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOffSampler() });
+    case 'parentbased_traceidratio':
+      return new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(ratio) });
+    default:
+      return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() });
+  }
 }

@@ -212,6 +212,10 @@ describe('OpenTelemetry traces across the API and the worker (built processes, l
           .map((s) => [s.process, s.name, s.kind, s.traceId.slice(0, 6), s.attributes['url.path']]),
       )}`,
     );
+    // The readiness probes polled above are not traced (OTEL_TRACE_PROBES unset); the routes are.
+    const path = (s: ReceivedSpan) => (s.attributes['url.path'] ?? s.attributes['http.target'] ?? '') as string;
+    expect(receiver.spans.filter((s) => s.process === 'api' && path(s).includes('/health/'))).toEqual([]);
+    expect(receiver.spans.some((s) => s.process === 'api' && path(s).endsWith('/auth/login'))).toBe(true);
     const trace = receiver.spans.filter((s) => s.traceId === request!.traceId);
     const byId = new Map(trace.map((s) => [s.spanId, s]));
     const ancestors = (span: ReceivedSpan) => {
@@ -287,18 +291,19 @@ describe('OpenTelemetry traces across the API and the worker (built processes, l
       90_000,
       `api\n${api.output()}`,
     );
-    expect((await fetch(`${base}/api/v1/health/live`)).status).toBe(200);
+    // Any traced route (the probes are not traced): an anonymous request refused with 401.
+    expect((await fetch(`${base}/api/v1/users/me`)).status).toBe(401);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(receiver.spans.filter((s) => s.service === service)).toEqual([]);
 
     api.process.kill('SIGTERM');
     expect(await api.exited).toEqual({ code: 0, signal: null });
     const mine = receiver.spans.filter((s) => s.service === service);
-    const live = mine.find(
+    const request = mine.find(
       (s) =>
         s.kind === 2 &&
-        ((s.attributes['url.path'] ?? s.attributes['http.target'] ?? '') as string).endsWith('/api/v1/health/live'),
+        ((s.attributes['url.path'] ?? s.attributes['http.target'] ?? '') as string).endsWith('/api/v1/users/me'),
     );
-    expect(live).toMatchObject({ process: 'api' });
+    expect(request).toMatchObject({ process: 'api' });
   }, 180_000);
 });
