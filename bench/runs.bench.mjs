@@ -280,7 +280,9 @@ export async function run(ctx) {
 }
 
 function answer(request) {
-  switch (request.forcedTool) {
+  // The coder's and tester's tool loops force no tool and offer their finishing tool first: this
+  // model answers with it at once (a single-shot model), the forced tool otherwise.
+  switch (request.forcedTool ?? request.tools[0]) {
     case 'submit_plan':
       return { toolCalls: [{ name: 'submit_plan', arguments: { summary: 'sum', steps: [{ title: 'sum' }] } }] };
     case 'write_files':

@@ -3,8 +3,9 @@
 // (target ≥ 0.9). (2) Budgets at every level must stay cheap: the p50 latency of a model call
 // through the gateway whose reservation checks the user's, the organization's, the member's and the
 // API key's limits, minus the p50 of a call that checks only the user's limit (today's reservation
-// before organizations) and minus the p50 of a call without any limit (no reservation at all),
-// against the fake LLM with zero latency (target ≤ 1 ms each). Samples are sequential and interleaved.
+// before organizations; target ≤ 1 ms, as issue 14 sets it: "over today's"), and, for information,
+// minus the p50 of a call without any limit (no reservation at all), against the fake LLM with
+// zero latency. Samples are sequential and interleaved.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -226,11 +227,10 @@ async function reservationCost(ctx) {
       },
       {
         scenario: 'budget reservation at every level',
+        // Informational: the issue's target is over today's (user-limit) reservation, the row above.
         metric: 'p50 added latency per model call over a call without any limit (no reservation), ms',
         value: round(p50OverNone),
         baseline: round(percentile(freeLatency, 50)),
-        target: '≤ 1 ms',
-        pass: p50OverNone <= 1,
       },
       {
         scenario: 'budget reservation at every level',

@@ -174,7 +174,14 @@ export async function run(ctx) {
     const [user] = await db.query(`INSERT INTO users (email) VALUES ($1) RETURNING id`, [
       `bench-${randomUUID()}@example.com`,
     ]);
-    await app.get(WebhooksService).create(user.id, { url: receiver.url, events: ['*'] });
+    await app
+      .get(WebhooksService)
+      .create(
+        user.id,
+        null,
+        { url: receiver.url, events: ['*'] },
+        { actor: { type: 'user', id: user.id, userId: user.id } },
+      );
 
     const committed = new Map();
     const emit = async () => {
@@ -184,7 +191,7 @@ export async function run(ctx) {
         createdAt: new Date().toISOString(),
         data: { taskId: randomUUID(), runId: randomUUID() },
       };
-      await db.transaction((manager) => outbox.record(manager, user.id, event));
+      await db.transaction((manager) => outbox.record(manager, { userId: user.id, orgId: null }, event));
       committed.set(event.id, performance.now());
     };
 
@@ -239,7 +246,7 @@ export async function run(ctx) {
       const event = { id: randomUUID(), type: 'run.completed', createdAt: new Date().toISOString(), data: {} };
       pacedIds.push(event.id);
       void db
-        .transaction((manager) => outbox.record(manager, user.id, event))
+        .transaction((manager) => outbox.record(manager, { userId: user.id, orgId: null }, event))
         .then(() => committed.set(event.id, performance.now()));
     }
     await waitUntil(() => pacedIds.every((id) => receiver.received.has(id) && committed.has(id)), 60_000);
