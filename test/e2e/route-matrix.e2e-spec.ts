@@ -121,8 +121,8 @@ describe('every route of the OpenAPI document (HTTP)', () => {
     const owned: Record<string, string> = {
       tasks: task.id,
       orgs: org.id,
-      webhooks: (webhook.webhook ?? webhook).id!,
-      repositories: (repository.repository ?? repository).id!,
+      webhooks: (webhook.webhook ?? webhook).id,
+      repositories: (repository.repository ?? repository).id,
       users: admin.id,
       members: admin.id,
     };
