@@ -7,12 +7,10 @@
 //  - the routing decision (the gateway's route planning: admin controls, candidates' cost estimate
 //    and p95 latency, circuit state, context windows) for a route with two candidates: p99 ≤ 0.1 ms.
 // Gateway ÷ bare SDK throughput is in llm-gateway.bench.mjs.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
+import { gatewayContext } from './support/gateway-context.mjs';
 
 const TURNS = 20;
 const DECISIONS = Number(process.env.BENCH_ROUTING_DECISIONS ?? 20_000);
@@ -52,78 +50,26 @@ function conversation(rounds) {
   return messages;
 }
 
-/** A worker-like Nest context (CoreModule + LlmModule) on its own database, served by `fake`. */
-async function gatewayContext(ctx, fake, suffix) {
-  const databaseUrl = ctx?.databaseUrl
-    ? ctx.databaseUrl()
-    : `postgres://postgres@127.0.0.1:5432/quorum_bench_route_${suffix}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
-  const env = {
-    NODE_ENV: 'test',
-    QUORUM_SKIP_DOTENV: 'true',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    DATABASE_MIGRATIONS_RUN: 'true',
-    REDIS_PREFIX: `bench-route-${suffix}`,
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    ANTHROPIC_API_KEY: 'sk-ant-bench',
-    ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
-    DEFAULT_MODEL: MODEL,
-    AGENT_MODELS: `coder=${MODEL}|openai:gpt-4o`,
-  };
-  const previous = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-  const { ensureDatabase, quoteIdent } = await import('../dist/src/database/ensure-database.js');
-  await ensureDatabase(databaseUrl);
-  const { Module } = await import('@nestjs/common');
-  const { NestFactory } = await import('@nestjs/core');
-  const { CoreModule } = await import('../dist/src/core.module.js');
-  const { LlmModule } = await import('../dist/src/agents/llm/llm.module.js');
-  const { LlmGatewayService } = await import('../dist/src/agents/llm/llm-gateway.service.js');
-  const { LatencyTrackerService } = await import('../dist/src/agents/llm/latency-tracker.service.js');
-  const { DataSource } = await import('typeorm');
-  class RoutingBenchModule {}
-  Module({ imports: [CoreModule, LlmModule] })(RoutingBenchModule);
-  const app = await NestFactory.createApplicationContext(RoutingBenchModule, { logger: false });
-  const [{ id: userId }] = await app
-    .get(DataSource)
-    .query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [
-      `bench-${randomUUID()}@example.test`,
-    ]);
-  return {
-    gateway: app.get(LlmGatewayService),
-    latency: app.get(LatencyTrackerService),
-    userId,
-    async close() {
-      await app.close();
-      rmSync(dataDir, { recursive: true, force: true });
-      for (const [key, value] of Object.entries(previous)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
-      if (!ctx?.databaseUrl) {
-        const pg = (await import('pg')).default;
-        const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-        await admin.connect();
-        await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(`quorum_bench_route_${suffix}`)} WITH (FORCE)`);
-        await admin.end();
-      }
-      const { Redis } = await import('ioredis');
-      const redis = new Redis('redis://127.0.0.1:6379');
-      const keys = await redis.keys(`bench-route-${suffix}*`);
-      if (keys.length) await redis.del(...keys);
-      await redis.quit();
+/** The gateway context with Anthropic by default and the coder's route Anthropic, then OpenAI. */
+async function routingContext(ctx, fake) {
+  const context = await gatewayContext(ctx, fake, {
+    name: 'route',
+    env: {
+      ANTHROPIC_API_KEY: 'sk-ant-bench',
+      ANTHROPIC_BASE_URL: fake.anthropicBaseUrl,
+      DEFAULT_MODEL: MODEL,
+      AGENT_MODELS: `coder=${MODEL}|openai:gpt-4o`,
     },
-  };
+  });
+  const { LatencyTrackerService } = await import('../dist/src/agents/llm/latency-tracker.service.js');
+  return { ...context, latency: context.app.get(LatencyTrackerService), userId: await context.user() };
 }
 
 /** The 20 model calls of one tool loop; the sum of their priced costs (USD) and of their usage. */
 async function toolLoopCost(ctx, promptCache) {
   const fake = await startFakeLlm({ promptCache });
   fake.script(() => ({ toolCalls: [{ name: 'read_file', arguments: { path: 'src/next.ts' } }], usage: undefined }));
-  const context = await gatewayContext(ctx, fake, randomBytes(4).toString('hex'));
+  const context = await routingContext(ctx, fake);
   try {
     const runId = randomUUID();
     let cost = 0;
@@ -151,7 +97,7 @@ async function toolLoopCost(ctx, promptCache) {
 /** Route planning for a two-candidate route, timed one decision at a time. */
 async function routingDecisions(ctx) {
   const fake = await startFakeLlm();
-  const context = await gatewayContext(ctx, fake, randomBytes(4).toString('hex'));
+  const context = await routingContext(ctx, fake);
   try {
     // Both candidates have a latency history (a full window each), so the score weighs p95 too.
     for (let i = 0; i < 200; i++) {

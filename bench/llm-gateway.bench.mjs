@@ -2,12 +2,9 @@
 // LlmGatewayService ÷ calls/s of the bare openai SDK against the same server in the same run
 // (target ≥ 0.8), and the p99 latency the gateway adds (target < 5 ms). The gateway does its
 // real work on every call: breaker check in Redis, budget lookup and usage record in PostgreSQL.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
+import { gatewayContext } from './support/gateway-context.mjs';
 
 const CONCURRENCY = 16;
 const THROUGHPUT_CALLS = 2_000;
@@ -31,54 +28,14 @@ async function throughput(call, total, concurrency) {
 }
 
 export async function run(ctx) {
-  const suffix = randomBytes(4).toString('hex');
   const fake = await startFakeLlm();
   fake.script(() => ({ text: 'ok', usage: { input: 20, output: 2 } }));
-  // The runner's databases are dropped by the runner; standalone, this file drops its own.
-  const ownDatabase = !ctx?.databaseUrl;
-  const databaseUrl = ctx?.databaseUrl
-    ? ctx.databaseUrl()
-    : `postgres://postgres@127.0.0.1:5432/quorum_bench_llm_${suffix}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
-  const env = {
-    NODE_ENV: 'test',
-    QUORUM_SKIP_DOTENV: 'true',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    DATABASE_MIGRATIONS_RUN: 'true',
-    DATABASE_POOL_SIZE: '20',
-    REDIS_PREFIX: `bench-llm-${suffix}`,
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    DEFAULT_MODEL: 'openai:gpt-4o',
-  };
-  // Config reads process.env when the app starts; put it back afterwards for the other scenarios.
-  const previous = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-
-  const { ensureDatabase, quoteIdent } = await import('../dist/src/database/ensure-database.js');
-  await ensureDatabase(databaseUrl);
-  const { Module } = await import('@nestjs/common');
-  const { NestFactory } = await import('@nestjs/core');
-  const { CoreModule } = await import('../dist/src/core.module.js');
-  const { LlmModule } = await import('../dist/src/agents/llm/llm.module.js');
-  const { LlmGatewayService } = await import('../dist/src/agents/llm/llm-gateway.service.js');
+  const context = await gatewayContext(ctx, fake, { name: 'llm' });
+  const { gateway } = context;
   const { default: OpenAI } = await import('openai');
-
-  class LlmBenchModule {}
-  Module({ imports: [CoreModule, LlmModule] })(LlmBenchModule);
-  const app = await NestFactory.createApplicationContext(LlmBenchModule, { logger: false });
-  const gateway = app.get(LlmGatewayService);
   const bare = new OpenAI({ apiKey: 'sk-bench', baseURL: fake.openaiBaseUrl, maxRetries: 0 });
-
   const messages = [{ role: 'user', content: 'Say ok.' }];
-  const { DataSource } = await import('typeorm');
-  const [{ id: userId }] = await app
-    .get(DataSource)
-    .query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [
-      `bench-${randomUUID()}@example.test`,
-    ]);
+  const userId = await context.user();
   const viaSdk = () => bare.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 4096 });
   const viaGateway = () => gateway.call({ context: { userId, agent: 'coder' }, messages });
 
@@ -150,25 +107,8 @@ export async function run(ctx) {
       },
     ];
   } finally {
-    await app.close();
+    await context.close();
     await fake.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    for (const [key, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    if (ownDatabase) {
-      const pg = (await import('pg')).default;
-      const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(`quorum_bench_llm_${suffix}`)} WITH (FORCE)`);
-      await admin.end();
-    }
-    const { Redis } = await import('ioredis');
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`bench-llm-${suffix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
   }
 }
 

@@ -6,12 +6,10 @@
 // before organizations; target ≤ 1 ms, as issue 14 sets it: "over today's"), and, for information,
 // minus the p50 of a call without any limit (no reservation at all), against the fake LLM with
 // zero latency. Samples are sequential and interleaved.
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
+import { gatewayContext } from './support/gateway-context.mjs';
 
 const round = (n, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 const LATENCY_SAMPLES = Number(process.env.BENCH_TEAMS_SAMPLES ?? 600);
@@ -102,54 +100,13 @@ async function keyVersusJwt(ctx) {
 
 /** (2) The gateway in process (as the worker runs it): p50 with every limit vs with the user's only. */
 async function reservationCost(ctx) {
-  const suffix = randomBytes(4).toString('hex');
   const fake = await startFakeLlm();
   fake.script(() => ({ text: 'ok', usage: { input: 20, output: 2 } }));
-  const ownDatabase = !ctx?.databaseUrl;
-  const databaseUrl = ctx?.databaseUrl
-    ? ctx.databaseUrl()
-    : `postgres://postgres@127.0.0.1:5432/quorum_bench_teams_${suffix}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'quorum-bench-'));
-  const env = {
-    NODE_ENV: 'test',
-    QUORUM_SKIP_DOTENV: 'true',
-    LOG_LEVEL: 'silent',
-    DATA_DIR: dataDir,
-    DATABASE_URL: databaseUrl,
-    DATABASE_MIGRATIONS_RUN: 'true',
-    DATABASE_POOL_SIZE: '20',
-    REDIS_PREFIX: `bench-teams-${suffix}`,
-    OPENAI_API_KEY: 'sk-bench',
-    OPENAI_BASE_URL: fake.openaiBaseUrl,
-    DEFAULT_MODEL: 'openai:gpt-4o',
-  };
-  // Config reads process.env when the app starts; put it back afterwards for the other scenarios.
-  const previous = Object.fromEntries(Object.keys(env).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, env);
-
-  const { ensureDatabase, quoteIdent } = await import('../dist/src/database/ensure-database.js');
-  await ensureDatabase(databaseUrl);
-  const { Module } = await import('@nestjs/common');
-  const { NestFactory } = await import('@nestjs/core');
-  const { CoreModule } = await import('../dist/src/core.module.js');
-  const { LlmModule } = await import('../dist/src/agents/llm/llm.module.js');
-  const { LlmGatewayService } = await import('../dist/src/agents/llm/llm-gateway.service.js');
+  const context = await gatewayContext(ctx, fake, { name: 'teams' });
   const { BudgetService } = await import('../dist/src/metrics/budget.service.js');
-  const { DataSource } = await import('typeorm');
-
-  class TeamsBenchModule {}
-  Module({ imports: [CoreModule, LlmModule] })(TeamsBenchModule);
-  const app = await NestFactory.createApplicationContext(TeamsBenchModule, { logger: false });
   try {
-    const gateway = app.get(LlmGatewayService);
-    const budgets = app.get(BudgetService);
-    const db = app.get(DataSource);
-    const user = async () =>
-      (
-        await db.query(`INSERT INTO users (email, email_verified) VALUES ($1, true) RETURNING id`, [
-          `bench-${randomUUID()}@example.test`,
-        ])
-      )[0].id;
+    const { gateway, db, user } = context;
+    const budgets = context.app.get(BudgetService);
     const [free, solo, member] = [await user(), await user(), await user()];
     // Limits far above what the bench spends: every call reserves and settles, none is refused.
     await budgets.setLimit(solo, '100000');
@@ -241,25 +198,8 @@ async function reservationCost(ctx) {
       },
     ];
   } finally {
-    await app.close();
+    await context.close();
     await fake.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    for (const [key, value] of Object.entries(previous)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-    if (ownDatabase) {
-      const pg = (await import('pg')).default;
-      const admin = new pg.Client({ connectionString: 'postgres://postgres@127.0.0.1:5432/postgres' });
-      await admin.connect();
-      await admin.query(`DROP DATABASE IF EXISTS ${quoteIdent(`quorum_bench_teams_${suffix}`)} WITH (FORCE)`);
-      await admin.end();
-    }
-    const { Redis } = await import('ioredis');
-    const redis = new Redis('redis://127.0.0.1:6379');
-    const keys = await redis.keys(`bench-teams-${suffix}*`);
-    if (keys.length) await redis.del(...keys);
-    await redis.quit();
   }
 }
 

@@ -46,7 +46,15 @@ interface Review {
   filesHash: string;
   /** Errors that ended judges, for the decision when nobody could vote. */
   errors: unknown[];
+  /**
+   * Steps of judges the budget refused, under `pauseOnBudget`: closed as failed once the council
+   * decides without them, or as interrupted when the run pauses instead.
+   */
+  refusedSteps: Array<(status: 'failed' | 'interrupted') => Promise<void>>;
 }
+
+const isBudgetRefusal = (error: unknown): error is DomainError =>
+  error instanceof DomainError && error.code === 'BUDGET_EXCEEDED';
 
 const ZERO_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0 };
 
@@ -84,6 +92,7 @@ export class CouncilReviewerService extends CouncilReviewer {
       userMessage: judgeUserMessage(request),
       filesHash: currentFiles,
       errors: [],
+      refusedSteps: [],
     };
     const seats: Seat[] = seatJudges(request.judges.length ? request.judges : council.judges).map(
       (definition, index) => ({
@@ -216,6 +225,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     let provider = seat.resolved?.provider;
     let model = seat.resolved?.model;
     let verdict: JudgeVerdict;
+    let refusedByBudget = false;
     try {
       const messages: ChatMessage[] = [
         { role: 'system', content: seat.definition.systemPrompt },
@@ -295,6 +305,7 @@ export class CouncilReviewerService extends CouncilReviewer {
         throw error;
       }
       review.errors.push(error);
+      refusedByBudget = isBudgetRefusal(error);
       const code = error instanceof DomainError ? error.code : 'LLM_CALL_FAILED';
       const message = error instanceof Error ? error.message : String(error);
       this.logger.warn(`judge ${seat.judge} of run ${request.runId} failed: ${code} ${message}`);
@@ -314,13 +325,21 @@ export class CouncilReviewerService extends CouncilReviewer {
       outputTokens: usage.outputTokens,
       costUsd: normaliseUsd(costUsd),
     };
-    await hooks.finishStep(step, {
-      status: verdict.status,
-      usage,
-      costUsd: verdict.costUsd,
-      summary: verdict.status === 'completed' ? `${verdict.verdict}: ${verdict.summary}` : verdict.summary,
-      ...(verdict.error ? { error: verdict.error } : {}),
-    });
+    const closeStep = (status: JudgeVerdict['status'] | 'interrupted' = verdict.status) =>
+      hooks.finishStep(step, {
+        status,
+        usage,
+        costUsd: verdict.costUsd,
+        summary:
+          status === 'interrupted'
+            ? `${seat.definition.agent} paused: budget`
+            : verdict.status === 'completed'
+              ? `${verdict.verdict}: ${verdict.summary}`
+              : verdict.summary,
+        ...(verdict.error ? { error: verdict.error } : {}),
+      });
+    if (refusedByBudget && request.pauseOnBudget) review.refusedSteps.push(closeStep);
+    else await closeStep();
     await this.records.saveJudgeReview(
       review.scope,
       { ...verdict, issues: mergeIssues([verdict]) },
@@ -339,6 +358,12 @@ export class CouncilReviewerService extends CouncilReviewer {
     const { request, hooks } = review;
     const council = this.config.get('council', { infer: true });
     let result: AggregateResult = aggregate(judges, council.aggregation, request.tests);
+    const refusal = review.errors.find(isBudgetRefusal);
+    // Nobody could decide because the budget refused them, and the task pauses on its budget:
+    // nothing is decided or announced; the run waits and convenes the refused judges again.
+    const pausing = result.verdict === null && refusal !== undefined && request.pauseOnBudget === true;
+    for (const close of review.refusedSteps.splice(0)) await close(pausing ? 'interrupted' : 'failed');
+    if (pausing) throw refusal;
     const current: IterationFingerprint = {
       ...fingerprint,
       findingsHash: findingsHash(result.issues),
@@ -398,10 +423,7 @@ export class CouncilReviewerService extends CouncilReviewer {
     });
 
     if (result.verdict === null) {
-      const budget = review.errors.find(
-        (e): e is DomainError => e instanceof DomainError && e.code === 'BUDGET_EXCEEDED',
-      );
-      if (budget) throw budget;
+      if (refusal) throw refusal;
       throw new CouncilNoQuorumError(result.summary);
     }
     // Failing the run is the graph's answer to any review error; STUCK must stop it, not revise again.

@@ -13,7 +13,8 @@ export type MaintenanceJob =
   | JobName.SessionsRetention
   | JobName.WebhookDeliveriesRetention
   | JobName.TrajectoriesRetention
-  | JobName.BudgetReservationsRetention;
+  | JobName.BudgetReservationsRetention
+  | JobName.SpendTotalsRetention;
 
 export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [
   JobName.IdempotencyKeysRetention,
@@ -22,6 +23,7 @@ export const MAINTENANCE_JOBS: readonly MaintenanceJob[] = [
   JobName.WebhookDeliveriesRetention,
   JobName.TrajectoriesRetention,
   JobName.BudgetReservationsRetention,
+  JobName.SpendTotalsRetention,
 ];
 
 /** Rows deleted per statement: a long retention backlog goes in short transactions, not one long lock. */
@@ -88,6 +90,23 @@ export class RetentionService {
         return this.deleteInBatches('llm_budget_reservations', 'expires_at < $1', [
           new Date(now.getTime() - RESERVATION_GRACE_MS),
         ]);
+      // Running totals of settled spend (\`llm_spend\`, one row per budget scope and month) are read
+      // only for the current month, so a month's rows go once the next month is over too (a call
+      // settling at the turn of a month still finds its row). A task's lifetime total, and the
+      // current rows of an account, organization or key, go with their owner.
+      case JobName.SpendTotalsRetention:
+        return this.deleteInBatches(
+          'llm_spend',
+          `(period_start <> 'epoch' AND period_start < date_trunc('month', $1::timestamptz, 'UTC') - interval '1 month')
+           OR (scope = 'task' AND NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id::text = llm_spend.scope_id))
+           OR (scope = 'user' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id::text = llm_spend.scope_id))
+           OR (scope = 'apiKey' AND NOT EXISTS (SELECT 1 FROM api_keys k WHERE k.id::text = llm_spend.scope_id))
+           OR (scope IN ('org', 'member') AND NOT EXISTS
+                (SELECT 1 FROM organizations o WHERE o.id::text = split_part(llm_spend.scope_id, ':', 1)))
+           OR (scope = 'member' AND NOT EXISTS
+                (SELECT 1 FROM users u WHERE u.id::text = split_part(llm_spend.scope_id, ':', 2)))`,
+          [now],
+        );
     }
   }
 

@@ -19,6 +19,7 @@ export enum JobName {
   WebhookDeliveriesRetention = 'webhook-deliveries-retention',
   TrajectoriesRetention = 'trajectories-retention',
   BudgetReservationsRetention = 'budget-reservations-retention',
+  SpendTotalsRetention = 'spend-totals-retention',
 }
 
 export interface JobPayloads {
@@ -34,6 +35,7 @@ export interface JobPayloads {
   [JobName.WebhookDeliveriesRetention]: Record<string, never>;
   [JobName.TrajectoriesRetention]: Record<string, never>;
   [JobName.BudgetReservationsRetention]: Record<string, never>;
+  [JobName.SpendTotalsRetention]: Record<string, never>;
 }
 
 export type JobOf<N extends JobName> = JobPayloads[N];

@@ -104,8 +104,8 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
     return { task, run };
   }
 
-  async function council(runId: string) {
-    const res = await t.http().get(`/api/v1/agents/runs/${runId}/council`).set(user.auth).expect(200);
+  async function council(runId: string, auth = user.auth) {
+    const res = await t.http().get(`/api/v1/agents/runs/${runId}/council`).set(auth).expect(200);
     return res.body as {
       verdict: string;
       reason: string;
@@ -493,6 +493,66 @@ describe('council review (HTTP, fake LLM, real sandbox)', () => {
       Array(3).fill('cancelled'),
     );
     expect(events.map((e) => e.seq)).toEqual(events.map((_, index) => index + 1));
+  });
+
+  it('pauses on the budget when no judge may be paid, and the resumed council decides, each judge billed once', async () => {
+    const reviewer = await registerUser(t);
+    const script = scriptCouncil(fake, {
+      judges: {
+        security: [review('APPROVE', [], 9)],
+        performance: [review('APPROVE', [], 8)],
+        maintainability: [review('APPROVE', [], 7)],
+      },
+    });
+    await t.http().put('/api/v1/metrics/budget').set(reviewer.auth).send({ monthlyLimitUsd: 0 }).expect(200);
+    const task = await createTask(
+      {
+        mode: 'review',
+        files: REVIEW_FILES,
+        title: 'Review db.js',
+        description: 'Review it.',
+        config: { onBudgetExceeded: 'pause' },
+      },
+      reviewer.auth,
+    );
+    const queued = await t.http().post(`/api/v1/tasks/${task.id}/execute`).set(reviewer.auth).expect(202);
+    const runId = queued.body.run.id as string;
+    let run = await waitForRun(t, reviewer.auth, runId, ['awaiting_input', 'failed', 'completed']);
+    expect(run).toMatchObject({ status: 'awaiting_input', awaiting: { reason: 'budget', scope: 'user' } });
+    // No judge reached the model, and none of them counts as having judged.
+    expect(script.asked).toHaveLength(0);
+    // Their steps end as a refused agent's do: interrupted, to be done again after the resume.
+    expect(run.steps.map((s) => `${s.agent}:${s.status}`).sort()).toEqual([
+      'judge.maintainability:interrupted',
+      'judge.performance:interrupted',
+      'judge.security:interrupted',
+    ]);
+    // Nothing was decided or announced for the paused review.
+    const pausedEvents = (await runEvents(t, reviewer.auth, runId)).map((e) => e.type);
+    expect(pausedEvents).not.toContain('council.completed');
+    expect(pausedEvents.at(-1)).toBe('run.awaiting_input');
+
+    await t.http().put('/api/v1/metrics/budget').set(reviewer.auth).send({ monthlyLimitUsd: 100 }).expect(200);
+    await t.http().post(`/api/v1/agents/runs/${runId}/resume`).set(reviewer.auth).send({ approve: true }).expect(202);
+    run = await waitForRun(t, reviewer.auth, runId, ['completed', 'failed']);
+    expect(run.status).toBe('completed');
+    expect([...script.asked].sort()).toEqual(['maintainability', 'performance', 'security']);
+    const completed = run.steps.filter((s) => s.status === 'completed').map((s) => s.agent);
+    expect(completed.sort()).toEqual(['judge.maintainability', 'judge.performance', 'judge.security']);
+    const body = await council(runId, reviewer.auth);
+    expect(body).toMatchObject({ verdict: 'APPROVE' });
+    expect(body.judges.map((j) => [j.judge, j.status])).toEqual([
+      ['security', 'completed'],
+      ['performance', 'completed'],
+      ['maintainability', 'completed'],
+    ]);
+    const rows = await t.app
+      .get(DataSource)
+      .query<{ agent: string }[]>('SELECT agent FROM llm_usage WHERE run_id = $1 ORDER BY agent', [runId]);
+    expect(rows.map((r) => r.agent)).toEqual(['judge.maintainability', 'judge.performance', 'judge.security']);
+    const events = (await runEvents(t, reviewer.auth, runId)).map((e) => e.type);
+    expect(events.filter((type) => type === 'council.completed')).toHaveLength(1);
+    expect(events.at(-1)).toBe('run.completed');
   });
 
   it('uses the single reviewer when the council is disabled', async () => {

@@ -10,6 +10,7 @@ const JOBS = [
   'email-tokens-retention',
   'idempotency-keys-retention',
   'sessions-retention',
+  'spend-totals-retention',
   'trajectories-retention',
   'webhook-deliveries-retention',
 ];
@@ -165,6 +166,42 @@ describe('maintenance: retention as BullMQ job schedulers', () => {
         [user.id],
       );
 
+      // Running totals of spend: the current and the previous month stay, older months go; a
+      // task's lifetime total stays while the task exists; an account's totals go with it.
+      const task = (
+        await t
+          .http()
+          .post('/api/v1/tasks')
+          .set(user.auth)
+          .send({
+            title: 'Spend',
+            description: 'Count.',
+            language: 'javascript',
+            mode: 'review',
+            files: [{ path: 'a.mjs', content: 'export const a = 1;\n' }],
+          })
+          .expect(201)
+      ).body.task as { id: string };
+      const goneUser = '00000000-0000-4000-8000-00000000dead';
+      const goneTask = '00000000-0000-4000-8000-00000000beef';
+      const month = (offset: number) => `date_trunc('month', now(), 'UTC') + interval '${offset} month'`;
+      await db.query(
+        `INSERT INTO llm_spend (scope, scope_id, period_start, spent_usd) VALUES
+           ('user', $1, ${month(0)}, 1), ('user', $1, ${month(-1)}, 1), ('user', $1, ${month(-2)}, 1),
+           ('task', $2, 'epoch', 1), ('task', $3, 'epoch', 1), ('user', $4, ${month(0)}, 1)`,
+        [user.id, task.id, goneTask, goneUser],
+      );
+      const spendRows = async () =>
+        (
+          await db.query<Array<{ row: string }>>(
+            `SELECT scope || ' ' || scope_id || ' ' || (CASE WHEN period_start = 'epoch' THEN 'epoch'
+                      ELSE (extract(year FROM age(date_trunc('month', now(), 'UTC'), period_start)) * 12
+                            + extract(month FROM age(date_trunc('month', now(), 'UTC'), period_start)))::int::text END) AS row
+               FROM llm_spend WHERE scope_id IN ($1, $2, $3, $4) ORDER BY 1`,
+            [user.id, task.id, goneTask, goneUser],
+          )
+        ).map((r) => r.row);
+
       const exists = async (table: string, id: string) =>
         (await db.query<unknown[]>(`SELECT 1 FROM ${table} WHERE id = $1`, [id])).length === 1;
       const gone: Array<[string, string]> = [
@@ -178,8 +215,9 @@ describe('maintenance: retention as BullMQ job schedulers', () => {
       ];
       await waitFor('the retention jobs', async () => {
         for (const [table, id] of gone) if (await exists(table, id)) return undefined;
-        return true;
+        return (await spendRows()).length === 3 ? true : undefined;
       });
+      expect(await spendRows()).toEqual([`task ${task.id} epoch`, `user ${user.id} 0`, `user ${user.id} 1`].sort());
 
       const kept: Array<[string, string]> = [
         ['idempotency_keys', liveKey],

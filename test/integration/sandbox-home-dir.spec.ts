@@ -1,4 +1,6 @@
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { Logger } from '@nestjs/common';
+import { jest } from '@jest/globals';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { BwrapDriver, findBwrap } from '../../src/agents/sandbox/drivers/bwrap.driver.js';
@@ -94,6 +96,25 @@ describe('the sandbox with DATA_DIR and Node under a 0700 home directory (as roo
       expect({ exitCode: outcome.exitCode, output: outcome.output }).toEqual({ exitCode: 0, output: '42' });
     } finally {
       rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it('starts with a SANDBOX_PYTHON inside it, warning which directory is in the way and what to do', async () => {
+    // A pyenv-style Python in root's home: a tree that is not moved, unlike the single Node binary.
+    const pyDir = join(home, '.pyenv', 'bin');
+    mkdirSync(pyDir, { recursive: true });
+    const python = join(pyDir, 'python3');
+    symlinkSync('/usr/bin/python3', python);
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const harness = await createSandboxHarness({ SANDBOX_PYTHON: python });
+      await harness.close();
+      const lines = warn.mock.calls.map((call) => String(call[0]));
+      expect(lines).toContain(
+        `SANDBOX_PYTHON=${python} does not run in the sandbox; python tasks will fail (the sandbox user (uid ${SANDBOX_UID}) cannot search ${home}, on the way to it: set SANDBOX_PYTHON to a Python it can reach, e.g. /usr/bin/python3)`,
+      );
+    } finally {
+      warn.mockRestore();
     }
   });
 

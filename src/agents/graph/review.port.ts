@@ -48,6 +48,12 @@ export interface ReviewRequest {
   councilMaxCostUsd?: string;
   /** The task's `config.latencySloMs`: the reviewers' calls are routed against it as the agents' are. */
   latencySloMs?: number;
+  /**
+   * The task's `onBudgetExceeded: "pause"`: when the budget refuses every judge that could decide,
+   * the review throws the refusal before deciding anything, and the refused judges' steps end
+   * `interrupted` (they are convened again after the resume), as a refused agent's step does.
+   */
+  pauseOnBudget?: boolean;
   signal: AbortSignal;
 }
 
@@ -62,7 +68,7 @@ export interface ReviewHooks {
   finishStep(
     step: StepHandle,
     outcome: {
-      status: 'completed' | 'failed' | 'skipped' | 'cancelled';
+      status: 'completed' | 'failed' | 'skipped' | 'cancelled' | 'interrupted';
       usage?: LlmUsage;
       costUsd?: string;
       summary: string;

@@ -282,6 +282,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       instructions: ctx.repository?.instructions ?? undefined,
       ...(input.config?.councilMaxCostUsd ? { councilMaxCostUsd: input.config.councilMaxCostUsd } : {}),
       ...(ctx.latencySloMs !== undefined ? { latencySloMs: ctx.latencySloMs } : {}),
+      ...(input.config?.onBudgetExceeded === 'pause' ? { pauseOnBudget: true } : {}),
       signal: ctx.signal,
     };
     const outcome =

@@ -133,12 +133,27 @@ export class SandboxService implements OnModuleInit, OnApplicationShutdown {
       });
       if (python.exitCode !== 0 || python.output.trim() !== 'ok') {
         this.logger.warn(
-          `SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${python.output.trim().split('\n')[0]})`,
+          `SANDBOX_PYTHON=${this.driver.pythonPath} does not run in the sandbox; python tasks will fail (${this.pythonAdvice(python.output)})`,
         );
       }
     } finally {
       await this.workspaces.remove(dir);
     }
+  }
+
+  /**
+   * Why the sandbox's Python does not run. A Python installation is a tree (its standard library
+   * beside the binary), so one under a 0700 home (pyenv in root's home) is not moved like the Node
+   * binary: the warning names the directory in the way and a Python the sandbox user can reach.
+   */
+  private pythonAdvice(output: string): string {
+    const driver = this.driver;
+    if (driver instanceof BwrapDriver && driver.hostUid !== undefined) {
+      const blocked = unreachableDir(dirname(driver.pythonPath), driver.hostUid);
+      if (blocked)
+        return `the sandbox user (uid ${driver.hostUid}) cannot search ${blocked}, on the way to it: set SANDBOX_PYTHON to a Python it can reach, e.g. /usr/bin/python3`;
+    }
+    return output.trim().split('\n')[0] || 'no output';
   }
 
   /** What to do about a failed self-test: the path the sandbox user cannot reach, if that is it. */
