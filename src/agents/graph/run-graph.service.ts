@@ -110,8 +110,7 @@ export class RunGraphService implements OnApplicationShutdown {
       // The final values (with the pending interrupts, if any) as invoke() returns them; the stored
       // state is read back only when invoke() had nothing to report (a continued run already at its end).
       const output = (await this.graph.invoke(input as never, config)) as
-        | (Partial<RunGraphChannels> & { [INTERRUPT]?: unknown[] })
-        | undefined;
+        (Partial<RunGraphChannels> & { [INTERRUPT]?: unknown[] }) | undefined;
       let state: RunGraphRecord;
       let pending: number;
       if (output?.run) {

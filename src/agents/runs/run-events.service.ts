@@ -204,7 +204,7 @@ export class RunEventsService {
    * the `agent.completed` that follows, and webhooks never carry it. It has no seq, so an SSE reader's
    * Last-Event-ID stays on the last stored event and a reconnect loses only transient text.
    */
-  async publishDelta(run: RunRef, data: Record<string, unknown>): Promise<void> {
+  publishDelta(run: RunRef, data: Record<string, unknown>): void {
     const event: EventEnvelope = {
       id: randomUUID(),
       type: 'agent.delta',
