@@ -269,6 +269,19 @@ describe('agent tool loop (HTTP, fake LLM, real sandbox)', () => {
     expect(run.steps.find((s) => s.agent === 'coder')).toMatchObject({ status: 'failed' });
   });
 
+  it('tells a loop that alternates between two calls once, then stops it as STUCK', async () => {
+    const a = { calls: [{ name: 'read_file', arguments: { path: 'src/sum.mjs', startLine: 1, endLine: 2 } }] };
+    const b = { calls: [{ name: 'list_files', arguments: { path: 'src' } }] };
+    scriptAgents(fake, { submit_plan: [{ tool: PLAN }], write_files: [a, b, a, b, a, b, a, b] });
+    const { runId } = await start();
+    const run = await waitForRun(t, alice.auth, runId, ['completed', 'failed'], 60_000);
+    expect(run).toMatchObject({ status: 'failed', errorCode: 'STUCK' });
+    const told = coderTold(fake);
+    expect(told).toHaveLength(7);
+    expect(told[6][0]).toContain('you alternated between the same two calls, with the same results, 3 times each');
+    expect(told.slice(0, 6).flat().join('\n')).not.toContain('Note:');
+  });
+
   it('cancels during run_command within 2 s and kills the command', async () => {
     scriptAgents(fake, {
       submit_plan: [{ tool: PLAN }],

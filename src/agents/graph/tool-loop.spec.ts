@@ -1,5 +1,5 @@
 import type { ChatMessage } from '#src/agents/llm/llm.types.js';
-import { shortenHistory } from './tool-loop.js';
+import { repetition, shortenHistory } from './tool-loop.js';
 
 describe('shortenHistory (a tool loop outgrowing its context budget)', () => {
   const big = (tag: string) => `${tag} ${'x'.repeat(8_000)}`;
@@ -36,5 +36,29 @@ describe('shortenHistory (a tool loop outgrowing its context budget)', () => {
       0,
     );
     expect(size).toBeLessThanOrEqual(9_000 * 4);
+  });
+});
+
+describe('repetition (the STUCK rules of a tool loop)', () => {
+  it('finds the same round three times in a row, counting every repeat', () => {
+    expect(repetition(['a', 'a'])).toBeNull();
+    expect(repetition(['b', 'a', 'a', 'a'])?.told).toBe('you made the same call with the same result 3 times in a row');
+    expect(repetition(['a', 'a', 'a', 'a'])?.stopped).toBe(
+      'repeated the same tool call with the same result 4 times in a row',
+    );
+  });
+
+  it('finds two rounds taking turns three times each, and only then', () => {
+    expect(repetition(['a', 'b', 'a', 'b', 'a'])).toBeNull();
+    expect(repetition(['a', 'b', 'a', 'b', 'a', 'b'])?.told).toBe(
+      'you alternated between the same two calls, with the same results, 3 times each',
+    );
+    expect(repetition(['c', 'b', 'a', 'b', 'a', 'b'])).toBeNull();
+    expect(repetition(['a', 'b', 'a', 'c', 'a', 'b'])).toBeNull();
+  });
+
+  it('leaves a loop that makes progress alone', () => {
+    expect(repetition(['a', 'b', 'c', 'd', 'e', 'f'])).toBeNull();
+    expect(repetition([])).toBeNull();
   });
 });

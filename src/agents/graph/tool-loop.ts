@@ -39,7 +39,10 @@ export interface ToolLoopState {
   corrections: number;
   /** The finishing call's problem, answered to the model by the tool node. */
   finishError: string | null;
-  repeat: { signature: string; count: number } | null;
+  /** Signatures (calls and their results) of the last rounds, for the STUCK rules. */
+  recent?: string[];
+  /** What stood for `recent` in checkpoints of earlier versions: the last round and its repeats. */
+  repeat?: { signature: string; count: number } | null;
   stuckWarned: boolean;
   /** The finishing tool's parsed arguments once the model called it validly. */
   answer: unknown;
@@ -62,6 +65,8 @@ const ZERO_USAGE: LlmUsage = { inputTokens: 0, outputTokens: 0, cachedInputToken
 const SHORTENED_MIN_CHARS = 400;
 const WARN_REMAINING = 3;
 const STUCK_REPEATS = 3;
+/** The rounds the STUCK rules look back over: three repeats, or two rounds taking turns three times. */
+const RECENT_ROUNDS = 6;
 const INTERRUPTED_CALL =
   'Error: the worker running this call stopped before it finished, so its effect is unknown. Check the workspace (read_file, list_files) before repeating it.';
 
@@ -89,7 +94,7 @@ export async function startToolLoop<T>(
     costUsd: '0',
     corrections: 0,
     finishError: null,
-    repeat: null,
+    recent: [],
     stuckWarned: false,
     answer: done ? spec.schema.parse(done.output) : null,
     workspaceDir: null,
@@ -358,17 +363,18 @@ function noteFor(ctx: RunContext, loop: ToolLoopState, results: Array<{ call: To
     const signature = createHash('sha256')
       .update(JSON.stringify(calls.map((r) => [r.call.name, r.call.arguments, r.content])))
       .digest('hex');
-    const count = loop.repeat?.signature === signature ? loop.repeat.count + 1 : 1;
-    loop.repeat = { signature, count };
-    if (count >= STUCK_REPEATS) {
+    const earlier =
+      loop.recent ??
+      (loop.repeat ? Array<string>(Math.min(loop.repeat.count, RECENT_ROUNDS)).fill(loop.repeat.signature) : []);
+    loop.recent = [...earlier, signature].slice(-RECENT_ROUNDS);
+    delete loop.repeat;
+    const stuck = repetition(loop.recent);
+    if (stuck) {
       if (loop.stuckWarned)
-        throw new AgentStepError(
-          'STUCK',
-          `The ${loop.agent} repeated the same tool call with the same result ${count} times in a row after being told; the loop was stopped.`,
-        );
+        throw new AgentStepError('STUCK', `The ${loop.agent} ${stuck.stopped} after being told; the loop was stopped.`);
       loop.stuckWarned = true;
       notes.push(
-        `Note: you made the same call with the same result ${count} times in a row. Do something different, or finish with ${loop.finishTool}; repeating it again stops this step.`,
+        `Note: ${stuck.told}. Do something different, or finish with ${loop.finishTool}; repeating it again stops this step.`,
       );
     }
   }
@@ -377,6 +383,32 @@ function noteFor(ctx: RunContext, loop: ToolLoopState, results: Array<{ call: To
   else if (remaining <= WARN_REMAINING)
     notes.push(`Note: ${remaining} tool call(s) left before you must finish with ${loop.finishTool}.`);
   return notes.join('\n');
+}
+
+/**
+ * The STUCK rules of tool loops, over the signatures of the last rounds (each round's calls with
+ * their results): the same round `STUCK_REPEATS` times in a row, or two rounds taking turns three
+ * times each (A-B-A-B-A-B, as OpenHands detects), nothing changing in between. Null when neither.
+ */
+export function repetition(recent: readonly string[]): { told: string; stopped: string } | null {
+  const last = recent.length - 1;
+  let same = 1;
+  while (same <= last && recent[last - same] === recent[last]) same++;
+  if (same >= STUCK_REPEATS)
+    return {
+      told: `you made the same call with the same result ${same} times in a row`,
+      stopped: `repeated the same tool call with the same result ${same} times in a row`,
+    };
+  if (recent.length >= RECENT_ROUNDS) {
+    const window = recent.slice(-RECENT_ROUNDS);
+    const [a, b] = window;
+    if (a !== b && window.every((signature, i) => signature === (i % 2 === 0 ? a : b)))
+      return {
+        told: 'you alternated between the same two calls, with the same results, 3 times each',
+        stopped: 'alternated between the same two tool calls with the same results',
+      };
+  }
+  return null;
 }
 
 /**
