@@ -62,13 +62,15 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
   /**
    * The INSERT … RETURNING id of `record()`, its parameters appended to `params` (so it can be one
    * part of a caller's larger statement); null when no webhook ever carries the event's type.
-   * `extraCondition` (SQL) must hold too, e.g. that the event itself was stored.
+   * `extraCondition` (SQL) must hold too, e.g. that the event itself was stored. `dataSql`: the
+   * event's data is this SQL expression (jsonb, e.g. read back from the stored event when the
+   * statement computes part of it) instead of `event.data`.
    */
   deliveriesInsert(
     owner: { userId: string; orgId: string | null },
     event: EventEnvelope,
     params: unknown[],
-    extraCondition = 'true',
+    { extraCondition = 'true', dataSql }: { extraCondition?: string; dataSql?: string } = {},
   ): string | null {
     if (!WEBHOOK_TYPES.has(event.type)) return null;
     const at = params.length;
@@ -76,17 +78,21 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
       owner.userId,
       event.id,
       event.type,
-      JSON.stringify(event),
       this.firstDelayMs,
       !NAMED_ONLY.has(event.type),
       owner.orgId,
+      dataSql ? event.createdAt : JSON.stringify(event),
     );
     const p = (n: number) => `$${at + n}`;
+    // Built in SQL: the envelope's keys in the order JSON.stringify(event) writes them.
+    const body = dataSql
+      ? `json_build_object('id', ${p(2)}::text, 'type', ${p(3)}::text, 'createdAt', ${p(7)}::text, 'data', ${dataSql})::text`
+      : p(7);
     return `INSERT INTO webhook_deliveries (subscription_id, user_id, event_id, event_type, body, next_attempt_at)
-       SELECT s.id, s.user_id, ${p(2)}, ${p(3)}::varchar, ${p(4)}, now() + make_interval(secs => ${p(5)}::double precision / 1000)
+       SELECT s.id, s.user_id, ${p(2)}::uuid, ${p(3)}::varchar, ${body}, now() + make_interval(secs => ${p(4)}::double precision / 1000)
          FROM webhook_subscriptions s
-        WHERE (CASE WHEN ${p(7)}::uuid IS NULL THEN s.user_id = ${p(1)} AND s.org_id IS NULL ELSE s.org_id = ${p(7)}::uuid END)
-          AND s.enabled AND (s.events @> ARRAY[${p(3)}::text] OR (${p(6)}::boolean AND s.events @> ARRAY['*']::text[]))
+        WHERE (CASE WHEN ${p(6)}::uuid IS NULL THEN s.user_id = ${p(1)} AND s.org_id IS NULL ELSE s.org_id = ${p(6)}::uuid END)
+          AND s.enabled AND (s.events @> ARRAY[${p(3)}::text] OR (${p(5)}::boolean AND s.events @> ARRAY['*']::text[]))
           AND ${extraCondition}
        ON CONFLICT (subscription_id, event_id) DO NOTHING
        RETURNING id`;

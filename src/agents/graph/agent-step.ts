@@ -62,14 +62,12 @@ export async function runAgentStep<T>(deps: GraphDeps, ctx: RunContext, spec: Ag
         onDelta: deps.streamDeltas
           ? (text) =>
               // Deltas are best-effort previews (never stored); a lost one must not fail the step.
-              void deps.events
-                .publishDelta(ctx.run, {
-                  agent: spec.agent,
-                  iteration: spec.iteration,
-                  stepId: step.id,
-                  text,
-                })
-                .catch(() => undefined)
+              deps.events.publishDelta(ctx.run, {
+                agent: spec.agent,
+                iteration: spec.iteration,
+                stepId: step.id,
+                text,
+              })
           : undefined,
       });
       usage.inputTokens += result.usage.inputTokens;

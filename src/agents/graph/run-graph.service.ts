@@ -1,4 +1,4 @@
-import { Command } from '@langchain/langgraph';
+import { Command, INTERRUPT } from '@langchain/langgraph';
 import { Inject, Injectable, Logger, OnApplicationShutdown, Optional } from '@nestjs/common';
 import pg from 'pg';
 import { ConfigService } from '@nestjs/config';
@@ -92,8 +92,11 @@ export class RunGraphService implements OnApplicationShutdown {
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 10_000 };
     this.contexts.set(ctx.run.id, ctx);
     try {
-      const existing = await this.graph.getState(config);
-      const hasCheckpoint = Boolean((existing.values as Partial<RunGraphChannels> | undefined)?.run);
+      // Only a redelivered job may find a checkpoint to continue (a fresh start has none yet).
+      const hasCheckpoint =
+        ctx.recovering && !resume
+          ? Boolean(((await this.graph.getState(config)).values as Partial<RunGraphChannels> | undefined)?.run)
+          : false;
       if (ctx.run.input.repositoryId) {
         await this.prepareRepository(ctx);
         await this.prepareEnvironment(ctx);
@@ -104,11 +107,21 @@ export class RunGraphService implements OnApplicationShutdown {
         : ctx.recovering && hasCheckpoint
           ? null
           : graphInput(await this.initialFiles(ctx));
-      await this.graph.invoke(input as never, config);
-      const snapshot = await this.graph.getState(config);
-      const pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []);
-      const state = (snapshot.values as RunGraphChannels).run;
-      if (pending.length > 0) return { kind: 'interrupted', plan: state.plan };
+      // The final values (with the pending interrupts, if any) as invoke() returns them; the stored
+      // state is read back only when invoke() had nothing to report (a continued run already at its end).
+      const output = (await this.graph.invoke(input as never, config)) as
+        (Partial<RunGraphChannels> & { [INTERRUPT]?: unknown[] }) | undefined;
+      let state: RunGraphRecord;
+      let pending: number;
+      if (output?.run) {
+        state = output.run;
+        pending = output[INTERRUPT]?.length ?? 0;
+      } else {
+        const snapshot = await this.graph.getState(config);
+        state = (snapshot.values as RunGraphChannels).run;
+        pending = snapshot.tasks.flatMap((task) => task.interrupts ?? []).length;
+      }
+      if (pending > 0) return { kind: 'interrupted', plan: state.plan };
       const result = this.resultOf(ctx, state);
       const outcome = state.outcome ?? {
         status: 'failed',

@@ -34,7 +34,6 @@ const MAX_STORED_OUTPUT = 20_000;
  * iteration budget. Review-only tasks go straight to the review.
  */
 export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>, checkpointer: BaseCheckpointSaver) {
-  const cancelCheckedAt = new WeakMap<RunContext, number>();
   const contextOf = async (config: LangGraphRunnableConfig): Promise<RunContext> => {
     const runId = String(config.configurable?.thread_id);
     const ctx = contexts.get(runId);
@@ -44,8 +43,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     // A cancel whose Redis message was missed is still seen here, between nodes (looked up at most
     // once a second: the Redis message is the fast path, this is the safety net).
     const now = Date.now();
-    if (now - (cancelCheckedAt.get(ctx) ?? 0) >= 1_000) {
-      cancelCheckedAt.set(ctx, now);
+    if (now - (ctx.cancelCheckedAt ?? 0) >= 1_000) {
+      ctx.cancelCheckedAt = now;
       if (await deps.progress.isCancelRequested(runId)) throw new DOMException('The run was cancelled.', 'AbortError');
     }
     return ctx;
@@ -110,25 +109,26 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
-    await deps.progress.setIteration(ctx.run, iteration);
     const revision =
       iteration > 1
         ? `\n\nThis is revision ${iteration}. Current files:\n${renderFiles(state.files)}\n\nFix these findings:\n${state.findings ?? ''}` +
           (state.testFiles.length > 0 ? `\n\nThe tests:\n${renderFiles(state.testFiles)}` : '')
         : '';
-    const loop = await startToolLoop(deps, ctx, {
-      ...coderSpec(iteration),
-      messages: [
-        {
-          role: 'system',
-          content: withInstructions(SYSTEM.coder(ctx.run.input.language), ctx.repository?.instructions),
-        },
-        {
-          role: 'user',
-          content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`,
-        },
-      ],
-    });
+    const task = `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`;
+    // The run's new iteration is stored while the step starts (one wait instead of two).
+    const [, loop] = await Promise.all([
+      deps.progress.setIteration(ctx.run, iteration),
+      startToolLoop(deps, ctx, {
+        ...coderSpec(iteration),
+        messages: [
+          {
+            role: 'system',
+            content: withInstructions(SYSTEM.coder(ctx.run.input.language), ctx.repository?.instructions),
+          },
+          { role: 'user', content: task },
+        ],
+      }),
+    ]);
     return { iteration, loop };
   };
 

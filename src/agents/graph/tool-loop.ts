@@ -164,14 +164,12 @@ export async function loopModelCall<T>(
         onDelta: deps.streamDeltas
           ? (text) =>
               // Deltas are best-effort previews (never stored); a lost one must not fail the step.
-              void deps.events
-                .publishDelta(ctx.run, {
-                  agent: loop.agent,
-                  iteration: loop.iteration,
-                  stepId: loop.step.id,
-                  text,
-                })
-                .catch(() => undefined)
+              deps.events.publishDelta(ctx.run, {
+                agent: loop.agent,
+                iteration: loop.iteration,
+                stepId: loop.step.id,
+                text,
+              })
           : undefined,
       });
       result = called;

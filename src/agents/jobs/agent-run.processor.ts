@@ -136,6 +136,7 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
     try {
       // A cancel that landed between the claim and the registration above.
       if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
+      ctx.cancelCheckedAt = Date.now();
       const exit = await this.graph.advance(ctx, claim.action === 'resume' && !budgetResume ? run.resumeAnswer : null);
       // The trajectory is complete before the run's end (or its wait for input) is announced.
       await this.trajectories.flushRun(runId);

@@ -7,6 +7,7 @@ import type { EventEnvelope, EventType } from '#src/common/events.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { WebhookOutboxService } from '#src/webhooks/webhook-outbox.service.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
+import { normaliseUsd } from '#src/metrics/money.js';
 import { RunEvent } from './entities/run-event.entity.js';
 import { Run } from './entities/run.entity.js';
 
@@ -17,6 +18,33 @@ export interface RunEventMessage {
 }
 
 export type RunRef = Pick<Run, 'id' | 'userId' | 'taskId' | 'orgId'>;
+
+/** The run's usage totals (exact strings for money) after a change that added to them. */
+export interface RunTotals {
+  inputTokens: number;
+  cachedInputTokens: number;
+  outputTokens: number;
+  costUsd: string;
+}
+
+interface TotalsRow {
+  input_tokens: number;
+  cached_input_tokens: number;
+  output_tokens: number;
+  cost_usd: string;
+}
+
+/**
+ * What an event's statement changes besides the event (see appendUnlessEnded), in SQL whose
+ * parameters the caller pushed: `set`, assignments on the run row (locked, not ended); `with`,
+ * CTEs (`name AS (…)`) that run with the event and may read `next`, the updated run row; `usage`,
+ * the run's usage totals after `set` go into the event's data as `usage`.
+ */
+export interface RunEventChange {
+  set?: string[];
+  with?: string[];
+  usage?: boolean;
+}
 
 /** Whose webhooks hear an event: the organization's when it has one, else the user's own. */
 export interface EventOwner {
@@ -52,7 +80,7 @@ export class RunEventsService {
       this.pending.set(manager, published);
       return work(manager);
     });
-    await this.publish(published);
+    this.publish(published);
     return result;
   }
 
@@ -91,37 +119,72 @@ export class RunEventsService {
    * committing at the same moment, as under `hasEnded`'s lock), the event and its webhook deliveries
    * are stored from that row, all or nothing. Published on Redis after it. Null: the run has ended.
    * A tool loop appends one event per tool call, so this is on every round's path.
+   *
+   * `change` adds the state change the event reports to the same statement (a step row, the run's
+   * usage), so a step's start or end is one round trip too; it pushes its parameters onto `params`.
    */
   async appendUnlessEnded(
     run: RunRef,
     type: EventType,
     data: Record<string, unknown> = {},
-  ): Promise<RunEventMessage | null> {
+    change?: (params: unknown[]) => RunEventChange,
+  ): Promise<(RunEventMessage & { totals: RunTotals | null }) | null> {
     const id = randomUUID();
-    const envelopeData = { taskId: run.taskId, runId: run.id, ...data };
+    const envelopeData: Record<string, unknown> = { taskId: run.taskId, runId: run.id, ...data };
     const createdAt = new Date();
     const event: EventEnvelope = { id, type, createdAt: createdAt.toISOString(), data: envelopeData };
     const params: unknown[] = [id, run.id, run.userId, type, envelopeData, createdAt];
-    const deliveries = this.webhooks.deliveriesInsert(run, event, params, 'EXISTS (SELECT 1 FROM event)');
-    const rows: Array<{ seq: number | null; deliveries: string[] | null }> = await this.dataSource.query(
-      `WITH next AS (
-         UPDATE runs SET last_seq = last_seq + 1
-          WHERE id = $2 AND status NOT IN ('completed', 'failed', 'cancelled')
-          RETURNING last_seq
-       ), event AS (
-         INSERT INTO run_events (id, run_id, user_id, seq, type, data, created_at)
-         SELECT $1, $2, $3, next.last_seq, $4, $5, $6 FROM next
-         RETURNING seq
-       )${deliveries ? `, deliveries AS (${deliveries})` : ''}
-       SELECT (SELECT seq FROM event) AS seq, ${deliveries ? '(SELECT array_agg(id) FROM deliveries)' : 'NULL'} AS deliveries`,
-      params,
-    );
+    const extra = change?.(params) ?? {};
+    // The run's totals after this change, as `usageOf` prints them, go into the stored event.
+    const storedData = extra.usage
+      ? `$5::jsonb || jsonb_build_object('usage', jsonb_build_object('inputTokens', next.input_tokens,
+           'cachedInputTokens', next.cached_input_tokens, 'outputTokens', next.output_tokens,
+           'costUsd', trim_scale(next.cost_usd)::text))`
+      : '$5';
+    const deliveries = this.webhooks.deliveriesInsert(run, event, params, {
+      extraCondition: 'EXISTS (SELECT 1 FROM event)',
+      ...(extra.usage ? { dataSql: '(SELECT data FROM event)' } : {}),
+    });
+    const rows: Array<{ seq: number | null; deliveries: string[] | null } & Partial<TotalsRow>> =
+      await this.dataSource.query(
+        `WITH next AS (
+           UPDATE runs SET last_seq = last_seq + 1${(extra.set ?? []).map((assignment) => `, ${assignment}`).join('')}
+            WHERE id = $2 AND status NOT IN ('completed', 'failed', 'cancelled')
+            RETURNING last_seq${extra.usage ? ', input_tokens, cached_input_tokens, output_tokens, cost_usd' : ''}
+         ), event AS (
+           INSERT INTO run_events (id, run_id, user_id, seq, type, data, created_at)
+           SELECT $1, $2, $3, next.last_seq, $4, ${storedData}, $6 FROM next
+           RETURNING seq${extra.usage ? ', data' : ''}
+         )${(extra.with ?? []).map((cte) => `, ${cte}`).join('')}${deliveries ? `, deliveries AS (${deliveries})` : ''}
+         SELECT (SELECT seq FROM event) AS seq, ${deliveries ? '(SELECT array_agg(id) FROM deliveries)' : 'NULL'} AS deliveries${
+           extra.usage
+             ? ', next.input_tokens, next.cached_input_tokens, next.output_tokens, next.cost_usd FROM (SELECT 1) one LEFT JOIN next ON true'
+             : ''
+         }`,
+        params,
+      );
     const seq = rows[0]?.seq ?? null;
     if (seq === null) return null;
     this.webhooks.enqueueStored(rows[0].deliveries ?? []);
+    let totals: RunTotals | null = null;
+    if (extra.usage) {
+      const row = rows[0] as TotalsRow;
+      totals = {
+        inputTokens: row.input_tokens,
+        cachedInputTokens: row.cached_input_tokens,
+        outputTokens: row.output_tokens,
+        costUsd: row.cost_usd,
+      };
+      envelopeData.usage = {
+        inputTokens: totals.inputTokens,
+        cachedInputTokens: totals.cachedInputTokens,
+        outputTokens: totals.outputTokens,
+        costUsd: normaliseUsd(totals.costUsd),
+      };
+    }
     const message = { seq, event };
-    await this.publish([message]);
-    return message;
+    this.publish([message]);
+    return { ...message, totals };
   }
 
   /** A task-level event (`task.created`): not part of any run's stream, so it goes to webhooks only. */
@@ -141,14 +204,14 @@ export class RunEventsService {
    * the `agent.completed` that follows, and webhooks never carry it. It has no seq, so an SSE reader's
    * Last-Event-ID stays on the last stored event and a reconnect loses only transient text.
    */
-  async publishDelta(run: RunRef, data: Record<string, unknown>): Promise<void> {
+  publishDelta(run: RunRef, data: Record<string, unknown>): void {
     const event: EventEnvelope = {
       id: randomUUID(),
       type: 'agent.delta',
       createdAt: new Date().toISOString(),
       data: { taskId: run.taskId, runId: run.id, ...data },
     };
-    await this.publish([{ seq: null, event }]);
+    this.publish([{ seq: null, event }]);
   }
 
   async listAfter(runId: string, after: number, limit = 1000): Promise<RunEventMessage[]> {
@@ -163,15 +226,18 @@ export class RunEventsService {
     }));
   }
 
-  private async publish(messages: RunEventMessage[]): Promise<void> {
+  /**
+   * Sends the messages without waiting for Redis: the commands of one connection go out in the order
+   * they were given, so readers still see a run's events in order, and no writer waits a Redis
+   * round trip per event.
+   */
+  private publish(messages: RunEventMessage[]): void {
     for (const message of messages) {
       const runId = String(message.event.data.runId);
-      try {
-        await this.redis.publish(this.channel(runId), JSON.stringify(message));
-      } catch (error) {
+      this.redis.publish(this.channel(runId), JSON.stringify(message)).catch((error: unknown) => {
         // The event is stored; readers catch up from the database on their next (re)connect.
         this.logger.warn({ err: error, runId }, 'publishing a run event failed');
-      }
+      });
     }
   }
 

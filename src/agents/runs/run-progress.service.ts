@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
@@ -120,89 +121,142 @@ export class RunProgressService {
       output: unknown;
     },
   ): Promise<void> {
-    await this.dataSource.getRepository(RunStep).update(
-      { id: stepId },
-      {
-        inputTokens: progress.usage.inputTokens,
-        cachedInputTokens: progress.usage.cachedInputTokens,
-        outputTokens: progress.usage.outputTokens,
-        ...(progress.routing ? { routing: progress.routing } : {}),
-        costUsd: progress.costUsd,
-        provider: progress.provider,
-        model: progress.model,
-        output: progress.output as never,
-      },
+    // A tool loop writes this once per round: one plain statement.
+    await this.dataSource.query(
+      `UPDATE run_steps SET input_tokens = $2, cached_input_tokens = $3, output_tokens = $4,
+         routing = COALESCE($5::jsonb, routing), cost_usd = $6::numeric, provider = $7, model = $8, output = $9::jsonb
+       WHERE id = $1`,
+      [
+        stepId,
+        progress.usage.inputTokens,
+        progress.usage.cachedInputTokens,
+        progress.usage.outputTokens,
+        progress.routing ? JSON.stringify(progress.routing) : null,
+        progress.costUsd,
+        progress.provider,
+        progress.model,
+        progress.output === undefined || progress.output === null ? null : JSON.stringify(progress.output),
+      ],
     );
   }
 
+  /**
+   * The step row and its `agent.started` event, in one statement with the run's lock (see
+   * RunEventsService.appendUnlessEnded); a run that has ended meanwhile gets no step.
+   */
   async startStep(run: Run, start: StepStart): Promise<RunStep> {
-    return this.events.transaction(async (manager) => {
-      if (await this.hasEnded(manager, run.id)) throw new RunEndedError(run.id);
-      const step = await manager.save(
-        manager.create(RunStep, {
-          runId: run.id,
-          userId: run.userId,
-          stepKey: start.stepKey ?? null,
-          agent: start.agent,
-          iteration: start.iteration,
-          provider: start.provider ?? null,
-          model: start.model ?? null,
-          status: 'running',
-          startedAt: new Date(),
-        }),
-      );
-      await this.events.append(manager, run, 'agent.started', {
+    const step = Object.assign(new RunStep(), {
+      id: randomUUID(),
+      runId: run.id,
+      userId: run.userId,
+      stepKey: start.stepKey ?? null,
+      agent: start.agent,
+      iteration: start.iteration,
+      provider: start.provider ?? null,
+      model: start.model ?? null,
+      status: 'running',
+      inputTokens: 0,
+      outputTokens: 0,
+      cachedInputTokens: 0,
+      routing: null,
+      costUsd: '0',
+      summary: null,
+      error: null,
+      output: null,
+      startedAt: new Date(),
+      finishedAt: null,
+    } satisfies Omit<RunStep, 'createdAt'>);
+    const stored = await this.events.appendUnlessEnded(
+      run,
+      'agent.started',
+      {
         agent: start.agent,
         iteration: start.iteration,
         stepId: step.id,
         provider: start.provider ?? undefined,
         model: start.model ?? undefined,
-      });
-      return step;
-    });
+      },
+      (params) => {
+        const at = params.length;
+        params.push(step.id, step.stepKey, step.agent, step.iteration, step.provider, step.model, step.startedAt);
+        const p = (n: number) => `$${at + n}`;
+        return {
+          with: [
+            `step AS (INSERT INTO run_steps (id, run_id, user_id, step_key, agent, iteration, provider, model, status, started_at)
+               SELECT ${p(1)}, $2, $3, ${p(2)}, ${p(3)}, ${p(4)}, ${p(5)}, ${p(6)}, 'running', ${p(7)} FROM next)`,
+          ],
+        };
+      },
+    );
+    if (!stored) throw new RunEndedError(run.id);
+    step.createdAt = step.startedAt;
+    return step;
   }
 
+  /**
+   * The step's end, the run's usage and the `agent.completed` event (with the run's totals), in one
+   * statement with the run's lock. A step still going when its run ended (a judge answering after
+   * the cancel) writes nothing: the run's steps were closed with its terminal event, which stays
+   * the last one.
+   */
   async finishStep(run: Run, step: RunStep, finish: StepFinish): Promise<void> {
     const inputTokens = finish.usage?.inputTokens ?? 0;
     const cachedInputTokens = finish.usage?.cachedInputTokens ?? 0;
     const outputTokens = finish.usage?.outputTokens ?? 0;
     const costUsd = finish.costUsd ?? '0';
-    await this.events.transaction(async (manager) => {
-      // A step still going when its run ended (a judge answering after the cancel) writes nothing:
-      // the run's steps were closed with its terminal event, which stays the last one.
-      if (await this.hasEnded(manager, run.id)) return;
-      await manager.update(
-        RunStep,
-        { id: step.id },
-        {
-          status: finish.status,
-          finishedAt: new Date(),
-          inputTokens,
-          cachedInputTokens,
-          outputTokens,
-          costUsd,
-          ...(finish.routing ? { routing: finish.routing } : {}),
-          summary: finish.summary.slice(0, 2000),
-          error: finish.error ?? null,
-          output: (finish.output ?? null) as never,
-          provider: finish.provider ?? step.provider,
-          model: finish.model ?? step.model,
-        },
-      );
-      const usage = await this.addUsage(manager, run, { inputTokens, cachedInputTokens, outputTokens }, costUsd);
-      await this.events.append(manager, run, 'agent.completed', {
+    const provider = finish.provider ?? step.provider;
+    const model = finish.model ?? step.model;
+    const stored = await this.events.appendUnlessEnded(
+      run,
+      'agent.completed',
+      {
         agent: step.agent,
         iteration: step.iteration,
         stepId: step.id,
         status: finish.status,
         summary: finish.summary.slice(0, 500),
-        provider: finish.provider ?? step.provider ?? undefined,
-        model: finish.model ?? step.model ?? undefined,
+        provider: provider ?? undefined,
+        model: model ?? undefined,
         stepUsage: { inputTokens, cachedInputTokens, outputTokens, costUsd: normaliseUsd(costUsd) },
-        usage,
         ...finish.data,
-      });
-    });
+      },
+      (params) => {
+        const at = params.length;
+        params.push(
+          inputTokens,
+          cachedInputTokens,
+          outputTokens,
+          costUsd,
+          step.id,
+          finish.status,
+          new Date(),
+          finish.routing ? JSON.stringify(finish.routing) : null,
+          finish.summary.slice(0, 2000),
+          finish.error ?? null,
+          finish.output === undefined || finish.output === null ? null : JSON.stringify(finish.output),
+          provider,
+          model,
+        );
+        const p = (n: number) => `$${at + n}`;
+        return {
+          set: [
+            `input_tokens = input_tokens + ${p(1)}`,
+            `cached_input_tokens = cached_input_tokens + ${p(2)}`,
+            `output_tokens = output_tokens + ${p(3)}`,
+            `cost_usd = cost_usd + ${p(4)}::numeric`,
+          ],
+          usage: true,
+          with: [
+            `step AS (UPDATE run_steps SET status = ${p(6)}, finished_at = ${p(7)}, input_tokens = ${p(1)},
+                 cached_input_tokens = ${p(2)}, output_tokens = ${p(3)}, cost_usd = ${p(4)}::numeric,
+                 routing = COALESCE(${p(8)}::jsonb, routing), summary = ${p(9)}, error = ${p(10)},
+                 output = ${p(11)}::jsonb, provider = ${p(12)}, model = ${p(13)}
+               WHERE id = ${p(5)} AND EXISTS (SELECT 1 FROM next))`,
+          ],
+        };
+      },
+    );
+    if (stored?.totals) Object.assign(run, stored.totals);
   }
 
   async setIteration(run: Run, iteration: number): Promise<void> {
@@ -340,28 +394,6 @@ export class RunProgressService {
       Object.assign(run, fields, { status, finishedAt });
       await this.events.append(manager, locked, type, { iteration: locked.iteration, usage: usageOf(locked), ...data });
     });
-  }
-
-  private async addUsage(
-    manager: EntityManager,
-    run: Run,
-    tokens: { inputTokens: number; cachedInputTokens: number; outputTokens: number },
-    costUsd: string,
-  ) {
-    const [rows] = await manager.query<
-      [Array<{ input_tokens: number; cached_input_tokens: number; output_tokens: number; cost_usd: string }>, number]
-    >(
-      `UPDATE runs SET input_tokens = input_tokens + $2, cached_input_tokens = cached_input_tokens + $3,
-         output_tokens = output_tokens + $4, cost_usd = cost_usd + $5::numeric
-       WHERE id = $1 RETURNING input_tokens, cached_input_tokens, output_tokens, cost_usd`,
-      [run.id, tokens.inputTokens, tokens.cachedInputTokens, tokens.outputTokens, costUsd],
-    );
-    const row = rows[0];
-    run.inputTokens = row.input_tokens;
-    run.cachedInputTokens = row.cached_input_tokens;
-    run.outputTokens = row.output_tokens;
-    run.costUsd = row.cost_usd;
-    return usageOf(run);
   }
 }
 
