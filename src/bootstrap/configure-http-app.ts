@@ -2,22 +2,20 @@ import type { INestApplication } from '@nestjs/common';
 import { NotFoundException, RequestMethod } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import cookieParser from 'cookie-parser';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import type { NextFunction, Request, Response } from 'express';
 import helmet from 'helmet';
 import type { Logger as PinoRoot } from 'pino';
 import { AppLogger, ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { requestLogger } from '#src/logging/request-logger.js';
 import { fixedHeaders } from '#src/common/fixed-headers.js';
-import { refuseNonJsonBodies } from '#src/common/json-only.middleware.js';
-import { refuseUnsafeInput } from '#src/common/unsafe-input.middleware.js';
 import { createValidationPipe } from '#src/common/validation.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { startRequestClock } from '#src/metrics/http-metrics.middleware.js';
 import { EMAIL_PAGE_PATHS } from '#src/auth/email-pages.controller.js';
 import { QUEUE_DASHBOARD_PATH } from '#src/queue-dashboard/queue-dashboard.access.js';
-import { allowedOrigins, configureCors } from './cors.js';
+import { allowedOrigins, configureCors, refuseOtherOriginsPreflight } from './cors.js';
 import { DOCS_PATH, setupOpenApi } from './openapi.js';
+import { requestInput } from './request-input.js';
 
 export const API_PREFIX = 'api/v1';
 
@@ -46,6 +44,9 @@ const ROOT_INDEX = JSON.stringify({
   api: '/api/v1',
   health: '/api/v1/health/ready',
 });
+
+/** The mail-link pages' mount points. */
+const EMAIL_PAGE_MOUNTS = EMAIL_PAGE_PATHS.map((path) => `/${path}`);
 
 /** Where each root route is mounted, and whether it takes everything below (`*path`). */
 const ROOT_MOUNTS = ROOT_ROUTES.map(({ path }) => ({
@@ -97,8 +98,19 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
   // Nest answers unknown paths with a problem only under the API prefix; anything else would reach
   // Express's HTML "Cannot GET". Paths nothing serves are turned away here, before any parsing.
   const notFound = (req: Request) => new NotFoundException(`Cannot ${req.method} ${req.path}`);
+  const origins = allowedOrigins(settings);
+  // Cookies, body, and the checks of what was sent: 415 for a body that is not JSON, 400 for input
+  // no route can take (too deep, prototype keys, NUL) before guards, pipes and class-transformer;
+  // then the CORS preflight check.
+  const input = requestInput({
+    isApi: (url) => isUnder(url, `/${API_PREFIX}`),
+    isFormPage: (url) => EMAIL_PAGE_MOUNTS.some((mount) => isUnder(url, mount)),
+    bodyLimit: settings.bodyLimit,
+    then: refuseOtherOriginsPreflight(origins),
+  });
   // The first Express layer, for every request: request id and access log (the rest runs inside
-  // the request's logging context), the metrics clock, then headers by kind of path.
+  // the request's logging context), the metrics clock, headers by kind of path, then the input.
+  // One layer: each further `app.use` would cost a path match and a call on every request.
   const front = (req: Request, res: Response, next: NextFunction) => {
     startRequestClock(req);
     if (req.url.startsWith(`/${DOCS_PATH}`)) {
@@ -113,22 +125,13 @@ export function configureHttpApp(app: NestExpressApplication): INestApplication 
       res.status(200).type('json').send(ROOT_INDEX);
       return;
     }
-    next(isServedPath(req.url) ? undefined : notFound(req));
+    if (!isServedPath(req.url)) return next(notFound(req));
+    input(req, res, next);
   };
   app.use(requestLogger(app.get<PinoRoot>(ROOT_LOGGER), front));
   // With `no-store` no client revalidates, so hashing every response body for an ETag is waste.
   app.set('etag', false);
-  app.use(cookieParser());
-  // The mail-link pages post HTML forms (urlencoded), whatever the API's JSON routes accept.
-  app.use(
-    EMAIL_PAGE_PATHS.map((path) => `/${path}`),
-    express.urlencoded({ limit: '16kb', extended: false }),
-  );
-  app.use(`/${API_PREFIX}`, refuseNonJsonBodies);
-  app.useBodyParser('json', { limit: settings.bodyLimit });
-  // Too deep, prototype keys, NUL characters: 400 before guards, pipes and class-transformer.
-  app.use(refuseUnsafeInput);
-  configureCors(app, allowedOrigins(settings));
+  configureCors(app, origins);
   app.setGlobalPrefix(API_PREFIX, { exclude: ROOT_ROUTES });
   app.useGlobalPipes(createValidationPipe());
   return app;

@@ -35,17 +35,21 @@ export class CorsOriginNotAllowedError extends DomainError {
 }
 
 /**
- * Cross-origin access for the allowed origins, with credentials (cookie mode). A preflight from any
- * other origin is answered 403 with a problem naming CORS_ORIGINS, rather than the 405 or bare
- * refusal a developer would have to guess from.
+ * A preflight from an origin that is not allowed is answered 403 with a problem naming
+ * CORS_ORIGINS, rather than the 405 or bare refusal a developer would have to guess from. Runs
+ * before the CORS middleware (`configureCors`).
  */
-export function configureCors(app: NestExpressApplication, origins: readonly string[]): void {
+export function refuseOtherOriginsPreflight(origins: readonly string[]) {
   const allowed = new Set(origins);
-  app.use((req: Request, _res: Response, next: NextFunction) => {
+  return (req: Request, _res: Response, next: NextFunction): void => {
     const origin = req.headers.origin;
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     next(preflight && origin && !allowed.has(origin) ? new CorsOriginNotAllowedError(origin, origins) : undefined);
-  });
-  if (allowed.size === 0) return;
-  app.enableCors({ origin: [...allowed], credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
+  };
+}
+
+/** Cross-origin access for the allowed origins, with credentials (cookie mode); none when none is allowed. */
+export function configureCors(app: NestExpressApplication, origins: readonly string[]): void {
+  if (origins.length === 0) return;
+  app.enableCors({ origin: [...new Set(origins)], credentials: true, exposedHeaders: EXPOSED_HEADERS, maxAge: 600 });
 }

@@ -42,7 +42,11 @@ export type RunGraphRecord = Omit<RunGraphValues, 'loop'>;
  */
 export const RunGraphState = Annotation.Root({
   run: Annotation<RunGraphRecord, Partial<RunGraphRecord>>({
-    reducer: (current, update) => ({ ...current, ...update }),
+    // The merge drops the tool loop a checkpoint of the one-channel layout kept here (see legacyLoopOf).
+    reducer: (current, update) => {
+      const { loop: _legacy, ...merged } = { ...current, ...update } as RunGraphRecord & LegacyRunRecord;
+      return merged;
+    },
     default: () => initialGraphState([]),
   }),
   loop: Annotation<ToolLoopState | null, ToolLoopState | null>({
@@ -52,6 +56,24 @@ export const RunGraphState = Annotation.Root({
 });
 
 export type RunGraphChannels = typeof RunGraphState.State;
+
+/**
+ * The `run` channel as checkpoints written before the tool loop had its own channel hold it (the
+ * loop was `run.loop`). A run stopped mid-loop by a deploy resumes from such a checkpoint.
+ */
+interface LegacyRunRecord {
+  loop?: ToolLoopState | null;
+}
+
+/** Whether the `run` channel still has the one-channel layout's `loop` key (null between steps). */
+export function hasLegacyLoop(run: RunGraphRecord): boolean {
+  return 'loop' in run;
+}
+
+/** The tool loop: its own channel, else where a checkpoint of the one-channel layout kept it. */
+export function loopOf(state: RunGraphChannels): ToolLoopState | null {
+  return state.loop ?? (state.run as RunGraphRecord & LegacyRunRecord).loop ?? null;
+}
 
 export function initialGraphState(files: TaskFile[]): RunGraphRecord {
   return {

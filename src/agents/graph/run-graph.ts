@@ -13,10 +13,17 @@ import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import { budgetScopeOf } from './run-context.js';
 import type { GraphDeps, RunContext } from './run-context.js';
-import { RunGraphChannels, RunGraphState, RunGraphUpdate, RunGraphValues } from './run-graph.state.js';
+import {
+  hasLegacyLoop,
+  loopOf,
+  RunGraphChannels,
+  RunGraphState,
+  RunGraphUpdate,
+  RunGraphValues,
+} from './run-graph.state.js';
 import { inSpan } from '#src/telemetry/spans.js';
 import { analyseTestOutput } from './test-analysis.js';
-import { loopRound, startToolLoop } from './tool-loop.js';
+import { loopRound, loopToolCalls, startToolLoop } from './tool-loop.js';
 import type { ToolLoopState } from './tool-loop.js';
 
 const MAX_STORED_OUTPUT = 20_000;
@@ -176,12 +183,27 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const specOf = (loop: ToolLoopState) =>
     loop.agent === 'coder' ? coderSpec(loop.iteration) : testerSpec(loop.iteration);
 
+  /** The files a step workspace starts with: the coder's, plus the tests for the tester. */
+  const seedOf = (state: RunGraphValues, loop: ToolLoopState) => () =>
+    loop.agent === 'coder' ? state.files : mergeFiles(state.files, state.testFiles);
+
   /** One round of the running tool loop: the model call and the tools it asked for. */
   const agentModel = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const loop = state.loop!;
-    const seed = () => (loop.agent === 'coder' ? state.files : mergeFiles(state.files, state.testFiles));
-    return { loop: await loopRound(deps, ctx, loop, specOf(loop) as Parameters<typeof loopRound>[3], seed) };
+    const spec = specOf(loop) as Parameters<typeof loopRound>[3];
+    return { loop: await loopRound(deps, ctx, loop, spec, seedOf(state, loop)) };
+  };
+
+  /**
+   * The tool node of the layout before a round was one node (model node ⇄ tool node). A checkpoint
+   * written then by a worker stopped between a model call and its tools (a rolling deploy) still
+   * waits on it: it answers that call's tools as it did, then the loop goes on in rounds.
+   */
+  const legacyAgentTools = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
+    const ctx = await contextOf(config);
+    const loop = state.loop!;
+    return { loop: await loopToolCalls(deps, ctx, loop, seedOf(state, loop)) };
   };
 
   /** After a round: finished → the agent's done node; otherwise (tools answered, or a corrective) → the next round. */
@@ -372,7 +394,9 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   };
 
   // Nodes work on the merged run state (the `run` channel plus the tool loop) and return the part
-  // they change; the tool loop goes to its own channel (see RunGraphState).
+  // they change; the tool loop goes to its own channel (see RunGraphState). A checkpoint of the
+  // one-channel layout (the loop in `run`) is moved on its first node: the loop to its channel, and
+  // a write of `run`, whose reducer drops the old key, so a loop ended later is not read back from it.
   // Each node runs in a span named after its graph node (LangGraph puts the name in the metadata).
   const node =
     (fn: (state: RunGraphValues, config: LangGraphRunnableConfig) => RunGraphUpdate | Promise<RunGraphUpdate>) =>
@@ -380,57 +404,66 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       const graphNode = config.metadata?.langgraph_node;
       const name = typeof graphNode === 'string' ? graphNode : fn.name;
       const attributes = { 'quorum.graph.node': name, 'quorum.run.id': String(config.configurable?.thread_id) };
+      const current = loopOf(state);
+      const legacy = hasLegacyLoop(state.run);
       const { loop, ...run } = await inSpan(`graph ${name}`, attributes, () =>
-        Promise.resolve(fn({ ...state.run, loop: state.loop }, config)),
+        Promise.resolve(fn({ ...state.run, loop: current }, config)),
       );
+      const moved = legacy && current !== null ? { loop: current } : {};
       return {
-        ...(Object.keys(run).length > 0 ? { run } : {}),
-        ...(loop !== undefined ? { loop } : {}),
+        ...(Object.keys(run).length > 0 || legacy ? { run } : {}),
+        ...(loop !== undefined ? { loop } : moved),
       };
     };
 
-  return new StateGraph(RunGraphState)
-    .addNode('planner', node(planner))
-    .addNode('plan_approval', node(approval))
-    .addNode('coder', node(coder))
-    .addNode('coder_done', node(coderDone))
-    .addNode('tester', node(tester))
-    .addNode('tester_done', node(testerDone))
-    .addNode('agent_model', node(agentModel))
-    .addNode('test_run', node(sandbox))
-    .addNode('reviewer', node(review))
-    .addConditionalEdges(
-      START,
-      (_state, config) =>
-        contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner',
-      ['reviewer', 'planner'],
-    )
-    .addConditionalEdges('planner', ({ run }) => (run.planApproved ? 'coder' : 'plan_approval'), [
-      'coder',
-      'plan_approval',
-    ])
-    .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
-    .addConditionalEdges('coder', ({ loop }) => (loop?.answer !== null ? 'coder_done' : 'agent_model'), [
-      'coder_done',
-      'agent_model',
-    ])
-    .addConditionalEdges('tester', ({ loop }) => (loop?.answer !== null ? 'tester_done' : 'agent_model'), [
-      'tester_done',
-      'agent_model',
-    ])
-    .addConditionalEdges('agent_model', afterRound, ['coder_done', 'tester_done', 'agent_model'])
-    .addConditionalEdges('coder_done', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
-      'test_run',
-      'tester',
-    ])
-    .addEdge('tester_done', 'test_run')
-    .addConditionalEdges(
-      'test_run',
-      ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'),
-      [END, 'coder', 'reviewer'],
-    )
-    .addConditionalEdges('reviewer', ({ run }) => (run.outcome ? END : 'coder'), [END, 'coder'])
-    .compile({ checkpointer });
+  return (
+    new StateGraph(RunGraphState)
+      .addNode('planner', node(planner))
+      .addNode('plan_approval', node(approval))
+      .addNode('coder', node(coder))
+      .addNode('coder_done', node(coderDone))
+      .addNode('tester', node(tester))
+      .addNode('tester_done', node(testerDone))
+      .addNode('agent_model', node(agentModel))
+      .addNode('agent_tools', node(legacyAgentTools))
+      .addNode('test_run', node(sandbox))
+      .addNode('reviewer', node(review))
+      .addConditionalEdges(
+        START,
+        (_state, config) =>
+          contexts.get(String(config?.configurable?.thread_id))?.run.input.mode === 'review' ? 'reviewer' : 'planner',
+        ['reviewer', 'planner'],
+      )
+      .addConditionalEdges('planner', ({ run }) => (run.planApproved ? 'coder' : 'plan_approval'), [
+        'coder',
+        'plan_approval',
+      ])
+      .addConditionalEdges('plan_approval', ({ run }) => (run.planApproved ? 'coder' : 'planner'), ['coder', 'planner'])
+      .addConditionalEdges('coder', ({ loop }) => (loop?.answer !== null ? 'coder_done' : 'agent_model'), [
+        'coder_done',
+        'agent_model',
+      ])
+      .addConditionalEdges('tester', ({ loop }) => (loop?.answer !== null ? 'tester_done' : 'agent_model'), [
+        'tester_done',
+        'agent_model',
+      ])
+      // `agent_tools` is never chosen any more; listed so that the graph declares the old checkpoints'
+      // node reachable (LangGraph refuses to compile an unreachable node).
+      .addConditionalEdges('agent_model', afterRound, ['coder_done', 'tester_done', 'agent_model', 'agent_tools'])
+      .addEdge('agent_tools', 'agent_model')
+      .addConditionalEdges('coder_done', ({ run }) => (run.testFiles.length > 0 ? 'test_run' : 'tester'), [
+        'test_run',
+        'tester',
+      ])
+      .addEdge('tester_done', 'test_run')
+      .addConditionalEdges(
+        'test_run',
+        ({ run }) => (run.outcome ? END : run.tests && run.tests.failed > 0 ? 'coder' : 'reviewer'),
+        [END, 'coder', 'reviewer'],
+      )
+      .addConditionalEdges('reviewer', ({ run }) => (run.outcome ? END : 'coder'), [END, 'coder'])
+      .compile({ checkpointer })
+  );
 }
 
 export type RunGraph = ReturnType<typeof buildRunGraph>;
