@@ -111,6 +111,66 @@ describe('WorkspaceToolbox', () => {
     expect((await tools().execute('search', { pattern: 'SECRET' })).content).toMatch(/^No matches/);
   });
 
+  it('searches with git grep where ripgrep is not installed: the same answers', async () => {
+    const gitGrep = new WorkspaceToolbox(dir, workspaces, null, undefined, undefined, null);
+    const few = await gitGrep.execute('search', { pattern: 'export const [ab]' });
+    expect(few).toMatchObject({ ok: true, target: 'export const [ab]' });
+    expect(few.content.split('\n')).toEqual([
+      'src/lib/a.js:1: export const a = 1;',
+      'src/lib/a.js:2: export const b = 1;',
+    ]);
+    const many = await gitGrep.execute('search', { pattern: 'SEVEN' });
+    expect(many.content.split('\n')).toHaveLength(101);
+    expect(many.content).toContain('More than 100 matches: narrow your search');
+    expect(many.content).not.toContain('node_modules');
+    expect((await gitGrep.execute('search', { pattern: 'nothing-like-this' })).content).toMatch(/^No matches/);
+    expect(await gitGrep.execute('search', { pattern: 'a(' })).toMatchObject({ ok: false });
+    // The link to a file outside the workspace is not followed.
+    expect((await gitGrep.execute('search', { pattern: 'SECRET' })).content).toMatch(/^No matches/);
+    for (const args of [{ pattern: 'SEVEN' }, { pattern: 'export const [ab]' }, { pattern: 'b = 1', path: 'src' }]) {
+      expect((await gitGrep.execute('search', args)).content).toBe((await tools().execute('search', args)).content);
+    }
+  });
+
+  it('answers in path order, both below the cap (searched in parallel) and past it (searched sorted)', async () => {
+    // Names where path order and plain string order differ: a directory sorts by its own name.
+    mkdirSync(join(dir, 'a'));
+    for (const path of ['a/b.js', 'a-c.js', 'a.js', 'ab.js']) {
+      writeFileSync(join(dir, path), `// EDGE RARE\n// EDGE\n`);
+    }
+    for (let d = 0; d < 12; d++) {
+      mkdirSync(join(dir, `z/d${d}`), { recursive: true });
+      for (let f = 0; f < 10; f++) writeFileSync(join(dir, `z/d${d}/f${f}.js`), `// EDGE in ${d}/${f}\n`);
+    }
+    const rare = await tools().execute('search', { pattern: 'EDGE RARE' });
+    expect(rare.content.split('\n')).toEqual([
+      'a/b.js:1: // EDGE RARE',
+      'a-c.js:1: // EDGE RARE',
+      'a.js:1: // EDGE RARE',
+      'ab.js:1: // EDGE RARE',
+    ]);
+    const common = (await tools().execute('search', { pattern: 'EDGE' })).content.split('\n');
+    expect(common.slice(0, 8)).toEqual([
+      'a/b.js:1: // EDGE RARE',
+      'a/b.js:2: // EDGE',
+      'a-c.js:1: // EDGE RARE',
+      'a-c.js:2: // EDGE',
+      'a.js:1: // EDGE RARE',
+      'a.js:2: // EDGE',
+      'ab.js:1: // EDGE RARE',
+      'ab.js:2: // EDGE',
+    ]);
+    // z/d0 … z/d11 in path order (d10 before d2), each file's one line.
+    const dirs = Array.from({ length: 12 }, (_, d) => `d${d}`).sort();
+    const expected = dirs.flatMap((d) =>
+      Array.from({ length: 10 }, (_, f) => `z/${d}/f${f}.js:1: // EDGE in ${d.slice(1)}/${f}`),
+    );
+    expect(common.slice(8, 100)).toEqual(expected.slice(0, 92));
+    expect(common[100]).toContain('More than 100 matches');
+    // The same answer every time (the stuck rule compares answers).
+    expect((await tools().execute('search', { pattern: 'EDGE RARE' })).content).toBe(rare.content);
+  });
+
   it('edits exactly one occurrence; none or several change nothing and say where', async () => {
     const several = await tools().execute('edit_file', { path: 'src/lib/a.js', oldText: '= 1;', newText: '= 2;' });
     expect(several).toMatchObject({ ok: false });

@@ -70,6 +70,8 @@ export class WorkspaceToolbox {
     private readonly commands: CommandRunner | null,
     private readonly signal?: AbortSignal,
     private readonly mounts?: SandboxMount[],
+    /** Where ripgrep is (null: search with git grep); found on the machine when not given. */
+    private readonly ripgrepPath?: string | null,
   ) {}
 
   async execute(name: string, rawArgs: unknown): Promise<ToolOutcome> {
@@ -179,43 +181,17 @@ export class WorkspaceToolbox {
 
   private async search(args: WorkspaceToolArgs<'search'>) {
     const { rel } = await this.resolve(args.path, { directory: true, file: true });
-    const rg = await ripgrep();
-    // ripgrep when installed (parallel, a fast regex engine: a 10,000-file repository in tens of
-    // milliseconds), else git grep. Both skip binary files and never follow links; the order is by
-    // path either way, so the same search gives the same answer (the stuck rule compares answers).
-    const argv = rg
-      ? [
-          '--no-config',
-          '--no-ignore',
-          '--hidden',
-          '--sort=path',
-          '--line-number',
-          '--with-filename',
-          '--no-heading',
-          '--color=never',
-          '--max-columns=2000',
-          ...[...HIDDEN_DIRS].map((name) => `--glob=!${name}/`),
-          '--regexp',
-          args.pattern,
-          ...(rel ? ['--', rel] : []),
-        ]
-      : [
-          '-c',
-          'core.quotePath=false',
-          'grep',
-          '--no-index',
-          '--no-color',
-          '-n',
-          '-I',
-          '-E',
-          '-e',
-          args.pattern,
-          '--',
-          rel || '.',
-          ...[...HIDDEN_DIRS].map((name) => `:(exclude,glob)**/${name}/**`),
-        ];
-    const { lines, more, exitCode, stderr, timedOut } = await grepLines(rg ?? 'git', argv, this.dir, this.signal);
-    if (timedOut) throw new ToolRefusal('the search took too long: narrow the pattern or the path.');
+    const rg = this.ripgrepPath === undefined ? await ripgrep() : this.ripgrepPath;
+    // Both programs skip binary files and never follow links, and the answer is in path order
+    // either way, so the same search gives the same answer (the stuck rule compares answers).
+    const deadline = AbortSignal.timeout(TOOL_LIMITS.searchTimeoutMs);
+    const signal = this.signal ? AbortSignal.any([this.signal, deadline]) : deadline;
+    const found = rg
+      ? await ripgrepSearch(rg, args.pattern, rel, this.dir, signal)
+      : await gitGrep(args.pattern, rel, this.dir, signal);
+    if (deadline.aborted && !this.signal?.aborted)
+      throw new ToolRefusal('the search took too long: narrow the pattern or the path.');
+    const { lines, more, exitCode, stderr } = found;
     if (exitCode === 128 || (exitCode !== 0 && exitCode !== 1 && exitCode !== null && lines.length === 0)) {
       const reason = stderr.trim().replace(/\s*\n\s*/g, ' ') || 'the search program failed';
       throw new ToolRefusal(`the search failed: ${clip(reason, 300)}`);
@@ -444,13 +420,127 @@ function ripgrep(): Promise<string | null> {
   return ripgrepPath;
 }
 
-/** Runs the search program, keeping at most the capped number of lines (then stops it), with a time limit. */
+const RIPGREP_FLAGS = [
+  '--no-config',
+  '--no-ignore',
+  '--hidden',
+  '--color=never',
+  ...[...HIDDEN_DIRS].map((name) => `--glob=!${name}/`),
+];
+
+/** ripgrep's flags for matching lines, each as `path` NUL `line:text` (a path may hold a colon). */
+const RIPGREP_LINES = ['--line-number', '--with-filename', '--no-heading', '--max-columns=2000', '--null'];
+
+/**
+ * ripgrep, answering the first matches in path order. `--sort=path` gets that order by searching on
+ * one thread, and that is what a pattern with few matches spends most on: it reads the whole tree
+ * (in a 10,000-file repository, opening and reading the files costs as much system time as
+ * searching them, which a second core shares). So the search runs in parallel and its lines are
+ * sorted here, as long as there are no more than the cap; past it (a common pattern), it is
+ * stopped and the sorted search answers, stopping at the cap within the first files. Either way
+ * the answer is the same, whichever way it was found.
+ */
+async function ripgrepSearch(rg: string, pattern: string, rel: string, cwd: string, signal: AbortSignal) {
+  const cap = TOOL_LIMITS.searchMatches;
+  const where = rel ? ['--', rel] : [];
+  const byFile = new Map<string, string[]>();
+  let count = 0;
+  const parallel = await grepLines(
+    rg,
+    [...RIPGREP_FLAGS, ...RIPGREP_LINES, '--line-buffered', '--regexp', pattern, ...where],
+    cwd,
+    signal,
+    (line) => {
+      const match = matchOf(line);
+      if (!match) return true;
+      byFile.set(match.path, [...(byFile.get(match.path) ?? []), match.line]);
+      return ++count <= cap;
+    },
+  );
+  if (!parallel.stopped) {
+    const lines = sortByPath([...byFile.keys()]).flatMap((path) => byFile.get(path)!);
+    return { ...parallel, lines, more: false };
+  }
+  const lines: string[] = [];
+  const sorted = await grepLines(
+    rg,
+    [...RIPGREP_FLAGS, ...RIPGREP_LINES, '--sort=path', '--regexp', pattern, ...where],
+    cwd,
+    signal,
+    (line) => {
+      const match = matchOf(line);
+      if (match) lines.push(match.line);
+      return lines.length < cap;
+    },
+  );
+  return { ...sorted, exitCode: 0, lines, more: true };
+}
+
+/**
+ * A line of ripgrep's `--null` output as `path:line:text`, with its path; null for ripgrep's own
+ * notes (a match before a NUL byte: "WARNING: stopped searching binary file after match").
+ */
+function matchOf(output: string): { path: string; line: string } | null {
+  const nul = output.indexOf('\0');
+  if (nul < 0) return null;
+  const path = output.slice(0, nul);
+  return { path, line: `${path}:${output.slice(nul + 1)}` };
+}
+
+/** git grep, where ripgrep is not installed (no index: the workspace may be no repository); in path order. */
+async function gitGrep(pattern: string, rel: string, cwd: string, signal: AbortSignal) {
+  const lines: string[] = [];
+  let more = false;
+  const argv = [
+    '-c',
+    'core.quotePath=false',
+    'grep',
+    '--no-index',
+    '--no-color',
+    '-n',
+    '-I',
+    '-E',
+    '-e',
+    pattern,
+    '--',
+    rel || '.',
+    ...[...HIDDEN_DIRS].map((name) => `:(exclude,glob)**/${name}/**`),
+  ];
+  const found = await grepLines('git', argv, cwd, signal, (line) => {
+    if (lines.length < TOOL_LIMITS.searchMatches) {
+      lines.push(line);
+      return true;
+    }
+    more = true;
+    return false;
+  });
+  return { ...found, lines, more };
+}
+
+/** Paths in the order of a sorted walk of the tree: component by component. */
+function sortByPath(paths: string[]): string[] {
+  const keyed = paths.map((path) => ({ path, parts: path.split('/') }));
+  keyed.sort((a, b) => {
+    const n = Math.min(a.parts.length, b.parts.length);
+    for (let i = 0; i < n; i++) {
+      if (a.parts[i] !== b.parts[i]) return a.parts[i] < b.parts[i] ? -1 : 1;
+    }
+    return a.parts.length - b.parts.length;
+  });
+  return keyed.map((entry) => entry.path);
+}
+
+/**
+ * Runs the search program and hands each line of its output to `take` until it answers false
+ * (then stops the program: `stopped`), or until `signal` aborts.
+ */
 function grepLines(
   program: string,
   argv: string[],
   cwd: string,
-  signal?: AbortSignal,
-): Promise<{ lines: string[]; more: boolean; exitCode: number | null; stderr: string; timedOut: boolean }> {
+  signal: AbortSignal,
+  take: (line: string) => boolean,
+): Promise<{ exitCode: number | null; stderr: string; stopped: boolean }> {
   return new Promise((resolvePromise) => {
     const child = spawn(program, argv, {
       cwd,
@@ -464,29 +554,22 @@ function grepLines(
       },
       stdio: ['ignore', 'pipe', 'pipe'],
       signal,
+      killSignal: 'SIGKILL',
     });
-    const lines: string[] = [];
-    let more = false;
+    let stopped = false;
     let rest = '';
     let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const feed = (line: string) => {
+      if (stopped || take(line)) return;
+      stopped = true;
       child.kill('SIGKILL');
-    }, TOOL_LIMITS.searchTimeoutMs);
+    };
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
-      if (more) return;
+      if (stopped) return;
       const parts = (rest + chunk).split('\n');
       rest = parts.pop() ?? '';
-      for (const part of parts) {
-        if (lines.length >= TOOL_LIMITS.searchMatches) {
-          more = true;
-          child.kill('SIGKILL');
-          return;
-        }
-        lines.push(part);
-      }
+      for (const part of parts) feed(part);
     });
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
@@ -494,9 +577,8 @@ function grepLines(
     });
     child.on('error', () => undefined);
     child.on('close', (code) => {
-      clearTimeout(timer);
-      if (!more && rest && lines.length < TOOL_LIMITS.searchMatches) lines.push(rest);
-      resolvePromise({ lines, more, exitCode: more ? 0 : code, stderr, timedOut });
+      if (rest) feed(rest);
+      resolvePromise({ exitCode: stopped ? 0 : code, stderr, stopped });
     });
   });
 }
