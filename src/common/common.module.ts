@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { REDIS_CLIENT } from '#src/redis/redis.constants.js';
 import { RedisFactory } from '#src/redis/redis.factory.js';
-import { AppThrottlerGuard } from './app-throttler.guard.js';
+import { AppThrottler, AppThrottlerGuard } from './app-throttler.guard.js';
 import { ProblemDetailsFilter } from './problem-details.filter.js';
 
 /**
@@ -36,6 +36,7 @@ import { ProblemDetailsFilter } from './problem-details.filter.js';
   ],
   providers: [
     { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+    AppThrottler,
     { provide: APP_GUARD, useClass: AppThrottlerGuard },
   ],
 })
