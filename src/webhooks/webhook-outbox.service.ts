@@ -120,7 +120,8 @@ export class WebhookOutboxService implements EntitySubscriberInterface {
     return row.id;
   }
 
-  private enqueueAfterCommit(manager: EntityManager, deliveryIds: string[]): void {
+  /** Enqueues deliveries a caller stored with `manager` (see deliveriesInsert) once its transaction commits. */
+  enqueueAfterCommit(manager: EntityManager, deliveryIds: string[]): void {
     if (deliveryIds.length === 0) return;
     const refs = deliveryIds.map((deliveryId) => ({ deliveryId, attempt: 1, delayMs: this.firstDelayMs }));
     const runner = manager.queryRunner;

@@ -134,9 +134,19 @@ export class AgentRunProcessor implements OnApplicationBootstrap, OnModuleDestro
     const ctx = this.contextFor(run, controller.signal, claim.action === 'recover' || budgetResume);
     ctx.handover = this.handover.signal;
     try {
-      // A cancel that landed between the claim and the registration above.
-      if (await this.progress.isCancelRequested(runId)) controller.abort(new CancelledRunError());
+      // A cancel that landed between the claim and the registration above: looked up while the
+      // graph starts, and it stops the run as a cancel message would. It counts as the graph's
+      // first look; if it fails, the graph looks itself.
       ctx.cancelCheckedAt = Date.now();
+      void this.progress.isCancelRequested(runId).then(
+        (cancelled) => {
+          if (cancelled) controller.abort(new CancelledRunError());
+        },
+        (error: unknown) => {
+          ctx.cancelCheckedAt = undefined;
+          this.logger.warn({ err: error, runId }, 'looking up a cancel after the claim failed');
+        },
+      );
       const exit = await this.graph.advance(ctx, claim.action === 'resume' && !budgetResume ? run.resumeAnswer : null);
       // The trajectory is complete before the run's end (or its wait for input) is announced.
       await this.trajectories.flushRun(runId);

@@ -94,19 +94,28 @@ export class RunEventsService {
     if (!queue) throw new Error('RunEventsService.append needs a manager from RunEventsService.transaction()');
     const id = randomUUID();
     const envelopeData = { taskId: run.taskId, runId: run.id, ...data };
+    const createdAt = new Date();
+    const event: EventEnvelope = { id, type, createdAt: createdAt.toISOString(), data: envelopeData };
+    const params: unknown[] = [id, run.id, run.userId, type, envelopeData, createdAt];
+    const deliveries = this.webhooks.deliveriesInsert(run, event, params, {
+      extraCondition: 'EXISTS (SELECT 1 FROM event)',
+    });
     // One round trip: the UPDATE takes the run row's lock (concurrent appenders of a run queue up,
-    // so seq has no gaps) and the INSERT stores the event under the new seq.
-    const inserted: Array<{ seq: number; created_at: Date }> = await manager.query(
-      `WITH next AS (UPDATE runs SET last_seq = last_seq + 1 WHERE id = $2 RETURNING last_seq)
-       INSERT INTO run_events (id, run_id, user_id, seq, type, data)
-       SELECT $1, $2, $3, next.last_seq, $4, $5 FROM next
-       RETURNING seq, created_at`,
-      [id, run.id, run.userId, type, envelopeData],
+    // so seq has no gaps), the INSERT stores the event under the new seq, and its webhook
+    // deliveries (outbox) are stored with it, enqueued once the transaction commits.
+    const rows: Array<{ seq: number | null; deliveries: string[] | null }> = await manager.query(
+      `WITH next AS (UPDATE runs SET last_seq = last_seq + 1 WHERE id = $2 RETURNING last_seq),
+       event AS (
+         INSERT INTO run_events (id, run_id, user_id, seq, type, data, created_at)
+         SELECT $1, $2, $3, next.last_seq, $4, $5, $6 FROM next
+         RETURNING seq
+       )${deliveries ? `, deliveries AS (${deliveries})` : ''}
+       SELECT (SELECT seq FROM event) AS seq, ${deliveries ? '(SELECT array_agg(id) FROM deliveries)' : 'NULL'} AS deliveries`,
+      params,
     );
-    if (inserted.length === 0) throw new Error(`run ${run.id} does not exist`);
-    const seq = inserted[0].seq;
-    const event: EventEnvelope = { id, type, createdAt: inserted[0].created_at.toISOString(), data: envelopeData };
-    await this.recordForWebhooks(manager, run, event);
+    const seq = rows[0]?.seq ?? null;
+    if (seq === null) throw new Error(`run ${run.id} does not exist`);
+    this.webhooks.enqueueAfterCommit(manager, rows[0].deliveries ?? []);
     const message = { seq, event };
     queue.push(message);
     return message;
