@@ -45,6 +45,20 @@ describe('git process environment', () => {
     expect(env.HOME).toBe('/nonexistent');
   });
 
+  it('starts nothing when it was cancelled before it began (an abort listener would never fire)', async () => {
+    const seen: string[][] = [];
+    const cancelled = new AbortController();
+    cancelled.abort(new Error('cancelled'));
+    const skipped = await runGit(['hash-object', '--stdin'], {
+      timeoutMs: 10_000,
+      stdin: 'x',
+      signal: cancelled.signal,
+      onSpawn: (_pid, argv) => seen.push(argv),
+    });
+    expect(skipped).toEqual({ code: null, stdout: '', stderr: '', timedOut: false, truncated: false });
+    expect(seen).toEqual([]);
+  });
+
   it('reports the argv it spawned, which never holds the token, and feeds stdin', async () => {
     const seen: string[][] = [];
     const result = await runGit(['config', '--get', 'http.extraHeader'], {

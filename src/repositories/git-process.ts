@@ -90,6 +90,10 @@ export function gitEnvironment(
  * its own process group so a timeout also ends the transport helpers git started.
  */
 export function runGit(args: string[], options: GitRunOptions): Promise<GitRunResult> {
+  // Cancelled before it began (a cancel during the clone's preparation): an abort listener added
+  // now would never fire, and the command would run to its end.
+  if (options.signal?.aborted)
+    return Promise.resolve({ code: null, stdout: '', stderr: '', timedOut: false, truncated: false });
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd: options.cwd,
