@@ -327,6 +327,24 @@ export class GitService {
   }
 
   /**
+   * The files of the result commit that differ from the cloned commit (the files of `diff`), with
+   * their content as committed; deleted files and links are left out. Read from git, not from the
+   * working tree, so a link planted there is never followed.
+   */
+  async changedFiles(dir: string): Promise<Array<{ path: string; content: string }>> {
+    const names = await this.git(dir, ['diff', '--name-only', '-z', '--no-renames', BASE_REF, 'HEAD']);
+    const paths = names.split('\0').filter(Boolean);
+    if (paths.length === 0) return [];
+    const listing = await this.git(dir, ['ls-tree', '-z', '--full-name', 'HEAD', '--', ...paths]);
+    const files: Array<{ path: string; content: string }> = [];
+    for (const record of listing.split('\0')) {
+      const match = /^(?:100644|100755) blob ([0-9a-f]{40,64})\t(.+)$/s.exec(record);
+      if (match) files.push({ path: match[2], content: await this.git(dir, ['cat-file', 'blob', match[1]]) });
+    }
+    return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  }
+
+  /**
    * Pushes `branch` to `url` (given explicitly: no remote configured in the repository is trusted).
    * `force` replaces the remote branch (a re-run of the same task rewrites its own branch).
    */

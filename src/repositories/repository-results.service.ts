@@ -41,6 +41,8 @@ export interface PublishedResult {
   diff: string;
   /** `git format-patch` mbox: `git am` applies it to a clone of the base. */
   patch: string;
+  /** The files the commit changed (those of `diff`, deleted ones aside), as committed. */
+  files: Array<{ path: string; content: string }>;
 }
 
 export interface PullRequestInput {
@@ -104,12 +106,21 @@ export class RepositoryResultsService implements OnModuleInit {
     const branch = resultBranchFor(input.taskId);
     const commitSha = await this.git.commitAll(input.dir, branch, commitMessage(input.title, input.body));
     if (!commitSha) return null;
-    const [patch, diff, baseSha] = await Promise.all([
+    const [patch, diff, baseSha, files] = await Promise.all([
       this.git.formatPatch(input.dir),
       this.git.diff(input.dir),
       this.git.baseSha(input.dir),
+      this.git.changedFiles(input.dir),
     ]);
-    const published: PublishedResult = { branch, baseBranch: input.baseBranch, baseSha, commitSha, diff, patch };
+    const published: PublishedResult = {
+      branch,
+      baseBranch: input.baseBranch,
+      baseSha,
+      commitSha,
+      diff,
+      patch,
+      files,
+    };
     const row = {
       userId: input.userId,
       taskId: input.taskId,

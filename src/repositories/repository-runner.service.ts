@@ -1,6 +1,6 @@
 import { access } from 'node:fs/promises';
 import { Injectable, Logger } from '@nestjs/common';
-import type { PublishedRepositoryResult, RepositoryCheckout } from '#src/agents/graph/repository.port.js';
+import type { PublishedChange, RepositoryCheckout } from '#src/agents/graph/repository.port.js';
 import {
   INSTRUCTION_FILES,
   MAX_INSTRUCTIONS_BYTES,
@@ -79,7 +79,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
     checkout: RepositoryCheckout,
     files: TaskFile[],
     message: { title: string; body: string },
-  ): Promise<PublishedRepositoryResult | null> {
+  ): Promise<PublishedChange | null> {
     await this.workspaces.writeFiles(checkout.dir, files);
     const published = await this.results.publishResult({
       userId: run.userId,
@@ -98,6 +98,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       baseSha: published.baseSha,
       commitSha: published.commitSha,
       diff: published.diff,
+      files: published.files,
     };
   }
 

@@ -238,6 +238,10 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     expect(diff).toContain('b/test/balance.test.mjs');
     expect(diff).not.toContain('node_modules');
     expect(diff.match(/^diff --git /gm)).toHaveLength(2);
+    // The result's files are the diff's: the edited file and the test written with write_file,
+    // though both finishing calls had no files.
+    expect(result.files.map((f: { path: string }) => f.path)).toEqual(['src/ledger.mjs', 'test/balance.test.mjs']);
+    expect(result.files[0].content).toContain(FIXED);
     // The patch is the same commit: its diff is the result's diff, byte for byte.
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     expect(patch.text.endsWith(diff)).toBe(true);

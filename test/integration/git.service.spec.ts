@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -239,6 +239,28 @@ describe('GitService (real git)', () => {
     ]);
     const patch = await service.formatPatch(dir);
     expect(patch.endsWith(diff)).toBe(true);
+  });
+
+  it('lists the files the commit changed as committed: no deleted file, no link followed', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws');
+    await service.shallowClone(repo.path, 'main', dir);
+    writeFileSync(join(dir, 'src/index.js'), 'export const answer = 43;\n');
+    writeFileSync(join(dir, 'src/new.js'), 'export const added = true;\n');
+    rmSync(join(dir, 'README.md'));
+    symlinkSync('/etc/passwd', join(dir, 'src/planted.txt'));
+    mkdirSync(join(dir, 'node_modules/dep'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules/dep/index.js'), 'installed\n');
+    expect(await service.commitAll(dir, 'quorum/task-7', 'Edits')).toMatch(/^[0-9a-f]{40}$/);
+    // Written after the commit: what is listed is the commit's content.
+    writeFileSync(join(dir, 'src/new.js'), 'changed since\n');
+    expect(await service.changedFiles(dir)).toEqual([
+      { path: 'src/index.js', content: 'export const answer = 43;\n' },
+      { path: 'src/new.js', content: 'export const added = true;\n' },
+    ]);
+    const diff = await service.diff(dir);
+    expect(diff).toContain('deleted file mode');
+    expect(diff).toContain('b/src/planted.txt');
   });
 
   it('reads the first instructions file of the base commit, never a link, never the agents’ edits', async () => {

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { RunEventsService } from '../../src/agents/runs/run-events.service.js';
 import { Run } from '../../src/agents/runs/entities/run.entity.js';
 import { RunEventsBus } from '../../src/agents/runs/run-events.bus.js';
+import { RunProgressService } from '../../src/agents/runs/run-progress.service.js';
 import { registerUser } from '../support/auth.js';
 import { until } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
@@ -68,6 +69,80 @@ describe('RunEventsService', () => {
       t.app.get(DataSource).transaction((manager) => events.append(manager, run, 'agent.started', {})),
     ).rejects.toThrow(/RunEventsService.transaction/);
   });
+  it("starts and ends a step in one statement each: the step row, the run's usage and agent.completed with the run's totals, stored, published and delivered alike", async () => {
+    const events = t.app.get(RunEventsService);
+    const progress = t.app.get(RunProgressService);
+    const db = t.app.get(DataSource);
+    const subscription = randomUUID();
+    await db.query(
+      `INSERT INTO webhook_subscriptions (id, user_id, url, events, secret_ciphertext)
+       VALUES ($1, $2, 'https://example.test/steps', '{*}', 'x')`,
+      [subscription, run.userId],
+    );
+    const published: Array<{ seq: number | null; event: { type: string } }> = [];
+    const unsubscribe = await t.app
+      .get(RunEventsBus)
+      .subscribe(events.channel(run.id), (message) => published.push(message));
+    const statements = jest.spyOn(db, 'query');
+    const step = await progress.startStep(run, { agent: 'coder', iteration: 1, stepKey: 'coder:1' });
+    await progress.finishStep(run, step, {
+      status: 'completed',
+      usage: { inputTokens: 120, cachedInputTokens: 20, outputTokens: 30 },
+      costUsd: '0.00120000',
+      summary: 'wrote it',
+      output: { files: [] },
+      provider: 'openai',
+      model: 'gpt-4o',
+      data: { toolCalls: 2 },
+    });
+    expect(statements).toHaveBeenCalledTimes(2);
+    statements.mockRestore();
+
+    const [row] = await db.query(
+      'SELECT status, input_tokens, cost_usd, output, summary, provider FROM run_steps WHERE id = $1',
+      [step.id],
+    );
+    expect(row).toEqual({
+      status: 'completed',
+      input_tokens: 120,
+      cost_usd: '0.00120000',
+      output: { files: [] },
+      summary: 'wrote it',
+      provider: 'openai',
+    });
+    const [totals] = await db.query('SELECT input_tokens, output_tokens, cost_usd FROM runs WHERE id = $1', [run.id]);
+    expect(totals).toEqual({ input_tokens: 120, output_tokens: 30, cost_usd: '0.00120000' });
+    expect(run).toMatchObject({ inputTokens: 120, cachedInputTokens: 20, outputTokens: 30, costUsd: '0.00120000' });
+
+    const [started, completed] = (await events.listAfter(run.id, 0)).slice(-2);
+    expect(started.event).toMatchObject({ type: 'agent.started', data: { agent: 'coder', stepId: step.id } });
+    expect(completed.event.data).toEqual({
+      taskId: run.taskId,
+      runId: run.id,
+      agent: 'coder',
+      iteration: 1,
+      stepId: step.id,
+      status: 'completed',
+      summary: 'wrote it',
+      provider: 'openai',
+      model: 'gpt-4o',
+      stepUsage: { inputTokens: 120, cachedInputTokens: 20, outputTokens: 30, costUsd: '0.0012' },
+      usage: { inputTokens: 120, cachedInputTokens: 20, outputTokens: 30, costUsd: '0.0012' },
+      toolCalls: 2,
+    });
+    await until(async () => published.some((m) => m.seq === completed.seq));
+    await unsubscribe();
+    expect(published.find((m) => m.seq === completed.seq)!.event).toEqual(completed.event);
+    const deliveries: Array<{ event_id: string; body: string }> = await db.query(
+      'SELECT event_id, body FROM webhook_deliveries WHERE subscription_id = $1',
+      [subscription],
+    );
+    expect(deliveries.map((d) => d.event_id).sort()).toEqual([started.event.id, completed.event.id].sort());
+    for (const message of [started, completed])
+      expect(JSON.parse(deliveries.find((d) => d.event_id === message.event.id)!.body)).toEqual(message.event);
+    await db.query('DELETE FROM webhook_subscriptions WHERE id = $1', [subscription]);
+  });
+
   it('appends an event alone in one statement: seq shared with transactions, deliveries to named subscriptions only, nothing after the run ended', async () => {
     const events = t.app.get(RunEventsService);
     const db = t.app.get(DataSource);

@@ -32,6 +32,9 @@ export interface PublishedRepositoryResult {
   diff: string;
 }
 
+/** A publish's commit, and the files it changed (those of `diff`, deleted ones aside) as committed. */
+export type PublishedChange = PublishedRepositoryResult & { files: TaskFile[] };
+
 export abstract class RepositoryRunner {
   /** Clones the run's repository (or re-uses this run's checkout after a resume); `signal` cancels the clone. */
   abstract prepare(run: Run, signal?: AbortSignal): Promise<RepositoryCheckout>;
@@ -44,7 +47,7 @@ export abstract class RepositoryRunner {
     checkout: RepositoryCheckout,
     files: TaskFile[],
     message: { title: string; body: string },
-  ): Promise<PublishedRepositoryResult | null>;
+  ): Promise<PublishedChange | null>;
   /** Removes the checkout; `keep` leaves it for inspection until the workspace sweep. */
   abstract release(run: Run, keep: boolean): Promise<void>;
 }

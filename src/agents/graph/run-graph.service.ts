@@ -231,8 +231,18 @@ export class RunGraphService implements OnApplicationShutdown {
             body: plan,
           },
         );
-        result.repository = published;
-        result.diff = published?.diff ?? '';
+        // The files are what the agents changed, by their finishing calls and their tools alike: the
+        // commit's, as its diff (none when nothing changed).
+        if (published) {
+          const { files, ...commit } = published;
+          result.repository = commit;
+          result.diff = commit.diff;
+          result.files = files;
+        } else {
+          result.repository = null;
+          result.diff = '';
+          result.files = [];
+        }
       } else {
         // A review changes nothing; the files are the part of the repository that was reviewed.
         result.diff = '';
