@@ -32,7 +32,9 @@ export class AppThrottler extends ThrottlerGuard {
     this.skipAll ??= new RouteMetadataCache(
       (targets) =>
         this.throttlers.length > 0 &&
-        this.throttlers.every(({ name }) => this.reflector.getAllAndOverride<boolean>(`${THROTTLER_SKIP}${name}`, targets)),
+        this.throttlers.every(({ name }) =>
+          this.reflector.getAllAndOverride<boolean>(`${THROTTLER_SKIP}${name}`, targets),
+        ),
     );
     return this.skipAll.get(context);
   }
