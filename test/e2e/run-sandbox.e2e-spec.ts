@@ -15,7 +15,9 @@ describe('agent runs against hostile generated tests', () => {
   let user: RegisteredUser;
   beforeAll(async () => {
     fake = await startFakeLlm();
-    t = await createTestApp({ env: fakeLlmEnv(fake, { SANDBOX_TIMEOUT_SECONDS: '2' }) });
+    // Short enough that the spinning test is cut quickly, long enough that a sound test run in the
+    // sandbox (Node's start-up included) finishes on a loaded 2-core CI machine.
+    t = await createTestApp({ env: fakeLlmEnv(fake, { SANDBOX_TIMEOUT_SECONDS: '6' }) });
     user = await registerUser(t);
   });
   afterAll(async () => {
