@@ -68,18 +68,29 @@ export async function runCouncilGraph<S extends CouncilSeat, R>(
   signal?.throwIfAborted();
   // No `signal` for invoke on purpose: an aborted invoke returns at once while judges still run and
   // write their steps after the run's terminal event. Judges get the signal themselves, stop within
-  // its reach and close their steps; invoke returns once every one of them has.
+  // its reach and close their steps. A superstep whose first judge fails may still reject before
+  // the others have closed theirs, so every judge started is awaited before this returns or throws.
+  const judging: Array<Promise<JudgeVerdict>> = [];
+  const tracked: CouncilGraphContext<S, R> = {
+    runJudge: (seat) => {
+      const verdict = ctx.runJudge(seat);
+      judging.push(verdict);
+      return verdict;
+    },
+    finish: (verdicts) => ctx.finish(verdicts),
+  };
   try {
     const state = await graph.invoke(
       { seats },
       {
-        configurable: { council: ctx },
+        configurable: { council: tracked },
         recursionLimit: Math.max(25, seats.length + 5),
         maxConcurrency: Math.max(1, seats.length),
       },
     );
     return state.outcome as R;
   } catch (error) {
+    await Promise.allSettled(judging);
     // Several judges stopped by the same abort fail the superstep together: one reason is enough.
     if (signal?.aborted) throw signal.reason ?? error;
     throw error;
