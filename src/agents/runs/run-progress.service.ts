@@ -101,6 +101,13 @@ export class RunProgressService {
     return this.dataSource.getRepository(RunStep).findOne({ where: { runId, stepKey, status: 'completed' } });
   }
 
+  /** The newest step of a step key (a tool loop continued after a crash has one row per worker). */
+  async latestStep(runId: string, stepKey: string): Promise<RunStep | null> {
+    return this.dataSource
+      .getRepository(RunStep)
+      .findOne({ where: { runId, stepKey }, order: { startedAt: 'DESC', id: 'DESC' } });
+  }
+
   async findStep(stepId: string): Promise<RunStep | null> {
     return this.dataSource.getRepository(RunStep).findOne({ where: { id: stepId } });
   }
