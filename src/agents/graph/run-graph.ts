@@ -111,7 +111,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
   });
 
-  /** The coder's step starts its tool loop (agent_model, one node per round, then coder_done). */
+  /** The coder's step starts its tool loop (agent_model runs its rounds, then coder_done). */
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
