@@ -5,6 +5,7 @@ import type { Logger as PinoRoot } from 'pino';
 import { AppModule } from '#src/app.module.js';
 import { ROOT_LOGGER } from '#src/logging/logging.module.js';
 import { appConfig } from '#src/config/app.config.js';
+import { untracedProbesOn } from '#src/telemetry/tracing.js';
 import { configureHttpApp } from './configure-http-app.js';
 import { allowedOrigins, describeCors } from './cors.js';
 import { exitOnProcessFaults } from './process-faults.js';
@@ -18,6 +19,7 @@ export async function startApi(): Promise<void> {
     { bufferLogs: true, bodyParser: false, abortOnError: false },
   );
   configureHttpApp(app);
+  untracedProbesOn(app.getHttpServer());
   closeOnSignals(app, (message) => Logger.log(message, 'Shutdown'));
   exitOnProcessFaults(app, app.get<PinoRoot>(ROOT_LOGGER), { closeTimeoutMs: settings.shutdownTimeoutMs });
   await app.listen(settings.port, settings.host);

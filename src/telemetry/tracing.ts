@@ -1,6 +1,8 @@
+import type { Server } from 'node:http';
 import { register } from 'node:module';
 import { currentEnv } from '#src/config/env.js';
 import type { Env } from '#src/config/env.js';
+import { emitUntraced, routeUntracedAroundExpressSpans } from './untraced-probes.js';
 
 export interface TracingHandle {
   shutdown(): Promise<void>;
@@ -9,6 +11,8 @@ export interface TracingHandle {
 /** The running tracer provider of this process (at most one), for shutdownTracing(). */
 let running: TracingHandle | null = null;
 let stopping: Promise<void> | null = null;
+/** The requests that go around the instrumentations (untraced-probes.ts), when tracing is on. */
+let untraced: ((url: string | undefined) => boolean) | null = null;
 
 /**
  * Exports the spans still waiting in the batch and stops the exporter (once; later calls wait for
@@ -78,6 +82,14 @@ export async function startTracing(processName: 'api' | 'worker'): Promise<Traci
     import('@opentelemetry/instrumentation-ioredis'),
   ]);
   const traceProbes = env.OTEL_TRACE_PROBES?.trim().toLowerCase() === 'true';
+  // Route handlers and routers only: a span per middleware (body parsers, CORS, cookies, request
+  // id, …) on every request cost most of the traced live route's throughput and says nothing a
+  // request's own span does not.
+  const express = new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] });
+  if (!traceProbes) {
+    routeUntracedAroundExpressSpans(express);
+    untraced = isProbe;
+  }
   instrumentation.registerInstrumentations({
     tracerProvider: provider,
     instrumentations: [
@@ -86,19 +98,27 @@ export async function startTracing(processName: 'api' | 'worker'): Promise<Traci
         ignoreOutgoingRequestHook: (request) => String(request.path ?? '').endsWith('/v1/traces'),
         // Liveness and readiness probes (an orchestrator calls them every few seconds, a load
         // balancer more often) would fill the backend with identical one-span traces: not traced,
-        // as collectors are usually told to drop them, unless OTEL_TRACE_PROBES=true.
+        // as collectors are usually told to drop them, unless OTEL_TRACE_PROBES=true. The API's
+        // server hands them to the app around this instrumentation (untracedProbesOn); the hook
+        // still keeps them out of a trace on any other server.
         ignoreIncomingRequestHook: (request) => !traceProbes && isProbe(request.url),
       }),
-      // Route handlers and routers only: a span per middleware (body parsers, CORS, cookies, request
-      // id, …) on every request cost most of the traced live route's throughput and says nothing a
-      // request's own span does not.
-      new ExpressInstrumentation({ ignoreLayersType: [ExpressLayerType.MIDDLEWARE] }),
+      express,
       new PgInstrumentation({ requireParentSpan: true }),
       new IORedisInstrumentation({ requireParentSpan: true }),
     ],
   });
   running = { shutdown: () => provider.shutdown() };
   return running;
+}
+
+/**
+ * Lets the API's HTTP server pass the requests tracing leaves out (the probes, unless
+ * OTEL_TRACE_PROBES=true) around the HTTP and Express instrumentations, so that they cost what they
+ * cost with tracing off (untraced-probes.ts). Does nothing when tracing is off or traces probes.
+ */
+export function untracedProbesOn(server: Server): void {
+  if (untraced) emitUntraced(server, untraced);
 }
 
 function scheduleDelayMs(env: Env): number {

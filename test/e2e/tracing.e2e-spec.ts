@@ -218,6 +218,11 @@ describe('OpenTelemetry traces across the API and the worker (built processes, l
     expect(receiver.spans.some((s) => s.process === 'api' && path(s).endsWith('/auth/login'))).toBe(true);
     const trace = receiver.spans.filter((s) => s.traceId === request!.traceId);
     const byId = new Map(trace.map((s) => [s.spanId, s]));
+    // The probes go around the HTTP and Express instrumentations (untraced-probes.ts); a traced
+    // request still has its route (from the Express instrumentation) and its route handler's span.
+    expect(request!.attributes['http.route']).toBe('/api/v1/tasks/:id/execute');
+    expect(request!.name).toBe('POST /api/v1/tasks/:id/execute');
+    expect(trace.some((s) => s.parentSpanId === request!.spanId && s.name === 'request handler')).toBe(true);
     const ancestors = (span: ReceivedSpan) => {
       const chain: ReceivedSpan[] = [];
       for (
