@@ -27,7 +27,8 @@ export class LatencyTrackerService implements OnModuleDestroy {
   private readonly logger = new Logger(LatencyTrackerService.name);
   private readonly windowMs: number;
   private readonly syncMs: number;
-  private pending: { series: string; entry: string }[] = [];
+  /** Samples not yet pushed, oldest first, per series. */
+  private pending = new Map<string, string[]>();
   private readonly watched = new Set<string>();
   private snapshot = new Map<string, LatencyStats>();
   private timer?: NodeJS.Timeout;
@@ -46,9 +47,22 @@ export class LatencyTrackerService implements OnModuleDestroy {
   /** A successful attempt's latency; shared with the other processes at the next sync. */
   record(provider: ProviderName, model: string, latencyMs: number): void {
     const entry = `${Date.now()}:${Math.round(latencyMs)}`;
-    this.pending.push({ series: seriesOf(provider, model), entry }, { series: seriesOf(provider), entry });
-    this.watched.add(seriesOf(provider, model));
+    const series = seriesOf(provider, model);
+    this.push(series, entry);
+    this.push(provider, entry);
+    this.watched.add(series);
     this.schedule();
+  }
+
+  /**
+   * Keeps at most the newest MAX_SAMPLES entries of a series until the next sync: Redis keeps no
+   * more (LTRIM), so older ones could only be pushed to be trimmed away again.
+   */
+  private push(series: string, entry: string): void {
+    let entries = this.pending.get(series);
+    if (!entries) this.pending.set(series, (entries = []));
+    entries.push(entry);
+    if (entries.length >= 2 * MAX_SAMPLES) entries.splice(0, entries.length - MAX_SAMPLES);
   }
 
   /** The last synced p50/p95 of a provider/model (undefined: no sample in the window). */
@@ -77,7 +91,7 @@ export class LatencyTrackerService implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length) await this.sync().catch(() => undefined);
+    if (this.pending.size) await this.sync().catch(() => undefined);
   }
 
   private schedule(): void {
@@ -99,13 +113,15 @@ export class LatencyTrackerService implements OnModuleDestroy {
 
   private async doSync(): Promise<void> {
     const batch = this.pending;
-    this.pending = [];
+    this.pending = new Map();
     const series = [...this.watched];
     const pipeline = this.redis.pipeline();
-    for (const { series: name, entry } of batch) {
+    // One variadic LPUSH per series and sync (it pushes its arguments in order, as one LPUSH each
+    // would), not three commands per sample: a busy process records thousands of samples a second.
+    for (const [name, entries] of batch) {
       const key = this.key(name);
       pipeline
-        .lpush(key, entry)
+        .lpush(key, ...entries.slice(-MAX_SAMPLES))
         .ltrim(key, 0, MAX_SAMPLES - 1)
         .pexpire(key, this.windowMs);
     }
