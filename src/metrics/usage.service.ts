@@ -133,10 +133,12 @@ export class UsageService {
     while (this.queue.length && this.inFlight < MAX_WRITES_IN_FLIGHT) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight++;
-      void this.commit(batch).finally(() => {
+      const ended = () => {
         this.inFlight--;
         this.pump();
-      });
+      };
+      // commit() never rejects; the rejection handler is only there to end the chain.
+      this.commit(batch).then(ended, ended);
     }
   }
 
