@@ -133,14 +133,12 @@ export class UsageService {
     while (this.queue.length && this.inFlight < MAX_WRITES_IN_FLIGHT) {
       const batch = this.queue.splice(0, MAX_BATCH);
       this.inFlight++;
-      void this.commit(batch).finally(() => {
-        this.inFlight--;
-        this.pump();
-      });
+      // commit() settles its callers, failures included: nothing is left to handle here.
+      void this.commit(batch).catch(() => undefined);
     }
   }
 
-  /** Writes a batch and settles its callers; never rejects. */
+  /** Writes a batch, settles its callers, then lets the next queued records go. */
   private async commit(batch: PendingRecord[]): Promise<void> {
     try {
       await this.write(batch);
@@ -154,6 +152,9 @@ export class UsageService {
       for (const item of batch) {
         await this.write([item]).then(item.resolve, item.reject);
       }
+    } finally {
+      this.inFlight--;
+      this.pump();
     }
   }
 
