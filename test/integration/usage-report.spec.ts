@@ -174,6 +174,43 @@ describe('usage report: grouping, date filters, ownership', () => {
     });
   });
 
+  it('commits a write that goes with a record in its statement: both or neither', async () => {
+    const dave = await createUserRow(ctx.dataSource);
+    const record = {
+      userId: dave,
+      taskId: null,
+      runId: null,
+      stepId: null,
+      agent: 'coder',
+      provider: 'openai',
+      model: 'gpt-4o',
+      attempt: 1,
+      inputTokens: 3,
+      outputTokens: 1,
+      cachedInputTokens: 0,
+      cacheWriteInputTokens: 0,
+      costUsd: '0.00000003',
+      latencyMs: 1,
+      outcome: 'success' as const,
+      errorCode: null,
+    };
+    const nameIs = (name: string) => ({
+      sql: (param: (value: unknown) => string) => `UPDATE users SET name = ${param(name)} WHERE id = ${param(dave)}`,
+    });
+    await Promise.all([usage.settle(record, null, nameIs('memo one')), usage.settle(record)]);
+    const [row] = await ctx.dataSource.query('SELECT name FROM users WHERE id = $1', [dave]);
+    expect(row.name).toBe('memo one');
+    expect((await usage.report({ id: dave, role: 'user' }, {})).total.calls).toBe(2);
+    // A write that fails takes its record with it (and only its record, as any bad record).
+    const failing = {
+      sql: (param: (value: unknown) => string) =>
+        `UPDATE users SET name = ${param('x')} WHERE id = ${param('not a uuid')}::uuid`,
+    };
+    const results = await Promise.allSettled([usage.settle(record, null, failing), usage.settle(record)]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect((await usage.report({ id: dave, role: 'user' }, {})).total.calls).toBe(3);
+  });
+
   it('rejects a range whose end is not after its start', async () => {
     await expect(
       usage.report({ id: alice, role: 'user' }, { from: '2026-11-02', to: '2026-11-01' }),

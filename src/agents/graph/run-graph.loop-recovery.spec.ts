@@ -8,7 +8,7 @@ import type { LlmCallRequest, LlmResult, ToolCall } from '#src/agents/llm/llm.ty
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import type { RunStep } from '#src/agents/runs/entities/run-step.entity.js';
 import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
-import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
+import type { RunProgressService, StepProgress } from '#src/agents/runs/run-progress.service.js';
 import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import type { AllConfig } from '#src/config/namespaces.js';
 import { RunInterruptedError } from './graph.errors.js';
@@ -89,6 +89,8 @@ describe('run graph resuming a tool loop from its step memos', () => {
   /** The step rows as the database keeps them (what RunProgressService reads and writes). */
   function progressOn(rows: Row[]): RunProgressService {
     const find = (id: string) => rows.find((row) => row.id === id)!;
+    const record = (id: string, progress: StepProgress) =>
+      Object.assign(find(id), { inputTokens: progress.usage.inputTokens, output: structuredClone(progress.output) });
     return {
       isCancelRequested: async () => false,
       completedStep: async (_run: string, key: string) =>
@@ -114,9 +116,9 @@ describe('run graph resuming a tool loop from its step memos', () => {
         rows.push(row);
         return structuredClone(row);
       },
-      recordStepProgress: async (id: string, progress: { usage: { inputTokens: number }; output: unknown }) => {
-        Object.assign(find(id), { inputTokens: progress.usage.inputTokens, output: structuredClone(progress.output) });
-      },
+      recordStepProgress: async (id: string, progress: StepProgress) => record(id, progress),
+      // Committed with the model call's usage row (the fake model "runs" the statement).
+      stepProgressWrite: (id: string, progress: StepProgress) => ({ sql: () => (record(id, progress), '') }),
       finishStep: async (_run: Run, step: { id: string }, finish: { status: string; output?: unknown }) => {
         Object.assign(find(step.id), {
           status: finish.status,
@@ -147,7 +149,7 @@ describe('run graph resuming a tool loop from its step memos', () => {
         const toolCalls = Array.isArray(answer)
           ? answer
           : [{ id: `${name}-${served.get(name)}`, name, arguments: answer as Record<string, unknown> }];
-        return {
+        const result: LlmResult = {
           text: '',
           toolCalls,
           usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
@@ -157,6 +159,8 @@ describe('run graph resuming a tool loop from its step memos', () => {
           provider: 'openai',
           model: 'gpt-4o',
         };
+        request.recordWith?.(result).sql(() => '');
+        return result;
       },
     };
     class PassingTests extends TestRunner {

@@ -237,6 +237,28 @@ export async function loopModelCall<T>(
           : [TOOLS[loop.finishTool], ...WORKSPACE_TOOL_NAMES.map((n) => WORKSPACE_TOOLS[n])],
         toolChoice: forced ? { name: loop.finishTool } : 'required',
         signal: AbortSignal.any([ctx.signal, timeout]),
+        // The step's memo goes with the call's usage row, in its statement: the answer and the loop
+        // before it are on the row before any tool runs, and a call is never paid without it.
+        recordWith: (answer) =>
+          deps.progress.stepProgressWrite(loop.step.id, {
+            usage: addUsage(loop.usage, answer.usage),
+            costUsd: addMoney(loop.costUsd, answer.costUsd),
+            provider: answer.provider,
+            model: answer.model,
+            routing: answer.routing,
+            output: {
+              loopRound: loop.round + 1,
+              state: current,
+              answer: {
+                text: answer.text,
+                toolCalls: answer.toolCalls,
+                usage: answer.usage,
+                costUsd: answer.costUsd,
+                provider: answer.provider,
+                model: answer.model,
+              },
+            } satisfies LoopMemo,
+          }),
         onDelta: deps.streamDeltas
           ? (text) =>
               // Deltas are best-effort previews (never stored); a lost one must not fail the step.
@@ -253,25 +275,6 @@ export async function loopModelCall<T>(
       loop.usage = addUsage(loop.usage, called.usage);
       loop.costUsd = addMoney(loop.costUsd, called.costUsd);
       loop.step = { ...loop.step, provider: called.provider, model: called.model };
-      await deps.progress.recordStepProgress(loop.step.id, {
-        usage: loop.usage,
-        costUsd: loop.costUsd,
-        provider: called.provider,
-        model: called.model,
-        routing: called.routing,
-        output: {
-          loopRound: loop.round,
-          state: current,
-          answer: {
-            text: called.text,
-            toolCalls: called.toolCalls,
-            usage: called.usage,
-            costUsd: called.costUsd,
-            provider: called.provider,
-            model: called.model,
-          },
-        } satisfies LoopMemo,
-      });
     }
     loop.finishError = null;
     const toolCalls = result.toolCalls;

@@ -27,6 +27,7 @@ import type {
   ModelRef,
   ProviderName,
   RoutingDecision,
+  WriteWithUsage,
 } from './llm.types.js';
 import { LatencyTrackerService } from './latency-tracker.service.js';
 import { ProviderControlsService } from './provider-controls.service.js';
@@ -147,7 +148,27 @@ export class LlmGatewayService {
         const usage = 'result' in outcome ? outcome.result.usage : (outcome.error.details.usage ?? EMPTY_USAGE);
         const reported = 'result' in outcome ? outcome.result.reportedCostUsd : undefined;
         const costUsd = reported ?? this.prices.cost(target.provider, target.model, usage);
-        await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation);
+        // The result this attempt returns if it succeeded (a write may go with its usage row).
+        const result: LlmResult | null =
+          'result' in outcome
+            ? {
+                ...outcome.result,
+                costUsd,
+                latencyMs: Math.round(performance.now() - started),
+                provider: target.provider,
+                model: target.model,
+                routing:
+                  target === primary
+                    ? decision
+                    : {
+                        ...decision,
+                        chosen: refOf(target),
+                        reason: `${decision.reason}; fell back from ${refOf(primary)}`,
+                      },
+              }
+            : null;
+        const also = result && request.recordWith ? request.recordWith(result) : undefined;
+        await this.record(request, target, attemptNumber, usage, costUsd, latencyMs, outcome, reservation, also);
         this.hooks.attemptCompleted({
           request,
           provider: target.provider,
@@ -173,21 +194,7 @@ export class LlmGatewayService {
           this.latency.record(target.provider, target.model, latencyMs);
           await this.breaker.recordSuccess(target.provider, permit);
           if (target !== primary) llmMetrics().fallbacks.inc({ from: primary.provider, to: target.provider });
-          return {
-            ...outcome.result,
-            costUsd,
-            latencyMs: Math.round(performance.now() - started),
-            provider: target.provider,
-            model: target.model,
-            routing:
-              target === primary
-                ? decision
-                : {
-                    ...decision,
-                    chosen: refOf(target),
-                    reason: `${decision.reason}; fell back from ${refOf(primary)}`,
-                  },
-          };
+          return result!;
         }
 
         const error = outcome.error;
@@ -397,6 +404,7 @@ export class LlmGatewayService {
     latencyMs: number,
     outcome: { result: ProviderCallResult } | { error: ProviderCallError },
     reservation: string | null,
+    also?: WriteWithUsage,
   ): Promise<void> {
     const result: LlmUsageOutcome = 'result' in outcome ? 'success' : OUTCOME[outcome.error.kind];
     const context = request.context;
@@ -422,6 +430,7 @@ export class LlmGatewayService {
         errorCode: 'error' in outcome ? errorCode(outcome.error) : null,
       },
       reservation,
+      also,
     );
     const metrics = llmMetrics();
     const labels = { provider: target.provider, model: target.model };

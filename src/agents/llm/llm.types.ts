@@ -80,6 +80,21 @@ export interface LlmCallRequest {
   promptCache?: 'conversation' | 'prefix' | 'off';
   /** The task's latency objective (`config.latencySloMs`), weighed by the router. */
   latencySloMs?: number;
+  /**
+   * A write that commits with the successful attempt's usage row, in the same statement (so in one
+   * transaction, one round trip): given the result the call returns, the data-modifying statement
+   * to run with it. A tool loop stores its step's memo this way, so a model call is either paid and
+   * remembered or neither.
+   */
+  recordWith?: (result: LlmResult) => WriteWithUsage;
+}
+
+/**
+ * A data-modifying SQL statement (UPDATE / INSERT / DELETE) to run in the statement that stores a
+ * usage row: `sql(param)` builds its text, `param(value)` binds a value and gives its placeholder.
+ */
+export interface WriteWithUsage {
+  sql: (param: (value: unknown) => string) => string;
 }
 
 /** Why the router chose the model it did (recorded on the step). */

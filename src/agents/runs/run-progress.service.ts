@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
-import type { LlmUsage, RoutingDecision } from '#src/agents/llm/llm.types.js';
+import type { LlmUsage, RoutingDecision, WriteWithUsage } from '#src/agents/llm/llm.types.js';
 import type { EventType } from '#src/common/events.js';
 import { TaskStatusService } from '#src/tasks/task-status.service.js';
 import { RunStep, RunStepStatus } from './entities/run-step.entity.js';
@@ -12,6 +12,16 @@ import { normaliseUsd } from '#src/metrics/money.js';
 import { RunsService, usageOf } from './runs.service.js';
 
 export type ClaimOutcome = { action: 'start' | 'resume' | 'recover'; run: Run } | { action: 'skip'; run: Run | null };
+
+/** A running step's usage so far and its memo (see recordStepProgress). */
+export interface StepProgress {
+  usage: LlmUsage;
+  costUsd: string;
+  provider: string | null;
+  model: string | null;
+  routing?: RoutingDecision | null;
+  output: unknown;
+}
 
 export interface StepStart {
   agent: string;
@@ -113,34 +123,31 @@ export class RunProgressService {
    * before it) on its row: the step's cost is current even if the worker dies, and a resumed loop
    * continues from the memo instead of paying for its model calls again.
    */
-  async recordStepProgress(
-    stepId: string,
-    progress: {
-      usage: LlmUsage;
-      costUsd: string;
-      provider: string | null;
-      model: string | null;
-      routing?: RoutingDecision | null;
-      output: unknown;
-    },
-  ): Promise<void> {
-    // A tool loop writes this once per model call: one plain statement.
-    await this.dataSource.query(
-      `UPDATE run_steps SET input_tokens = $2, cached_input_tokens = $3, output_tokens = $4,
-         routing = COALESCE($5::jsonb, routing), cost_usd = $6::numeric, provider = $7, model = $8, output = $9::jsonb
-       WHERE id = $1`,
-      [
-        stepId,
-        progress.usage.inputTokens,
-        progress.usage.cachedInputTokens,
-        progress.usage.outputTokens,
-        progress.routing ? JSON.stringify(progress.routing) : null,
-        progress.costUsd,
-        progress.provider,
-        progress.model,
-        progress.output === undefined || progress.output === null ? null : JSON.stringify(progress.output),
-      ],
-    );
+  async recordStepProgress(stepId: string, progress: StepProgress): Promise<void> {
+    const params: unknown[] = [];
+    const sql = this.stepProgressWrite(stepId, progress).sql((value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    await this.dataSource.query(sql, params);
+  }
+
+  /**
+   * The same write as recordStepProgress, to go with a model call's usage row (a tool loop's memo
+   * of each model call: see LlmCallRequest.recordWith): one statement, one transaction.
+   */
+  stepProgressWrite(stepId: string, progress: StepProgress): WriteWithUsage {
+    return {
+      sql: (param) =>
+        `UPDATE run_steps SET input_tokens = ${param(progress.usage.inputTokens)},
+           cached_input_tokens = ${param(progress.usage.cachedInputTokens)},
+           output_tokens = ${param(progress.usage.outputTokens)},
+           routing = COALESCE(${param(progress.routing ? JSON.stringify(progress.routing) : null)}::jsonb, routing),
+           cost_usd = ${param(progress.costUsd)}::numeric, provider = ${param(progress.provider)},
+           model = ${param(progress.model)},
+           output = ${param(progress.output === undefined || progress.output === null ? null : JSON.stringify(progress.output))}::jsonb
+         WHERE id = ${param(stepId)}`,
+    };
   }
 
   /**
