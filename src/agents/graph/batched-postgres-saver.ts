@@ -8,9 +8,8 @@ import type pg from 'pg';
  * LangGraph's PostgreSQL checkpointer with the same tables, rows and reads, whose two writes take
  * one round trip each instead of one per row inside BEGIN … COMMIT: `put` stores the changed
  * channels and the checkpoint in one statement (a data-modifying CTE, atomic like the
- * transaction it replaces) and `putWrites` stores a task's writes in one multi-row INSERT. A tool
- * loop checkpoints once per round, so this was most of the loop's database traffic (about 10 round
- * trips per checkpoint before, 2 after).
+ * transaction it replaces) and `putWrites` stores a task's writes in one multi-row INSERT (about
+ * 10 round trips per checkpoint before, 2 after).
  */
 export class BatchedPostgresSaver extends PostgresSaver {
   private readonly tables: { blobs: string; checkpoints: string; writes: string };

@@ -86,7 +86,7 @@ describe('run graph resuming a checkpoint of the two-node tool loop', () => {
     const progress = {
       isCancelRequested: async () => false,
       completedStep: async () => null,
-      findStep: async () => null,
+      latestStep: async () => null,
       setIteration: async (run: Run, iteration: number) => void (run.iteration = iteration),
       startStep: async (_run: Run, start: { agent: string; iteration: number }) => ({
         id: `step-${start.agent}`,

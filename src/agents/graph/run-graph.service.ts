@@ -88,7 +88,7 @@ export class RunGraphService implements OnApplicationShutdown {
     // No `signal` here on purpose: aborting invoke() would return while a node still runs and writes
     // its step afterwards. Nodes get the signal themselves and stop within the abort's reach.
     // The recursion limit is no bound of ours: tool loops are bounded in state (maxToolCalls per
-    // step, one superstep per round), iterations by maxIterations.
+    // step, and a hand-over's superstep per round at most), iterations by maxIterations.
     const config = { configurable: { thread_id: ctx.run.id }, durability: 'async' as const, recursionLimit: 10_000 };
     this.contexts.set(ctx.run.id, ctx);
     try {

@@ -23,7 +23,7 @@ import {
 } from './run-graph.state.js';
 import { inSpan } from '#src/telemetry/spans.js';
 import { analyseTestOutput } from './test-analysis.js';
-import { loopRound, loopToolCalls, startToolLoop } from './tool-loop.js';
+import { loopRound, loopToolCalls, recoverToolLoop, startToolLoop } from './tool-loop.js';
 import type { ToolLoopState } from './tool-loop.js';
 
 const MAX_STORED_OUTPUT = 20_000;
@@ -34,10 +34,8 @@ const MAX_STORED_OUTPUT = 20_000;
  * iteration budget. Review-only tasks go straight to the review.
  */
 export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>, checkpointer: BaseCheckpointSaver) {
-  const contextOf = async (config: LangGraphRunnableConfig): Promise<RunContext> => {
-    const runId = String(config.configurable?.thread_id);
-    const ctx = contexts.get(runId);
-    if (!ctx) throw new Error(`no run context for ${runId}`);
+  /** Stops the run at a node boundary (or between tool-loop rounds): a cancel or a hand-over. */
+  const goOn = async (ctx: RunContext): Promise<void> => {
     ctx.signal.throwIfAborted();
     if (ctx.handover?.aborted) throw new RunInterruptedError();
     // A cancel whose Redis message was missed is still seen here, between nodes (looked up at most
@@ -45,8 +43,16 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const now = Date.now();
     if (now - (ctx.cancelCheckedAt ?? 0) >= 1_000) {
       ctx.cancelCheckedAt = now;
-      if (await deps.progress.isCancelRequested(runId)) throw new DOMException('The run was cancelled.', 'AbortError');
+      if (await deps.progress.isCancelRequested(ctx.run.id))
+        throw new DOMException('The run was cancelled.', 'AbortError');
     }
+  };
+
+  const contextOf = async (config: LangGraphRunnableConfig): Promise<RunContext> => {
+    const runId = String(config.configurable?.thread_id);
+    const ctx = contexts.get(runId);
+    if (!ctx) throw new Error(`no run context for ${runId}`);
+    await goOn(ctx);
     return ctx;
   };
 
@@ -105,7 +111,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
   });
 
-  /** The coder's step starts its tool loop (agent_model, one node per round, then coder_done). */
+  /** The coder's step starts its tool loop (agent_model runs its rounds, then coder_done). */
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
@@ -187,12 +193,27 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
   const seedOf = (state: RunGraphValues, loop: ToolLoopState) => () =>
     loop.agent === 'coder' ? state.files : mergeFiles(state.files, state.testFiles);
 
-  /** One round of the running tool loop: the model call and the tools it asked for. */
+  /**
+   * The running tool loop, round after round (a model call and the tools it asked for) until the
+   * finishing call. A round is not a graph step of its own: the step row's memo of each model call
+   * is what a crashed loop resumes from (see recoverToolLoop), which spares each round a superstep
+   * and a checkpoint. A cancel stops it between rounds as between nodes; a hand-over ends the node
+   * at a round's end, so its checkpoint keeps the loop for the worker that takes the run over.
+   */
   const agentModel = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
-    const loop = state.loop!;
-    const spec = specOf(loop) as Parameters<typeof loopRound>[3];
-    return { loop: await loopRound(deps, ctx, loop, spec, seedOf(state, loop)) };
+    const spec = specOf(state.loop!) as Parameters<typeof loopRound>[3];
+    let { loop, replay } = ctx.recovering
+      ? await recoverToolLoop(deps, ctx, state.loop!, spec)
+      : { loop: state.loop!, replay: null };
+    const seed = seedOf(state, loop);
+    while (loop.answer === null) {
+      loop = await loopRound(deps, ctx, loop, spec, seed, replay);
+      replay = null;
+      if (loop.answer !== null || ctx.handover?.aborted) break;
+      await goOn(ctx);
+    }
+    return { loop };
   };
 
   /**

@@ -18,8 +18,11 @@ type FinishTool = 'write_files' | 'write_tests';
 
 /**
  * One coder or tester step as a tool loop, kept in the run's checkpointed state (its `loop`
- * channel): one graph node per round makes the model call and answers its tool calls, so every
- * round is one checkpoint.
+ * channel). The `agent_model` node runs the loop's rounds (a model call, then the answers to the
+ * tool calls it asked for) until the finishing call; the node's end is a checkpoint. Between, each
+ * model call stores its answer and the loop as it was before the call on the step's row (the memo,
+ * see loopModelCall): a worker that dies mid-loop is resumed from it (recoverToolLoop), so no
+ * finished model call is paid twice, without a LangGraph superstep and checkpoint per round.
  */
 export interface ToolLoopState {
   agent: LoopAgent;
@@ -101,11 +104,26 @@ export async function startToolLoop<T>(
   };
 }
 
+/** A model answer as the step's memo keeps it (what a replayed round needs). */
+export type LoopAnswer = Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'>;
+
 /**
- * One round of the loop, as one graph node (one superstep, one checkpoint): the model call, then,
- * when it asked for tools, their answers. The model's answer is on the step row before any tool runs
- * (see loopModelCall), so a worker that dies during the tools is recovered from that memo: the next
- * worker replays the answer without paying for it again and answers its calls as interrupted.
+ * The memo on a running loop step's row, written with every model call before any of its tools
+ * runs: the call's number, the loop as it was before the call and the answer. (Memos of earlier
+ * versions have no `state`: the loop then came from the round's checkpoint.)
+ */
+interface LoopMemo {
+  loopRound?: number;
+  state?: ToolLoopState;
+  answer?: LoopAnswer | null;
+}
+
+/**
+ * One round of the loop: the model call (or the replay of a model answer a dead worker paid for),
+ * then, when it asked for tools, their answers. The model's answer is on the step row before any
+ * tool runs (see loopModelCall), so a worker that dies during the tools is recovered from that
+ * memo: the next worker replays the answer without paying for it again and answers its calls as
+ * interrupted.
  */
 export async function loopRound<T>(
   deps: GraphDeps,
@@ -113,9 +131,66 @@ export async function loopRound<T>(
   current: ToolLoopState,
   spec: Pick<ToolLoopSpec<T>, 'schema' | 'check' | 'summarise'>,
   seedFiles: () => TaskFile[],
+  replay: LoopAnswer | null = null,
 ): Promise<ToolLoopState> {
-  const loop = await loopModelCall(deps, ctx, current, spec);
+  const loop = await loopModelCall(deps, ctx, current, spec, replay);
   return wantsTools(loop) ? loopToolCalls(deps, ctx, loop, seedFiles) : loop;
+}
+
+/**
+ * Where a redelivered job (a dead worker's, or a run resumed after a budget pause) takes a loop up:
+ * the newest step row of the loop's step key tells. Completed: its answer is reused. Interrupted:
+ * that step keeps what it cost (added to the run now) and the loop goes on in a new step, from the
+ * memo when it is newer than the checkpoint, replaying the memo's answer (the model is not paid
+ * again; its tool calls are answered as interrupted, see loopToolCalls).
+ */
+export async function recoverToolLoop<T>(
+  deps: GraphDeps,
+  ctx: RunContext,
+  checkpointed: ToolLoopState,
+  spec: Pick<ToolLoopSpec<T>, 'schema'>,
+): Promise<{ loop: ToolLoopState; replay: LoopAnswer | null }> {
+  const row = await deps.progress.latestStep(ctx.run.id, checkpointed.stepKey);
+  if (!row || row.status === 'running') return { loop: checkpointed, replay: null };
+  const asStep = { id: row.id, agent: row.agent, iteration: row.iteration, provider: row.provider, model: row.model };
+  if (row.status === 'completed')
+    return { loop: { ...checkpointed, step: asStep, answer: spec.schema.parse(row.output) }, replay: null };
+  const memo = row.output as LoopMemo | null;
+  let loop = checkpointed;
+  let replay: LoopAnswer | null = null;
+  if (memo?.state && memo.state.round >= checkpointed.round) {
+    loop = memo.state;
+    replay = memo.answer ?? null;
+  } else if (memo?.answer && memo.loopRound === checkpointed.round + 1) replay = memo.answer;
+  loop = { ...loop, messages: [...loop.messages], step: loop.step.id === row.id ? loop.step : asStep };
+  if (row.status === 'interrupted') {
+    await deps.progress.finishStep(ctx.run, row, {
+      status: 'interrupted',
+      usage: { inputTokens: row.inputTokens, cachedInputTokens: row.cachedInputTokens, outputTokens: row.outputTokens },
+      costUsd: row.costUsd,
+      summary: `${loop.agent} interrupted after ${replay ? loop.round + 1 : loop.round} model call(s); continued in a new step`,
+      error: row.error ?? undefined,
+      output: row.output,
+    });
+    const step = await deps.progress.startStep(ctx.run, {
+      agent: loop.agent,
+      iteration: loop.iteration,
+      stepKey: loop.stepKey,
+    });
+    loop.step = { id: step.id, agent: step.agent, iteration: step.iteration, provider: row.provider, model: row.model };
+    loop.usage = { ...ZERO_USAGE };
+    loop.costUsd = '0';
+    // The new step carries the loop from the start: a worker dying before its first model call
+    // leaves this memo, not an empty row, to the next one.
+    await deps.progress.recordStepProgress(step.id, {
+      usage: loop.usage,
+      costUsd: loop.costUsd,
+      provider: row.provider,
+      model: row.model,
+      output: { loopRound: loop.round + 1, state: loop, answer: replay } satisfies LoopMemo,
+    });
+  }
+  return { loop, replay };
 }
 
 /** Whether the loop's last model answer asked for tools that are still to be answered. */
@@ -131,14 +206,15 @@ export async function loopModelCall<T>(
   ctx: RunContext,
   current: ToolLoopState,
   spec: Pick<ToolLoopSpec<T>, 'schema' | 'check' | 'summarise'>,
+  replay: LoopAnswer | null = null,
 ): Promise<ToolLoopState> {
   const loop: ToolLoopState = { ...current, messages: [...current.messages], usage: { ...current.usage } };
-  let result: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null = null;
-  if (ctx.recovering) result = await resumeStep(deps, ctx, loop);
+  let result: LoopAnswer | null = replay;
   // A replayed answer is one a dead worker got: its tool calls may have been running when it died
-  // (the round's checkpoint is only written after its tools), so the tool calls that follow are
-  // answered as interrupted instead of being run a second time.
+  // (nothing of the round is stored after its tools), so the tool calls that follow are answered as
+  // interrupted instead of being run a second time.
   const replayed = result !== null;
+  if (replayed) loop.round += 1;
   const timeout = AbortSignal.timeout(deps.stepTimeoutMs);
   try {
     if (!result) {
@@ -185,6 +261,7 @@ export async function loopModelCall<T>(
         routing: called.routing,
         output: {
           loopRound: loop.round,
+          state: current,
           answer: {
             text: called.text,
             toolCalls: called.toolCalls,
@@ -193,7 +270,7 @@ export async function loopModelCall<T>(
             provider: called.provider,
             model: called.model,
           },
-        },
+        } satisfies LoopMemo,
       });
     }
     loop.finishError = null;
@@ -476,45 +553,6 @@ async function failStep(deps: GraphDeps, ctx: RunContext, loop: ToolLoopState, e
     error,
     data: { toolCalls: loop.calls },
   });
-}
-
-/**
- * A redelivered job continues a loop whose step row the claim closed as `interrupted`: that step
- * keeps what it cost (added to the run now) and the loop goes on in a new step. A model answer the
- * dead worker paid for but whose checkpoint was lost is taken from the old step's row.
- */
-async function resumeStep(
-  deps: GraphDeps,
-  ctx: RunContext,
-  loop: ToolLoopState,
-): Promise<Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'> | null> {
-  const row = await deps.progress.findStep(loop.step.id);
-  if (!row || row.status === 'running') return null;
-  const memo = row.output as {
-    loopRound?: number;
-    answer?: Pick<LlmResult, 'text' | 'toolCalls' | 'usage' | 'costUsd' | 'provider' | 'model'>;
-  } | null;
-  const reused = memo?.loopRound === loop.round + 1 && memo.answer ? memo.answer : null;
-  if (row.status === 'interrupted') {
-    await deps.progress.finishStep(ctx.run, row, {
-      status: 'interrupted',
-      usage: { inputTokens: row.inputTokens, cachedInputTokens: row.cachedInputTokens, outputTokens: row.outputTokens },
-      costUsd: row.costUsd,
-      summary: `${loop.agent} interrupted after ${reused ? loop.round + 1 : loop.round} model call(s); continued in a new step`,
-      error: row.error ?? undefined,
-      output: row.output,
-    });
-    const step = await deps.progress.startStep(ctx.run, {
-      agent: loop.agent,
-      iteration: loop.iteration,
-      stepKey: loop.stepKey,
-    });
-    loop.step = { id: step.id, agent: step.agent, iteration: step.iteration, provider: row.provider, model: row.model };
-    loop.usage = { ...ZERO_USAGE };
-    loop.costUsd = '0';
-  }
-  if (reused) loop.round += 1;
-  return reused;
 }
 
 /** The directory the tools work on: the run's checkout, or a step workspace seeded with the run's files. */

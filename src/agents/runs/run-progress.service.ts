@@ -101,14 +101,17 @@ export class RunProgressService {
     return this.dataSource.getRepository(RunStep).findOne({ where: { runId, stepKey, status: 'completed' } });
   }
 
-  async findStep(stepId: string): Promise<RunStep | null> {
-    return this.dataSource.getRepository(RunStep).findOne({ where: { id: stepId } });
+  /** The newest step of a step key (a tool loop continued after a crash has one row per worker). */
+  async latestStep(runId: string, stepKey: string): Promise<RunStep | null> {
+    return this.dataSource
+      .getRepository(RunStep)
+      .findOne({ where: { runId, stepKey }, order: { startedAt: 'DESC', id: 'DESC' } });
   }
 
   /**
-   * Writes a running step's usage so far and its latest model answer (a tool loop's round) on its
-   * row: the step's cost is current even if the worker dies, and a resumed loop finds the answer of
-   * a model call whose checkpoint was lost instead of paying for it again.
+   * Writes a running step's usage so far and its memo (a tool loop's latest model answer and the loop
+   * before it) on its row: the step's cost is current even if the worker dies, and a resumed loop
+   * continues from the memo instead of paying for its model calls again.
    */
   async recordStepProgress(
     stepId: string,
@@ -121,7 +124,7 @@ export class RunProgressService {
       output: unknown;
     },
   ): Promise<void> {
-    // A tool loop writes this once per round: one plain statement.
+    // A tool loop writes this once per model call: one plain statement.
     await this.dataSource.query(
       `UPDATE run_steps SET input_tokens = $2, cached_input_tokens = $3, output_tokens = $4,
          routing = COALESCE($5::jsonb, routing), cost_usd = $6::numeric, provider = $7, model = $8, output = $9::jsonb
