@@ -33,12 +33,11 @@ export function emitUntraced(server: Server, skip: (url: string | undefined) => 
       (args[0] as Marked)[UNTRACED] = true;
       return EventEmitter.prototype.emit.call(this, event, args[0], args[1]);
     }
-    return prototype.emit.apply(this, [event, ...args]);
+    return prototype.emit.call(this, event, ...args);
   } as Server['emit'];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any Express handler, called as it is
-type Handler = Function & { __original?: Handler };
+type Handler = ((this: unknown, ...args: unknown[]) => unknown) & { __original?: Handler };
 interface Layer {
   handle: Handler;
 }
@@ -63,8 +62,8 @@ export function routeUntracedAroundExpressSpans(instrumentation: object): void {
     if (instrumented === before || typeof own !== 'function' || own === instrumented) return;
     // Three parameters like Express's own handlers (the router passes (req, res, next), and skips
     // functions of four as error handlers).
-    const handle = function (this: unknown, req: object, res: unknown, next: unknown): unknown {
-      return Reflect.apply(isUntracedRequest(req) ? own : instrumented, this, [req, res, next]);
+    const handle = function (this: unknown, req: unknown, res: unknown, next: unknown): unknown {
+      return (isUntracedRequest(req as object) ? own : instrumented).call(this, req, res, next);
     };
     // A router's or an application's handler carries state (`stack`, `params`, …) that Express
     // reads through the layer: forwarded as the instrumentation's patched handler does.
