@@ -55,8 +55,8 @@ export async function run(ctx) {
   let traced;
   try {
     // The live route is a probe, which is not traced (OTEL_TRACE_PROBES unset): this pair shows
-    // what loading the SDK costs every request (context, instrumentation hooks) when a probe is
-    // answered.
+    // what loading the SDK costs a probe, which goes around the HTTP and Express instrumentations
+    // (src/telemetry/untraced-probes.ts) but still runs in a process with them loaded.
     best = await ctx.bestOf({
       off: (o) => ctx.load(`${off.url}/api/v1/health/live`, o),
       on: (o) => ctx.load(`${on.url}/api/v1/health/live`, o),
