@@ -143,6 +143,27 @@ describe('RunEventsService', () => {
     await db.query('DELETE FROM webhook_subscriptions WHERE id = $1', [subscription]);
   });
 
+  it("writes events emitted in the background (emitSoon) in their order, before the run's next ones; a lost one is thrown by the next wait", async () => {
+    const progress = t.app.get(RunProgressService);
+    const events = t.app.get(RunEventsService);
+    const last = (await events.listAfter(run.id, 0)).at(-1)!.seq!;
+    for (let call = 0; call < 5; call++) progress.emitSoon(run, 'agent.tool_call', { tool: 'read_file', call });
+    await progress.emit(run, 'agent.tool_call', { tool: 'search', call: 5 });
+    const stored = await events.listAfter(run.id, last);
+    expect(stored.map((m) => [m.seq, m.event.data.call])).toEqual(
+      Array.from({ length: 6 }, (_, call) => [last + 1 + call, call]),
+    );
+
+    const append = jest.spyOn(events, 'appendUnlessEnded').mockRejectedValueOnce(new Error('database gone'));
+    progress.emitSoon(run, 'agent.tool_call', { tool: 'read_file', call: 6 });
+    await expect(progress.flushEvents(run.id)).rejects.toThrow('database gone');
+    append.mockRestore();
+    // Reported once: the run's next write goes on.
+    await expect(progress.flushEvents(run.id)).resolves.toBeUndefined();
+    await progress.emit(run, 'agent.tool_call', { tool: 'search', call: 7 });
+    expect((await events.listAfter(run.id, last)).map((m) => m.event.data.call)).toEqual([0, 1, 2, 3, 4, 5, 7]);
+  });
+
   it('appends an event alone in one statement: seq shared with transactions, deliveries to named subscriptions only, nothing after the run ended', async () => {
     const events = t.app.get(RunEventsService);
     const db = t.app.get(DataSource);

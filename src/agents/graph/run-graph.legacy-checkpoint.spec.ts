@@ -98,6 +98,8 @@ describe('run graph resuming a checkpoint of the two-node tool loop', () => {
       finishStep: async () => undefined,
       recordStepProgress: async () => undefined,
       emit: async () => undefined,
+      emitSoon: () => undefined,
+      flushEvents: async () => undefined,
     } as unknown as RunProgressService;
     const answers: Record<string, () => unknown> = {
       submit_plan: () => ({ summary: 'p', steps: [] }),

@@ -126,6 +126,8 @@ describe('run graph resuming a tool loop from its step memos', () => {
         });
       },
       emit: async () => undefined,
+      emitSoon: () => undefined,
+      flushEvents: async () => undefined,
     } as unknown as RunProgressService;
   }
 

@@ -48,6 +48,8 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][], c
     finishStep: async () => undefined,
     recordStepProgress: async () => undefined,
     emit: async (_run: Run, type: string) => void emitted.push(type),
+    emitSoon: (_run: Run, type: string) => void emitted.push(type),
+    flushEvents: async () => undefined,
   } as unknown as RunProgressService;
   const answers: Record<string, unknown> = {
     submit_plan: { summary: 'p', steps: [] },

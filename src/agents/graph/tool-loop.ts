@@ -356,6 +356,8 @@ export async function loopToolCalls(
   const interrupted = ctx.recovering && !ctx.loopActive;
   ctx.loopActive = true;
   try {
+    // The previous round's events, written while the model answered: one that failed fails the step here.
+    await deps.progress.flushEvents(ctx.run.id);
     // A cancel that came during the model call stops the round before its first tool.
     ctx.signal.throwIfAborted();
     const dir = interrupted ? null : await workspaceFor(deps, ctx, loop, seedFiles);
@@ -398,7 +400,7 @@ export async function loopToolCalls(
         ({ ok, content, target } = outcome);
       }
       const durationMs = Math.round(performance.now() - started);
-      await deps.progress.emit(ctx.run, 'agent.tool_call', {
+      deps.progress.emitSoon(ctx.run, 'agent.tool_call', {
         agent: loop.agent,
         iteration: loop.iteration,
         stepId: loop.step.id,

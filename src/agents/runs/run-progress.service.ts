@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, EntityManager } from 'typeorm';
 import type { LlmUsage, RoutingDecision, WriteWithUsage } from '#src/agents/llm/llm.types.js';
@@ -52,6 +52,10 @@ export interface StepFinish {
  */
 @Injectable()
 export class RunProgressService {
+  private readonly logger = new Logger(RunProgressService.name);
+  /** Per run, the last event written in the background (see emitSoon), until it has been waited for. */
+  private readonly backlog = new Map<string, Promise<void>>();
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly events: RunEventsService,
@@ -155,6 +159,7 @@ export class RunProgressService {
    * RunEventsService.appendUnlessEnded); a run that has ended meanwhile gets no step.
    */
   async startStep(run: Run, start: StepStart): Promise<RunStep> {
+    await this.flushEvents(run.id);
     const step = Object.assign(new RunStep(), {
       id: randomUUID(),
       runId: run.id,
@@ -210,6 +215,7 @@ export class RunProgressService {
    * the last one.
    */
   async finishStep(run: Run, step: RunStep, finish: StepFinish): Promise<void> {
+    await this.flushEvents(run.id);
     const inputTokens = finish.usage?.inputTokens ?? 0;
     const cachedInputTokens = finish.usage?.cachedInputTokens ?? 0;
     const outputTokens = finish.usage?.outputTokens ?? 0;
@@ -276,7 +282,48 @@ export class RunProgressService {
 
   /** An event on its own (nothing written with it); dropped once the run has ended. */
   async emit(run: Run, type: EventType, data: Record<string, unknown>): Promise<void> {
+    await this.flushEvents(run.id);
     await this.events.appendUnlessEnded(run, type, { iteration: run.iteration, ...data });
+  }
+
+  /**
+   * An event (on its own, as `emit`) whose write does not hold the caller up: a tool loop's
+   * `agent.tool_call` is written while the loop asks the model its next question. The run's later
+   * events wait for it, so their order (and `seq`) is the order they were emitted in; a write that
+   * failed is thrown by the next one that waits (flushEvents), which fails that step instead.
+   */
+  emitSoon(run: Run, type: EventType, data: Record<string, unknown>): void {
+    const before = this.backlog.get(run.id);
+    const fields = { iteration: run.iteration, ...data };
+    const write = (before ?? Promise.resolve())
+      .then(() => this.events.appendUnlessEnded(run, type, fields))
+      .then(() => undefined);
+    this.backlog.set(run.id, write);
+    // Forgotten once written; a failure stays until a flush reports it.
+    write.then(
+      () => {
+        if (this.backlog.get(run.id) === write) this.backlog.delete(run.id);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Waits for the run's events written in the background; throws the failure of one that was not. */
+  async flushEvents(runId: string): Promise<void> {
+    const pending = this.backlog.get(runId);
+    if (!pending) return;
+    try {
+      await pending;
+    } finally {
+      if (this.backlog.get(runId) === pending) this.backlog.delete(runId);
+    }
+  }
+
+  /** flushEvents for a run that is ending anyway (failed, cancelled): a lost event is logged, not thrown. */
+  private async settleEvents(runId: string): Promise<void> {
+    await this.flushEvents(runId).catch((error: unknown) =>
+      this.logger.warn({ err: error, runId }, 'an event written in the background was lost'),
+    );
   }
 
   /**
@@ -293,6 +340,7 @@ export class RunProgressService {
 
   /** The graph stopped at the plan-approval interrupt: the run waits for a plan answer. */
   async awaitInput(run: Run, data: Record<string, unknown>): Promise<void> {
+    await this.flushEvents(run.id);
     await this.events.transaction(async (manager) => {
       const awaiting: RunAwaiting = { reason: 'plan' };
       run.status = 'awaiting_input';
@@ -316,6 +364,7 @@ export class RunProgressService {
     run: Run,
     refused: Omit<Extract<RunAwaiting, { reason: 'budget' }>, 'reason'> & { spentUsd: string },
   ): Promise<void> {
+    await this.flushEvents(run.id);
     await this.events.transaction(async (manager) => {
       const locked = await manager
         .getRepository(Run)
@@ -354,10 +403,12 @@ export class RunProgressService {
   }
 
   async complete(run: Run, result: RunResult, data: Record<string, unknown>): Promise<void> {
+    await this.flushEvents(run.id);
     await this.finish(run, 'completed', { result }, 'run.completed', data);
   }
 
   async fail(run: Run, code: string, message: string, result?: RunResult | null): Promise<void> {
+    await this.settleEvents(run.id);
     await this.finish(
       run,
       'failed',
@@ -371,6 +422,7 @@ export class RunProgressService {
   }
 
   async cancel(run: Run): Promise<void> {
+    await this.settleEvents(run.id);
     await this.events.transaction(async (manager) => {
       const locked = await manager
         .getRepository(Run)
