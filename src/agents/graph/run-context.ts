@@ -62,6 +62,8 @@ export interface RunContext {
   loopContextTokens: number;
   /** Set once this job made a tool loop's model call (a redelivered job's first, replayed, round is special). */
   loopActive?: boolean;
+  /** Step workspaces this job made or found (a tool loop looks for its workspace once per job). */
+  workspaces?: Set<string>;
   /** When the run's cancel flag was last read from the database (the graph reads it at most once a second). */
   cancelCheckedAt?: number;
   /** A redelivered job continuing a run a dead worker had started: completed steps are looked up and reused. */

@@ -569,6 +569,9 @@ async function workspaceFor(
 ): Promise<string> {
   if (ctx.repository) return ctx.repository.dir;
   const dir = deps.tools.workspaces.pathFor(`${ctx.run.id}-${loop.agent}-${loop.iteration}`);
+  // Looked for once per job: a workspace this job made or found stays (a continued loop on another
+  // worker may not find it there, and makes it again).
+  if (loop.workspaceDir === dir && ctx.workspaces?.has(dir)) return dir;
   const exists = await access(dir).then(
     () => true,
     () => false,
@@ -578,5 +581,6 @@ async function workspaceFor(
     await deps.tools.workspaces.writeFiles(dir, seedFiles());
     loop.workspaceDir = dir;
   }
+  (ctx.workspaces ??= new Set()).add(dir);
   return dir;
 }
