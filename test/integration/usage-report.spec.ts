@@ -2,6 +2,26 @@ import { randomUUID } from 'node:crypto';
 import { UsageService } from '../../src/metrics/usage.service.js';
 import { createLlmContext, createUserRow, LlmTestContext } from '../support/llm.js';
 
+/** One successful call's usage record (one input and one output token) for `userId`. */
+const usageRecord = (userId: string) => ({
+  userId,
+  taskId: null,
+  runId: null,
+  stepId: null,
+  agent: 'coder',
+  provider: 'openai',
+  model: 'gpt-4o',
+  attempt: 1,
+  inputTokens: 1,
+  outputTokens: 1,
+  cachedInputTokens: 0,
+  cacheWriteInputTokens: 0,
+  costUsd: '0.00000001',
+  latencyMs: 1,
+  outcome: 'success' as const,
+  errorCode: null,
+});
+
 describe('usage report: grouping, date filters, ownership', () => {
   let ctx: LlmTestContext;
   let usage: UsageService;
@@ -139,24 +159,7 @@ describe('usage report: grouping, date filters, ownership', () => {
 
   it('writes concurrent records in shared batches, and one bad record fails alone', async () => {
     const carol = await createUserRow(ctx.dataSource);
-    const record = (userId: string) => ({
-      userId,
-      taskId: null,
-      runId: null,
-      stepId: null,
-      agent: 'coder',
-      provider: 'openai',
-      model: 'gpt-4o',
-      attempt: 1,
-      inputTokens: 1,
-      outputTokens: 1,
-      cachedInputTokens: 0,
-      cacheWriteInputTokens: 0,
-      costUsd: '0.00000001',
-      latencyMs: 1,
-      outcome: 'success' as const,
-      errorCode: null,
-    });
+    const record = (userId: string) => usageRecord(userId);
     const results = await Promise.allSettled([
       ...Array.from({ length: 4 }, () => usage.settle(record(carol))),
       usage.settle(record(randomUUID())), // no such user: the foreign key refuses it
@@ -176,24 +179,7 @@ describe('usage report: grouping, date filters, ownership', () => {
 
   it('commits a write that goes with a record in its statement: both or neither', async () => {
     const dave = await createUserRow(ctx.dataSource);
-    const record = {
-      userId: dave,
-      taskId: null,
-      runId: null,
-      stepId: null,
-      agent: 'coder',
-      provider: 'openai',
-      model: 'gpt-4o',
-      attempt: 1,
-      inputTokens: 3,
-      outputTokens: 1,
-      cachedInputTokens: 0,
-      cacheWriteInputTokens: 0,
-      costUsd: '0.00000003',
-      latencyMs: 1,
-      outcome: 'success' as const,
-      errorCode: null,
-    };
+    const record = usageRecord(dave);
     const nameIs = (name: string) => ({
       sql: (param: (value: unknown) => string) => `UPDATE users SET name = ${param(name)} WHERE id = ${param(dave)}`,
     });

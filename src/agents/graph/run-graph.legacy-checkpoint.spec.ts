@@ -1,19 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MemorySaver } from '@langchain/langgraph';
-import type { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
-import type { LlmCallRequest, LlmResult, ToolCall } from '#src/agents/llm/llm.types.js';
+import type { LlmCallRequest, ToolCall } from '#src/agents/llm/llm.types.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
-import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import type { RunProgressService } from '#src/agents/runs/run-progress.service.js';
-import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
-import type { AllConfig } from '#src/config/namespaces.js';
-import type { GraphDeps, RunContext } from './run-context.js';
+import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
+import {
+  scriptedContext,
+  scriptedDeps,
+  scriptedModel,
+  scriptedRun,
+  temporaryWorkspaces,
+} from '../../../test/support/scripted-graph.js';
+import type { RunContext } from './run-context.js';
 import { buildRunGraph } from './run-graph.js';
 import { graphInput } from './run-graph.state.js';
-import { TestRunner, TestRunOutput } from './test-runner.port.js';
 import type { ToolLoopState } from './tool-loop.js';
 
 /**
@@ -43,40 +42,13 @@ interface Harness {
 }
 
 describe('run graph resuming a checkpoint of the two-node tool loop', () => {
-  let dataDir: string;
   let workspaces: WorkspaceService;
+  let dispose: () => void;
   const runId = 'run-legacy';
+  const newRun = () => scriptedRun(runId);
 
-  beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'quorum-legacy-ckpt-'));
-    const config = {
-      get: (ns: string) =>
-        ns === 'app'
-          ? { dataDir }
-          : { workspace: { maxFiles: 100, maxFileBytes: 1_000_000, maxTotalBytes: 5_000_000, keepHours: 24 } },
-    } as unknown as ConfigService<AllConfig, true>;
-    workspaces = new WorkspaceService(config);
-    await workspaces.onModuleInit();
-    workspaces.onModuleDestroy();
-  });
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  const newRun = () =>
-    ({
-      id: runId,
-      taskId: 'task',
-      userId: 'user',
-      iteration: 0,
-      input: {
-        title: 't',
-        description: 'd',
-        language: 'javascript',
-        mode: 'build',
-        repositoryId: null,
-        files: [{ path: 'a.mjs', content: 'export const answer = 42;\n' }],
-        config: {},
-      },
-    }) as unknown as Run;
+  beforeEach(async () => ({ workspaces, dispose } = await temporaryWorkspaces()));
+  afterEach(() => dispose());
 
   /** A graph (today's code) on `checkpointer`, with a scripted tool-calling model and fakes around it. */
   function harness(checkpointer: MemorySaver, served: Map<string, number>): Harness {
@@ -97,82 +69,23 @@ describe('run graph resuming a checkpoint of the two-node tool loop', () => {
       }),
       finishStep: async () => undefined,
       recordStepProgress: async () => undefined,
+      // The memo of each model call is not kept: these checkpoints are what a resumed run reads.
+      stepProgressWrite: () => ({ sql: () => '' }),
       emit: async () => undefined,
       emitSoon: () => undefined,
       flushEvents: async () => undefined,
     } as unknown as RunProgressService;
-    const answers: Record<string, () => unknown> = {
-      submit_plan: () => ({ summary: 'p', steps: [] }),
-      // The model's answers go on where the dead worker's left off (shared across harnesses).
-      write_files: () => CODER_ROUNDS[served.get('write_files') ?? 0],
-      write_tests: () => ({ files: [{ path: 'a.test.mjs', content: 't' }] }),
-      submit_review: () => ({ verdict: 'APPROVE', summary: 'ok', issues: [] }),
-    };
-    const llm = {
-      call: async (request: LlmCallRequest): Promise<LlmResult> => {
-        // The loop goes on adding to the array it sent: keep what this call was shown.
-        requests.push({ ...request, messages: [...request.messages] });
-        const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : request.tools![0].name;
-        const answer = answers[name]();
-        served.set(name, (served.get(name) ?? 0) + 1);
-        const toolCalls = Array.isArray(answer)
-          ? answer
-          : [{ id: `${name}-${served.get(name)}`, name, arguments: answer as Record<string, unknown> }];
-        return {
-          text: '',
-          toolCalls,
-          usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
-          costUsd: '0.001',
-          finishReason: 'tool_calls',
-          latencyMs: 1,
-          provider: 'openai',
-          model: 'gpt-4o',
-        };
-      },
-    };
-    class PassingTests extends TestRunner {
-      async run(): Promise<TestRunOutput> {
-        return { exitCode: 0, output: 'ok', timedOut: false, durationMs: 1, passed: 1, failed: 0, failures: [] };
-      }
-    }
-    const deps: GraphDeps = {
-      llm,
-      tests: new PassingTests(),
-      progress,
-      events: { publishDelta: async () => undefined } as unknown as RunEventsService,
-      council: null,
-      repositories: null,
-      tools: { workspaces, commands: null },
-      trajectory: {
-        toolCall: (call) => {
-          answered.push([`${call.tool}`, call.content]);
-          h.onToolCall!();
-        },
-      },
-      stepTimeoutMs: 5_000,
-      streamDeltas: false,
-      logger: console as unknown as Logger,
-    };
+    const deps = scriptedDeps(scriptedModel(CODER_ROUNDS, served, requests), progress, workspaces, (tool, content) => {
+      answered.push([tool, content]);
+      h.onToolCall!();
+    });
     h.contexts = new Map();
     h.graph = buildRunGraph(deps, h.contexts, checkpointer);
     return h as Harness;
   }
 
-  function contextFor(recovering: boolean, handover?: AbortSignal): RunContext {
-    return {
-      run: newRun(),
-      signal: new AbortController().signal,
-      handover,
-      maxIterations: 2,
-      requirePlanApproval: false,
-      councilEnabled: false,
-      judges: [],
-      models: {},
-      maxToolCalls: 40,
-      loopContextTokens: 60_000,
-      recovering,
-    };
-  }
+  const contextFor = (recovering: boolean, handover?: AbortSignal): RunContext =>
+    scriptedContext(newRun(), recovering, { handover });
 
   const config = { configurable: { thread_id: runId } };
 

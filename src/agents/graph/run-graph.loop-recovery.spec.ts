@@ -1,21 +1,20 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MemorySaver } from '@langchain/langgraph';
-import type { Logger } from '@nestjs/common';
-import type { ConfigService } from '@nestjs/config';
-import type { LlmCallRequest, LlmResult, ToolCall } from '#src/agents/llm/llm.types.js';
+import type { LlmCallRequest, ToolCall } from '#src/agents/llm/llm.types.js';
 import type { Run } from '#src/agents/runs/entities/run.entity.js';
 import type { RunStep } from '#src/agents/runs/entities/run-step.entity.js';
-import type { RunEventsService } from '#src/agents/runs/run-events.service.js';
 import type { RunProgressService, StepProgress } from '#src/agents/runs/run-progress.service.js';
-import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
-import type { AllConfig } from '#src/config/namespaces.js';
+import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
+import {
+  scriptedContext,
+  scriptedDeps,
+  scriptedModel,
+  scriptedRun,
+  temporaryWorkspaces,
+} from '../../../test/support/scripted-graph.js';
 import { RunInterruptedError } from './graph.errors.js';
-import type { GraphDeps, RunContext } from './run-context.js';
+import type { RunContext } from './run-context.js';
 import { buildRunGraph } from './run-graph.js';
 import { graphInput } from './run-graph.state.js';
-import { TestRunner, TestRunOutput } from './test-runner.port.js';
 
 /**
  * A tool loop's rounds are not checkpoints: the checkpoint is the loop's start, and each model call
@@ -50,41 +49,14 @@ type Row = Pick<
 >;
 
 describe('run graph resuming a tool loop from its step memos', () => {
-  let dataDir: string;
   let workspaces: WorkspaceService;
+  let dispose: () => void;
   const runId = 'run-memo';
   const config = { configurable: { thread_id: runId } };
+  const newRun = () => scriptedRun(runId);
 
-  beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'quorum-loop-recovery-'));
-    const settings = {
-      get: (ns: string) =>
-        ns === 'app'
-          ? { dataDir }
-          : { workspace: { maxFiles: 100, maxFileBytes: 1_000_000, maxTotalBytes: 5_000_000, keepHours: 24 } },
-    } as unknown as ConfigService<AllConfig, true>;
-    workspaces = new WorkspaceService(settings);
-    await workspaces.onModuleInit();
-    workspaces.onModuleDestroy();
-  });
-  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  const newRun = () =>
-    ({
-      id: runId,
-      taskId: 'task',
-      userId: 'user',
-      iteration: 0,
-      input: {
-        title: 't',
-        description: 'd',
-        language: 'javascript',
-        mode: 'build',
-        repositoryId: null,
-        files: [{ path: 'a.mjs', content: 'export const answer = 42;\n' }],
-        config: {},
-      },
-    }) as unknown as Run;
+  beforeEach(async () => ({ workspaces, dispose } = await temporaryWorkspaces()));
+  afterEach(() => dispose());
 
   /** The step rows as the database keeps them (what RunProgressService reads and writes). */
   function progressOn(rows: Row[]): RunProgressService {
@@ -136,74 +108,20 @@ describe('run graph resuming a tool loop from its step memos', () => {
     const requests: LlmCallRequest[] = [];
     const answered: Array<[string, string]> = [];
     const signal = new AbortController();
-    const answers: Record<string, () => unknown> = {
-      submit_plan: () => ({ summary: 'p', steps: [] }),
-      write_files: () => CODER_ROUNDS[served.get('write_files') ?? 0],
-      write_tests: () => ({ files: [{ path: 'a.test.mjs', content: 't' }] }),
-      submit_review: () => ({ verdict: 'APPROVE', summary: 'ok', issues: [] }),
-    };
-    const llm = {
-      call: async (request: LlmCallRequest): Promise<LlmResult> => {
-        requests.push({ ...request, messages: [...request.messages] });
-        const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : request.tools![0].name;
-        const answer = answers[name]();
-        served.set(name, (served.get(name) ?? 0) + 1);
-        const toolCalls = Array.isArray(answer)
-          ? answer
-          : [{ id: `${name}-${served.get(name)}`, name, arguments: answer as Record<string, unknown> }];
-        const result: LlmResult = {
-          text: '',
-          toolCalls,
-          usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
-          costUsd: '0.001',
-          finishReason: 'tool_calls',
-          latencyMs: 1,
-          provider: 'openai',
-          model: 'gpt-4o',
-        };
-        request.recordWith?.(result).sql(() => '');
-        return result;
+    const deps = scriptedDeps(
+      scriptedModel(CODER_ROUNDS, served, requests),
+      progressOn(rows),
+      workspaces,
+      (tool, content) => {
+        answered.push([tool, content]);
+        // The worker dies while this call runs: the call's effect is unknown, nothing after it is stored.
+        if (answered.length === crashAtTool) signal.abort(new RunInterruptedError());
       },
-    };
-    class PassingTests extends TestRunner {
-      async run(): Promise<TestRunOutput> {
-        return { exitCode: 0, output: 'ok', timedOut: false, durationMs: 1, passed: 1, failed: 0, failures: [] };
-      }
-    }
-    const deps: GraphDeps = {
-      llm,
-      tests: new PassingTests(),
-      progress: progressOn(rows),
-      events: { publishDelta: async () => undefined } as unknown as RunEventsService,
-      council: null,
-      repositories: null,
-      tools: { workspaces, commands: null },
-      trajectory: {
-        toolCall: (call) => {
-          answered.push([call.tool, call.content]);
-          // The worker dies while this call runs: the call's effect is unknown, nothing after it is stored.
-          if (answered.length === crashAtTool) signal.abort(new RunInterruptedError());
-        },
-      },
-      stepTimeoutMs: 5_000,
-      streamDeltas: false,
-      logger: console as unknown as Logger,
-    };
+    );
     const contexts = new Map<string, RunContext>();
     const graph = buildRunGraph(deps, contexts, checkpointer);
     const run = async (recovering: boolean) => {
-      contexts.set(runId, {
-        run: newRun(),
-        signal: signal.signal,
-        maxIterations: 2,
-        requirePlanApproval: false,
-        councilEnabled: false,
-        judges: [],
-        models: {},
-        maxToolCalls: 40,
-        loopContextTokens: 60_000,
-        recovering,
-      });
+      contexts.set(runId, scriptedContext(newRun(), recovering, { signal: signal.signal }));
       return graph.invoke(recovering ? null : graphInput(newRun().input.files), config);
     };
     return { run, requests, answered };
