@@ -127,6 +127,10 @@ describe('LLM gateway state kept per process, changed by another', () => {
 
     // One failure elsewhere, then a success here: the count starts over, so one more failure does not open.
     expect(await breakerA.recordFailure('openai')).toBe('closed');
+    // B's copy of "closed, no failures" goes with the failure's invalidation message: once that has
+    // arrived (a few ms; longer on a loaded machine), B reads the count from Redis.
+    const breakerB = second.app.get(CircuitBreakerService);
+    await waitFor(async () => (await breakerB.acquire('openai')).failures === 1, 5_000, 5);
     await expect(gatewayB.call(request(userId))).resolves.toMatchObject({ provider: 'openai' });
     expect(await breakerA.recordFailure('openai')).toBe('closed');
   });
