@@ -25,8 +25,7 @@ export function fixedHeaders(middleware: HeaderMiddleware): ReadonlyArray<readon
     removeHeader() {},
   };
   middleware(req, res as unknown as ServerResponse, (error) => {
-    // eslint-disable-next-line @typescript-eslint/only-throw-error -- helmet's error goes on as it came
-    if (error) throw error;
+    if (error) throw error instanceof Error ? error : new Error('header middleware failed', { cause: error });
     finished = true;
   });
   if (!finished) throw new Error('header middleware did not finish synchronously');

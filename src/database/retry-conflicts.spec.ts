@@ -8,8 +8,8 @@ describe('retryConflicts', () => {
     const result = await retryConflicts(async () => {
       calls++;
       if (calls === 1) throw deadlock();
-      // eslint-disable-next-line @typescript-eslint/only-throw-error -- the shape a driver error can arrive in
-      if (calls === 2) throw { driverError: { code: '40001' } };
+      // As TypeORM wraps it (QueryFailedError): the driver's code under driverError.
+      if (calls === 2) throw Object.assign(new Error('could not serialize access'), { driverError: { code: '40001' } });
       return 'done';
     });
     expect(result).toBe('done');

@@ -1,4 +1,5 @@
 import { isAbsolute, normalize } from 'node:path';
+import { hasControlCharacters } from '#src/common/control-characters.js';
 import { RepositoryUrlForbiddenError, RepositoryUrlInvalidError } from './repositories.errors.js';
 
 export interface RepositoryUrlPolicy {
@@ -16,8 +17,7 @@ export interface RepositoryUrlPolicy {
  */
 export function normaliseRepositoryUrl(raw: string, policy: RepositoryUrlPolicy): string {
   const input = raw.trim();
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
-  if (!input || input.length > 2048 || /[\s\x00-\x1f\x7f]/.test(input)) {
+  if (!input || input.length > 2048 || /\s/.test(input) || hasControlCharacters(input)) {
     throw new RepositoryUrlInvalidError('must be an https URL of a git repository');
   }
   if (input.startsWith('/') || /^file:/i.test(input)) {

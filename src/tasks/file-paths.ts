@@ -1,4 +1,5 @@
 import { posix } from 'node:path';
+import { hasControlCharacters } from '#src/common/control-characters.js';
 
 /**
  * Normalises a workspace-relative path (`./src//a.ts` → `src/a.ts`) or explains why it is refused:
@@ -7,8 +8,7 @@ import { posix } from 'node:path';
 export function normaliseWorkspacePath(raw: string): { path: string } | { error: string } {
   if (typeof raw !== 'string' || raw.trim() === '') return { error: 'must be a non-empty relative path' };
   if (raw.length > 255) return { error: 'must be at most 255 characters' };
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
-  if (/[\u0000-\u001f\u007f]/.test(raw)) return { error: 'must not contain control characters' };
+  if (hasControlCharacters(raw)) return { error: 'must not contain control characters' };
   if (raw.includes('\\')) return { error: 'must use forward slashes' };
   if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) return { error: 'must be relative to the workspace' };
   const normalised = posix.normalize(raw);

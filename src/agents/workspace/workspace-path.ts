@@ -1,13 +1,12 @@
 import { posix } from 'node:path';
 import { registerDecorator, ValidationOptions } from 'class-validator';
+import { hasControlCharacters } from '#src/common/control-characters.js';
 import { WorkspacePathError } from './workspace.errors.js';
 
 export const MAX_PATH_LENGTH = 255;
 const MAX_SEGMENT_LENGTH = 100;
 // Version-control metadata is never written by generated code: a planted .git/hooks script would run later.
 const FORBIDDEN_SEGMENTS = new Set(['.git']);
-// eslint-disable-next-line no-control-regex -- refusing control characters is the point of this pattern
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export type PathCheck = { ok: true; path: string } | { ok: false; reason: string };
 
@@ -20,7 +19,7 @@ export function checkFilePath(input: unknown): PathCheck {
   if (typeof input !== 'string') return { ok: false, reason: 'must be a string' };
   if (input.length === 0) return { ok: false, reason: 'must not be empty' };
   if (input.length > MAX_PATH_LENGTH) return { ok: false, reason: `must be at most ${MAX_PATH_LENGTH} characters` };
-  if (CONTROL_CHARS.test(input)) return { ok: false, reason: 'must not contain NUL or control characters' };
+  if (hasControlCharacters(input)) return { ok: false, reason: 'must not contain NUL or control characters' };
   if (input.includes('\\')) return { ok: false, reason: 'must use forward slashes' };
   if (input.startsWith('/')) return { ok: false, reason: 'must be relative to the workspace' };
   const raw = input.split('/');

@@ -1,3 +1,4 @@
+import { stripVTControlCharacters } from 'node:util';
 import { clip, MAX_FAILURES, type ParsedTests } from './parsed-tests.js';
 import { parseUnittestOutput } from './unittest-output.parser.js';
 
@@ -14,7 +15,8 @@ export interface RunnerReport extends ParsedTests {
  * nothing matches: the counts are then unknown and the exit code alone decides.
  */
 export function parseRunnerOutput(output: string, junitXml = ''): RunnerReport | null {
-  const clean = stripAnsi(output);
+  // Colours and cursor movements of the runners' reporters (Node's own VT parser).
+  const clean = stripVTControlCharacters(output);
   if (junitXml.includes('<testcase') || junitXml.includes('<testsuite')) {
     const junit = parseJunitXml(junitXml);
     if (junit) return junit;
@@ -223,9 +225,4 @@ function parseNodeTest(output: string): RunnerReport | null {
     }
   }
   return { runner: 'node:test', passed: Number(pass[1]), failed: Number(fail[1]), skipped, failures };
-}
-
-function stripAnsi(text: string): string {
-  // eslint-disable-next-line no-control-regex -- escape sequences are what is being removed
-  return text.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '');
 }
