@@ -67,11 +67,16 @@ describe('the README quick start', () => {
     });
     try {
       await waitFor(
-        async () => (await fetch(`http://localhost:${apiPort}/api/v1/health/ready`)).status === 200,
+        // Ready, and this server (its own log line), not another process on the port.
+        async () =>
+          server.output().includes(`listening on http://localhost:${apiPort}`) &&
+          (await fetch(`http://localhost:${apiPort}/api/v1/health/ready`)).status === 200,
         150_000,
         `the quick start's server\n${server.output()}`,
       );
-      const client = bash(`set -euo pipefail\n${localize(clientBlock)}`, {});
+      // On failure the ERR trap names the command that failed (curl's exit code alone does not say which).
+      const trap = `trap 'echo "quick start failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR`;
+      const client = bash(`set -euo pipefail\n${trap}\n${localize(clientBlock)}`, {});
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([
         client.exited,
@@ -80,7 +85,13 @@ describe('the README quick start', () => {
       clearTimeout(timer);
       if (code === 'timeout') process.kill(-client.child.pid!, 'SIGTERM');
       const output = client.output();
-      expect({ code, output }).toEqual({ code: 0, output: expect.any(String) });
+      // On failure, show what the client printed and the server's last lines (did it stop? what did it log?).
+      const serverTail = () => server.output().split('\n').slice(-80).join('\n');
+      expect({ code, output, server: code === 0 ? 'running' : serverTail() }).toEqual({
+        code: 0,
+        output: expect.any(String),
+        server: 'running',
+      });
       const lines = output.trim().split('\n');
       // Registered unverified, verified through the logged mail's link token.
       expect(lines.slice(0, 2)).toEqual([

@@ -13,7 +13,43 @@ export function ensureBuilt(): void {
   if (result.status !== 0) throw new Error(`build failed:\n${result.stdout}\n${result.stderr}`);
 }
 
+/** The low end of the kernel's ephemeral port range (where `listen(0)` and outgoing connections take ports). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 0 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+/** Whether `port` can be listened on for every address (IPv6 dual-stack, else IPv4). */
+function canListen(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(host === '::' && error.code === 'EAFNOSUPPORT' ? canListen(port, '0.0.0.0') : false),
+    );
+    server.listen({ port, host, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A port free for a process the test starts later. Chosen at random *below* the kernel's ephemeral
+ * range: a port from `listen(0)` would be free only until the kernel hands it out again, to another
+ * suite's `listen(0)` or to an outgoing connection, in the seconds before the process binds it (in a
+ * full run a server might lose its port to a neighbour and a test talk to the wrong process). Below the range only another
+ * suite's `freePort` could pick it, one in ~10,000.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow();
+  const floor = 10_000;
+  if (low - floor >= 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = floor + Math.floor(Math.random() * (low - floor));
+      if (await canListen(port, '::')) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
