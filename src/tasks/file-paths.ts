@@ -1,21 +1,19 @@
-import { posix } from 'node:path';
-import { hasControlCharacters } from '#src/common/control-characters.js';
+import { checkFilePath } from '#src/agents/workspace/workspace-path.js';
 
 /**
- * Normalises a workspace-relative path (`./src//a.ts` → `src/a.ts`) or explains why it is refused:
- * absolute paths, `..` escapes, backslashes, NUL and control characters never reach a workspace.
+ * Normalises the path of a file a user or an agent hands over as a whole file (a task's files, a
+ * finishing call's files) (`./src//a.ts` → `src/a.ts`) or explains why it is refused. These are the
+ * workspace's own rules ({@link checkFilePath}: relative, no `..` segment, no backslash, no control
+ * character, nothing in `.git`, bounded lengths), so whatever passes here a workspace also accepts
+ * in the same form, plus three of their own: no trailing `/` (a directory), no drive letter (`C:/x`, a Windows path pasted by
+ * mistake) and nothing in `node_modules` (installed dependencies are never the task's files).
  */
 export function normaliseWorkspacePath(raw: string): { path: string } | { error: string } {
   if (typeof raw !== 'string' || raw.trim() === '') return { error: 'must be a non-empty relative path' };
-  if (raw.length > 255) return { error: 'must be at most 255 characters' };
-  if (hasControlCharacters(raw)) return { error: 'must not contain control characters' };
-  if (raw.includes('\\')) return { error: 'must use forward slashes' };
-  if (raw.startsWith('/') || /^[A-Za-z]:/.test(raw)) return { error: 'must be relative to the workspace' };
-  const normalised = posix.normalize(raw);
-  if (normalised === '.' || normalised.endsWith('/')) return { error: 'must name a file' };
-  if (normalised === '..' || normalised.startsWith('../')) return { error: 'must stay inside the workspace' };
-  if (normalised.split('/').some((part) => part === '.git' || part === 'node_modules')) {
-    return { error: 'must not point into .git or node_modules' };
-  }
-  return { path: normalised };
+  if (raw.endsWith('/')) return { error: 'must name a file' };
+  const checked = checkFilePath(raw);
+  if (!checked.ok) return { error: checked.reason };
+  if (/^[A-Za-z]:/.test(checked.path)) return { error: 'must be relative to the workspace' };
+  if (checked.path.split('/').includes('node_modules')) return { error: 'must not point into node_modules' };
+  return { path: checked.path };
 }

@@ -228,6 +228,8 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     // The repository's own test and the tester's ran in the test step; the local server saw nothing.
     const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
     expect(result.tests).toMatchObject({ passed: 4, failed: 0 });
+    // The tester's tests are the file its write_file made, though its finishing call named none.
+    expect(result.tests.files).toEqual([{ path: 'test/balance.test.mjs', content: newTest }]);
     expect(localHits).toBe(0);
 
     // The diff: exactly the one line of the large file, and the new test; nothing installed.
@@ -310,5 +312,88 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     expect(diff.split('\n').length).toBeLessThan(20);
     const patch = await t.http().get(`/api/v1/tasks/${taskId}/patch`).set(alice.auth).expect(200);
     expect(patch.text.endsWith(diff)).toBe(true);
+  });
+
+  it('a revision works on what the first iteration answered, and keeps its own edits', async () => {
+    // Iteration 1 answers whole files (single-shot); the reviewer asks for changes. Iteration 2's
+    // coder (the tester is not asked again: the tests exist) must find those files in the checkout, and its edit must survive the test step and the
+    // commit (an older copy of the answered file must not be written over it).
+    const fixed = ledger().replace(
+      `export function balance(entries) {\n${BUGGY}`,
+      `export function balance(entries) {\n${FIXED}`,
+    );
+    const firstTest = [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "import { balance } from '../src/ledger.mjs';",
+      "test('balance adds', () => assert.equal(balance([1, 2]), 3));",
+      '',
+    ].join('\n');
+    const script = scriptAgents(fake, {
+      submit_plan: [{ tool: { summary: 'Fix balance', steps: [{ title: 'balance must add' }] } }],
+      write_files: [
+        { tool: { files: [{ path: 'src/ledger.mjs', content: fixed }] } },
+        { calls: [{ name: 'read_file', arguments: { path: 'src/ledger.mjs', startLine: 801, endLine: 801 } }] },
+        {
+          calls: [
+            {
+              name: 'edit_file',
+              arguments: {
+                path: 'src/ledger.mjs',
+                oldText: 'export const RATE_1 = 1;',
+                newText: 'export const RATE_1 = 1.5;',
+              },
+            },
+          ],
+        },
+        { tool: { files: [] } },
+      ],
+      write_tests: [{ tool: { files: [{ path: 'test/first.test.mjs', content: firstTest }] } }],
+      submit_review: [
+        { tool: { verdict: 'REVISE', summary: 'RATE_1 must be 1.5.', issues: [] } },
+        { tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } },
+      ],
+    });
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({
+        title: 'Fix balance and RATE_1',
+        description: 'balance() must add; RATE_1 is 1.5.',
+        language: 'javascript',
+        repositoryId,
+      })
+      .expect(201);
+    const taskId = task.body.task.id as string;
+    const requestsBefore = fake.requests.length;
+    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    expect(run).toMatchObject({ status: 'completed', iteration: 2 });
+    expect(script.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, submit_review: 0 });
+    // The second iteration's coder read the first iteration's answer from the checkout.
+    const coderTold = fake.requests
+      .slice(requestsBefore)
+      .filter((r) => agentOf(r) === 'write_files')
+      .map((r) => r.toolResults.filter((result) => result.latest).map((result) => result.content));
+    expect(coderTold[2][0]).toContain(`801\t${FIXED}`);
+    const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
+    expect(result.tests).toMatchObject({ passed: 2, failed: 0 });
+    expect(result.tests.files).toEqual([{ path: 'test/first.test.mjs', content: firstTest }]);
+    const changed = (result.diff as string).split('\n').filter((line) => /^[-+](?![-+]{2} )/.test(line));
+    expect(changed).toEqual(
+      expect.arrayContaining([
+        '-export const RATE_1 = 1;',
+        '+export const RATE_1 = 1.5;',
+        `-${BUGGY}`,
+        `+${FIXED}`,
+        "+test('balance adds', () => assert.equal(balance([1, 2]), 3));",
+      ]),
+    );
+    const ledgerFile = (result.files as Array<{ path: string; content: string }>).find(
+      (f) => f.path === 'src/ledger.mjs',
+    )!;
+    expect(ledgerFile.content.startsWith('export const RATE_1 = 1.5;\n')).toBe(true);
+    expect(ledgerFile.content).toContain(FIXED);
   });
 });

@@ -22,6 +22,7 @@ import {
   RunGraphValues,
 } from './run-graph.state.js';
 import { inSpan } from '#src/telemetry/spans.js';
+import { WorkspaceToolbox } from '#src/agents/tools/workspace-toolbox.js';
 import { analyseTestOutput } from './test-analysis.js';
 import { loopRound, loopToolCalls, recoverToolLoop, startToolLoop } from './tool-loop.js';
 import type { ToolLoopState } from './tool-loop.js';
@@ -138,19 +139,49 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     return { iteration, loop };
   };
 
-  const coderDone = async (state: RunGraphValues): Promise<RunGraphUpdate> => {
+  /**
+   * A repository task's agents work in its checkout, which is the truth: a finishing call's files
+   * are written into it (the next step's tools see them), and the run's file lists are read back
+   * from it, so that a later step's edit is never overwritten by an older copy when the tests run or
+   * the result is committed. A file gone from the checkout leaves its list.
+   */
+  const syncCheckout = async (
+    dir: string,
+    answered: TaskFile[],
+    lists: { files: string[]; testFiles: string[] },
+  ): Promise<{ files: TaskFile[]; testFiles: TaskFile[] }> => {
+    if (answered.length > 0) await deps.tools.workspaces.writeFiles(dir, answered);
+    const checkout = new WorkspaceToolbox(dir, deps.tools.workspaces, null);
+    const read = async (paths: string[]): Promise<TaskFile[]> => {
+      const files: TaskFile[] = [];
+      for (const path of new Set(paths)) {
+        const content = await checkout.readWorkspaceFile(path);
+        if (content !== null) files.push({ path, content });
+      }
+      return files;
+    };
+    return { files: await read(lists.files), testFiles: await read(lists.testFiles) };
+  };
+  const pathsOf = (files: TaskFile[]) => files.map((file) => file.path);
+
+  const coderDone = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const loop = state.loop!;
     const answer = loop.answer as WriteFiles;
+    const cleared = { loop: null, findings: null, tests: null, review: null };
+    const ctx = await contextOf(config);
+    if (!loop.workspaceDir && ctx.repository) {
+      // The coder's own tool edits stay out of `files` (the diff shows them): it lists what it answered.
+      const answered = normaliseFiles(answer.files);
+      const synced = await syncCheckout(ctx.repository.dir, answered, {
+        files: [...pathsOf(state.files), ...pathsOf(answered)],
+        testFiles: pathsOf(state.testFiles),
+      });
+      return { ...cleared, ...synced };
+    }
     // Without a repository the step's workspace holds the whole file set (deletions included).
     const base = loop.workspaceDir ? await deps.tools.workspaces.readFiles(loop.workspaceDir) : state.files;
     if (loop.workspaceDir) await deps.tools.workspaces.remove(loop.workspaceDir);
-    return {
-      loop: null,
-      files: mergeFiles(base, normaliseFiles(answer.files)),
-      findings: null,
-      tests: null,
-      review: null,
-    };
+    return { ...cleared, files: mergeFiles(base, normaliseFiles(answer.files)) };
   };
 
   const tester = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
@@ -171,9 +202,19 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     return { loop };
   };
 
-  const testerDone = async (state: RunGraphValues): Promise<RunGraphUpdate> => {
+  const testerDone = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const loop = state.loop!;
     const answer = loop.answer as WriteTests;
+    const ctx = await contextOf(config);
+    if (!loop.workspaceDir && ctx.repository) {
+      // The tester's tests are the files its tools wrote (still there) and the ones it answered.
+      const answered = normaliseFiles(answer.files);
+      const synced = await syncCheckout(ctx.repository.dir, answered, {
+        files: pathsOf(state.files),
+        testFiles: [...pathsOf(state.testFiles), ...(loop.written ?? []), ...pathsOf(answered)],
+      });
+      return { loop: null, ...synced };
+    }
     let written: TaskFile[] = [];
     if (loop.workspaceDir) {
       // What the tester created or changed in its workspace are test files.

@@ -51,6 +51,12 @@ export interface ToolLoopState {
   answer: unknown;
   /** A task without a repository works in a step workspace made on the first tool call. */
   workspaceDir: string | null;
+  /**
+   * The files this step's write_file and edit_file calls left changed (delete_file takes a path out),
+   * in the order first written: a repository task's tester reports them as its test files.
+   * Absent in checkpoints of earlier versions.
+   */
+  written?: string[];
 }
 
 export interface ToolLoopSpec<T> {
@@ -398,6 +404,7 @@ export async function loopToolCalls(
         );
         ctx.signal.throwIfAborted();
         ({ ok, content, target } = outcome);
+        if (outcome.changed) loop.written = changedPaths(loop.written ?? [], outcome.changed);
       }
       const durationMs = Math.round(performance.now() - started);
       deps.progress.emitSoon(ctx.run, 'agent.tool_call', {
@@ -435,6 +442,12 @@ export async function loopToolCalls(
     await failStep(deps, ctx, loop, (error as Error).message);
     throw error;
   }
+}
+
+/** The step's changed files after one more change: a write keeps its first place, a delete drops it. */
+function changedPaths(written: string[], changed: { path: string; deleted: boolean }): string[] {
+  if (changed.deleted) return written.filter((path) => path !== changed.path);
+  return written.includes(changed.path) ? written : [...written, changed.path];
 }
 
 /** Repetition (the STUCK rule of tool loops) and the call budget, said once at the end of the round. */

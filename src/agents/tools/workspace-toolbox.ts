@@ -37,6 +37,8 @@ export interface ToolOutcome {
   content: string;
   /** A short description for the `agent.tool_call` event: path, pattern or command. */
   target: string;
+  /** The file a successful write_file, edit_file or delete_file changed (its workspace path). */
+  changed?: { path: string; deleted: boolean };
 }
 
 /** Directories tools never show or search: VCS metadata and installed dependencies. */
@@ -98,6 +100,20 @@ export class WorkspaceToolbox {
       return { ...result, target, content: bound(result.content) };
     } catch (error) {
       if (error instanceof ToolRefusal) return { ok: false, target, content: `Error: ${error.message}` };
+      throw error;
+    }
+  }
+
+  /**
+   * A file's text as the tools would read it (confined, no links followed), or null when it is
+   * gone, refused or not text: what a step changed is read back this way after its commands ran.
+   */
+  async readWorkspaceFile(path: string): Promise<string | null> {
+    try {
+      const { abs, rel } = await this.resolve(path);
+      return await this.readText(abs, rel);
+    } catch (error) {
+      if (error instanceof ToolRefusal) return null;
       throw error;
     }
   }
@@ -247,7 +263,11 @@ export class WorkspaceToolbox {
       .slice(from - 1, to)
       .map((line, i) => `${from + i}\t${line}`)
       .join('\n');
-    return { ok: true, content: `Edited ${rel} (lines ${first}-${last} now read as below).\n${snippet}` };
+    return {
+      ok: true,
+      content: `Edited ${rel} (lines ${first}-${last} now read as below).\n${snippet}`,
+      changed: { path: rel, deleted: false },
+    };
   }
 
   private async writeFile(args: WorkspaceToolArgs<'write_file'>) {
@@ -258,13 +278,17 @@ export class WorkspaceToolbox {
     );
     await this.writeChecked(rel, args.content);
     const lines = args.content === '' ? 0 : args.content.split('\n').length - (args.content.endsWith('\n') ? 1 : 0);
-    return { ok: true, content: `${existed ? 'Overwrote' : 'Created'} ${rel} (${lines} lines).` };
+    return {
+      ok: true,
+      content: `${existed ? 'Overwrote' : 'Created'} ${rel} (${lines} lines).`,
+      changed: { path: rel, deleted: false },
+    };
   }
 
   private async deleteFile(args: WorkspaceToolArgs<'delete_file'>) {
     const { abs, rel } = await this.resolve(args.path);
     await unlink(abs);
-    return { ok: true, content: `Deleted ${rel}.` };
+    return { ok: true, content: `Deleted ${rel}.`, changed: { path: rel, deleted: true } };
   }
 
   private async runCommand(args: WorkspaceToolArgs<'run_command'>) {
