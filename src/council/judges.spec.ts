@@ -35,5 +35,24 @@ describe('judges', () => {
     expect(text).toContain('iteration 2');
     expect(text).toContain('# Tests: 2 passed, 1 failed');
     expect(text).toContain('   2|   a + b;');
+    expect(text).not.toContain('# Change against the base commit');
+  });
+
+  it("adds a repository task's change as a diff after the files, and says when there is none", () => {
+    const material = {
+      mode: 'build' as const,
+      language: 'javascript',
+      title: 'Fix',
+      description: 'fix it',
+      files: [{ path: 'a.js', content: 'x = 2;' }],
+      iteration: 1,
+    };
+    const diff = 'diff --git a/a.js b/a.js\n--- a/a.js\n+++ b/a.js\n@@ -1 +1 @@\n-x = 1;\n+x = 2;\n';
+    const text = judgeUserMessage({ ...material, diff });
+    expect(text.indexOf('## a.js')).toBeLessThan(text.indexOf('# Change against the base commit'));
+    expect(text).toContain(`\`\`\`diff\n${diff}\n\`\`\``);
+    expect(judgeUserMessage({ ...material, diff: '' })).toContain(
+      '# Change against the base commit\n```diff\n(none)\n```',
+    );
   });
 });

@@ -91,6 +91,8 @@ export interface JudgeMaterial {
   description: string;
   plan?: string;
   files: { path: string; content: string }[];
+  /** A repository task's change against its base commit (the files are then the changed ones). */
+  diff?: string;
   tests?: { passed: number; failed: number; output: string };
   iteration: number;
 }
@@ -121,5 +123,7 @@ export function judgeUserMessage(material: JudgeMaterial): string {
       .join('\n');
     parts.push('', `## ${file.path}`, '```', numbered, '```');
   }
+  if (material.diff !== undefined)
+    parts.push('', '# Change against the base commit', '```diff', material.diff || '(none)', '```');
   return parts.join('\n');
 }

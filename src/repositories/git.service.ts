@@ -327,6 +327,31 @@ export class GitService {
   }
 
   /**
+   * What the agents changed so far, before any commit: a unified diff of the working tree against
+   * the cloned commit, and the changed files as staged (text files only; deleted files and links
+   * left out). Read from git's index, not the working tree, so a link planted there is never
+   * followed; installed dependencies and build output are excluded as in a commit.
+   */
+  async workingChange(dir: string): Promise<{ diff: string; files: Array<{ path: string; content: string }> }> {
+    await this.stageAll(dir);
+    const [diff, names] = await Promise.all([
+      this.git(dir, ['diff', '--cached', '--no-ext-diff', '--no-textconv', '--no-color', BASE_REF]),
+      this.git(dir, ['diff', '--cached', '--name-only', '-z', '--no-renames', '--diff-filter=d', BASE_REF]),
+    ]);
+    const paths = names.split('\0').filter(Boolean);
+    if (paths.length === 0) return { diff, files: [] };
+    const listing = await this.git(dir, ['ls-files', '-s', '-z', '--', ...paths]);
+    const files: Array<{ path: string; content: string }> = [];
+    for (const record of listing.split('\0')) {
+      const match = /^(?:100644|100755) ([0-9a-f]{40,64}) 0\t(.+)$/s.exec(record);
+      if (!match) continue;
+      const content = await this.git(dir, ['cat-file', 'blob', match[1]]);
+      if (!content.includes('\0')) files.push({ path: match[2], content });
+    }
+    return { diff, files: files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)) };
+  }
+
+  /**
    * The files of the result commit that differ from the cloned commit (the files of `diff`), with
    * their content as committed; deleted files and links are left out. Read from git, not from the
    * working tree, so a link planted there is never followed.

@@ -71,6 +71,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
       view: async (requestedPaths, query) => this.context.render(await view(requestedPaths, query)),
       viewFiles: async (requestedPaths, query) =>
         (await view(requestedPaths, query)).files.map((f) => ({ path: f.path, content: f.content })),
+      change: () => this.git.workingChange(dir),
     };
   }
 

@@ -8,7 +8,9 @@ import { registerUser, RegisteredUser } from '../support/auth.js';
 import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
 import { git } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
+import { review, reviewerOf, scriptCouncil } from '../support/council.js';
 import { agentOf, runEvents, scriptAgents, waitForRun } from '../support/runs.js';
+import type { AgentReply } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 
 const LINES = 1_600;
@@ -206,6 +208,14 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     expect(coder[4][0]).toContain(`801\t${FIXED}`);
     expect(coder[5][0]).toMatch(/ pass 1\n/);
     expect(coder[5][0]).toMatch(/\[exit code 0\]$/);
+    // The reviewer judged the change the tools made (both finishing calls named no file): the
+    // changed files whole and the diff against the base commit.
+    const [reviewRequest] = fake.requests.filter((r) => agentOf(r) === 'submit_review');
+    expect(reviewRequest.prompt).toContain(`--- src/ledger.mjs\nexport const RATE_1 = 1;`);
+    expect(reviewRequest.prompt).toContain('--- test/balance.test.mjs');
+    expect(reviewRequest.prompt).toContain("The change against the repository's base commit:\ndiff --git");
+    expect(reviewRequest.prompt).toContain(`\n-${BUGGY}\n+${FIXED}\n`);
+    expect(reviewRequest.prompt).not.toContain('node_modules');
     const tester = told('write_tests');
     expect(tester[1][0]).toBe('Created test/balance.test.mjs (6 lines).');
     expect(tester[2][0]).toMatch(/ pass 3\n/);
@@ -395,5 +405,56 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     )!;
     expect(ledgerFile.content.startsWith('export const RATE_1 = 1.5;\n')).toBe(true);
     expect(ledgerFile.content).toContain(FIXED);
+  });
+
+  it('a council judges each iteration on the checkout’s change, so a revision made with tools is not "the same files"', async () => {
+    // Both coder iterations change the checkout with edit_file and name no file in their finishing
+    // call; security's critical finding vetoes the first iteration: the judges must see each iteration's change (else the second looks like the first and
+    // the council stops the run as stuck).
+    const edit = (oldText: string, newText: string): AgentReply => ({
+      calls: [{ name: 'edit_file', arguments: { path: 'src/ledger.mjs', oldText, newText } }],
+    });
+    const council = scriptCouncil(fake, {
+      submit_plan: [{ tool: { summary: 'Fix balance', steps: [{ title: 'balance must add' }] } }],
+      write_files: [
+        edit(`export function balance(entries) {\n${BUGGY}`, `export function balance(entries) {\n${FIXED}`),
+        { tool: { files: [] } },
+        edit('export const RATE_2 = 2;', 'export const RATE_2 = 2.5;'),
+        { tool: { files: [] } },
+      ],
+      write_tests: [{ tool: { files: [] } }, { tool: { files: [] } }],
+      judges: {
+        security: [review('REVISE', [{ severity: 'critical', message: 'RATE_2 must be 2.5' }]), review('APPROVE')],
+        performance: [review('APPROVE')],
+        maintainability: [review('APPROVE')],
+      },
+    });
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({
+        title: 'Fix balance and RATE_2',
+        description: 'balance() must add; RATE_2 is 2.5.',
+        language: 'javascript',
+        repositoryId,
+        config: { councilEnabled: true },
+      })
+      .expect(201);
+    const taskId = task.body.task.id as string;
+    const requestsBefore = fake.requests.length;
+    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    expect(run).toMatchObject({ status: 'completed', iteration: 2 });
+    expect(council.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, reviewer: 0 });
+    const security = fake.requests.slice(requestsBefore).filter((r) => reviewerOf(r) === 'security');
+    expect(security).toHaveLength(2);
+    expect(security[0].prompt).toContain('# Change against the base commit');
+    expect(security[0].prompt).toContain(`+${FIXED}`);
+    expect(security[0].prompt).not.toContain('+export const RATE_2 = 2.5;');
+    expect(security[1].prompt).toContain('+export const RATE_2 = 2.5;');
+    // The changed file, whole and numbered, as the judges cite lines.
+    expect(security[1].prompt).toContain(`## src/ledger.mjs`);
+    expect(security[1].prompt).toContain(` 801| ${FIXED}`);
   });
 });

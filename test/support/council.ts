@@ -53,6 +53,7 @@ export function scriptCouncil(fake: Pick<FakeLlm, 'script'>, script: CouncilScri
         delayMs: next.delayMs,
         usage: next.usage,
       } satisfies FakeReply;
+    if ('calls' in next) return { text: next.text, toolCalls: next.calls, delayMs: next.delayMs } satisfies FakeReply;
     if ('text' in next) return { text: next.text } satisfies FakeReply;
     return next satisfies FakeReply;
   });

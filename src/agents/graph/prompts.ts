@@ -19,6 +19,15 @@ export function renderFiles(files: TaskFile[]): string {
   return files.map((file) => `--- ${file.path}\n${file.content}`).join('\n\n');
 }
 
+/** How much of a change's diff a reviewer's prompt holds (the changed files are given whole besides). */
+export const MAX_REVIEW_DIFF_CHARS = 60_000;
+
+/** A repository task's change against its base commit, bounded, as reviewers read it. */
+export function boundedDiff(diff: string): string {
+  if (diff.length <= MAX_REVIEW_DIFF_CHARS) return diff;
+  return `${diff.slice(0, MAX_REVIEW_DIFF_CHARS)}\n[… ${diff.length - MAX_REVIEW_DIFF_CHARS} more characters of the diff left out; the changed files are given whole]`;
+}
+
 export function renderPlan(plan: Plan | null): string {
   if (!plan) return '';
   const steps = plan.steps

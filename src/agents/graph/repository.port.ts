@@ -9,7 +9,7 @@ import type { RepositoryInstructions } from './repository-instructions.js';
  * result becomes a commit on `quorum/<task-id>` whose diff is the run's diff.
  */
 export interface RepositoryCheckout {
-  /** The checkout directory (copied under each test workspace; never written by the agents directly). */
+  /** The checkout directory: the agents' tools work in it; each test step runs on a copy of it. */
   dir: string;
   branch: string;
   baseSha: string;
@@ -22,6 +22,12 @@ export interface RepositoryCheckout {
   view(requestedPaths: string[], query: string): Promise<string>;
   /** The files of the view as files (a review-only task reviews these). */
   viewFiles(requestedPaths: string[], query: string): Promise<TaskFile[]>;
+  /**
+   * The agents' change so far against the base commit: its unified diff (hunks only, installed
+   * dependencies and build output excluded) and the changed files as they are now (deleted and
+   * binary files left out). What a build task's reviewers judge.
+   */
+  change(): Promise<{ diff: string; files: TaskFile[] }>;
 }
 
 export interface PublishedRepositoryResult {

@@ -36,6 +36,11 @@ export interface ReviewRequest {
   description: string;
   plan?: string;
   files: ReviewFile[];
+  /**
+   * A build task on a repository: its change against the base commit as a unified diff (bounded);
+   * `files` are then the files it changed, whole. Absent otherwise.
+   */
+  diff?: string;
   /** Absent for review-only tasks, which run no tests. */
   tests?: { passed: number; failed: number; output: string; ok?: boolean };
   /** Judges to seat (council) — e.g. ['security','performance','maintainability']. */

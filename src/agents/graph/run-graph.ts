@@ -8,7 +8,7 @@ import { planSchema, reviewSchema, writeFilesSchema, writeTestsSchema } from './
 import type { WriteFiles, WriteTests } from './agent-tools.js';
 import { runAgentStep } from './agent-step.js';
 import { AgentStepError, RunInterruptedError, endedStepStatus, isInterruption } from './graph.errors.js';
-import { SYSTEM, renderFiles, renderPlan, taskBrief } from './prompts.js';
+import { SYSTEM, boundedDiff, renderFiles, renderPlan, taskBrief } from './prompts.js';
 import { withInstructions } from './repository-instructions.js';
 import type { ReviewHooks, ReviewOutcome, ReviewRequest } from './review.port.js';
 import { budgetScopeOf } from './run-context.js';
@@ -340,6 +340,9 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
     const ctx = await contextOf(config);
     const input = ctx.run.input;
     const reviewIteration = Math.max(state.iteration, 1);
+    // A build task on a repository is judged on its change in the checkout (the agents' tool edits
+    // included), not on the files its finishing calls named: those may be none.
+    const change = ctx.repository && input.mode === 'build' ? await ctx.repository.change() : null;
     const request: ReviewRequest = {
       userId: ctx.run.userId,
       budget: budgetScopeOf(ctx.run),
@@ -351,7 +354,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       title: input.title,
       description: input.description,
       plan: state.plan ? renderPlan(state.plan) : undefined,
-      files: state.files,
+      files: change ? change.files : state.files,
+      ...(change ? { diff: boundedDiff(change.diff) } : {}),
       tests: state.tests
         ? {
             passed: state.tests.passed,
@@ -398,6 +402,10 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         ? `\n\nTest results: ${request.tests.passed} passed, ${request.tests.failed} failed.`
         : `\n\nTest results: the test command ${request.tests.ok ? 'passed' : 'failed'} (counts unknown).`
       : '';
+    const change =
+      request.diff !== undefined
+        ? `\n\nThe change against the repository's base commit:\n${request.diff || '(none: the checkout is unchanged)'}`
+        : '';
     const answer = await runAgentStep(deps, ctx, {
       agent: 'reviewer',
       stepKey: `reviewer:${request.iteration}`,
@@ -408,7 +416,7 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         { role: 'system', content: withInstructions(SYSTEM.reviewer, request.instructions) },
         {
           role: 'user',
-          content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${tests}`,
+          content: `${taskBrief(ctx.run.input)}\n\n${request.plan ?? ''}\n\nCode to review:\n${renderFiles(request.files)}${change}${tests}`,
         },
       ],
       summarise: (value) => `${value.verdict}: ${value.summary}`.slice(0, 500),
