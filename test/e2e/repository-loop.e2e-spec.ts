@@ -216,6 +216,10 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     expect(reviewRequest.prompt).toContain("The change against the repository's base commit:\ndiff --git");
     expect(reviewRequest.prompt).toContain(`\n-${BUGGY}\n+${FIXED}\n`);
     expect(reviewRequest.prompt).not.toContain('node_modules');
+    // The tester was shown the change under test (made with tools only) as a diff.
+    const [testerRequest] = fake.requests.filter((r) => agentOf(r) === 'write_tests');
+    expect(testerRequest.prompt).toContain("The change under test (a diff against the repository's base commit");
+    expect(testerRequest.prompt).toContain(`\n-${BUGGY}\n+${FIXED}\n`);
     const tester = told('write_tests');
     expect(tester[1][0]).toBe('Created test/balance.test.mjs (6 lines).');
     expect(tester[2][0]).toMatch(/ pass 3\n/);
@@ -387,6 +391,12 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
       .filter((r) => agentOf(r) === 'write_files')
       .map((r) => r.toolResults.filter((result) => result.latest).map((result) => result.content));
     expect(coderTold[2][0]).toContain(`801\t${FIXED}`);
+    // Its prompt showed the change so far (the answered file and the tests) and the findings.
+    const revising = fake.requests.slice(requestsBefore).filter((r) => agentOf(r) === 'write_files')[1];
+    expect(revising.prompt).toContain('This is revision 2. Your change so far (a diff against');
+    expect(revising.prompt).toContain(`\n-${BUGGY}\n+${FIXED}\n`);
+    expect(revising.prompt).toContain('+++ b/test/first.test.mjs');
+    expect(revising.prompt).toContain('Fix these findings:\nReview verdict REVISE: RATE_1 must be 1.5.');
     const result = (await t.http().get(`/api/v1/tasks/${taskId}/result`).set(alice.auth).expect(200)).body;
     expect(result.tests).toMatchObject({ passed: 2, failed: 0 });
     expect(result.tests.files).toEqual([{ path: 'test/first.test.mjs', content: firstTest }]);

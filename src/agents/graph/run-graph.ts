@@ -112,15 +112,28 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
       `Wrote ${value.files.length} test file(s): ${value.files.map((f) => f.path).join(', ')}`.slice(0, 500),
   });
 
+  /**
+   * A repository task's change so far (the checkout against its base commit, tool edits included)
+   * as prompt text: what a revising coder and the tester are shown instead of the files the
+   * finishing calls named, which a tool loop may leave empty.
+   */
+  const changeSoFar = async (checkout: NonNullable<RunContext['repository']>, heading: string): Promise<string> => {
+    const { diff } = await checkout.change();
+    return `${heading} (a diff against the repository's base commit; the checkout holds it):\n${boundedDiff(diff) || '(none: the checkout is unchanged)'}`;
+  };
+
   /** The coder's step starts its tool loop (agent_model runs its rounds, then coder_done). */
   const coder = async (state: RunGraphValues, config: LangGraphRunnableConfig): Promise<RunGraphUpdate> => {
     const ctx = await contextOf(config);
     const iteration = state.iteration + 1;
-    const revision =
-      iteration > 1
-        ? `\n\nThis is revision ${iteration}. Current files:\n${renderFiles(state.files)}\n\nFix these findings:\n${state.findings ?? ''}` +
-          (state.testFiles.length > 0 ? `\n\nThe tests:\n${renderFiles(state.testFiles)}` : '')
-        : '';
+    const findings = `Fix these findings:\n${state.findings ?? ''}`;
+    let revision = '';
+    if (iteration > 1 && ctx.repository)
+      revision = `\n\nThis is revision ${iteration}. ${await changeSoFar(ctx.repository, 'Your change so far')}\n\n${findings}`;
+    else if (iteration > 1)
+      revision =
+        `\n\nThis is revision ${iteration}. Current files:\n${renderFiles(state.files)}\n\n${findings}` +
+        (state.testFiles.length > 0 ? `\n\nThe tests:\n${renderFiles(state.testFiles)}` : '');
     const task = `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}${revision}`;
     // The run's new iteration is stored while the step starts (one wait instead of two).
     const [, loop] = await Promise.all([
@@ -195,7 +208,11 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         },
         {
           role: 'user',
-          content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}\n\nThe code under test:\n${renderFiles(state.files)}`,
+          content: `${taskBrief(ctx.run.input)}${await repositoryView(ctx, state.plan)}\n\n${renderPlan(state.plan)}\n\n${
+            ctx.repository
+              ? await changeSoFar(ctx.repository, 'The change under test')
+              : `The code under test:\n${renderFiles(state.files)}`
+          }`,
         },
       ],
     });
