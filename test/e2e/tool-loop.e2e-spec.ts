@@ -282,18 +282,24 @@ describe('agent tool loop (HTTP, fake LLM, real sandbox)', () => {
     expect(told.slice(0, 6).flat().join('\n')).not.toContain('Note:');
   });
 
-  it('cancels during run_command within 2 s and kills the command', async () => {
+  // How fast (issue 12: within 2 s) is a bench row (`npm run bench -- tool-loop`, "cancel during
+  // run_command"); here, that the cancel kills the command instead of waiting for it: a run cancelled
+  // while its 60 s command runs ends cancelled long before the command could have, and the
+  // command's processes are gone by then.
+  it('cancels during run_command: the command is killed, not waited for', async () => {
     scriptAgents(fake, {
       submit_plan: [{ tool: PLAN }],
-      write_files: [{ calls: [{ name: 'run_command', arguments: { command: 'sleep 3.4242; echo done' } }] }],
+      write_files: [{ calls: [{ name: 'run_command', arguments: { command: 'sleep 60.4242; echo done' } }] }],
     });
     const { taskId, runId } = await start();
-    await until(async () => processesWith('sleep 3.4242').length > 0, 30_000, 20);
+    await until(async () => processesWith('sleep 60.4242').length > 0, 30_000, 20);
     const asked = Date.now();
     await t.http().post(`/api/v1/tasks/${taskId}/cancel`).set(alice.auth).expect(202);
-    const run = await waitForRun(t, alice.auth, runId, ['cancelled', 'completed', 'failed'], 10_000);
+    const run = await waitForRun(t, alice.auth, runId, ['cancelled', 'completed', 'failed'], 30_000);
     expect(run.status).toBe('cancelled');
-    expect(Date.now() - asked).toBeLessThan(2_500);
-    expect(processesWith('sleep 3.4242')).toEqual([]);
+    expect(Date.now() - asked).toBeLessThan(30_000);
+    expect(processesWith('sleep 60.4242')).toEqual([]);
+    const events = await runEvents(t, alice.auth, runId);
+    expect(events.at(-1)?.type).toBe('run.cancelled');
   });
 });
