@@ -101,7 +101,8 @@ describe('LLM gateway state kept per process, changed by another', () => {
       5_000,
       5,
     );
-    expect(Date.now() - writtenAt).toBeLessThan(1_000);
+    // Moments, not the budget cache's lifetime (an hour here): generous for a loaded machine.
+    expect(Date.now() - writtenAt).toBeLessThan(3_000);
   });
 
   it('a circuit opened by one process stops the next call of another that had seen it closed', async () => {
@@ -157,7 +158,8 @@ describe('LLM gateway state kept per process, a message lost', () => {
     fake.reset();
     fake.script((r) => ({ text: `served by ${r.model}` }));
     await waitFor(async () => (await gatewayB.call(request(userId))).provider === 'local', 5_000, 10);
-    expect(Date.now() - changedAt).toBeLessThan(BREAKER_CACHE_MS + 250);
+    // Bounded by the cache's lifetime (plus a loaded machine's scheduling), not never.
+    expect(Date.now() - changedAt).toBeLessThan(BREAKER_CACHE_MS + 1_500);
   });
 });
 
