@@ -64,6 +64,7 @@ export class RepositoryRunnerService extends RepositoryRunner {
     const view = async (requestedPaths: string[], query: string) => this.context.view(dir, { requestedPaths, query });
     return {
       dir,
+      cloned: !reused,
       branch,
       baseSha,
       ...commands,

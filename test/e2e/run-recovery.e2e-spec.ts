@@ -1,6 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
+import { createBareRepo } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
 import { agentOf, readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
@@ -47,6 +50,7 @@ describe('run recovery across worker processes', () => {
       workerInProcess: false,
       env: fakeLlmEnv(fake, {
         AGENT_JOB_LOCK_MS: '2000',
+        ALLOW_LOCAL_REPOSITORIES: 'true',
         AGENT_JOB_STALLED_INTERVAL_MS: '500',
         SSE_HEARTBEAT_MS: '1000',
       }),
@@ -188,5 +192,59 @@ describe('run recovery across worker processes', () => {
       ['list_files', true],
       ['run_command', false],
     ]);
+  }, 240_000);
+
+  it('a repository run taken over by a worker on another machine keeps what its finishing calls answered', async () => {
+    // The second worker has a DATA_DIR of its own (the same secrets, as a deployment configures
+    // them): the run's checkout is not there, so it clones again; the coder's answered file must
+    // still be what the tests run and the commit holds.
+    fake.reset();
+    const repo = createBareRepo({ 'README.md': '# sums\n' });
+    const otherDataDir = mkdtempSync(join(tmpdir(), 'quorum-other-machine-'));
+    copyFileSync(join(api.env.DATA_DIR, 'secrets.json'), join(otherDataDir, 'secrets.json'));
+    try {
+      scriptAgents(fake, {
+        submit_plan: [{ tool: PLAN }],
+        write_files: [{ tool: FIXED }],
+        // The first worker dies while the tester's model call is in flight.
+        write_tests: [{ kind: 'hang' }, { tool: TESTS }],
+        submit_review: [{ tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } }],
+      });
+      const first = await startWorkerProcess(api.env);
+      workers.push(first);
+      const repository = await api.http().post('/api/v1/repositories').set(user.auth).send({ url: repo.path });
+      expect(repository.status).toBe(201);
+      const task = (
+        await api
+          .http()
+          .post('/api/v1/tasks')
+          .set(user.auth)
+          .send({ title: 'Sum', description: 'sum(a, b)', language: 'javascript', repositoryId: repository.body.id })
+          .expect(201)
+      ).body.task;
+      const run = (await api.http().post(`/api/v1/tasks/${task.id}/execute`).set(user.auth).expect(202)).body.run;
+      await until(
+        async () =>
+          (await runEvents(api, user.auth, run.id)).some(
+            (e) => e.type === 'agent.started' && e.data.agent === 'tester',
+          ),
+        90_000,
+      );
+      await first.kill('SIGKILL');
+      const second = await startWorkerProcess({ ...api.env, DATA_DIR: otherDataDir });
+      workers.push(second);
+
+      const done = await waitForRun(api, user.auth, run.id, ['completed', 'failed'], 120_000);
+      expect(done.status).toBe('completed');
+      const result = (await api.http().get(`/api/v1/tasks/${task.id}/result`).set(user.auth).expect(200)).body;
+      expect(result.tests).toMatchObject({ passed: 1, failed: 0 });
+      expect(result.files).toEqual([FIXED.files[0], TESTS.files[0]]);
+      expect(result.diff).toContain('+export const sum = (a, b) => a + b;');
+      // The coder was not asked again: its answer came from the checkpoint, its file from there too.
+      expect(fake.requests.filter((r) => agentOf(r) === 'write_files')).toHaveLength(1);
+    } finally {
+      repo.cleanup();
+      rmSync(otherDataDir, { recursive: true, force: true });
+    }
   }, 240_000);
 });

@@ -11,6 +11,11 @@ import type { RepositoryInstructions } from './repository-instructions.js';
 export interface RepositoryCheckout {
   /** The checkout directory: the agents' tools work in it; each test step runs on a copy of it. */
   dir: string;
+  /**
+   * True when this job cloned it: no checkout of the run was here (a first job, or a job another
+   * worker began on a machine that does not share this one's DATA_DIR).
+   */
+  cloned: boolean;
   branch: string;
   baseSha: string;
   /** The repository's own commands (API.md "Repository work"); null: detected from its files. */

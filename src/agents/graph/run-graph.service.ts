@@ -47,7 +47,7 @@ export class RunGraphService implements OnApplicationShutdown {
     @Optional() @Inject(CouncilReviewer) council: CouncilReviewer | null,
     @Optional() @Inject(RepositoryRunner) private readonly repositories: RepositoryRunner | null,
     private readonly environments: EnvironmentSetup,
-    workspaces: WorkspaceService,
+    private readonly workspaces: WorkspaceService,
     commands: CommandRunner,
     trajectory: TrajectoryRecorder,
   ) {
@@ -99,6 +99,7 @@ export class RunGraphService implements OnApplicationShutdown {
           : false;
       if (ctx.run.input.repositoryId) {
         await this.prepareRepository(ctx);
+        if (ctx.repository!.cloned && (hasCheckpoint || resume)) await this.restoreAnswered(ctx, config);
         await this.prepareEnvironment(ctx);
       }
       // A redelivered job continues from the dead worker's last checkpoint, if it got as far as writing one.
@@ -156,6 +157,22 @@ export class RunGraphService implements OnApplicationShutdown {
     if (!this.repositories)
       throw new DomainError('REPOSITORIES_UNAVAILABLE', 'This worker cannot run repository tasks.', 500);
     ctx.repository = await this.repositories.prepare(ctx.run, ctx.signal);
+  }
+
+  /**
+   * A run continued from a checkpoint on a fresh clone (its checkout was on another machine): the
+   * files its finishing calls answered, which the checkpoint carries, are written into the clone,
+   * so that the run goes on with them. Edits made only with the tools stayed in the lost checkout.
+   */
+  private async restoreAnswered(ctx: RunContext, config: { configurable: { thread_id: string } }): Promise<void> {
+    const state = ((await this.graph.getState(config)).values as Partial<RunGraphChannels> | undefined)?.run;
+    const files = state ? mergeFiles(state.files, state.testFiles) : [];
+    if (files.length === 0) return;
+    await this.workspaces.writeFiles(ctx.repository!.dir, files);
+    this.logger.warn(
+      { runId: ctx.run.id, files: files.length },
+      'continued on a fresh clone: the answered files were restored; tool edits of the earlier checkout are lost',
+    );
   }
 
   /**
