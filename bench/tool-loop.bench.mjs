@@ -15,7 +15,7 @@
 import 'reflect-metadata';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { loadavg } from 'node:os';
 import diagnostics from 'node:diagnostics_channel';
 import pg from 'pg';
 import { startFakeLlm } from '../test/support/fake-llm/fake-llm.ts';
+import { processesWith } from '../test/support/processes.ts';
 
 // Database round trips are counted too: unlike times, they do not depend on the machine's load.
 let queries = 0;
@@ -280,21 +281,6 @@ async function loopOverhead(ctx) {
 }
 
 const CANCEL_SAMPLES = 5;
-
-/** Command lines of the processes (other than this one) whose command line contains `needle`. */
-function processesWith(needle) {
-  const hits = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(needle)) hits.push(cmdline);
-    } catch {
-      // gone between listing and reading
-    }
-  }
-  return hits;
-}
 
 /**
  * Cancel during `run_command` (issue 12: "cancel stops a loop within 2 s, including a running

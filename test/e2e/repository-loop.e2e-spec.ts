@@ -126,6 +126,21 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
     repo?.cleanup();
   });
 
+  /** Creates a task on the test repository, executes it and waits for its end (fake requests before it: `requestsBefore`). */
+  async function runRepositoryTask(body: Record<string, unknown>) {
+    const task = await t
+      .http()
+      .post('/api/v1/tasks')
+      .set(alice.auth)
+      .send({ language: 'javascript', repositoryId, ...body })
+      .expect(201);
+    const taskId = task.body.task.id as string;
+    const requestsBefore = fake.requests.length;
+    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
+    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    return { taskId, run, requestsBefore };
+  }
+
   it('search → read → refused ambiguous edit → exact edit → npm test → finish; the diff is one line', async () => {
     const localUrl = `http://127.0.0.1:${(local.address() as AddressInfo).port}/`;
     const newTest = [
@@ -368,21 +383,10 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
         { tool: { verdict: 'APPROVE', summary: 'ok', issues: [] } },
       ],
     });
-    const task = await t
-      .http()
-      .post('/api/v1/tasks')
-      .set(alice.auth)
-      .send({
-        title: 'Fix balance and RATE_1',
-        description: 'balance() must add; RATE_1 is 1.5.',
-        language: 'javascript',
-        repositoryId,
-      })
-      .expect(201);
-    const taskId = task.body.task.id as string;
-    const requestsBefore = fake.requests.length;
-    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
-    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    const { taskId, run, requestsBefore } = await runRepositoryTask({
+      title: 'Fix balance and RATE_1',
+      description: 'balance() must add; RATE_1 is 1.5.',
+    });
     expect(run).toMatchObject({ status: 'completed', iteration: 2 });
     expect(script.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, submit_review: 0 });
     // The second iteration's coder read the first iteration's answer from the checkout.
@@ -439,22 +443,11 @@ describe('a tool loop on a real npm repository (HTTP, local git, fake LLM, real 
         maintainability: [review('APPROVE')],
       },
     });
-    const task = await t
-      .http()
-      .post('/api/v1/tasks')
-      .set(alice.auth)
-      .send({
-        title: 'Fix balance and RATE_2',
-        description: 'balance() must add; RATE_2 is 2.5.',
-        language: 'javascript',
-        repositoryId,
-        config: { councilEnabled: true },
-      })
-      .expect(201);
-    const taskId = task.body.task.id as string;
-    const requestsBefore = fake.requests.length;
-    const queued = await t.http().post(`/api/v1/tasks/${taskId}/execute`).set(alice.auth).expect(202);
-    const run = await waitForRun(t, alice.auth, queued.body.run.id, ['completed', 'failed'], 150_000);
+    const { run, requestsBefore } = await runRepositoryTask({
+      title: 'Fix balance and RATE_2',
+      description: 'balance() must add; RATE_2 is 2.5.',
+      config: { councilEnabled: true },
+    });
     expect(run).toMatchObject({ status: 'completed', iteration: 2 });
     expect(council.remaining()).toEqual({ submit_plan: 0, write_files: 0, write_tests: 0, reviewer: 0 });
     const security = fake.requests.slice(requestsBefore).filter((r) => reviewerOf(r) === 'security');

@@ -1,10 +1,11 @@
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { startFakeLlm, FakeLlm } from '../support/fake-llm/index.js';
 import { createBareRepo } from '../support/git-repos.js';
 import { fakeLlmEnv } from '../support/llm.js';
+import { processesWith } from '../support/processes.js';
 import { agentOf, readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWorkerProcess, WorkerProcess } from '../support/worker-process.js';
@@ -20,21 +21,6 @@ const TESTS = {
     },
   ],
 };
-
-/** Command lines of the processes on this machine that contain `needle`. */
-function processesWith(needle: string): string[] {
-  const hits: string[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(needle)) hits.push(cmdline);
-    } catch {
-      // gone between listing and reading
-    }
-  }
-  return hits;
-}
 
 /** A worker process dies mid-run; another worker finishes the run from the checkpoint. */
 describe('run recovery across worker processes', () => {

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { registerUser, RegisteredUser } from '../support/auth.js';
 import { FakeLlm, startFakeLlm } from '../support/fake-llm/index.js';
 import type { FakeRequest } from '../support/fake-llm/index.js';
 import { fakeLlmEnv } from '../support/llm.js';
+import { processesWith } from '../support/processes.js';
 import { agentOf, readSse, runEvents, scriptAgents, until, waitForRun } from '../support/runs.js';
 import { createTestApp, TestApp } from '../support/test-app.js';
 import { startWebhookReceiver, WebhookReceiver } from '../support/webhook-receiver.js';
@@ -19,21 +20,6 @@ const TESTS = {
   ],
 };
 const APPROVE = { verdict: 'APPROVE', summary: 'ok', issues: [] };
-
-/** Command lines of the processes on this machine that contain `needle`. */
-function processesWith(needle: string): string[] {
-  const hits: string[] = [];
-  for (const pid of readdirSync('/proc')) {
-    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(needle)) hits.push(cmdline);
-    } catch {
-      // gone between listing and reading
-    }
-  }
-  return hits;
-}
 
 /** What the coder was told after each of its turns: the latest tool results of each of its requests. */
 function coderTold(fake: FakeLlm): string[][] {

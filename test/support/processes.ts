@@ -109,3 +109,18 @@ export function pidsWithMarker(marker: string): number[] {
   }
   return pids;
 }
+
+/** Command lines of the processes on this machine (other than this one) that contain `needle`. */
+export function processesWith(needle: string): string[] {
+  const hits: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(needle)) hits.push(cmdline);
+    } catch {
+      // gone between listing and reading
+    }
+  }
+  return hits;
+}
