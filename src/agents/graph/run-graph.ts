@@ -171,7 +171,8 @@ export function buildRunGraph(deps: GraphDeps, contexts: Map<string, RunContext>
         const content = await checkout.readWorkspaceFile(path);
         if (content !== null) files.push({ path, content });
       }
-      return files;
+      // In path order, as mergeFiles keeps the lists of a task without a repository.
+      return files.sort((a, b) => a.path.localeCompare(b.path));
     };
     return { files: await read(lists.files), testFiles: await read(lists.testFiles) };
   };
