@@ -18,8 +18,8 @@ import type { AllConfig } from '../../src/config/namespaces.js';
  * that stop a run part-way (a crash, a hand-over) and resume it on another "worker".
  */
 
-/** A build task with one file, as the graph reads it from its run. */
-export function scriptedRun(id: string): Run {
+/** A build task with one file, as the graph reads it from its run (`input` overrides parts of it). */
+export function scriptedRun(id: string, input: Partial<Run['input']> = {}): Run {
   return {
     id,
     taskId: 'task',
@@ -33,8 +33,23 @@ export function scriptedRun(id: string): Run {
       repositoryId: null,
       files: [{ path: 'a.mjs', content: 'export const answer = 42;\n' }],
       config: {},
+      ...input,
     },
   } as unknown as Run;
+}
+
+/** A model's answer with these tool calls: one token in, one out, USD 0.001, from openai:gpt-4o. */
+export function toolCallResult(toolCalls: ToolCall[]): LlmResult {
+  return {
+    text: '',
+    toolCalls,
+    usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
+    costUsd: '0.001',
+    finishReason: 'tool_calls',
+    latencyMs: 1,
+    provider: 'openai',
+    model: 'gpt-4o',
+  };
 }
 
 /** Step workspaces under a temporary data directory (`dispose` removes it). */
@@ -79,16 +94,7 @@ export function scriptedModel(
       const toolCalls = Array.isArray(answer)
         ? answer
         : [{ id: `${name}-${served.get(name)}`, name, arguments: answer as Record<string, unknown> }];
-      const result: LlmResult = {
-        text: '',
-        toolCalls,
-        usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
-        costUsd: '0.001',
-        finishReason: 'tool_calls',
-        latencyMs: 1,
-        provider: 'openai',
-        model: 'gpt-4o',
-      };
+      const result = toolCallResult(toolCalls);
       // What the gateway commits with the call's usage row (a loop's memo) is "committed" here.
       request.recordWith?.(result).sql(() => '');
       return result;

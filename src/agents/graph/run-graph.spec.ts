@@ -10,6 +10,7 @@ import { buildRunGraph } from './run-graph.js';
 import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
 import { graphInput } from './run-graph.state.js';
 import { TestRunner, TestRunOutput } from './test-runner.port.js';
+import { scriptedRun, toolCallResult } from '../../../test/support/scripted-graph.js';
 
 /** The graph's routing with the council hook, on an in-memory checkpointer and fakes at the module boundaries. */
 class FakeCouncil extends CouncilReviewer {
@@ -61,16 +62,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][], c
       llmCalls.push(request);
       // A single-shot model: it answers with the forced tool, or the first offered (the finishing one).
       const name = typeof request.toolChoice === 'object' ? request.toolChoice.name : request.tools![0].name;
-      return {
-        text: '',
-        toolCalls: [{ id: '1', name, arguments: answers[name] as Record<string, unknown> }],
-        usage: { inputTokens: 1, outputTokens: 1, cachedInputTokens: 0 },
-        costUsd: '0.001',
-        finishReason: 'tool_calls',
-        latencyMs: 1,
-        provider: 'openai',
-        model: 'gpt-4o',
-      };
+      return toolCallResult([{ id: '1', name, arguments: answers[name] as Record<string, unknown> }]);
     },
   };
   class PassingTests extends TestRunner {
@@ -92,21 +84,7 @@ function setup(mode: 'build' | 'review', verdicts: ReviewOutcome['verdict'][], c
     streamDeltas: false,
     logger: console as unknown as Logger,
   };
-  const run = {
-    id: `run-${mode}-${verdicts.join('-')}`,
-    taskId: 'task',
-    userId: 'user',
-    iteration: 0,
-    input: {
-      title: 't',
-      description: 'd',
-      language: 'javascript',
-      mode,
-      repositoryId: null,
-      files: [{ path: 'a.mjs', content: 'x' }],
-      config: {},
-    },
-  } as unknown as Run;
+  const run = scriptedRun(`run-${mode}-${verdicts.join('-')}`, { mode, files: [{ path: 'a.mjs', content: 'x' }] });
   const ctx: RunContext = {
     run,
     signal: new AbortController().signal,

@@ -1,9 +1,8 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ConfigService } from '@nestjs/config';
-import type { AllConfig } from '#src/config/namespaces.js';
-import { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
+import type { WorkspaceService } from '#src/agents/workspace/workspace.service.js';
+import { temporaryWorkspaces } from '../../../test/support/scripted-graph.js';
 import { CommandRunner, headTail, WorkspaceToolbox } from './workspace-toolbox.js';
 import type { CommandOutcome } from './workspace-toolbox.js';
 
@@ -30,7 +29,7 @@ class ScriptedCommands extends CommandRunner {
 }
 
 describe('WorkspaceToolbox', () => {
-  let dataDir: string;
+  let dispose: () => void;
   let outside: string;
   let dir: string;
   let workspaces: WorkspaceService;
@@ -39,18 +38,9 @@ describe('WorkspaceToolbox', () => {
     Array.from({ length: 1600 }, (_, i) => `line ${i + 1}: value = ${i % 7 === 0 ? 'SEVEN' : i};`).join('\n') + '\n';
 
   beforeEach(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'quorum-tools-spec-'));
+    ({ workspaces, dispose } = await temporaryWorkspaces());
     outside = mkdtempSync(join(tmpdir(), 'quorum-tools-outside-'));
     writeFileSync(join(outside, 'secret.txt'), 'TOP SECRET\n');
-    const config = {
-      get: (ns: string) =>
-        ns === 'app'
-          ? { dataDir }
-          : { workspace: { maxFiles: 100, maxFileBytes: 1_000_000, maxTotalBytes: 5_000_000, keepHours: 24 } },
-    } as unknown as ConfigService<AllConfig, true>;
-    workspaces = new WorkspaceService(config);
-    await workspaces.onModuleInit();
-    workspaces.onModuleDestroy();
     dir = await workspaces.create('run-1');
     mkdirSync(join(dir, 'src/lib'), { recursive: true });
     mkdirSync(join(dir, 'node_modules/dep'), { recursive: true });
@@ -61,7 +51,7 @@ describe('WorkspaceToolbox', () => {
     symlinkSync(outside, join(dir, 'outside-dir'));
   });
   afterEach(() => {
-    rmSync(dataDir, { recursive: true, force: true });
+    dispose();
     rmSync(outside, { recursive: true, force: true });
   });
 
