@@ -340,7 +340,8 @@ export class GitService {
     ]);
     const paths = names.split('\0').filter(Boolean);
     if (paths.length === 0) return { diff, files: [] };
-    const listing = await this.git(dir, ['ls-files', '-s', '-z', '--', ...paths]);
+    // Literal: a changed file named `*.js` is that file, not every unchanged `.js` beside it.
+    const listing = await this.git(dir, ['--literal-pathspecs', 'ls-files', '-s', '-z', '--', ...paths]);
     const files: Array<{ path: string; content: string }> = [];
     for (const record of listing.split('\0')) {
       const match = /^(?:100644|100755) ([0-9a-f]{40,64}) 0\t(.+)$/s.exec(record);

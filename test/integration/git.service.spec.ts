@@ -263,6 +263,30 @@ describe('GitService (real git)', () => {
     expect(diff).toContain('b/src/planted.txt');
   });
 
+  it('shows the change so far before any commit: its diff and the changed text files, literal names, no link, no binary', async () => {
+    const service = gitService();
+    const dir = join(scratch, 'ws-working');
+    await service.shallowClone(repo.path, 'main', dir);
+    // src/index.js is unchanged: the file named `src/*.js` must not bring it along.
+    writeFileSync(join(dir, 'src/[a].js'), 'export const bracket = 1;\n');
+    writeFileSync(join(dir, 'src/*.js'), 'a star\n');
+    writeFileSync(join(dir, 'src/blob.bin'), Buffer.from([1, 0, 2]));
+    rmSync(join(dir, 'README.md'));
+    symlinkSync('/etc/passwd', join(dir, 'src/planted.txt'));
+    mkdirSync(join(dir, 'node_modules/dep'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules/dep/index.js'), 'installed\n');
+    const change = await service.workingChange(dir);
+    expect(change.files).toEqual([
+      { path: 'src/*.js', content: 'a star\n' },
+      { path: 'src/[a].js', content: 'export const bracket = 1;\n' },
+    ]);
+    expect(change.diff).toContain('+export const bracket = 1;');
+    expect(change.diff).toContain('deleted file mode');
+    expect(change.diff).not.toContain('node_modules');
+    // Nothing was committed: the checkout is still on its base commit.
+    expect(git(['--git-dir', gitDirFor(dir), 'rev-parse', 'HEAD'], dir).trim()).toBe(await service.baseSha(dir));
+  });
+
   it('reads the first instructions file of the base commit, never a link, never the agents’ edits', async () => {
     const linked = createBareRepo(
       { 'CLAUDE.md': 'from claude\n', '.github/copilot-instructions.md': 'from copilot\n' },
